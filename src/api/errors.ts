@@ -1,0 +1,69 @@
+/**
+ * The one place where errors become HTTP answers, in Trove's fault shape:
+ * `{"<faultName>": {"code": <status>, "message": "..."}}` (trove/common/wsgi.py Fault).
+ */
+import { randomUUID } from 'node:crypto'
+import {
+  BadRequest,
+  CofferError,
+  Conflict,
+  Forbidden,
+  NotFound,
+  NotImplemented,
+  OverLimit,
+  Unauthorized,
+  Unprocessable,
+} from '../core/errors.js'
+
+const FAULTS: readonly [new (...a: any[]) => CofferError, number, string][] = [
+  [BadRequest, 400, 'badRequest'],
+  [Unauthorized, 401, 'unauthorized'],
+  [Forbidden, 403, 'forbidden'],
+  [NotFound, 404, 'itemNotFound'],
+  [Conflict, 409, 'conflict'],
+  [OverLimit, 413, 'overLimit'],
+  [Unprocessable, 422, 'unprocessableEntity'],
+  [NotImplemented, 501, 'notImplemented'],
+]
+
+/** Fault names for statuses that come from the HTTP layer itself rather than from our errors. */
+const BY_STATUS: Record<number, string> = {
+  400: 'badRequest',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'itemNotFound',
+  405: 'badMethod',
+  413: 'overLimit',
+  415: 'badMediaType',
+  500: 'instanceFault',
+  501: 'notImplemented',
+  503: 'serviceUnavailable',
+}
+
+export interface FaultReply {
+  readonly status: number
+  readonly body: Record<string, { code: number; message: string }>
+}
+
+export function faultFor(err: unknown, log: (msg: string, err: unknown) => void): FaultReply {
+  for (const [cls, status, name] of FAULTS) {
+    if (err instanceof cls) return { status, body: { [name]: { code: status, message: err.message } } }
+  }
+  const status = httpStatusOf(err)
+  if (status && status < 500) {
+    const name = BY_STATUS[status] ?? 'badRequest'
+    return { status, body: { [name]: { code: status, message: (err as Error).message } } }
+  }
+  // Unexpected: log it under an id and tell the caller only the id, as Trove does.
+  const id = randomUUID()
+  log(`internal error ${id}`, err)
+  return {
+    status: 500,
+    body: { instanceFault: { code: 500, message: `Internal Server Error. Please keep this ID to help us figure out what went wrong: (${id}).` } },
+  }
+}
+
+function httpStatusOf(err: unknown): number | undefined {
+  const s = (err as { statusCode?: unknown })?.statusCode
+  return typeof s === 'number' ? s : undefined
+}

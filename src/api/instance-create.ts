@@ -1,0 +1,92 @@
+/**
+ * POST /instances: validate everything, then write the instance (BUILD) and its create task in one
+ * transaction, so a bad request leaves nothing behind and a good one is never half-recorded.
+ */
+import { randomUUID } from 'node:crypto'
+import { z } from 'zod'
+import { BadRequest, NotFound, NotImplemented, OverLimit } from '../core/errors.js'
+import type { Capability } from '../core/manifest.js'
+import { validateInitialSchema, validateInstanceName } from '../core/validation.js'
+import { findVersionIn, manifestOf } from '../store/repos/datastores.js'
+import { findFlavor } from '../store/repos/flavors.js'
+import { countInstances, insertInstance, now } from '../store/repos/instances.js'
+import { enqueueTask } from '../store/repos/tasks.js'
+import type { InstanceRow } from '../store/schema.js'
+import type { ApiContext } from './context.js'
+import { parseBody } from './parse.js'
+import { requireDatastore } from './routes/datastores.js'
+
+const nameRef = z.object({ name: z.string() })
+const CreateBody = z.object({
+  instance: z.object({
+    name: z.string({ error: 'is required' }),
+    flavorRef: z.union([z.string(), z.number()], { error: 'is required (a flavor id; see `coffer flavor-list`)' }).transform(String),
+    volume: z.object(
+      { size: z.union([z.number(), z.string().regex(/^\d+$/).transform(Number)], { error: 'is required' }).pipe(z.number().int('must be a whole number of GB').min(1, 'must be at least 1 GB')) },
+      { error: 'is required: {"size": GB}' },
+    ),
+    datastore: z.object({ type: z.string({ error: 'is required' }), version: z.string().optional() }, { error: 'is required: {"type": ..., "version": ...}' }),
+    databases: z.array(z.object({ name: z.string(), character_set: z.string().optional(), collate: z.string().optional() })).default([]),
+    users: z
+      .array(z.object({ name: z.string(), password: z.string({ error: 'is required' }), host: z.string().optional(), databases: z.array(nameRef).default([]) }))
+      .default([]),
+    configuration: z.string().optional(),
+    replica_of: z.string().optional(),
+    restorePoint: z.unknown().optional(),
+  }),
+})
+
+export async function createInstance(ctx: ApiContext, projectId: string, body: unknown): Promise<InstanceRow> {
+  const { instance: req } = parseBody(CreateBody, body)
+  validateInstanceName(req.name)
+  for (const [field, what] of [['configuration', 'configuration groups'], ['replica_of', 'replicas'], ['restorePoint', 'restoring from backups']] as const) {
+    if (req[field] !== undefined) throw new NotImplemented(`Creating an instance with ${field} (${what}) is not supported yet.`)
+  }
+  const flavor = await findFlavor(ctx.db, req.flavorRef)
+  if (!flavor) throw new BadRequest(`Resource ${req.flavorRef} cannot be found. See \`coffer flavor-list\` for the flavors there are.`, 'FLAVOR_NOT_FOUND')
+  const ds = await requireDatastore(ctx.db, req.datastore.type)
+  const version = req.datastore.version ? findVersionIn(ds, req.datastore.version) : ds.versions.find((v) => v.id === ds.default_version_id)
+  if (!version) throw new NotFound(`Datastore version '${req.datastore.version ?? '(default)'}' cannot be found for datastore '${ds.name}'.`, 'DATASTORE_VERSION_NOT_FOUND')
+  const manifest = manifestOf(version)
+  const needs = (cap: Capability, asked: boolean, what: string) => {
+    if (asked && !manifest.capabilities[cap]) throw new BadRequest(`Datastore '${ds.name}' does not support ${what} in a create request.`)
+  }
+  needs('databases', req.databases.length > 0, 'databases')
+  needs('users', req.users.length > 0, 'users')
+  validateInitialSchema(manifest.names, req.databases, req.users)
+  if (req.volume.size > ctx.settings.maxVolumeGb) {
+    throw new OverLimit(`Volume size ${req.volume.size} GB is over the largest allowed, ${ctx.settings.maxVolumeGb} GB.`)
+  }
+
+  const ts = now()
+  const row: InstanceRow = {
+    id: randomUUID(),
+    project_id: projectId,
+    name: req.name,
+    flavor_id: flavor.id,
+    volume_size: req.volume.size,
+    datastore_version_id: version.id,
+    node: null,
+    port: null,
+    task_status: 'BUILDING',
+    service_status: 'NEW',
+    fault_message: null,
+    fault_details: null,
+    fault_created: null,
+    volume_used_bytes: null,
+    heartbeat_at: null,
+    created_at: ts,
+    updated_at: ts,
+    service_status_updated: ts,
+  }
+  await ctx.db.transaction().execute(async (trx) => {
+    // Counted inside the transaction so racing creates cannot both pass the quota.
+    if ((await countInstances(trx, projectId)) >= ctx.settings.maxInstancesPerProject) {
+      throw new OverLimit(`Quota exceeded for resources: ['instances']. This project may have ${ctx.settings.maxInstancesPerProject} instances.`)
+    }
+    await insertInstance(trx, row)
+    await enqueueTask(trx, { instanceId: row.id, kind: 'create-instance', input: { instanceId: row.id, databases: req.databases, users: req.users } })
+  })
+  ctx.kickTasks()
+  return row
+}

@@ -1,0 +1,80 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { BadRequest, NotFound, NotImplemented, Unprocessable } from '../../core/errors.js'
+import { isReady } from '../../core/instance.js'
+import { findVersionById } from '../../store/repos/datastores.js'
+import * as instances from '../../store/repos/instances.js'
+import { enqueueTask, openTasksOf } from '../../store/repos/tasks.js'
+import type { InstanceRow } from '../../store/schema.js'
+import type { ApiContext } from '../context.js'
+import { createInstance } from '../instance-create.js'
+import { baseUrl } from '../links.js'
+import { instanceView, statusInputs } from '../views/instance.js'
+
+type P = { Params: { projectId: string; instanceId: string }; Querystring: { limit?: string; marker?: string } }
+
+export function instanceRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  const { db } = ctx
+  const datastoreNames = new Map<string, { type: string; version: string; version_number: string }>()
+  const datastoreOf = async (versionId: string) => {
+    let d = datastoreNames.get(versionId)
+    if (!d) {
+      const v = await findVersionById(db, versionId)
+      const ds = v && (await db.selectFrom('datastores').select('name').where('id', '=', v.datastore_id).executeTakeFirst())
+      d = { type: ds?.name ?? 'unknown', version: v?.name ?? 'unknown', version_number: v?.version_number ?? 'unknown' }
+      datastoreNames.set(versionId, d)
+    }
+    return d
+  }
+  const view = async (req: FastifyRequest, r: InstanceRow) => instanceView(baseUrl(req), r, { datastore: await datastoreOf(r.datastore_version_id), address: ctx.settings.bind })
+  const load = async (req: FastifyRequest<P>) => {
+    const r = await instances.findInstance(db, req.params.instanceId, req.params.projectId)
+    if (!r) throw new NotFound(`Resource ${req.params.instanceId} cannot be found.`, 'INSTANCE_NOT_FOUND')
+    return r
+  }
+  const list = async (req: FastifyRequest<P>) => {
+    const limit = req.query.limit === undefined ? 1000 : Number(req.query.limit)
+    if (!Number.isInteger(limit) || limit < 1) throw new BadRequest(`limit must be a positive whole number, not '${req.query.limit}'.`)
+    const rows = await instances.listInstances(db, req.params.projectId, { limit: limit + 1, ...(req.query.marker ? { marker: req.query.marker } : {}) })
+    const page = rows.slice(0, limit)
+    const last = page.at(-1)
+    const more = rows.length > limit && last
+    return {
+      instances: await Promise.all(page.map((r) => view(req, r))),
+      ...(more ? { links: [{ rel: 'next', href: `${baseUrl(req)}/v1.0/${req.params.projectId}/instances?limit=${limit}&marker=${last.id}` }] } : {}),
+    }
+  }
+
+  app.get<P>('/v1.0/:projectId/instances', list)
+  app.get<P>('/v1.0/:projectId/instances/detail', list)
+
+  app.post<P>('/v1.0/:projectId/instances', async (req) => ({ instance: await view(req, await createInstance(ctx, req.params.projectId, req.body)) }))
+
+  app.get<P>('/v1.0/:projectId/instances/:instanceId', async (req) => ({ instance: await view(req, await load(req)) }))
+
+  // Unlike Trove, delete works in every state (BUILD and ERROR too): a stuck instance can always go.
+  app.delete<P>('/v1.0/:projectId/instances/:instanceId', async (req, reply) => {
+    const r = await load(req)
+    if (r.task_status !== 'DELETING') {
+      await db.transaction().execute(async (trx) => {
+        await instances.updateInstance(trx, r.id, { task_status: 'DELETING' })
+        const open = await openTasksOf(trx, r.id)
+        if (!open.some((t) => t.kind === 'delete-instance')) await enqueueTask(trx, { instanceId: r.id, kind: 'delete-instance', input: { instanceId: r.id } })
+      })
+      ctx.kickTasks()
+    }
+    return reply.code(202).send()
+  })
+
+  app.get<P>('/v1.0/:projectId/instances/:instanceId/configuration', async (req) => {
+    const r = await load(req)
+    if (!isReady(statusInputs(r))) throw new Unprocessable(`Instance ${r.id} is not ready.`)
+    return { instance: { configuration: await ctx.effectiveConfiguration(r.id) } }
+  })
+
+  app.post<P>('/v1.0/:projectId/instances/:instanceId/action', async (req) => {
+    const r = await load(req)
+    if (!isReady(statusInputs(r))) throw new Unprocessable(`Instance ${r.id} is not ready.`)
+    const action = Object.keys((req.body as object | null) ?? {})[0] ?? '(none)'
+    throw new NotImplemented(`Instance action '${action}' is not supported yet.`)
+  })
+}

@@ -1,0 +1,85 @@
+/**
+ * The Keystone v3 subset Trove's clients need: version discovery, password login scoped to a
+ * project, and token validation. The catalog points the `database` service at this same server.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { z } from 'zod'
+import { apiUrl, type Settings } from '../../config.js'
+import { issueToken, validateToken, type Principal } from '../../identity/identity.js'
+import type { Db } from '../../store/schema.js'
+import { header } from '../auth.js'
+import { baseUrl } from '../links.js'
+import { parseBody } from '../parse.js'
+
+const named = z.object({ id: z.string().optional(), name: z.string().optional(), domain: z.object({ id: z.string().optional(), name: z.string().optional() }).optional() })
+const AuthBody = z.object({
+  auth: z.object({
+    identity: z.object({
+      methods: z.array(z.string()).refine((m) => m.includes('password'), 'only the password method is supported'),
+      password: z.object({ user: named.extend({ password: z.string() }) }),
+    }),
+    scope: z.object({ project: named }).optional(),
+  }),
+})
+
+const DOMAIN = { id: 'default', name: 'Default' }
+
+function tokenBody(base: string, p: Principal) {
+  const url = `${base}/v1.0/${p.projectId}`
+  return {
+    token: {
+      methods: ['password'],
+      user: { id: p.userId, name: p.userName, domain: DOMAIN, password_expires_at: null },
+      project: { id: p.projectId, name: p.projectName, domain: DOMAIN },
+      roles: p.roles.map((r) => ({ id: r, name: r })),
+      is_domain: false,
+      catalog: [
+        {
+          type: 'database',
+          name: 'trove',
+          id: 'trove',
+          endpoints: ['public', 'internal', 'admin'].map((iface) => ({ id: `trove-${iface}`, interface: iface, region: 'RegionOne', region_id: 'RegionOne', url })),
+        },
+        {
+          type: 'identity',
+          name: 'keystone',
+          id: 'keystone',
+          endpoints: ['public', 'internal', 'admin'].map((iface) => ({ id: `keystone-${iface}`, interface: iface, region: 'RegionOne', region_id: 'RegionOne', url: `${base}/v3` })),
+        },
+      ],
+      issued_at: p.issuedAt,
+      expires_at: p.expiresAt,
+      audit_ids: [],
+    },
+  }
+}
+
+const identityVersion = (base: string) => ({
+  id: 'v3.14',
+  status: 'stable',
+  updated: '2020-04-07T00:00:00Z',
+  links: [{ rel: 'self', href: `${base}/v3/` }],
+  'media-types': [{ base: 'application/json', type: 'application/vnd.openstack.identity-v3+json' }],
+})
+
+export function keystoneRoutes(app: FastifyInstance, db: Db, settings: Settings): void {
+  // Links use the address the client reached; with no Host header, the configured one.
+  const base = (req: FastifyRequest) => (req.headers.host ? baseUrl(req) : apiUrl(settings))
+  app.get('/v3', async (req) => ({ version: identityVersion(base(req)) }))
+  app.get('/v3/', async (req) => ({ version: identityVersion(base(req)) }))
+
+  app.post('/v3/auth/tokens', async (req, reply) => {
+    const body = parseBody(AuthBody, req.body)
+    const { user } = body.auth.identity.password
+    const scope = body.auth.scope?.project
+    const project = scope?.id ? { id: scope.id } : scope?.name ? { name: scope.name } : undefined
+    const { token, principal } = await issueToken(db, { userName: user.name ?? '', password: user.password, ...(project ? { project } : {}) }, settings.tokenTtlMs)
+    return reply.code(201).header('X-Subject-Token', token).send(tokenBody(base(req), principal))
+  })
+
+  app.get('/v3/auth/tokens', async (req, reply) => {
+    await validateToken(db, header(req, 'x-auth-token'))
+    const subject = await validateToken(db, header(req, 'x-subject-token'))
+    return reply.header('X-Subject-Token', header(req, 'x-subject-token')).send(tokenBody(base(req), subject))
+  })
+}

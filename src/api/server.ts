@@ -1,0 +1,55 @@
+/**
+ * The HTTP API: Trove v1.0 routes and the Keystone v3 subset on one Fastify server.
+ */
+import Fastify, { type FastifyInstance } from 'fastify'
+import { BadRequest, NotFound } from '../core/errors.js'
+import { requireToken } from './auth.js'
+import type { ApiContext } from './context.js'
+import { faultFor } from './errors.js'
+import { datastoreRoutes } from './routes/datastores.js'
+import { flavorRoutes } from './routes/flavors.js'
+import { instanceRoutes } from './routes/instances.js'
+import { keystoneAdminRoutes } from './routes/keystone-admin.js'
+import { keystoneRoutes } from './routes/keystone.js'
+import { limitRoutes } from './routes/limits.js'
+import { versionRoutes } from './routes/versions.js'
+
+/** Trove's bodies are small; anything larger is a mistake or an attack. */
+const BODY_LIMIT = 256 * 1024
+
+export function buildApi(ctx: ApiContext, log: (msg: string, err?: unknown) => void): FastifyInstance {
+  const app = Fastify({ bodyLimit: BODY_LIMIT, logger: false })
+
+  // Clients send `Content-Type: application/json` on bodiless DELETEs too: an empty body is no body.
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, text, done) => {
+    const s = String(text)
+    if (s.trim() === '') return done(null, undefined)
+    try {
+      done(null, JSON.parse(s))
+    } catch (err) {
+      done(new BadRequest(`Malformed request body: ${(err as Error).message}`, 'MALFORMED_BODY'), undefined)
+    }
+  })
+
+  app.setErrorHandler((err, _req, reply) => {
+    const f = faultFor(err, log)
+    void reply.code(f.status).send(f.body)
+  })
+  app.setNotFoundHandler((req, reply) => {
+    const f = faultFor(new NotFound(`The resource could not be found: ${req.method} ${req.url.split('?')[0]}`), log)
+    void reply.code(f.status).send(f.body)
+  })
+
+  versionRoutes(app)
+  keystoneRoutes(app, ctx.db, ctx.settings)
+  keystoneAdminRoutes(app, ctx.db)
+  void app.register(async (v1) => {
+    v1.addHook('preHandler', requireToken(ctx.db))
+    flavorRoutes(v1, ctx.db)
+    datastoreRoutes(v1, ctx.db)
+    instanceRoutes(v1, ctx)
+    limitRoutes(v1, ctx.settings)
+  })
+  return app
+}

@@ -1,0 +1,44 @@
+import { instanceStatus, operatingStatus, type StatusInputs } from '../../core/instance.js'
+import type { InstanceRow } from '../../store/schema.js'
+import { links, troveTime } from '../links.js'
+
+export const statusInputs = (r: InstanceRow): StatusInputs => ({
+  taskStatus: r.task_status as StatusInputs['taskStatus'],
+  serviceStatus: r.service_status as StatusInputs['serviceStatus'],
+  fault: r.fault_message ? { message: r.fault_message, created: r.fault_created ?? r.updated_at } : null,
+})
+
+export interface InstanceViewExtras {
+  readonly datastore: { readonly type: string; readonly version: string; readonly version_number: string }
+  /** The address instances listen on (the node's bind address). */
+  readonly address: string
+}
+
+const GB = 1024 ** 3
+
+export function instanceView(base: string, r: InstanceRow, x: InstanceViewExtras) {
+  const s = statusInputs(r)
+  const used = r.volume_used_bytes === null ? undefined : Number(r.volume_used_bytes) / GB
+  return {
+    id: r.id,
+    name: r.name,
+    status: instanceStatus(s),
+    operating_status: operatingStatus(s),
+    links: links(base, r.project_id, `instances/${r.id}`),
+    flavor: { id: r.flavor_id, links: links(base, r.project_id, `flavors/${r.flavor_id}`) },
+    datastore: x.datastore,
+    region: 'RegionOne',
+    access: { is_public: false },
+    volume: {
+      size: r.volume_size,
+      ...(used === undefined ? {} : { used: round(used), used_percent: round((100 * used) / r.volume_size) }),
+    },
+    ...(r.port === null ? {} : { ip: [x.address], addresses: [{ address: x.address, type: 'private' }], port: Number(r.port), hostname: x.address }),
+    ...(s.fault ? { fault: { message: s.fault.message, created: troveTime(s.fault.created), details: r.fault_details ?? s.fault.message } } : {}),
+    created: troveTime(r.created_at),
+    updated: troveTime(r.updated_at),
+    service_status_updated: troveTime(r.service_status_updated),
+  }
+}
+
+const round = (n: number): number => Math.round(n * 100) / 100

@@ -1,0 +1,51 @@
+import type { Command } from 'commander'
+import type { CofferClient } from '../client.js'
+import { printList, printObject } from '../output.js'
+
+type Opts = { json?: boolean }
+
+export function catalogCommands(program: Command, client: () => CofferClient): void {
+  program
+    .command('flavor-list')
+    .description('List flavors (CPU and RAM sizes an instance can have)')
+    .option('--json', 'print JSON')
+    .action(async (o: Opts) => {
+      const { flavors } = await client().request('GET', '/flavors')
+      printList(flavors, [['ID', (f) => f.str_id], ['Name', (f) => f.name], ['RAM', (f) => f.ram], ['vCPUs', (f) => f.vcpus], ['Disk', (f) => f.disk]], o, flavors)
+    })
+  program
+    .command('flavor-show <flavor>')
+    .description('Show one flavor')
+    .option('--json', 'print JSON')
+    .action(async (id: string, o: Opts) => printObject((await client().request('GET', `/flavors/${encodeURIComponent(id)}`)).flavor, o))
+  program
+    .command('datastore-list')
+    .description('List datastores and their versions found on the node')
+    .option('--json', 'print JSON')
+    .action(async (o: Opts) => {
+      const { datastores } = await client().request('GET', '/datastores')
+      printList(datastores, [['ID', (d) => d.id], ['Name', (d) => d.name], ['Versions', (d) => d.versions.map((v: { name: string }) => v.name).join(', ')]], o, datastores)
+    })
+  program
+    .command('datastore-show <datastore>')
+    .description('Show one datastore')
+    .option('--json', 'print JSON')
+    .action(async (ds: string, o: Opts) => printObject((await client().request('GET', `/datastores/${encodeURIComponent(ds)}`)).datastore, o))
+  program
+    .command('datastore-version-list <datastore>')
+    .description('List the versions of a datastore')
+    .option('--json', 'print JSON')
+    .action(async (ds: string, o: Opts) => {
+      const { versions } = await client().request('GET', `/datastores/${encodeURIComponent(ds)}/versions`)
+      printList(versions, [['ID', (v) => v.id], ['Name', (v) => v.name], ['Version', (v) => v.version]], o, versions)
+    })
+  program
+    .command('datastore-version-show <version>')
+    .description('Show a datastore version with its capabilities')
+    .option('--datastore <datastore>', 'datastore of the version (needed when giving a name, not an id)')
+    .option('--json', 'print JSON')
+    .action(async (v: string, o: Opts & { datastore?: string }) => {
+      const path = o.datastore ? `/datastores/${encodeURIComponent(o.datastore)}/versions/${encodeURIComponent(v)}` : `/datastores/versions/${encodeURIComponent(v)}`
+      printObject((await client().request('GET', path)).version, o)
+    })
+}

@@ -1,0 +1,133 @@
+import type { Command } from 'commander'
+import { ApiError, type CofferClient } from '../client.js'
+import { printList, printObject } from '../output.js'
+
+type Opts = { json?: boolean }
+
+interface CreateOpts extends Opts {
+  size: string
+  datastore?: string
+  datastoreVersion?: string
+  datastore_version?: string
+  databases?: string[]
+  users?: string[]
+  wait?: boolean
+}
+
+const summary = (i: any) => ({
+  id: i.id,
+  name: i.name,
+  status: i.status,
+  operating_status: i.operating_status,
+  datastore: i.datastore?.type,
+  datastore_version: i.datastore?.version,
+  flavor: i.flavor?.id,
+  volume: i.volume?.size,
+  ...(i.volume?.used === undefined ? {} : { volume_used: i.volume.used }),
+  ip: (i.ip ?? []).join(', '),
+  port: i.port,
+  ...(i.fault ? { fault: i.fault.message } : {}),
+  created: i.created,
+  updated: i.updated,
+})
+
+/** `u1:p1` → {name, password}; a user with no password is refused here, before any call. */
+function parseUser(spec: string, databases: readonly string[]) {
+  const at = spec.indexOf(':')
+  if (at <= 0 || at === spec.length - 1) throw new Error(`--users takes NAME:PASSWORD pairs; '${spec}' has no password`)
+  return { name: spec.slice(0, at), password: spec.slice(at + 1), databases: databases.map((name) => ({ name })) }
+}
+
+async function waitFor(client: CofferClient, id: string, until: (i: any | undefined) => boolean, json: boolean): Promise<any> {
+  const started = Date.now()
+  let last = ''
+  for (;;) {
+    let inst: any
+    try {
+      inst = (await client.request('GET', `/instances/${id}`)).instance
+    } catch (err) {
+      if (!(err instanceof ApiError && err.status === 404)) throw err
+    }
+    const status = inst?.status ?? 'DELETED'
+    if (status !== last && !json) process.stderr.write(`${last ? '\n' : ''}${id}: ${status}`)
+    else if (!json) process.stderr.write('.')
+    last = status
+    if (until(inst)) {
+      if (!json) process.stderr.write(` (${((Date.now() - started) / 1000).toFixed(1)} s)\n`)
+      return inst
+    }
+    await new Promise((r) => setTimeout(r, 250))
+  }
+}
+
+export function instanceCommands(program: Command, client: () => CofferClient): void {
+  program
+    .command('create <name> <flavor>')
+    .description('Create an instance: e.g. `coffer create db1 1 --size 1 --datastore postgresql --datastore-version 15 --databases app --users app:secret`')
+    .requiredOption('--size <gb>', 'volume size in GB')
+    .option('--datastore <type>', 'datastore type, e.g. postgresql')
+    .option('--datastore-version <version>', 'datastore version, e.g. 15')
+    .option('--datastore_version <version>', 'same as --datastore-version (trove spelling)')
+    .option('--databases <names...>', 'databases to create')
+    .option('--users <name:password...>', 'users to create; they get every database in --databases')
+    .option('--wait', 'show progress until the instance is ACTIVE (exit 1 if it ends in ERROR)')
+    .option('--json', 'print JSON')
+    .action(async (name: string, flavor: string, o: CreateOpts) => {
+      const databases = o.databases ?? []
+      const version = o.datastoreVersion ?? o.datastore_version
+      const body = {
+        instance: {
+          name,
+          flavorRef: flavor,
+          volume: { size: Number(o.size) },
+          ...(o.datastore ? { datastore: { type: o.datastore, ...(version ? { version } : {}) } } : {}),
+          databases: databases.map((n) => ({ name: n })),
+          users: (o.users ?? []).map((u) => parseUser(u, databases)),
+        },
+      }
+      const c = client()
+      let inst = (await c.request('POST', '/instances', body)).instance
+      if (o.wait) inst = await waitFor(c, inst.id, (i) => i && i.status !== 'BUILD', !!o.json)
+      printObject(o.json ? inst : summary(inst), o)
+      if (o.wait && inst.status !== 'ACTIVE') process.exitCode = 1
+    })
+  program
+    .command('list')
+    .description('List instances')
+    .option('--limit <n>', 'at most this many')
+    .option('--marker <id>', 'start after this instance id')
+    .option('--json', 'print JSON')
+    .action(async (o: Opts & { limit?: string; marker?: string }) => {
+      const q = new URLSearchParams({ ...(o.limit ? { limit: o.limit } : {}), ...(o.marker ? { marker: o.marker } : {}) }).toString()
+      const { instances } = await client().request('GET', `/instances${q ? `?${q}` : ''}`)
+      printList(
+        instances,
+        [['ID', (i) => i.id], ['Name', (i) => i.name], ['Datastore', (i) => i.datastore.type], ['Version', (i) => i.datastore.version], ['Status', (i) => i.status], ['Address', (i) => (i.port ? `${i.ip[0]}:${i.port}` : '')], ['Flavor', (i) => i.flavor.id], ['Size', (i) => i.volume.size]],
+        o,
+        instances,
+      )
+    })
+  program
+    .command('show <instance>')
+    .description('Show an instance')
+    .option('--json', 'print JSON')
+    .action(async (id: string, o: Opts) => {
+      const { instance } = await client().request('GET', `/instances/${encodeURIComponent(id)}`)
+      printObject(o.json ? instance : summary(instance), o)
+    })
+  program
+    .command('delete <instance>')
+    .description('Delete an instance, in any state: stops the engine and removes its volume')
+    .option('--wait', 'wait until it is gone')
+    .action(async (id: string, o: { wait?: boolean }) => {
+      const c = client()
+      await c.request('DELETE', `/instances/${encodeURIComponent(id)}`)
+      if (o.wait) await waitFor(c, id, (i) => i === undefined, false)
+      else console.log(`Deleting instance ${id}.`)
+    })
+  program
+    .command('configuration-show-effective <instance>')
+    .description('Show the engine settings in effect on an instance (derived from its flavor)')
+    .option('--json', 'print JSON')
+    .action(async (id: string, o: Opts) => printObject((await client().request('GET', `/instances/${encodeURIComponent(id)}/configuration`)).instance.configuration, o))
+}

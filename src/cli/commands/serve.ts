@@ -1,0 +1,28 @@
+import type { Command } from 'commander'
+import { resolveSettings } from '../../config.js'
+import { startServer } from '../../main.js'
+
+export function serveCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('Run the Coffer server (API, task manager and local node) in the foreground, embedded mode')
+    .option('--home <dir>', 'folder for state, volumes and credentials (default: $COFFER_HOME or ~/.local/share/coffer)')
+    .option('--port <n>', 'API port (default: 8779, Trove\'s)')
+    .option('--bind <addr>', 'address the API and instances listen on (default: 127.0.0.1)')
+    .action(async (o: { home?: string; port?: string; bind?: string }) => {
+      const settings = resolveSettings(o)
+      const server = await startServer(settings, (m) => console.error(`${new Date().toISOString()} ${m}`))
+      const b = server.bootstrap
+      console.log(`Coffer is serving Trove's v1.0 API at ${server.url}/v1.0 (identity at ${server.url}/v3)`)
+      console.log(`Home: ${settings.home}`)
+      if (b.generatedPassword) console.log(`Created user 'admin' in project 'admin' with password: ${b.generatedPassword}  (shown once; also in ${b.openrc})`)
+      console.log(`Log in: \`source ${b.openrc}\`, or use OS_CLOUD=coffer with ${b.cloudsYaml}; then \`bin/coffer list\` or \`openstack database instance list\`.`)
+      console.log('Stop with Ctrl-C: databases keep running and are taken over at the next start.')
+      const stop = () => {
+        console.error('stopping (instances keep running)…')
+        void server.stop().then(() => process.exit(0))
+      }
+      process.once('SIGINT', stop)
+      process.once('SIGTERM', stop)
+    })
+}

@@ -1,0 +1,29 @@
+/**
+ * `coffer`: the command line. Every command but `serve` is a REST client of the API, like troveclient.
+ */
+import { Command, CommanderError } from 'commander'
+import { CofferClient } from './client.js'
+import { catalogCommands } from './commands/catalog.js'
+import { instanceCommands } from './commands/instances.js'
+import { serveCommand } from './commands/serve.js'
+import { findCredentials } from './credentials.js'
+
+const program = new Command('coffer')
+  .description('Self-service PostgreSQL, MariaDB and Redis on your own machines, behind OpenStack Trove\'s API')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride()
+
+let client: CofferClient | undefined
+const lazyClient = () => (client ??= new CofferClient(findCredentials()))
+
+serveCommand(program)
+instanceCommands(program, lazyClient)
+catalogCommands(program, lazyClient)
+
+try {
+  await program.parseAsync(process.argv)
+} catch (err) {
+  if (err instanceof CommanderError) process.exit(err.exitCode)
+  console.error(`coffer: ${(err as Error).message}`)
+  process.exit(1)
+}

@@ -1,0 +1,35 @@
+/**
+ * Where instances run. A compute driver gives each instance its envelope — a volume, a private run
+ * folder, a folder for the guest's own files — and reports on it. The local driver keeps them all
+ * under the home folder; another driver could use real block devices or another host.
+ */
+export interface EnvelopePaths {
+  /** The instance's volume: the engine's data and logs. */
+  readonly volumeDir: string
+  /** Sockets and pid files; only the engine account and Coffer can enter. */
+  readonly runDir: string
+  /** The guest's secrets and notes; only Coffer can enter. */
+  readonly guestDir: string
+}
+
+export interface EnvelopeOwner {
+  readonly uid: number
+  readonly gid: number
+}
+
+export interface ComputeDriver {
+  /** Where the envelope of an instance is (whether or not it exists yet). */
+  paths(instanceId: string): EnvelopePaths
+  /** Creates the envelope owned by the engine's account. Idempotent. */
+  createEnvelope(instanceId: string, owner: EnvelopeOwner): Promise<EnvelopePaths>
+  /** Removes the envelope and everything in it. Idempotent; only removes what it created. */
+  destroyEnvelope(instanceId: string): Promise<void>
+  /** Bytes used on the instance's volume. 0 when it does not exist. */
+  volumeUsedBytes(instanceId: string): Promise<number>
+  /** True when nothing listens on the port of the bind address right now. */
+  portIsFree(port: number): Promise<boolean>
+  /** Per-node cache shared by instances (engine templates). */
+  readonly cacheDir: string
+  /** Creates the cache folder and lets the engine account reach it; returns its path. */
+  prepareCache(owner: EnvelopeOwner): Promise<string>
+}

@@ -1,0 +1,101 @@
+import { execFile } from 'node:child_process'
+import { chmod, chown, lstat, mkdir, readdir, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { dirname, join, resolve } from 'node:path'
+import { promisify } from 'node:util'
+import type { ComputeDriver, EnvelopeOwner, EnvelopePaths } from '../compute-driver.js'
+
+const run = promisify(execFile)
+const ID = /^[0-9a-f-]{36}$/
+
+/** Instances live in `<home>/instances/<id>/{volume,run,guest}`; templates in `<home>/cache`. */
+export class LocalComputeDriver implements ComputeDriver {
+  readonly #root: string
+  readonly #bind: string
+  readonly #traversable = new Set<string>()
+  readonly cacheDir: string
+
+  constructor(home: string, bind: string) {
+    this.#root = join(resolve(home), 'instances')
+    this.cacheDir = join(resolve(home), 'cache')
+    this.#bind = bind
+  }
+
+  paths(instanceId: string): EnvelopePaths {
+    // An id is always a UUID we made; refusing anything else keeps a path from escaping the root.
+    if (!ID.test(instanceId)) throw new Error(`not an instance id: ${instanceId}`)
+    const dir = join(this.#root, instanceId)
+    return { volumeDir: join(dir, 'volume'), runDir: join(dir, 'run'), guestDir: join(dir, 'guest') }
+  }
+
+  async createEnvelope(instanceId: string, owner: EnvelopeOwner): Promise<EnvelopePaths> {
+    const p = this.paths(instanceId)
+    await this.#letThrough(owner.uid, this.#root)
+    for (const dir of [p.volumeDir, p.runDir]) {
+      await mkdir(dir, { recursive: true })
+      await chown(dir, owner.uid, owner.gid)
+      await chmod(dir, 0o700)
+    }
+    await mkdir(p.guestDir, { recursive: true, mode: 0o700 })
+    await this.prepareCache(owner)
+    return p
+  }
+
+  async prepareCache(owner: EnvelopeOwner): Promise<string> {
+    await mkdir(this.cacheDir, { recursive: true })
+    await this.#letThrough(owner.uid, this.cacheDir)
+    return this.cacheDir
+  }
+
+  async destroyEnvelope(instanceId: string): Promise<void> {
+    await rm(dirname(this.paths(instanceId).volumeDir), { recursive: true, force: true })
+  }
+
+  async volumeUsedBytes(instanceId: string): Promise<number> {
+    return treeBytes(this.paths(instanceId).volumeDir)
+  }
+
+  portIsFree(port: number): Promise<boolean> {
+    return new Promise((done) => {
+      const server = createServer()
+      server.once('error', () => done(false))
+      server.listen({ port, host: this.#bind, exclusive: true }, () => server.close(() => done(true)))
+    })
+  }
+
+  /**
+   * Engines run as their own account, which must be able to reach its folders below the home
+   * folder (often under /root, mode 0700). Grant that account traverse-only access (`--x`) on each
+   * ancestor with an ACL, falling back to o+x where ACLs are not available. Nothing is made readable.
+   */
+  async #letThrough(uid: number, dir: string): Promise<void> {
+    if (process.getuid?.() !== 0 || uid === 0 || this.#traversable.has(`${uid}:${dir}`)) return
+    await mkdir(dir, { recursive: true })
+    for (let d = resolve(dir); d !== dirname(d); d = dirname(d)) {
+      const st = await lstat(d)
+      if (st.mode & 0o001) continue
+      try {
+        await run('setfacl', ['-m', `u:${uid}:x`, d])
+      } catch {
+        await chmod(d, (st.mode & 0o7777) | 0o001)
+      }
+    }
+    this.#traversable.add(`${uid}:${dir}`)
+  }
+}
+
+async function treeBytes(dir: string): Promise<number> {
+  let total = 0
+  let entries
+  try {
+    entries = await readdir(dir, { withFileTypes: true })
+  } catch {
+    return 0
+  }
+  for (const e of entries) {
+    const p = join(dir, e.name)
+    if (e.isDirectory()) total += await treeBytes(p)
+    else if (e.isFile()) total += (await lstat(p).catch(() => ({ blocks: 0 }))).blocks * 512
+  }
+  return total
+}

@@ -1,0 +1,22 @@
+/**
+ * Takes heartbeats from nodes and keeps each instance's service status true. Heartbeats can arrive
+ * out of order (a slow status check finishing after a newer one), so one older than the last taken
+ * is dropped, as Trove's conductor does with `_message_too_old`.
+ */
+import type { Heartbeat } from '../guest/protocol.js'
+import { now } from '../store/repos/instances.js'
+import type { Db } from '../store/schema.js'
+
+export async function takeHeartbeat(db: Db, hb: Heartbeat): Promise<boolean> {
+  const ts = now()
+  const r = await db
+    .updateTable('instances')
+    .set({ service_status: hb.serviceStatus, volume_used_bytes: hb.volumeUsedBytes, heartbeat_at: hb.observedAt, service_status_updated: ts, updated_at: ts })
+    .where('id', '=', hb.instanceId)
+    // While a task builds or deletes the instance, the task owns its status.
+    .where('task_status', '=', 'NONE')
+    .where('fault_message', 'is', null)
+    .where((eb) => eb.or([eb('heartbeat_at', 'is', null), eb('heartbeat_at', '<', hb.observedAt)]))
+    .executeTakeFirst()
+  return Number(r.numUpdatedRows) === 1
+}

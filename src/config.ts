@@ -1,0 +1,58 @@
+/**
+ * Settings with defaults for the embedded mode. Flags win over environment variables, which win
+ * over defaults.
+ */
+import { homedir, hostname } from 'node:os'
+import { join, resolve } from 'node:path'
+
+export interface Settings {
+  /** Everything Coffer keeps on this machine: state, instances' volumes, templates, logs. */
+  readonly home: string
+  readonly port: number
+  /** Address the API listens on; instances listen on it too. */
+  readonly bind: string
+  /** Name of the local node in the state store. */
+  readonly nodeName: string
+  /** Ports handed to instances, inclusive. */
+  readonly instancePorts: { readonly first: number; readonly last: number }
+  readonly tokenTtlMs: number
+  /** How often the node looks at its engines and reports to the conductor. */
+  readonly heartbeatMs: number
+  /** Tasks run at once by this process (creates of many instances overlap). */
+  readonly taskConcurrency: number
+  /** Password for the `admin` user made on first start; generated when absent. */
+  readonly adminPassword?: string
+  /** Largest volume a create may ask for, in GB (Trove's max_accepted_volume_size). */
+  readonly maxVolumeGb: number
+  /** Instances a project may have (Trove's max_instances_per_tenant). */
+  readonly maxInstancesPerProject: number
+}
+
+export interface SettingsInput {
+  readonly home?: string
+  readonly port?: number | string
+  readonly bind?: string
+}
+
+export function resolveSettings(flags: SettingsInput = {}, env: NodeJS.ProcessEnv = process.env): Settings {
+  const home = resolve(flags.home ?? env.COFFER_HOME ?? join(homedir(), '.local', 'share', 'coffer'))
+  const port = Number(flags.port ?? env.COFFER_PORT ?? 8779)
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`--port must be a whole number from 1 to 65535, not ${String(flags.port)}`)
+  const first = Number(env.COFFER_INSTANCE_PORT_FIRST ?? 20000)
+  return {
+    home,
+    port,
+    bind: flags.bind ?? env.COFFER_BIND ?? '127.0.0.1',
+    nodeName: env.COFFER_NODE_NAME ?? hostname(),
+    instancePorts: { first, last: Number(env.COFFER_INSTANCE_PORT_LAST ?? first + 9999) },
+    tokenTtlMs: Number(env.COFFER_TOKEN_TTL_SECONDS ?? 12 * 3600) * 1000,
+    heartbeatMs: Number(env.COFFER_HEARTBEAT_MS ?? 5000),
+    taskConcurrency: Number(env.COFFER_TASK_CONCURRENCY ?? 16),
+    ...(env.COFFER_ADMIN_PASSWORD ? { adminPassword: env.COFFER_ADMIN_PASSWORD } : {}),
+    maxVolumeGb: Number(env.COFFER_MAX_VOLUME_GB ?? 10),
+    maxInstancesPerProject: Number(env.COFFER_MAX_INSTANCES ?? 10),
+  }
+}
+
+export const statePath = (s: Settings): string => join(s.home, 'state.sqlite')
+export const apiUrl = (s: Settings): string => `http://${s.bind.includes(':') ? `[${s.bind}]` : s.bind}:${s.port}`

@@ -1,0 +1,93 @@
+/**
+ * The error catalogue. Errors are thrown anywhere with a stable code and a message a user can act
+ * on; `api/errors.ts` maps the class to Trove's fault name and HTTP status, and nowhere else does.
+ * Secrets never enter a message or a cause.
+ */
+export type ErrorCode =
+  | 'BAD_REQUEST'
+  | 'VALIDATION'
+  | 'MALFORMED_BODY'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'FLAVOR_NOT_FOUND'
+  | 'DATASTORE_NOT_FOUND'
+  | 'DATASTORE_VERSION_NOT_FOUND'
+  | 'INSTANCE_NOT_FOUND'
+  | 'INSTANCE_NOT_READY'
+  | 'CONFLICT'
+  | 'OVER_LIMIT'
+  | 'NOT_IMPLEMENTED'
+  | 'ENGINE'
+  | 'TIMEOUT'
+  | 'INTERNAL'
+
+export interface CofferErrorOptions {
+  readonly cause?: unknown
+  /** false when retrying the same step cannot help (bad input, missing binary). Default: true. */
+  readonly retryable?: boolean
+}
+
+export class CofferError extends Error {
+  readonly retryable: boolean
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options: CofferErrorOptions = {},
+  ) {
+    super(message, { cause: options.cause })
+    this.name = new.target.name
+    this.retryable = options.retryable ?? true
+  }
+}
+
+/** 400 badRequest: the request itself is wrong; nothing was changed. */
+export class BadRequest extends CofferError {
+  constructor(message: string, code: ErrorCode = 'BAD_REQUEST') {
+    super(code, message, { retryable: false })
+  }
+}
+/** 401 unauthorized: no token, or a token that is unknown or expired. */
+export class Unauthorized extends CofferError {
+  constructor(message = 'The request you have made requires authentication.') {
+    super('UNAUTHORIZED', message, { retryable: false })
+  }
+}
+/** 403 forbidden: authenticated, but not allowed here (other project, admin-only route). */
+export class Forbidden extends CofferError {
+  constructor(message: string) {
+    super('FORBIDDEN', message, { retryable: false })
+  }
+}
+/** 404 itemNotFound. */
+export class NotFound extends CofferError {
+  constructor(message: string, code: ErrorCode = 'NOT_FOUND') {
+    super(code, message, { retryable: false })
+  }
+}
+/** 409 conflict: the resource exists or is in a state that forbids the change. */
+export class Conflict extends CofferError {
+  constructor(message: string, code: ErrorCode = 'CONFLICT') {
+    super(code, message, { retryable: false })
+  }
+}
+/** 422 unprocessableEntity: valid request, but the instance is not in a state to take it (Trove). */
+export class Unprocessable extends CofferError {
+  constructor(message: string, code: ErrorCode = 'INSTANCE_NOT_READY') {
+    super(code, message, { retryable: false })
+  }
+}
+/** 413 overLimit: a quota or size limit would be exceeded. */
+export class OverLimit extends CofferError {
+  constructor(message: string) {
+    super('OVER_LIMIT', message, { retryable: false })
+  }
+}
+/** 501 notImplemented: the datastore's manifest does not offer this capability. */
+export class NotImplemented extends CofferError {
+  constructor(message: string) {
+    super('NOT_IMPLEMENTED', message, { retryable: false })
+  }
+}
+
+export const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err))

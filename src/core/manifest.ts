@@ -1,0 +1,46 @@
+/**
+ * What a datastore tells the control plane about itself: data only, shared by both planes. The
+ * control plane decides what to allow from these fields, never from the datastore's name.
+ */
+export const CAPABILITIES = [
+  'provisioning',
+  'databases',
+  'users',
+  'root',
+  'configuration',
+  'backup',
+  'incremental_backup',
+  'replication',
+  'clustering',
+] as const
+export type Capability = (typeof CAPABILITIES)[number]
+
+export interface DatastoreVersionInfo {
+  /** The version users name, e.g. "15" or "10.11". */
+  readonly name: string
+  /** The full engine version found on the node, e.g. "15.8". */
+  readonly versionNumber: string
+}
+
+export interface DatastoreManifest {
+  /** Trove's datastore type: "postgresql", "mariadb", "mysql", "redis". */
+  readonly name: string
+  /** Port the engine listens on by convention; instances still get their own port. */
+  readonly defaultPort: number
+  /** Versions whose binaries were found on the node; empty means not offered. */
+  readonly versions: readonly DatastoreVersionInfo[]
+  readonly capabilities: Readonly<Record<Capability, boolean>>
+  /** Rules for names of databases and users, checked by the API before anything is created. */
+  readonly names: NameRules
+}
+
+export interface NameRules {
+  readonly maxLength: number
+  /** Source of a regular expression a database or user name must match in full. */
+  readonly pattern: string
+  /** Human wording of the pattern, used in 400 messages. */
+  readonly patternText: string
+  readonly reservedDatabases: readonly string[]
+  readonly reservedUsers: readonly string[]
+  readonly passwordMaxLength: number
+}

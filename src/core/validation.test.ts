@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { BadRequest } from './errors.js'
+import type { NameRules } from './manifest.js'
+import { validateInitialSchema, validateInstanceName, validateName } from './validation.js'
+
+const rules: NameRules = {
+  maxLength: 16,
+  pattern: '[A-Za-z_][A-Za-z0-9_]*',
+  patternText: 'letters, digits and underscores, not starting with a digit',
+  reservedDatabases: ['postgres', 'template0'],
+  reservedUsers: ['coffer_admin'],
+  passwordMaxLength: 64,
+}
+
+describe('validation', () => {
+  it('accepts ordinary names', () => {
+    validateName(rules, 'database', 'orders_2024')
+    validateInstanceName('my db (prod)')
+  })
+  for (const bad of ["a'; DROP DATABASE x; --", 'a`b', '1abc', '', 'x'.repeat(17), 'a\nb', 'a$$b', 'é"']) {
+    it(`refuses ${JSON.stringify(bad)}`, () => assert.throws(() => validateName(rules, 'user', bad), BadRequest))
+  }
+  it('refuses reserved names whatever their case', () => {
+    assert.throws(() => validateName(rules, 'database', 'Postgres'), /reserved/)
+    assert.throws(() => validateName(rules, 'user', 'coffer_admin'), /reserved/)
+  })
+  it('refuses instance names with control characters', () => {
+    assert.throws(() => validateInstanceName('a\u0000b'), BadRequest)
+    assert.throws(() => validateInstanceName('   '), BadRequest)
+  })
+  it('checks users against the request databases and passwords', () => {
+    validateInitialSchema(rules, [{ name: 'db1' }], [{ name: 'u1', password: 'p', databases: [{ name: 'db1' }] }])
+    assert.throws(() => validateInitialSchema(rules, [], [{ name: 'u1', password: 'p', databases: [{ name: 'db2' }] }]), /not in the request/)
+    assert.throws(() => validateInitialSchema(rules, [], [{ name: 'u1', password: '', databases: [] }]), /needs a password/)
+    assert.throws(() => validateInitialSchema(rules, [{ name: 'd' }, { name: 'd' }], []), /twice/)
+  })
+})

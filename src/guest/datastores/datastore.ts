@@ -1,0 +1,94 @@
+/**
+ * The seam between the node and one engine family. Everything engine-specific lives in
+ * `guest/datastores/<name>/`; a datastore offers only the parts it implements, so a manifest can
+ * never claim a capability that is not there (capabilitiesOf derives it from the parts).
+ */
+import type { DatastoreManifest, DatastoreVersionInfo } from '../../core/manifest.js'
+import type { GuestDatabase, GuestUser } from '../protocol.js'
+
+/** The OS account an engine runs as; engines never run as root. */
+export interface OsAccount {
+  readonly name: string
+  readonly uid: number
+  readonly gid: number
+}
+
+/** Everything the guest needs to know about one instance on this node. */
+export interface InstanceContext {
+  readonly instanceId: string
+  readonly version: DatastoreVersionInfo
+  /** Root of the instance's volume; the engine's data lives below it. Owned by `account`. */
+  readonly volumeDir: string
+  /** Private folder for sockets and pid files, owned by `account`, mode 0700. */
+  readonly runDir: string
+  /** Folder only Coffer itself reads: the guest's secrets and notes. Mode 0700. */
+  readonly guestDir: string
+  /** Shared per-node cache (templates), owned by Coffer. */
+  readonly cacheDir: string
+  readonly bindAddress: string
+  readonly port: number
+  readonly flavor: { readonly ramMb: number; readonly vcpus: number }
+  readonly account: OsAccount
+}
+
+export interface PrepareSpec {
+  readonly databases: readonly GuestDatabase[]
+  readonly users: readonly GuestUser[]
+}
+
+export type EngineState = 'running' | 'starting' | 'stopped' | 'failed'
+
+export interface EngineStatus {
+  readonly state: EngineState
+  /** True when a real client login and a trivial query succeeded just now. */
+  readonly healthy: boolean
+  readonly pid?: number
+  readonly detail?: string
+}
+
+/** Required of every datastore: bring an engine to life and report on it. */
+export interface EngineLifecycle {
+  /**
+   * Initialise the data folder, write configuration, start the engine, secure it and create the
+   * initial databases and users. Idempotent: run again after a crash at any point, it finishes the
+   * job without creating anything twice. Resolves when the engine accepts connections.
+   */
+  prepare(ctx: InstanceContext, spec: PrepareSpec): Promise<void>
+  /** Start a prepared engine detached from Coffer; resolves once it accepts connections. No-op if running. */
+  start(ctx: InstanceContext): Promise<void>
+  /** Stop the engine (fast shutdown) and wait until the process has exited. No-op if stopped. */
+  stop(ctx: InstanceContext): Promise<void>
+  /** Look at the engine: process alive, and a real login works. Never throws. */
+  status(ctx: InstanceContext): Promise<EngineStatus>
+  /** Effective engine settings derived from the flavor (what `GET .../configuration` shows). */
+  effectiveConfiguration(ctx: InstanceContext): Record<string, string | number | boolean>
+}
+
+/** Optional: databases inside an instance. */
+export interface DatabaseAdmin {
+  list(ctx: InstanceContext): Promise<GuestDatabase[]>
+  create(ctx: InstanceContext, databases: readonly GuestDatabase[]): Promise<void>
+  delete(ctx: InstanceContext, name: string): Promise<void>
+}
+
+/** Optional: users inside an instance. */
+export interface UserAdmin {
+  list(ctx: InstanceContext): Promise<GuestUser[]>
+  create(ctx: InstanceContext, users: readonly GuestUser[]): Promise<void>
+  delete(ctx: InstanceContext, name: string): Promise<void>
+}
+
+export interface Datastore {
+  /** Finds the engine binaries installed on this node; the manifest lists what was found. */
+  discover(): Promise<DatastoreManifest>
+  /** OS account name the engines of this datastore run as when Coffer runs as root. */
+  readonly osAccountName: string
+  readonly engine: EngineLifecycle
+  /**
+   * Optional: make the next prepare fast (e.g. build a pre-initialised data folder in the node's
+   * cache). Called in the background when the node starts; prepare must work without it.
+   */
+  warm?(node: { readonly cacheDir: string; readonly account: OsAccount; readonly version: DatastoreVersionInfo }): Promise<void>
+  readonly databases?: DatabaseAdmin
+  readonly users?: UserAdmin
+}

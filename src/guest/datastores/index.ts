@@ -1,0 +1,8 @@
+/**
+ * Every datastore this build knows. The node offers those whose engines it finds installed; the
+ * control plane never imports this file.
+ */
+import type { Datastore } from './datastore.js'
+import { postgresql } from './postgresql/index.js'
+
+export const datastores: Readonly<Record<string, Datastore>> = { postgresql }

@@ -1,0 +1,110 @@
+/**
+ * Composition root of `coffer serve` in the embedded mode: SQLite state, the in-process bus, the
+ * local node and compute driver, the task runner and the API, in one process.
+ */
+import { randomBytes } from 'node:crypto'
+import { mkdir } from 'node:fs/promises'
+import { buildApi } from './api/server.js'
+import { InProcessBus } from './bus/in-process-bus.js'
+import { LocalComputeDriver } from './compute/local/local-compute-driver.js'
+import { apiUrl, statePath, type Settings } from './config.js'
+import { takeHeartbeat } from './conductor/conductor.js'
+import { errorMessage } from './core/errors.js'
+import type { DatastoreManifest } from './core/manifest.js'
+import { resolveOsAccount } from './guest/datastores/common/os-account.js'
+import { datastores } from './guest/datastores/index.js'
+import { bootstrapIdentity, type Bootstrap } from './identity/bootstrap.js'
+import { purgeExpiredTokens } from './identity/identity.js'
+import { NodeAgent } from './node/node-agent.js'
+import { syncDatastores } from './store/repos/datastores.js'
+import { instancesOnNode } from './store/repos/instances.js'
+import { releaseLeasesOf } from './store/repos/tasks.js'
+import { openSqliteStore } from './store/state-store.js'
+import { createInstance } from './tasks/create-instance.js'
+import { deleteInstance } from './tasks/delete-instance.js'
+import { TaskRunner } from './tasks/runner.js'
+import { instanceSpec } from './tasks/steps/instance-spec.js'
+import { instanceSteps } from './tasks/steps/instance-steps.js'
+
+export interface RunningServer {
+  readonly url: string
+  readonly bootstrap: Bootstrap
+  stop(): Promise<void>
+}
+
+export async function startServer(settings: Settings, log: (msg: string) => void = console.error): Promise<RunningServer> {
+  await mkdir(settings.home, { recursive: true, mode: 0o700 })
+  const store = await openSqliteStore(statePath(settings))
+  const { db } = store
+  const url = apiUrl(settings)
+  const bootstrap = await bootstrapIdentity(db, settings.home, url, settings.adminPassword)
+  await purgeExpiredTokens(db)
+
+  const compute = new LocalComputeDriver(settings.home, settings.bind)
+  const node = new NodeAgent({ name: settings.nodeName, bind: settings.bind, compute, datastores, log })
+  const manifests = await node.discover()
+  await syncDatastores(db, manifests)
+  const bus = new InProcessBus()
+  bus.attach(node.name, node)
+  bus.onHeartbeat((hb) => void takeHeartbeat(db, hb).catch((err) => log(`heartbeat: ${errorMessage(err)}`)))
+
+  const steps = instanceSteps({ db, bus, ports: settings.instancePorts, healthyTimeoutMs: 120_000 })
+  // Leases of a previous run of this node are released at once: in the embedded mode nobody else
+  // could be running them, and waiting for them to expire would only delay the resume.
+  const ownerPrefix = `${settings.nodeName}/`
+  await releaseLeasesOf(db, ownerPrefix)
+  const runner = new TaskRunner({
+    db,
+    owner: `${ownerPrefix}${process.pid}-${randomBytes(4).toString('hex')}`,
+    workflows: [createInstance(steps), deleteInstance(steps)],
+    concurrency: settings.taskConcurrency,
+    log,
+  })
+
+  const specsOnNode = async (filter: (taskStatus: string) => boolean) => {
+    const rows = (await instancesOnNode(db, node.name)).filter((r) => r.port !== null && filter(r.task_status) && !r.fault_message)
+    return Promise.all(rows.map((r) => instanceSpec(db, r)))
+  }
+  // Running engines are left as they are; ones that stopped with the host are started again.
+  await node.adopt(await specsOnNode((t) => t === 'NONE'))
+  warmTemplates(compute, manifests, log)
+
+  const api = buildApi(
+    {
+      db,
+      settings,
+      kickTasks: () => runner.kick(),
+      effectiveConfiguration: async (id) => {
+        const row = await db.selectFrom('instances').selectAll().where('id', '=', id).executeTakeFirstOrThrow()
+        return bus.node(row.node ?? '').effectiveConfiguration(await instanceSpec(db, row))
+      },
+    },
+    (msg, err) => log(`${msg}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
+  )
+  await api.listen({ port: settings.port, host: settings.bind })
+  runner.start()
+  node.startHeartbeats(settings.heartbeatMs, () => specsOnNode((t) => t === 'NONE'), (hb) => bus.publishHeartbeat(hb))
+
+  return {
+    url,
+    bootstrap,
+    async stop() {
+      node.stopHeartbeats()
+      await api.close()
+      await runner.stop()
+      await store.close()
+    },
+  }
+}
+
+function warmTemplates(compute: LocalComputeDriver, manifests: readonly DatastoreManifest[], log: (m: string) => void): void {
+  for (const m of manifests) {
+    const ds = datastores[m.name]
+    if (!ds?.warm) continue
+    for (const version of m.versions) {
+      void resolveOsAccount(ds.osAccountName)
+        .then(async (account) => ds.warm?.({ cacheDir: await compute.prepareCache(account), account, version }))
+        .catch((err) => log(`${m.name} ${version.name}: could not prepare a template (creates will be slower): ${errorMessage(err)}`))
+    }
+  }
+}

@@ -1,0 +1,58 @@
+import { randomUUID } from 'node:crypto'
+import type { DatastoreManifest } from '../../core/manifest.js'
+import type { DatastoreRow, DatastoreVersionRow, Db } from '../schema.js'
+
+export interface DatastoreWithVersions extends DatastoreRow {
+  readonly versions: DatastoreVersionRow[]
+}
+
+/**
+ * Records what a node found installed. Ids are made once and kept, so clients can hold on to them;
+ * a version whose binaries went away stays, inactive, because instances may still refer to it.
+ */
+export async function syncDatastores(db: Db, manifests: readonly DatastoreManifest[]): Promise<void> {
+  const ts = new Date().toISOString()
+  await db.transaction().execute(async (trx) => {
+    await trx.updateTable('datastore_versions').set({ active: 0 }).execute()
+    for (const m of manifests) {
+      if (m.versions.length === 0) continue
+      let ds = await trx.selectFrom('datastores').selectAll().where('name', '=', m.name).executeTakeFirst()
+      if (!ds) {
+        ds = { id: randomUUID(), name: m.name, default_version_id: null, created_at: ts }
+        await trx.insertInto('datastores').values(ds).execute()
+      }
+      for (const v of m.versions) {
+        const found = await trx.selectFrom('datastore_versions').select('id').where('datastore_id', '=', ds.id).where('name', '=', v.name).executeTakeFirst()
+        const values = { version_number: v.versionNumber, active: 1, manifest: JSON.stringify(m), updated_at: ts }
+        if (found) await trx.updateTable('datastore_versions').set(values).where('id', '=', found.id).execute()
+        else await trx.insertInto('datastore_versions').values({ id: randomUUID(), datastore_id: ds.id, name: v.name, ...values }).execute()
+      }
+      const newest = await trx.selectFrom('datastore_versions').select('id').where('datastore_id', '=', ds.id).where('active', '=', 1).orderBy('name', 'desc').executeTakeFirst()
+      await trx.updateTable('datastores').set({ default_version_id: newest?.id ?? null }).where('id', '=', ds.id).execute()
+    }
+  })
+}
+
+/** Datastores that have at least one active version; inactive ones are not offered. */
+export async function listDatastores(db: Db): Promise<DatastoreWithVersions[]> {
+  const stores = await db.selectFrom('datastores').selectAll().orderBy('name').execute()
+  const versions = await db.selectFrom('datastore_versions').selectAll().where('active', '=', 1).orderBy('name').execute()
+  return stores
+    .map((ds) => ({ ...ds, versions: versions.filter((v) => v.datastore_id === ds.id) }))
+    .filter((ds) => ds.versions.length > 0)
+}
+
+/** By name or id, as Trove accepts either. */
+export async function findDatastore(db: Db, nameOrId: string): Promise<DatastoreWithVersions | undefined> {
+  return (await listDatastores(db)).find((ds) => ds.name === nameOrId || ds.id === nameOrId)
+}
+
+export async function findVersionById(db: Db, id: string): Promise<DatastoreVersionRow | undefined> {
+  return db.selectFrom('datastore_versions').selectAll().where('id', '=', id).executeTakeFirst()
+}
+
+export function findVersionIn(ds: DatastoreWithVersions, nameOrId: string): DatastoreVersionRow | undefined {
+  return ds.versions.find((v) => v.name === nameOrId || v.id === nameOrId || v.version_number === nameOrId)
+}
+
+export const manifestOf = (v: DatastoreVersionRow): DatastoreManifest => JSON.parse(v.manifest) as DatastoreManifest

@@ -1,0 +1,50 @@
+import type { Db, InstanceRow, InstanceUpdate, NewInstanceRow } from '../schema.js'
+
+export const now = (): string => new Date().toISOString()
+
+export async function insertInstance(db: Db, row: NewInstanceRow): Promise<void> {
+  await db.insertInto('instances').values(row).execute()
+}
+
+export async function findInstance(db: Db, id: string, projectId?: string): Promise<InstanceRow | undefined> {
+  let q = db.selectFrom('instances').selectAll().where('id', '=', id)
+  if (projectId !== undefined) q = q.where('project_id', '=', projectId)
+  return q.executeTakeFirst()
+}
+
+export interface Page {
+  readonly limit: number
+  readonly marker?: string
+}
+
+/** Oldest first, as Trove pages: `marker` is the id of the last instance of the previous page. */
+export async function listInstances(db: Db, projectId: string, page: Page): Promise<InstanceRow[]> {
+  let q = db.selectFrom('instances').selectAll().where('project_id', '=', projectId)
+  if (page.marker) {
+    const m = await findInstance(db, page.marker, projectId)
+    if (m) q = q.where((eb) => eb.or([eb('created_at', '>', m.created_at), eb.and([eb('created_at', '=', m.created_at), eb('id', '>', m.id)])]))
+  }
+  return q.orderBy('created_at').orderBy('id').limit(page.limit).execute()
+}
+
+export async function instancesOnNode(db: Db, node: string): Promise<InstanceRow[]> {
+  return db.selectFrom('instances').selectAll().where('node', '=', node).execute()
+}
+
+export async function countInstances(db: Db, projectId: string): Promise<number> {
+  const r = await db.selectFrom('instances').select((eb) => eb.fn.countAll<number>().as('n')).where('project_id', '=', projectId).executeTakeFirstOrThrow()
+  return Number(r.n)
+}
+
+export async function updateInstance(db: Db, id: string, patch: InstanceUpdate): Promise<void> {
+  await db.updateTable('instances').set({ ...patch, updated_at: now() }).where('id', '=', id).execute()
+}
+
+export async function deleteInstanceRow(db: Db, id: string): Promise<void> {
+  await db.deleteFrom('instances').where('id', '=', id).execute()
+}
+
+export async function usedPorts(db: Db, node: string): Promise<Set<number>> {
+  const rows = await db.selectFrom('instances').select('port').where('node', '=', node).where('port', 'is not', null).execute()
+  return new Set(rows.map((r) => Number(r.port)))
+}

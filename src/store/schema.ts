@@ -1,0 +1,129 @@
+/**
+ * Table types of the state store. The same schema runs on SQLite (embedded) and PostgreSQL
+ * (distributed): times are ISO-8601 text or epoch milliseconds, booleans are 0/1 integers, JSON is text.
+ */
+import type { Generated, Insertable, Kysely, Selectable, Updateable } from 'kysely'
+
+export interface ProjectTable {
+  id: string
+  name: string
+  created_at: string
+}
+
+export interface UserTable {
+  id: string
+  name: string
+  /** scrypt$N$r$p$salt$hash; never the password. */
+  password_hash: string
+  default_project_id: string
+  created_at: string
+}
+
+export interface RoleAssignmentTable {
+  user_id: string
+  project_id: string
+  role: string
+}
+
+export interface TokenTable {
+  /** sha256 of the token; the token itself is never stored. */
+  token_hash: string
+  user_id: string
+  project_id: string
+  issued_at: string
+  expires_at: number
+}
+
+export interface FlavorTable {
+  id: string
+  name: string
+  ram_mb: number
+  vcpus: number
+  disk_gb: number
+  created_at: string
+}
+
+export interface DatastoreTable {
+  id: string
+  name: string
+  default_version_id: string | null
+  created_at: string
+}
+
+export interface DatastoreVersionTable {
+  id: string
+  datastore_id: string
+  name: string
+  version_number: string
+  /** 1 while a node has the engine's binaries installed. */
+  active: number
+  /** The datastore's manifest as JSON (capabilities, name rules, default port). */
+  manifest: string
+  updated_at: string
+}
+
+export interface InstanceTable {
+  id: string
+  project_id: string
+  name: string
+  flavor_id: string
+  volume_size: number
+  datastore_version_id: string
+  node: string | null
+  port: number | null
+  task_status: string
+  service_status: string
+  fault_message: string | null
+  fault_details: string | null
+  fault_created: string | null
+  volume_used_bytes: number | null
+  /** observedAt (epoch ms) of the last heartbeat taken, so older ones are dropped. */
+  heartbeat_at: number | null
+  created_at: string
+  updated_at: string
+  service_status_updated: string
+}
+
+export interface TaskTable {
+  id: string
+  instance_id: string
+  kind: string
+  input: string
+  /** pending | running | done | failed | cancelled */
+  state: string
+  lease_owner: string | null
+  lease_until: number | null
+  attempts: Generated<number>
+  error: string | null
+  created_at: string
+  updated_at: string
+}
+
+export interface TaskStepTable {
+  task_id: string
+  name: string
+  result: string | null
+  completed_at: string
+}
+
+export interface Schema {
+  projects: ProjectTable
+  users: UserTable
+  role_assignments: RoleAssignmentTable
+  tokens: TokenTable
+  flavors: FlavorTable
+  datastores: DatastoreTable
+  datastore_versions: DatastoreVersionTable
+  instances: InstanceTable
+  tasks: TaskTable
+  task_steps: TaskStepTable
+}
+
+export type Db = Kysely<Schema>
+export type InstanceRow = Selectable<InstanceTable>
+export type NewInstanceRow = Insertable<InstanceTable>
+export type InstanceUpdate = Updateable<InstanceTable>
+export type FlavorRow = Selectable<FlavorTable>
+export type TaskRow = Selectable<TaskTable>
+export type DatastoreRow = Selectable<DatastoreTable>
+export type DatastoreVersionRow = Selectable<DatastoreVersionTable>

@@ -1,0 +1,137 @@
+/**
+ * The durable task runner. Tasks live in the state store; a runner claims one with a lease it keeps
+ * renewing, runs its workflow, and records every completed step. When the process dies, the lease
+ * runs out (or, in the embedded mode, is released at the next start) and the task is claimed again:
+ * recorded steps are skipped, so it resumes rather than repeats.
+ */
+import { setTimeout as sleep } from 'node:timers/promises'
+import { CofferError, errorMessage } from '../core/errors.js'
+import * as tasks from '../store/repos/tasks.js'
+import type { Db, TaskRow } from '../store/schema.js'
+import { TaskCancelled, type Workflow, type WorkflowContext } from './workflow.js'
+
+export interface RunnerOptions {
+  readonly db: Db
+  /** Lease owner: the node name plus a per-process suffix. */
+  readonly owner: string
+  readonly workflows: readonly Workflow[]
+  readonly concurrency: number
+  readonly leaseMs?: number
+  readonly log?: (msg: string) => void
+}
+
+const RETRY_DELAYS_MS = [200, 1000, 3000]
+/**
+ * Test fault point: `COFFER_CRASH_AFTER_STEP=<kind>:<step>` kills this process with SIGKILL right
+ * after that step is recorded, so tests can show that a crash between any two steps resumes cleanly.
+ */
+const CRASH_AFTER = process.env.COFFER_CRASH_AFTER_STEP
+
+export class TaskRunner {
+  readonly #o: Required<Omit<RunnerOptions, 'log'>> & Pick<RunnerOptions, 'log'>
+  readonly #byKind: Map<string, Workflow>
+  readonly #running = new Map<string, Promise<void>>()
+  #stopped = false
+  #wake: (() => void) | undefined
+  #loop: Promise<void> | undefined
+
+  constructor(o: RunnerOptions) {
+    this.#o = { leaseMs: 15_000, ...o }
+    this.#byKind = new Map(o.workflows.map((w) => [w.kind, w]))
+  }
+
+  start(): void {
+    this.#loop = this.#run()
+  }
+
+  /** Look for work now rather than at the next poll. */
+  kick(): void {
+    this.#wake?.()
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true
+    this.kick()
+    await this.#loop
+    await Promise.allSettled(this.#running.values())
+  }
+
+  /** Resolves when no task is open (for tests and `--wait`-style tools). */
+  async idle(): Promise<void> {
+    while (this.#running.size > 0) await Promise.allSettled(this.#running.values())
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#stopped) {
+      while (this.#running.size < this.#o.concurrency) {
+        const task = await tasks.claimTask(this.#o.db, this.#o.owner, this.#o.leaseMs, new Set(this.#running.keys()))
+        if (!task) break
+        const p = this.#execute(task).finally(() => {
+          this.#running.delete(task.id)
+          this.kick()
+        })
+        this.#running.set(task.id, p)
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 500)
+        this.#wake = () => {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+    }
+  }
+
+  async #execute(task: TaskRow): Promise<void> {
+    const { db, owner, leaseMs } = this.#o
+    const wf = this.#byKind.get(task.kind)
+    if (!wf) {
+      await tasks.finishTask(db, task.id, 'failed', `no workflow named ${task.kind}`)
+      return
+    }
+    const input = JSON.parse(task.input)
+    const renew = setInterval(() => void tasks.renewLease(db, task.id, owner, leaseMs).catch(() => {}), leaseMs / 3)
+    const ctx: WorkflowContext = {
+      taskId: task.id,
+      cancelled: async () => (await wf.shouldStop?.(input)) ?? false,
+      step: async (name, fn) => {
+        const done = await tasks.stepResult(db, task.id, name)
+        if (done) return done.result === null ? undefined : JSON.parse(done.result)
+        if (await ctx.cancelled()) throw new TaskCancelled()
+        const result = await withRetries(fn, (err, n) => this.#o.log?.(`task ${task.kind} ${task.id} step ${name} failed (try ${n}): ${errorMessage(err)}`))
+        await tasks.recordStep(db, task.id, name, result)
+        if (CRASH_AFTER === `${task.kind}:${name}`) process.kill(process.pid, 'SIGKILL')
+        return result
+      },
+    }
+    try {
+      await wf.run(ctx, input)
+      await tasks.finishTask(db, task.id, 'done', null, wf.scrub?.(input))
+    } catch (err) {
+      if (err instanceof TaskCancelled) {
+        await tasks.finishTask(db, task.id, 'cancelled', null, wf.scrub?.(input))
+        return
+      }
+      const failure = err instanceof CofferError ? err : new CofferError('INTERNAL', errorMessage(err), { cause: err })
+      this.#o.log?.(`task ${task.kind} ${task.id} failed: ${failure.message}`)
+      await wf.onFailure?.(input, failure).catch((e) => this.#o.log?.(`task ${task.id} onFailure: ${errorMessage(e)}`))
+      await tasks.finishTask(db, task.id, 'failed', failure.message, wf.scrub?.(input))
+    } finally {
+      clearInterval(renew)
+    }
+  }
+}
+
+async function withRetries<T>(fn: () => Promise<T>, onError: (err: unknown, attempt: number) => void): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn()
+    } catch (err) {
+      onError(err, attempt)
+      const retryable = !(err instanceof CofferError) || err.retryable
+      const delay = RETRY_DELAYS_MS[attempt - 1]
+      if (!retryable || delay === undefined || err instanceof TaskCancelled) throw err
+      await sleep(delay)
+    }
+  }
+}

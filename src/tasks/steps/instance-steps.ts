@@ -1,0 +1,106 @@
+/**
+ * The side-effect steps of instance workflows. Each is idempotent: run twice, it does its work once.
+ */
+import { CofferError } from '../../core/errors.js'
+import type { Bus } from '../../bus/bus.js'
+import type { GuestDatabase, GuestUser } from '../../guest/protocol.js'
+import * as instances from '../../store/repos/instances.js'
+import type { Db } from '../../store/schema.js'
+import { TaskCancelled } from '../workflow.js'
+import { instanceSpec, requireInstance } from './instance-spec.js'
+
+export interface StepDeps {
+  readonly db: Db
+  readonly bus: Bus
+  readonly ports: { readonly first: number; readonly last: number }
+  /** How long an engine may take to answer after prepare. */
+  readonly healthyTimeoutMs: number
+}
+
+export interface Placement {
+  readonly node: string
+  readonly port: number
+}
+
+export function instanceSteps(d: StepDeps) {
+  const { db, bus } = d
+  const node = async (id: string) => {
+    const row = await requireInstance(db, id)
+    return { api: bus.node(row.node ?? ''), spec: await instanceSpec(db, row) }
+  }
+  return {
+    /** Picks a node and a free port, and records them on the instance. Keeps an earlier choice. */
+    async place(id: string): Promise<Placement> {
+      const row = await requireInstance(db, id)
+      if (row.node && row.port !== null) return { node: row.node, port: Number(row.port) }
+      const name = bus.nodes()[0]
+      if (!name) throw new CofferError('INTERNAL', 'no node is connected to take the instance')
+      const used = await instances.usedPorts(db, name)
+      for (let port = d.ports.first; port <= d.ports.last; port++) {
+        if (used.has(port) || !(await bus.node(name).portIsFree(port))) continue
+        try {
+          await instances.updateInstance(db, id, { node: name, port })
+          return { node: name, port }
+        } catch {
+          used.add(port) // another placement took it between our look and our write
+        }
+      }
+      throw new CofferError('INTERNAL', `no free port left from ${d.ports.first} to ${d.ports.last}`, { retryable: false })
+    },
+
+    async createEnvelope(id: string): Promise<void> {
+      const { api, spec } = await node(id)
+      await api.createEnvelope(spec)
+    },
+
+    async prepare(id: string, initial: { databases: GuestDatabase[]; users: GuestUser[] }): Promise<void> {
+      const { api, spec } = await node(id)
+      await api.prepare(spec, initial)
+    },
+
+    async waitHealthy(id: string, cancelled: () => Promise<boolean>): Promise<void> {
+      const { api, spec } = await node(id)
+      const deadline = Date.now() + d.healthyTimeoutMs
+      let last = ''
+      while (Date.now() < deadline) {
+        if (await cancelled()) throw new TaskCancelled()
+        const s = await api.status(spec)
+        if (s.healthy) return
+        last = s.detail ?? s.state
+        await new Promise((r) => setTimeout(r, 50))
+      }
+      throw new CofferError('TIMEOUT', `the engine did not answer within ${d.healthyTimeoutMs / 1000} s (${last})`, { retryable: false })
+    },
+
+    async markActive(id: string): Promise<void> {
+      const ts = instances.now()
+      await instances.updateInstance(db, id, { task_status: 'NONE', service_status: 'HEALTHY', service_status_updated: ts })
+    },
+
+    async markFailed(id: string, err: CofferError): Promise<void> {
+      const row = await instances.findInstance(db, id)
+      if (!row) return
+      // A failed delete leaves the instance in ERROR so it can be deleted again.
+      await instances.updateInstance(db, id, { task_status: 'NONE', service_status: 'ERROR', fault_message: err.message, fault_created: instances.now() })
+    },
+
+    async isDeleting(id: string): Promise<boolean> {
+      const row = await instances.findInstance(db, id)
+      return !row || row.task_status === 'DELETING'
+    },
+
+    /** Stops the engine and removes the envelope, on whatever node it was placed. Nothing placed: nothing to do. */
+    async destroy(id: string): Promise<void> {
+      const row = await instances.findInstance(db, id)
+      if (!row?.node || row.port === null) return
+      const { api, spec } = await node(id)
+      await api.destroy(spec)
+    },
+
+    async forget(id: string): Promise<void> {
+      await instances.deleteInstanceRow(db, id)
+    },
+  }
+}
+
+export type InstanceSteps = ReturnType<typeof instanceSteps>

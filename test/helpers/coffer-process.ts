@@ -1,0 +1,127 @@
+/**
+ * Starts a real `coffer serve` process on a fresh home folder and free ports, for tests that need
+ * the whole server (and that kill it with SIGKILL). Cleans up every engine it left running.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { join, resolve } from 'node:path'
+
+export const ROOT = resolve(import.meta.dirname, '..', '..', '..')
+export const COFFER_BIN = join(ROOT, 'bin', 'coffer')
+export const ADMIN_PASSWORD = 'test-admin-Passw0rd'
+
+export async function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const s = createServer()
+    s.once('error', fail)
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number }
+      s.close(() => done(port))
+    })
+  })
+}
+
+export interface CofferProcess {
+  readonly home: string
+  readonly url: string
+  readonly port: number
+  child: ChildProcess
+  output(): string
+  /** Starts the server again on the same home and port (after a kill). */
+  restart(extraEnv?: Record<string, string>): Promise<void>
+  kill(signal?: NodeJS.Signals): Promise<void>
+  /** Stops the server and every engine process under its home, and removes the home. */
+  destroy(): Promise<void>
+}
+
+export async function startCoffer(extraEnv: Record<string, string> = {}): Promise<CofferProcess> {
+  const home = mkdtempSync('/tmp/coffer-test-')
+  const port = await freePort()
+  const instancePortFirst = 30000 + Math.floor(Math.random() * 20000)
+  let out = ''
+  const env = (more: Record<string, string>) => ({
+    ...process.env,
+    COFFER_HOME: home,
+    COFFER_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    COFFER_HEARTBEAT_MS: '500',
+    COFFER_INSTANCE_PORT_FIRST: String(instancePortFirst),
+    COFFER_INSTANCE_PORT_LAST: String(instancePortFirst + 500),
+    ...more,
+  })
+  const launch = async (more: Record<string, string>): Promise<ChildProcess> => {
+    const child = spawn(COFFER_BIN, ['serve', '--port', String(port), '--bind', '127.0.0.1'], { env: env(more), stdio: ['ignore', 'pipe', 'pipe'] })
+    child.stdout.on('data', (d) => (out += d))
+    child.stderr.on('data', (d) => (out += d))
+    await waitUntilListening(`http://127.0.0.1:${port}/`, child, () => out)
+    return child
+  }
+  const p: CofferProcess = {
+    home,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    child: await launch(extraEnv),
+    output: () => out,
+    async restart(more = {}) {
+      p.child = await launch(more)
+    },
+    async kill(signal = 'SIGKILL') {
+      if (p.child.exitCode !== null || p.child.signalCode !== null) return
+      const exited = new Promise((r) => p.child.once('exit', r))
+      p.child.kill(signal)
+      await exited
+    },
+    async destroy() {
+      await p.kill('SIGTERM')
+      killProcessesUnder(home)
+      rmSync(home, { recursive: true, force: true })
+    },
+  }
+  return p
+}
+
+async function waitUntilListening(url: string, child: ChildProcess, out: () => string): Promise<void> {
+  const deadline = Date.now() + 60_000
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`coffer serve exited with ${child.exitCode}:\n${out()}`)
+    try {
+      if ((await fetch(url)).ok) return
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  throw new Error(`coffer serve did not listen within 60 s:\n${out()}`)
+}
+
+/** Pids of processes whose working folder or command line lies under `dir` (engines of that home). */
+export function processesUnder(dir: string): number[] {
+  const pids: number[] = []
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8')
+      let cwd = ''
+      try {
+        cwd = readlinkSync(`/proc/${name}/cwd`)
+      } catch {
+        // gone or not ours to read
+      }
+      const state = readFileSync(`/proc/${name}/stat`, 'utf8').split(') ')[1]?.[0]
+      if (state !== 'Z' && (cmd.includes(dir) || cwd.startsWith(dir))) pids.push(Number(name))
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return pids.filter((pid) => pid !== process.pid)
+}
+
+export function killProcessesUnder(dir: string): void {
+  for (const pid of processesUnder(dir)) {
+    try {
+      process.kill(pid, 'SIGKILL')
+    } catch {
+      // already gone
+    }
+  }
+}
