@@ -83,7 +83,7 @@ describe('identity', () => {
     const api = new TestClient(coffer.url)
     const bad = await api.login('admin', 'wrong', 'admin')
     assert.equal(bad.status, 401)
-    assert.ok(bad.body.unauthorized)
+    assert.equal(bad.body.error.code, 401, 'Keystone error shape on /v3')
     assert.equal((await api.raw('GET', '/v1.0/whatever/instances')).status, 401)
     assert.equal((await api.raw('GET', '/v1.0/whatever/instances', undefined, { 'x-auth-token': 'forged' })).status, 401)
   })

@@ -52,6 +52,24 @@ describe('crash and resume', () => {
     })
   }
 
+  for (const delayMs of [150, 400, 700]) {
+    it(`a create killed ${delayMs} ms in, wherever that falls inside a step, ends ACTIVE once`, async () => {
+      const coffer = await startCoffer()
+      started.push(coffer)
+      const api = new TestClient(coffer.url)
+      await api.login('admin', ADMIN_PASSWORD, 'admin')
+      const id = (await api.api('POST', '/instances', pgCreateBody(`kill-${delayMs}`, { databases: [{ name: 'app' }] }))).body.instance.id
+      await new Promise((r) => setTimeout(r, delayMs))
+      await coffer.kill('SIGKILL')
+      await coffer.restart()
+      await api.login('admin', ADMIN_PASSWORD, 'admin')
+      assert.equal((await api.waitActive(id)).body.instance.status, 'ACTIVE')
+      assert.equal(engineMains(join(coffer.home, 'instances', id)).length, 1, 'one engine')
+      await api.api('DELETE', `/instances/${id}`)
+      await api.waitGone(id)
+    })
+  }
+
   it('a delete killed after stopping the engine finishes after a restart', async () => {
     const coffer = await startCoffer({ COFFER_CRASH_AFTER_STEP: 'delete-instance:destroy' })
     started.push(coffer)

@@ -67,3 +67,10 @@ function httpStatusOf(err: unknown): number | undefined {
   const s = (err as { statusCode?: unknown })?.statusCode
   return typeof s === 'number' ? s : undefined
 }
+
+/** Keystone's error shape for `/v3` routes, which keystoneauth reads as `body.error.message`. */
+export function keystoneError(f: FaultReply): { error: { code: number; title: string; message: string } } {
+  const [name, fault] = Object.entries(f.body)[0] ?? ['instanceFault', { code: f.status, message: '' }]
+  const title = name.replace(/^./, (c) => c.toUpperCase()).replace(/([a-z])([A-Z])/g, '$1 $2')
+  return { error: { code: fault.code, title, message: fault.message } }
+}

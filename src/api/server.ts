@@ -5,7 +5,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { BadRequest, NotFound } from '../core/errors.js'
 import { requireToken } from './auth.js'
 import type { ApiContext } from './context.js'
-import { faultFor } from './errors.js'
+import { faultFor, keystoneError } from './errors.js'
 import { datastoreRoutes } from './routes/datastores.js'
 import { flavorRoutes } from './routes/flavors.js'
 import { instanceRoutes } from './routes/instances.js'
@@ -32,9 +32,9 @@ export function buildApi(ctx: ApiContext, log: (msg: string, err?: unknown) => v
     }
   })
 
-  app.setErrorHandler((err, _req, reply) => {
+  app.setErrorHandler((err, req, reply) => {
     const f = faultFor(err, log)
-    void reply.code(f.status).send(f.body)
+    void reply.code(f.status).send(req.url.startsWith('/v3') ? keystoneError(f) : f.body)
   })
   app.setNotFoundHandler((req, reply) => {
     const f = faultFor(new NotFound(`The resource could not be found: ${req.method} ${req.url.split('?')[0]}`), log)

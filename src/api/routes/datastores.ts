@@ -22,17 +22,18 @@ export function datastoreRoutes(app: FastifyInstance, db: Db): void {
   }))
   app.get<P>('/v1.0/:projectId/datastores/:datastore/versions', async (req) => {
     const ds = await requireDatastore(db, req.params.datastore)
-    return { versions: ds.versions.map((v) => versionView(baseUrl(req), req.params.projectId, v)) }
+    return { versions: ds.versions.map((v) => versionView(baseUrl(req), req.params.projectId, v, ds.name)) }
   })
   app.get<P>('/v1.0/:projectId/datastores/versions/:version', async (req) => {
     const v = await findVersionById(db, req.params.version)
-    if (!v || v.active !== 1) throw new NotFound(`Datastore version '${req.params.version}' cannot be found.`, 'DATASTORE_VERSION_NOT_FOUND')
-    return { version: versionView(baseUrl(req), req.params.projectId, v) }
+    const ds = v && (await findDatastore(db, v.datastore_id))
+    if (!v || v.active !== 1 || !ds) throw new NotFound(`Datastore version '${req.params.version}' cannot be found.`, 'DATASTORE_VERSION_NOT_FOUND')
+    return { version: versionView(baseUrl(req), req.params.projectId, v, ds.name) }
   })
   app.get<P>('/v1.0/:projectId/datastores/:datastore/versions/:version', async (req) => {
     const ds = await requireDatastore(db, req.params.datastore)
     const v = findVersionIn(ds, req.params.version)
     if (!v) throw new NotFound(`Datastore version '${req.params.version}' cannot be found.`, 'DATASTORE_VERSION_NOT_FOUND')
-    return { version: versionView(baseUrl(req), req.params.projectId, v) }
+    return { version: versionView(baseUrl(req), req.params.projectId, v, ds.name) }
   })
 }

@@ -18,11 +18,13 @@ export const datastoreView = (base: string, projectId: string, ds: DatastoreWith
 })
 
 /** Trove's version view plus Coffer's extra fields: the capability matrix and default port. */
-export const versionView = (base: string, projectId: string, v: DatastoreVersionRow) => {
+export const versionView = (base: string, projectId: string, v: DatastoreVersionRow, datastoreName: string) => {
   const m = manifestOf(v)
   return {
     ...versionSummary(base, projectId, v),
     datastore: v.datastore_id,
+    datastore_name: datastoreName,
+    datastore_manager: datastoreName,
     active: v.active === 1,
     packages: '',
     image: null,

@@ -1,0 +1,190 @@
+/**
+ * The PostgreSQL engine's lifecycle on a node. Layout on the instance's volume: `data/` (the data
+ * folder, with postgresql.conf and pg_hba.conf inside) and `log/` (the engine's logs). The
+ * postmaster runs detached; its `postmaster.pid` is the source of truth for pid and readiness.
+ */
+import { access, chmod, chown, mkdir, open, readdir, readFile, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { errorMessage } from '../../../core/errors.js'
+import { chownTree, copyTree, removeTree, syncFileSystem, writeFileAtomic } from '../common/files.js'
+import { runningAsRoot } from '../common/os-account.js'
+import { isAlive, procStat, signal, spawnDetached, waitForExit } from '../common/process.js'
+import type { EngineLifecycle, EngineStatus, InstanceContext, PrepareSpec } from '../datastore.js'
+import { renderPgHba, renderPostgresqlConf } from './config.js'
+import { binDir } from './manifest.js'
+import { secureInstance, withService } from './service-account.js'
+import { ensureTemplate } from './template.js'
+import { postgresqlTuning } from './tuning.js'
+import { postgresqlDatabases, postgresqlUsers } from './users.js'
+
+const START_TIMEOUT_MS = 60_000
+/** Fast shutdown (SIGINT) may have to finish a checkpoint; then immediate (SIGQUIT), then SIGKILL. */
+const STOP_STEPS: readonly [NodeJS.Signals, number][] = [['SIGINT', 60_000], ['SIGQUIT', 10_000], ['SIGKILL', 10_000]]
+
+/** The instance's data folder. */
+export const dataDir = (ctx: InstanceContext): string => join(ctx.volumeDir, 'data')
+const logDir = (ctx: InstanceContext): string => join(ctx.volumeDir, 'log')
+// In guestDir, not on the volume: the engine's account cannot forge it.
+const dataReady = (ctx: InstanceContext): string => join(ctx.guestDir, 'postgresql-data-ready')
+
+const exists = (path: string): Promise<boolean> => access(path).then(() => true, () => false)
+
+// One operation at a time per instance, so a start racing a prepare cannot spawn two postmasters.
+const queues = new Map<string, Promise<unknown>>()
+function serialised<T>(ctx: InstanceContext, fn: () => Promise<T>): Promise<T> {
+  const key = ctx.volumeDir
+  const run = (queues.get(key) ?? Promise.resolve()).then(fn, fn)
+  const tail = run.catch(() => undefined)
+  queues.set(key, tail)
+  void tail.then(() => queues.get(key) === tail && queues.delete(key))
+  return run
+}
+
+interface Postmaster {
+  readonly pid: number
+  /** "starting", "ready", "standby" or "stopping" (PM_STATUS in postmaster.pid). */
+  readonly status: string
+}
+
+/** The postmaster named by postmaster.pid, when that process is alive and is a postgres. */
+async function postmaster(ctx: InstanceContext): Promise<Postmaster | undefined> {
+  let lines: string[]
+  try {
+    lines = (await readFile(join(dataDir(ctx), 'postmaster.pid'), 'utf8')).split('\n')
+  } catch {
+    return undefined
+  }
+  const pid = Number(lines[0])
+  // A stale file after a reboot may name a pid now reused by something else.
+  if (!(await isAlive(pid)) || (await procStat(pid))?.comm !== 'postgres') return undefined
+  return { pid, status: lines[7]?.trim() ?? '' }
+}
+
+async function logTail(ctx: InstanceContext, lines = 15): Promise<string> {
+  try {
+    const files = await Promise.all((await readdir(logDir(ctx))).map(async (f) => ({ f, t: (await stat(join(logDir(ctx), f))).mtimeMs })))
+    const newest = files.sort((a, b) => b.t - a.t)[0]
+    if (!newest) return '(no log)'
+    const fh = await open(join(logDir(ctx), newest.f), 'r')
+    try {
+      const { size } = await fh.stat()
+      const buf = Buffer.alloc(Math.min(size, 8192))
+      await fh.read(buf, 0, buf.length, size - buf.length)
+      return buf.toString('utf8').trimEnd().split('\n').slice(-lines).join('\n')
+    } finally {
+      await fh.close()
+    }
+  } catch {
+    return '(no log)'
+  }
+}
+
+async function waitReady(ctx: InstanceContext, pid: number): Promise<void> {
+  const deadline = Date.now() + START_TIMEOUT_MS
+  const pidFile = join(dataDir(ctx), 'postmaster.pid')
+  for (;;) {
+    const lines = (await readFile(pidFile, 'utf8').catch(() => '')).split('\n')
+    const status = lines[7]?.trim()
+    if (Number(lines[0]) === pid && (status === 'ready' || status === 'standby')) return
+    if (!(await isAlive(pid))) {
+      throw new Error(`PostgreSQL of instance ${ctx.instanceId} exited while starting. Log:\n${await logTail(ctx)}`)
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`PostgreSQL of instance ${ctx.instanceId} was not ready after ${START_TIMEOUT_MS / 1000} s. Log:\n${await logTail(ctx)}`)
+    }
+    await sleep(5)
+  }
+}
+
+async function writeConfig(ctx: InstanceContext): Promise<void> {
+  const opts = { mode: 0o600, account: ctx.account }
+  await writeFileAtomic(join(dataDir(ctx), 'postgresql.conf'), renderPostgresqlConf(ctx, postgresqlTuning(ctx.flavor), logDir(ctx)), opts)
+  await writeFileAtomic(join(dataDir(ctx), 'pg_hba.conf'), renderPgHba(), opts)
+}
+
+async function startUnlocked(ctx: InstanceContext): Promise<void> {
+  const running = await postmaster(ctx)
+  if (running) return waitReady(ctx, running.pid)
+  if (!(await exists(join(dataDir(ctx), 'PG_VERSION')))) {
+    throw new Error(`instance ${ctx.instanceId} has no PostgreSQL data folder; prepare it first`)
+  }
+  await mkdir(logDir(ctx), { recursive: true, mode: 0o700 })
+  if (runningAsRoot()) await chown(logDir(ctx), ctx.account.uid, ctx.account.gid)
+  await chmod(logDir(ctx), 0o700)
+  await writeConfig(ctx)
+  const pid = await spawnDetached({
+    command: join(binDir(ctx.version), 'postgres'),
+    args: ['-D', dataDir(ctx)],
+    account: ctx.account,
+    // Only what PostgreSQL says before its logging collector takes over lands here.
+    logFile: join(logDir(ctx), 'startup.log'),
+    cwd: dataDir(ctx),
+  })
+  await waitReady(ctx, pid)
+}
+
+async function stopUnlocked(ctx: InstanceContext): Promise<void> {
+  const running = await postmaster(ctx)
+  if (!running) return
+  for (const [sig, timeoutMs] of STOP_STEPS) {
+    if (!signal(running.pid, sig)) return
+    if (await waitForExit(running.pid, timeoutMs)) return
+  }
+  throw new Error(`PostgreSQL of instance ${ctx.instanceId} (pid ${running.pid}) did not exit even after SIGKILL`)
+}
+
+/** Copies the template into an empty data folder, unless a completed copy is recorded. */
+async function ensureDataFolder(ctx: InstanceContext): Promise<void> {
+  if (await exists(dataReady(ctx))) return
+  const template = await ensureTemplate(ctx.cacheDir, ctx.version, ctx.account)
+  // Whatever is there is a copy cut short by a crash.
+  await removeTree(dataDir(ctx))
+  await copyTree(template.dataDir, dataDir(ctx))
+  if (template.uid !== ctx.account.uid) await chownTree(dataDir(ctx), ctx.account)
+  // The copy sits in the page cache; make it durable before recording it as complete.
+  await syncFileSystem(dataDir(ctx))
+  await writeFileAtomic(dataReady(ctx), `${ctx.version.versionNumber}\n`, { mode: 0o600, durable: true })
+}
+
+/** PostgreSQL's EngineLifecycle. */
+export const postgresqlEngine: EngineLifecycle = {
+  prepare: (ctx: InstanceContext, spec: PrepareSpec) =>
+    serialised(ctx, async () => {
+      await ensureDataFolder(ctx)
+      await startUnlocked(ctx)
+      // Needed only until the instance has its own password; a prepared instance never rebuilds the template.
+      await secureInstance(ctx, async () => (await ensureTemplate(ctx.cacheDir, ctx.version, ctx.account)).password)
+      await postgresqlDatabases.create(ctx, spec.databases)
+      await postgresqlUsers.create(ctx, spec.users)
+    }),
+
+  start: (ctx: InstanceContext) => serialised(ctx, () => startUnlocked(ctx)),
+
+  stop: (ctx: InstanceContext) => serialised(ctx, () => stopUnlocked(ctx)),
+
+  async status(ctx: InstanceContext): Promise<EngineStatus> {
+    try {
+      const pm = await postmaster(ctx)
+      if (!pm) {
+        const stale = await exists(join(dataDir(ctx), 'postmaster.pid'))
+        return { state: 'stopped', healthy: false, ...(stale ? { detail: 'not running; it did not shut down cleanly' } : {}) }
+      }
+      if (pm.status === 'starting') return { state: 'starting', healthy: false, pid: pm.pid }
+      try {
+        await withService(ctx, (c) => c.query('SELECT 1'))
+        return { state: 'running', healthy: true, pid: pm.pid }
+      } catch (err) {
+        return { state: 'running', healthy: false, pid: pm.pid, detail: `login failed: ${errorMessage(err)}` }
+      }
+    } catch (err) {
+      return { state: 'failed', healthy: false, detail: errorMessage(err) }
+    }
+  },
+
+  effectiveConfiguration: (ctx: InstanceContext) => ({
+    ...postgresqlTuning(ctx.flavor),
+    port: ctx.port,
+    listen_addresses: ctx.bindAddress,
+  }),
+}
