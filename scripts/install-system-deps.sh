@@ -5,7 +5,7 @@
 #   scripts/install-system-deps.sh --test   engines and the clients the tests drive
 set -euo pipefail
 
-packages=(postgresql-15 acl)
+packages=(postgresql-15 mariadb-server redis-server acl)
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(python3-troveclient python3-openstackclient)
 fi

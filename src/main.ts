@@ -74,10 +74,7 @@ export async function startServer(settings: Settings, log: (msg: string) => void
       db,
       settings,
       kickTasks: () => runner.kick(),
-      effectiveConfiguration: async (id) => {
-        const row = await db.selectFrom('instances').selectAll().where('id', '=', id).executeTakeFirstOrThrow()
-        return bus.node(row.node ?? '').effectiveConfiguration(await instanceSpec(db, row))
-      },
+      guestOf: async (row) => ({ api: bus.node(row.node ?? ''), spec: await instanceSpec(db, row) }),
     },
     (msg, err) => log(`${msg}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
   )

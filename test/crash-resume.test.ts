@@ -63,7 +63,8 @@ describe('crash and resume', () => {
       await coffer.kill('SIGKILL')
       await coffer.restart()
       await api.login('admin', ADMIN_PASSWORD, 'admin')
-      assert.equal((await api.waitActive(id)).body.instance.status, 'ACTIVE')
+      const inst = (await api.waitActive(id)).body.instance
+      assert.equal(inst.status, 'ACTIVE', JSON.stringify(inst))
       assert.equal(engineMains(join(coffer.home, 'instances', id)).length, 1, 'one engine')
       await api.api('DELETE', `/instances/${id}`)
       await api.waitGone(id)

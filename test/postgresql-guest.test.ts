@@ -4,7 +4,7 @@
  * `postgres` account when the test runs as root.
  */
 import assert from 'node:assert/strict'
-import { chmod, chown, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { chmod, chown, mkdir, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -73,6 +73,7 @@ describe('PostgreSQL guest', async () => {
       cacheDir: await dir('cache', 0o711),
       bindAddress: '127.0.0.1',
       port: await freePort(),
+      nodeAccount: account,
       flavor: { ramMb: 512, vcpus: 1 },
       account,
     }
@@ -132,7 +133,7 @@ describe('PostgreSQL guest', async () => {
     const { password } = JSON.parse(await readFile(secret, 'utf8'))
     const template = await ensureTemplate(ctx.cacheDir, ctx.version, ctx.account)
     assert.notEqual(password, template.password)
-    assert.equal((await import('node:fs')).statSync(secret).mode & 0o777, 0o600)
+    assert.equal((await stat(secret)).mode & 0o777, 0o600)
   })
 
   it('resumes a service password change cut short before or after ALTER ROLE', async () => {
@@ -155,7 +156,7 @@ describe('PostgreSQL guest', async () => {
   it('prepares again without error or duplicates', async () => {
     await postgresql.engine.prepare(ctx, spec)
     assert.deepEqual((await postgresql.databases?.list(ctx))?.map((d) => d.name), ['other-db', 'shop'])
-    assert.deepEqual(await postgresql.users?.list(ctx), [{ name: 'alice', password: '', databases: [{ name: 'shop' }] }])
+    assert.deepEqual(await postgresql.users?.list(ctx), [{ name: 'alice', databases: [{ name: 'shop' }] }])
     assert.deepEqual(await asAlice((c) => c.query('SELECT count(*)::int AS n FROM orders').then((r) => r.rows)), [{ n: 1 }])
   })
 
@@ -192,14 +193,37 @@ describe('PostgreSQL guest', async () => {
     await bob.connect()
     await bob.query('CREATE TABLE notes (t text)')
     await bob.end()
-    await postgresql.users?.delete(ctx, 'bob')
+    await postgresql.users?.delete(ctx, { name: 'bob' })
     const owner = await withService(ctx, (c) => c.query("SELECT tableowner FROM pg_tables WHERE tablename = 'notes'"), 'Mixed-Case')
     assert.deepEqual(owner.rows, [{ tableowner: 'coffer_admin' }])
-    await postgresql.users?.delete(ctx, 'bob') // already gone
+    await postgresql.users?.delete(ctx, { name: 'bob' }) // already gone
     assert.deepEqual((await postgresql.users?.list(ctx))?.map((u) => u.name), ['alice'])
     await postgresql.databases?.delete(ctx, 'Mixed-Case')
     assert.deepEqual((await postgresql.databases?.list(ctx))?.map((d) => d.name), ['other-db', 'shop'])
-    await assert.rejects(postgresql.users?.delete(ctx, 'coffer_admin') ?? Promise.reject(new Error('no users')), /reserved/)
+    await assert.rejects(postgresql.users?.delete(ctx, { name: 'coffer_admin' }) ?? Promise.reject(new Error('no users')), /reserved/)
+  })
+
+  it('renames a user, changes its password, grants and revokes databases', async () => {
+    const users = postgresql.users
+    assert.ok(users)
+    await users.create(ctx, [{ name: 'carol', password: 'carol-pw-1', databases: [] }])
+    await users.update(ctx, { name: 'carol' }, { name: 'dave' })
+    await users.update(ctx, { name: 'carol' }, { name: 'dave' }) // done before: no error
+    await users.update(ctx, { name: 'dave' }, { password: 'dave-pw-2' })
+    await assert.rejects(users.update(ctx, { name: 'nobody' }, { password: 'x' }), /does not exist/)
+    await assert.rejects(users.update(ctx, { name: 'dave' }, { name: 'alice' }), /already exists/)
+    await assert.rejects(connect('dave', 'dave-pw-2', 'other-db').connect(), /permission denied/)
+    await users.grant(ctx, { name: 'dave' }, ['other-db'])
+    const dave = connect('dave', 'dave-pw-2', 'other-db')
+    await dave.connect()
+    await dave.query('CREATE TABLE t (x int)')
+    await dave.end()
+    assert.deepEqual((await users.list(ctx)).find((u) => u.name === 'dave'), { name: 'dave', databases: [{ name: 'other-db' }] })
+    await users.revoke(ctx, { name: 'dave' }, 'other-db')
+    await users.revoke(ctx, { name: 'dave' }, 'other-db') // idempotent
+    await assert.rejects(connect('dave', 'dave-pw-2', 'other-db').connect(), /permission denied/)
+    await assert.rejects(users.grant(ctx, { name: 'dave' }, ['missing-db']), /does not exist/)
+    await users.delete(ctx, { name: 'dave' })
   })
 
   it('reports the tuned configuration', () => {

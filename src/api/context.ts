@@ -1,5 +1,6 @@
 import type { Settings } from '../config.js'
-import type { Db } from '../store/schema.js'
+import type { GuestApi, InstanceSpec } from '../guest/protocol.js'
+import type { Db, InstanceRow } from '../store/schema.js'
 
 /** What route handlers need; built once in main.ts. */
 export interface ApiContext {
@@ -7,6 +8,6 @@ export interface ApiContext {
   readonly settings: Settings
   /** Wakes the task runner after a task was enqueued. */
   readonly kickTasks: () => void
-  /** Effective configuration of an instance, asked of its node. */
-  readonly effectiveConfiguration: (instanceId: string) => Promise<Record<string, string | number | boolean>>
+  /** The guest API of the node an instance is placed on, and what that node needs to know of it. */
+  readonly guestOf: (row: InstanceRow) => Promise<{ readonly api: GuestApi; readonly spec: InstanceSpec }>
 }

@@ -78,6 +78,8 @@ export async function createInstance(ctx: ApiContext, projectId: string, body: u
     created_at: ts,
     updated_at: ts,
     service_status_updated: ts,
+    root_enabled_at: null,
+    root_enabled_by: null,
   }
   await ctx.db.transaction().execute(async (trx) => {
     // Counted inside the transaction so racing creates cannot both pass the quota.

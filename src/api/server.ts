@@ -6,12 +6,15 @@ import { BadRequest, NotFound } from '../core/errors.js'
 import { requireToken } from './auth.js'
 import type { ApiContext } from './context.js'
 import { faultFor, keystoneError } from './errors.js'
+import { databaseRoutes } from './routes/databases.js'
 import { datastoreRoutes } from './routes/datastores.js'
 import { flavorRoutes } from './routes/flavors.js'
 import { instanceRoutes } from './routes/instances.js'
 import { keystoneAdminRoutes } from './routes/keystone-admin.js'
 import { keystoneRoutes } from './routes/keystone.js'
 import { limitRoutes } from './routes/limits.js'
+import { rootRoutes } from './routes/root.js'
+import { userRoutes } from './routes/users.js'
 import { versionRoutes } from './routes/versions.js'
 
 /** Trove's bodies are small; anything larger is a mistake or an attack. */
@@ -49,6 +52,9 @@ export function buildApi(ctx: ApiContext, log: (msg: string, err?: unknown) => v
     flavorRoutes(v1, ctx.db)
     datastoreRoutes(v1, ctx.db)
     instanceRoutes(v1, ctx)
+    databaseRoutes(v1, ctx)
+    userRoutes(v1, ctx)
+    rootRoutes(v1, ctx)
     limitRoutes(v1, ctx.settings)
   })
   return app

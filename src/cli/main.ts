@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander'
 import { CofferClient } from './client.js'
 import { catalogCommands } from './commands/catalog.js'
 import { instanceCommands } from './commands/instances.js'
+import { schemaCommands } from './commands/schema.js'
 import { serveCommand } from './commands/serve.js'
 import { findCredentials } from './credentials.js'
 
@@ -19,6 +20,7 @@ const lazyClient = () => (client ??= new CofferClient(findCredentials()))
 serveCommand(program)
 instanceCommands(program, lazyClient)
 catalogCommands(program, lazyClient)
+schemaCommands(program, lazyClient)
 
 try {
   await program.parseAsync(process.argv)

@@ -12,17 +12,25 @@ export interface EnvelopePaths {
   readonly guestDir: string
 }
 
+/** The OS account an instance's engine runs as: its own, when Coffer runs as root. */
 export interface EnvelopeOwner {
+  readonly name: string
   readonly uid: number
   readonly gid: number
+}
+
+export interface Envelope extends EnvelopePaths {
+  readonly account: EnvelopeOwner
 }
 
 export interface ComputeDriver {
   /** Where the envelope of an instance is (whether or not it exists yet). */
   paths(instanceId: string): EnvelopePaths
-  /** Creates the envelope owned by the engine's account. Idempotent. */
-  createEnvelope(instanceId: string, owner: EnvelopeOwner): Promise<EnvelopePaths>
-  /** Removes the envelope and everything in it. Idempotent; only removes what it created. */
+  /** Creates the envelope: the instance's own account, and folders it owns. Idempotent. */
+  createEnvelope(instanceId: string): Promise<Envelope>
+  /** The envelope of an instance, or undefined when it has none (never made, or destroyed). */
+  envelope(instanceId: string): Promise<Envelope | undefined>
+  /** Removes the envelope, its account and everything in it. Idempotent; only removes what it created. */
   destroyEnvelope(instanceId: string): Promise<void>
   /** Bytes used on the instance's volume. 0 when it does not exist. */
   volumeUsedBytes(instanceId: string): Promise<number>
@@ -30,6 +38,6 @@ export interface ComputeDriver {
   portIsFree(port: number): Promise<boolean>
   /** Per-node cache shared by instances (engine templates). */
   readonly cacheDir: string
-  /** Creates the cache folder and lets the engine account reach it; returns its path. */
+  /** Creates the cache folder and lets a node-wide engine account (templates) reach it; returns its path. */
   prepareCache(owner: EnvelopeOwner): Promise<string>
 }

@@ -32,6 +32,8 @@ export interface DatastoreManifest {
   readonly capabilities: Readonly<Record<Capability, boolean>>
   /** Rules for names of databases and users, checked by the API before anything is created. */
   readonly names: NameRules
+  /** True when a user is a name and a host (MariaDB's `'app'@'%'`); absent or false otherwise. */
+  readonly userHosts?: boolean
 }
 
 export interface NameRules {

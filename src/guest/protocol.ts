@@ -17,6 +17,24 @@ export interface GuestUser {
   readonly databases: readonly { readonly name: string }[]
 }
 
+/** A user as the engine knows it. `host` only where the engine has hosts (MariaDB's `'%'` etc.). */
+export interface GuestUserInfo {
+  readonly name: string
+  readonly host?: string
+  readonly databases: readonly { readonly name: string }[]
+}
+
+export interface UserRef {
+  readonly name: string
+  readonly host?: string | undefined
+}
+
+export interface UserChanges {
+  readonly name?: string | undefined
+  readonly password?: string | undefined
+  readonly host?: string | undefined
+}
+
 /** What the control plane tells a node about the instance it is asked to act on. */
 export interface InstanceSpec {
   readonly instanceId: string
@@ -45,4 +63,20 @@ export interface GuestApi {
   stop(spec: InstanceSpec): Promise<void>
   destroy(spec: InstanceSpec): Promise<void>
   effectiveConfiguration(spec: InstanceSpec): Promise<Record<string, string | number | boolean>>
+  /** Databases, users and root inside the instance; a datastore without the part answers NotImplemented. */
+  schema(spec: InstanceSpec, op: SchemaOp): Promise<unknown>
 }
+
+/** One database/user/root operation, carried as data so every transport can take it. */
+export type SchemaOp =
+  | { readonly op: 'list-databases' }
+  | { readonly op: 'create-databases'; readonly databases: readonly GuestDatabase[] }
+  | { readonly op: 'delete-database'; readonly name: string }
+  | { readonly op: 'list-users' }
+  | { readonly op: 'create-users'; readonly users: readonly GuestUser[] }
+  | { readonly op: 'delete-user'; readonly user: UserRef }
+  | { readonly op: 'update-user'; readonly user: UserRef; readonly changes: UserChanges }
+  | { readonly op: 'grant'; readonly user: UserRef; readonly databases: readonly string[] }
+  | { readonly op: 'revoke'; readonly user: UserRef; readonly database: string }
+  | { readonly op: 'enable-root'; readonly password: string }
+  | { readonly op: 'disable-root' }

@@ -4,11 +4,11 @@
  * heartbeats. Engines run detached: the agent can stop and start again without touching them.
  */
 import type { ComputeDriver } from '../compute/compute-driver.js'
-import { errorMessage } from '../core/errors.js'
+import { errorMessage, NotImplemented } from '../core/errors.js'
 import type { DatastoreManifest } from '../core/manifest.js'
 import { resolveOsAccount } from '../guest/datastores/common/os-account.js'
 import type { Datastore, InstanceContext } from '../guest/datastores/datastore.js'
-import type { GuestApi, GuestDatabase, GuestUser, Heartbeat, InstanceSpec } from '../guest/protocol.js'
+import type { GuestApi, GuestDatabase, GuestUser, Heartbeat, InstanceSpec, SchemaOp } from '../guest/protocol.js'
 import { GUEST_PROTOCOL_VERSION } from '../guest/protocol.js'
 
 export interface NodeAgentOptions {
@@ -44,21 +44,23 @@ export class NodeAgent implements GuestApi {
   }
 
   async createEnvelope(spec: InstanceSpec): Promise<void> {
-    const account = await resolveOsAccount(this.#datastore(spec).osAccountName)
-    await this.#o.compute.createEnvelope(spec.instanceId, account)
+    await this.#o.compute.createEnvelope(spec.instanceId)
   }
 
   async prepare(spec: InstanceSpec, initial: { databases: GuestDatabase[]; users: GuestUser[] }): Promise<void> {
-    await this.#datastore(spec).engine.prepare(await this.#context(spec), initial)
+    await this.#datastore(spec).engine.prepare(await this.#requireContext(spec), initial)
   }
 
   async status(spec: InstanceSpec): Promise<{ healthy: boolean; state: string; detail?: string }> {
-    const s = await this.#datastore(spec).engine.status(await this.#context(spec))
+    const ctx = await this.#context(spec)
+    if (!ctx) return { healthy: false, state: 'stopped', detail: 'the instance has no envelope on this node' }
+    const s = await this.#datastore(spec).engine.status(ctx)
     return { healthy: s.healthy, state: s.state, ...(s.detail ? { detail: s.detail } : {}) }
   }
 
   async stop(spec: InstanceSpec): Promise<void> {
-    await this.#datastore(spec).engine.stop(await this.#context(spec))
+    const ctx = await this.#context(spec)
+    if (ctx) await this.#datastore(spec).engine.stop(ctx)
   }
 
   async destroy(spec: InstanceSpec): Promise<void> {
@@ -67,7 +69,40 @@ export class NodeAgent implements GuestApi {
   }
 
   async effectiveConfiguration(spec: InstanceSpec): Promise<Record<string, string | number | boolean>> {
-    return this.#datastore(spec).engine.effectiveConfiguration(await this.#context(spec))
+    return this.#datastore(spec).engine.effectiveConfiguration(await this.#requireContext(spec))
+  }
+
+  async schema(spec: InstanceSpec, op: SchemaOp): Promise<unknown> {
+    const ds = this.#datastore(spec)
+    const ctx = await this.#requireContext(spec)
+    const part = <T>(p: T | undefined, what: string): T => {
+      if (!p) throw new NotImplemented(`Datastore ${spec.datastore} does not support ${what}.`)
+      return p
+    }
+    switch (op.op) {
+      case 'list-databases':
+        return part(ds.databases, 'databases').list(ctx)
+      case 'create-databases':
+        return part(ds.databases, 'databases').create(ctx, op.databases)
+      case 'delete-database':
+        return part(ds.databases, 'databases').delete(ctx, op.name)
+      case 'list-users':
+        return part(ds.users, 'users').list(ctx)
+      case 'create-users':
+        return part(ds.users, 'users').create(ctx, op.users)
+      case 'delete-user':
+        return part(ds.users, 'users').delete(ctx, op.user)
+      case 'update-user':
+        return part(ds.users, 'users').update(ctx, op.user, op.changes)
+      case 'grant':
+        return part(ds.users, 'users').grant(ctx, op.user, op.databases)
+      case 'revoke':
+        return part(ds.users, 'users').revoke(ctx, op.user, op.database)
+      case 'enable-root':
+        return part(ds.root, 'root').enable(ctx, op.password)
+      case 'disable-root':
+        return part(ds.root, 'root').disable(ctx)
+    }
   }
 
   /**
@@ -79,7 +114,7 @@ export class NodeAgent implements GuestApi {
       specs.map(async (spec) => {
         try {
           const ds = this.#datastore(spec)
-          const ctx = await this.#context(spec)
+          const ctx = await this.#requireContext(spec)
           const s = await ds.engine.status(ctx)
           if (s.state === 'stopped') {
             this.#o.log(`instance ${spec.instanceId}: engine was stopped, starting it`)
@@ -120,12 +155,15 @@ export class NodeAgent implements GuestApi {
     return ds
   }
 
-  async #context(spec: InstanceSpec): Promise<InstanceContext> {
+  /** The guest's view of an instance on this node; undefined when it has no envelope here. */
+  async #context(spec: InstanceSpec): Promise<InstanceContext | undefined> {
     const ds = this.#datastore(spec)
     const manifest = this.#manifests.get(spec.datastore) ?? (await ds.discover())
     const version = manifest.versions.find((v) => v.name === spec.version)
     if (!version) throw new Error(`this node has no ${spec.datastore} ${spec.version}`)
-    const paths = this.#o.compute.paths(spec.instanceId)
+    const envelope = await this.#o.compute.envelope(spec.instanceId)
+    if (!envelope) return undefined
+    const { account, ...paths } = envelope
     return {
       instanceId: spec.instanceId,
       version,
@@ -134,7 +172,14 @@ export class NodeAgent implements GuestApi {
       bindAddress: this.#o.bind,
       port: spec.port,
       flavor: spec.flavor,
-      account: await resolveOsAccount(ds.osAccountName),
+      account,
+      nodeAccount: await resolveOsAccount(ds.osAccountName),
     }
+  }
+
+  async #requireContext(spec: InstanceSpec): Promise<InstanceContext> {
+    const ctx = await this.#context(spec)
+    if (!ctx) throw new Error(`instance ${spec.instanceId} has no envelope on node ${this.#o.name}`)
+    return ctx
   }
 }

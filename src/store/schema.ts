@@ -82,6 +82,9 @@ export interface InstanceTable {
   created_at: string
   updated_at: string
   service_status_updated: string
+  /** When root was first enabled, and by which user id (Trove's root history); null if never. */
+  root_enabled_at: string | null
+  root_enabled_by: string | null
 }
 
 export interface TaskTable {

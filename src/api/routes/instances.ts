@@ -68,7 +68,8 @@ export function instanceRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get<P>('/v1.0/:projectId/instances/:instanceId/configuration', async (req) => {
     const r = await load(req)
     if (!isReady(statusInputs(r))) throw new Unprocessable(`Instance ${r.id} is not ready.`)
-    return { instance: { configuration: await ctx.effectiveConfiguration(r.id) } }
+    const { api, spec } = await ctx.guestOf(r)
+    return { instance: { configuration: await api.effectiveConfiguration(spec) } }
   })
 
   app.post<P>('/v1.0/:projectId/instances/:instanceId/action', async (req) => {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 import { ApiError, type CofferClient } from '../client.js'
 import { printList, printObject } from '../output.js'
+import { resolveInstanceId } from '../resolve.js'
 
 type Opts = { json?: boolean }
 
@@ -112,7 +113,7 @@ export function instanceCommands(program: Command, client: () => CofferClient): 
     .description('Show an instance')
     .option('--json', 'print JSON')
     .action(async (id: string, o: Opts) => {
-      const { instance } = await client().request('GET', `/instances/${encodeURIComponent(id)}`)
+      const { instance } = await client().request('GET', `/instances/${await resolveInstanceId(client(), id)}`)
       printObject(o.json ? instance : summary(instance), o)
     })
   program
@@ -121,13 +122,14 @@ export function instanceCommands(program: Command, client: () => CofferClient): 
     .option('--wait', 'wait until it is gone')
     .action(async (id: string, o: { wait?: boolean }) => {
       const c = client()
-      await c.request('DELETE', `/instances/${encodeURIComponent(id)}`)
-      if (o.wait) await waitFor(c, id, (i) => i === undefined, false)
-      else console.log(`Deleting instance ${id}.`)
+      const resolved = await resolveInstanceId(c, id)
+      await c.request('DELETE', `/instances/${resolved}`)
+      if (o.wait) await waitFor(c, resolved, (i) => i === undefined, false)
+      else console.log(`Deleting instance ${resolved}.`)
     })
   program
     .command('configuration-show-effective <instance>')
     .description('Show the engine settings in effect on an instance (derived from its flavor)')
     .option('--json', 'print JSON')
-    .action(async (id: string, o: Opts) => printObject((await client().request('GET', `/instances/${encodeURIComponent(id)}/configuration`)).instance.configuration, o))
+    .action(async (id: string, o: Opts) => printObject((await client().request('GET', `/instances/${await resolveInstanceId(client(), id)}/configuration`)).instance.configuration, o))
 }

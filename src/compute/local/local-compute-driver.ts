@@ -3,7 +3,8 @@ import { chmod, chown, lstat, mkdir, readdir, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
 import { promisify } from 'node:util'
-import type { ComputeDriver, EnvelopeOwner, EnvelopePaths } from '../compute-driver.js'
+import type { ComputeDriver, Envelope, EnvelopeOwner, EnvelopePaths } from '../compute-driver.js'
+import { engineGroup, ensureInstanceAccount, findInstanceAccount, isRoot, removeInstanceAccount } from './accounts.js'
 
 const run = promisify(execFile)
 const ID = /^[0-9a-f-]{36}$/
@@ -28,27 +29,36 @@ export class LocalComputeDriver implements ComputeDriver {
     return { volumeDir: join(dir, 'volume'), runDir: join(dir, 'run'), guestDir: join(dir, 'guest') }
   }
 
-  async createEnvelope(instanceId: string, owner: EnvelopeOwner): Promise<EnvelopePaths> {
+  async createEnvelope(instanceId: string): Promise<Envelope> {
     const p = this.paths(instanceId)
-    await this.#letThrough(owner.uid, this.#root)
+    const account = await ensureInstanceAccount(instanceId)
+    if (isRoot()) await this.#letThrough(`g:${await engineGroup()}`, this.#root)
     for (const dir of [p.volumeDir, p.runDir]) {
       await mkdir(dir, { recursive: true })
-      await chown(dir, owner.uid, owner.gid)
+      await chown(dir, account.uid, account.gid)
       await chmod(dir, 0o700)
     }
     await mkdir(p.guestDir, { recursive: true, mode: 0o700 })
-    await this.prepareCache(owner)
-    return p
+    await mkdir(this.cacheDir, { recursive: true })
+    return { ...p, account }
+  }
+
+  async envelope(instanceId: string): Promise<Envelope | undefined> {
+    const p = this.paths(instanceId)
+    const account = await findInstanceAccount(instanceId)
+    if (!account || !(await lstat(p.volumeDir).catch(() => undefined))) return undefined
+    return { ...p, account }
   }
 
   async prepareCache(owner: EnvelopeOwner): Promise<string> {
     await mkdir(this.cacheDir, { recursive: true })
-    await this.#letThrough(owner.uid, this.cacheDir)
+    if (isRoot() && owner.uid !== 0) await this.#letThrough(`u:${owner.uid}`, this.cacheDir)
     return this.cacheDir
   }
 
   async destroyEnvelope(instanceId: string): Promise<void> {
     await rm(dirname(this.paths(instanceId).volumeDir), { recursive: true, force: true })
+    await removeInstanceAccount(instanceId)
   }
 
   async volumeUsedBytes(instanceId: string): Promise<number> {
@@ -68,19 +78,19 @@ export class LocalComputeDriver implements ComputeDriver {
    * folder (often under /root, mode 0700). Grant that account traverse-only access (`--x`) on each
    * ancestor with an ACL, falling back to o+x where ACLs are not available. Nothing is made readable.
    */
-  async #letThrough(uid: number, dir: string): Promise<void> {
-    if (process.getuid?.() !== 0 || uid === 0 || this.#traversable.has(`${uid}:${dir}`)) return
+  async #letThrough(who: `u:${number}` | `g:${number}`, dir: string): Promise<void> {
+    if (this.#traversable.has(`${who}:${dir}`)) return
     await mkdir(dir, { recursive: true })
     for (let d = resolve(dir); d !== dirname(d); d = dirname(d)) {
       const st = await lstat(d)
       if (st.mode & 0o001) continue
       try {
-        await run('setfacl', ['-m', `u:${uid}:x`, d])
+        await run('setfacl', ['-m', `${who}:x`, d])
       } catch {
         await chmod(d, (st.mode & 0o7777) | 0o001)
       }
     }
-    this.#traversable.add(`${uid}:${dir}`)
+    this.#traversable.add(`${who}:${dir}`)
   }
 }
 

@@ -4,7 +4,9 @@
  * never claim a capability that is not there (capabilitiesOf derives it from the parts).
  */
 import type { DatastoreManifest, DatastoreVersionInfo } from '../../core/manifest.js'
-import type { GuestDatabase, GuestUser } from '../protocol.js'
+import type { GuestDatabase, GuestUser, GuestUserInfo, UserChanges, UserRef } from '../protocol.js'
+
+export type { GuestUserInfo, UserChanges, UserRef } from '../protocol.js'
 
 /** The OS account an engine runs as; engines never run as root. */
 export interface OsAccount {
@@ -28,7 +30,10 @@ export interface InstanceContext {
   readonly bindAddress: string
   readonly port: number
   readonly flavor: { readonly ramMb: number; readonly vcpus: number }
+  /** The instance's own OS account (when Coffer runs as root): the engine runs as it and owns the volume. */
   readonly account: OsAccount
+  /** The datastore's node-wide account (e.g. Debian's `postgres`): builds templates in the cache. */
+  readonly nodeAccount: OsAccount
 }
 
 export interface PrepareSpec {
@@ -64,18 +69,41 @@ export interface EngineLifecycle {
   effectiveConfiguration(ctx: InstanceContext): Record<string, string | number | boolean>
 }
 
-/** Optional: databases inside an instance. */
+/** Optional: databases inside an instance. Names arrive validated against the manifest's rules. */
 export interface DatabaseAdmin {
+  /** Databases a client made; the engine's own (system, reserved) ones are left out. */
   list(ctx: InstanceContext): Promise<GuestDatabase[]>
+  /** Creates the databases; one that exists already is left as it is. */
   create(ctx: InstanceContext, databases: readonly GuestDatabase[]): Promise<void>
+  /** Drops the database (ending its sessions). No-op when it does not exist. */
   delete(ctx: InstanceContext, name: string): Promise<void>
 }
 
-/** Optional: users inside an instance. */
+/** Optional: users inside an instance. Passwords go in, never come back out. */
 export interface UserAdmin {
-  list(ctx: InstanceContext): Promise<GuestUser[]>
+  /** Users a client made, with the databases each may use; the engine's own users are left out. */
+  list(ctx: InstanceContext): Promise<GuestUserInfo[]>
+  /** Creates the users and grants them their databases; an existing one gets the new password and grants. */
   create(ctx: InstanceContext, users: readonly GuestUser[]): Promise<void>
-  delete(ctx: InstanceContext, name: string): Promise<void>
+  /** Drops the user; what it owns is kept (given to the service account). No-op when absent. */
+  delete(ctx: InstanceContext, user: UserRef): Promise<void>
+  /** Changes only the given fields: rename, new password, new host (where the engine has hosts). */
+  update(ctx: InstanceContext, user: UserRef, changes: UserChanges): Promise<void>
+  /** Lets the user use these databases (all privileges on them). Idempotent. */
+  grant(ctx: InstanceContext, user: UserRef, databases: readonly string[]): Promise<void>
+  /** Takes one database away from the user; afterwards the user cannot use it. Idempotent. */
+  revoke(ctx: InstanceContext, user: UserRef, database: string): Promise<void>
+}
+
+/** Optional: the engine superuser, off until a client enables it (Trove's root). */
+export interface RootAdmin {
+  /**
+   * Creates or resets the superuser with this password, able to log in from anywhere the engine
+   * listens. Returns the user name clients should use (`root`, `postgres`, `default`...).
+   */
+  enable(ctx: InstanceContext, password: string): Promise<{ name: string }>
+  /** Removes the superuser's ability to log in. Idempotent. */
+  disable(ctx: InstanceContext): Promise<void>
 }
 
 export interface Datastore {
@@ -91,4 +119,5 @@ export interface Datastore {
   warm?(node: { readonly cacheDir: string; readonly account: OsAccount; readonly version: DatastoreVersionInfo }): Promise<void>
   readonly databases?: DatabaseAdmin
   readonly users?: UserAdmin
+  readonly root?: RootAdmin
 }

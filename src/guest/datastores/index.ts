@@ -4,5 +4,6 @@
  */
 import type { Datastore } from './datastore.js'
 import { postgresql } from './postgresql/index.js'
+import { redis } from './redis/index.js'
 
-export const datastores: Readonly<Record<string, Datastore>> = { postgresql }
+export const datastores: Readonly<Record<string, Datastore>> = { postgresql, redis }

@@ -6,7 +6,9 @@ import type { Datastore } from '../datastore.js'
 import { discoverPostgresql } from './manifest.js'
 import { postgresqlEngine } from './manager.js'
 import { warmPostgresql } from './template.js'
-import { postgresqlDatabases, postgresqlUsers } from './users.js'
+import { postgresqlDatabases } from './databases.js'
+import { postgresqlUsers } from './users.js'
+import { postgresqlRoot } from './root.js'
 
 export const postgresql: Datastore = {
   discover: discoverPostgresql,
@@ -15,4 +17,5 @@ export const postgresql: Datastore = {
   warm: warmPostgresql,
   databases: postgresqlDatabases,
   users: postgresqlUsers,
+  root: postgresqlRoot,
 }

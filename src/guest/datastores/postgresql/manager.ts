@@ -10,13 +10,15 @@ import { errorMessage } from '../../../core/errors.js'
 import { chownTree, copyTree, removeTree, syncFileSystem, writeFileAtomic } from '../common/files.js'
 import { runningAsRoot } from '../common/os-account.js'
 import { isAlive, procStat, signal, spawnDetached, waitForExit } from '../common/process.js'
+import { serialised as serialisedByKey } from '../common/serialise.js'
 import type { EngineLifecycle, EngineStatus, InstanceContext, PrepareSpec } from '../datastore.js'
 import { renderPgHba, renderPostgresqlConf } from './config.js'
+import { postgresqlDatabases } from './databases.js'
 import { binDir } from './manifest.js'
 import { secureInstance, withService } from './service-account.js'
 import { ensureTemplate } from './template.js'
 import { postgresqlTuning } from './tuning.js'
-import { postgresqlDatabases, postgresqlUsers } from './users.js'
+import { postgresqlUsers } from './users.js'
 
 const START_TIMEOUT_MS = 60_000
 /** Fast shutdown (SIGINT) may have to finish a checkpoint; then immediate (SIGQUIT), then SIGKILL. */
@@ -30,16 +32,7 @@ const dataReady = (ctx: InstanceContext): string => join(ctx.guestDir, 'postgres
 
 const exists = (path: string): Promise<boolean> => access(path).then(() => true, () => false)
 
-// One operation at a time per instance, so a start racing a prepare cannot spawn two postmasters.
-const queues = new Map<string, Promise<unknown>>()
-function serialised<T>(ctx: InstanceContext, fn: () => Promise<T>): Promise<T> {
-  const key = ctx.volumeDir
-  const run = (queues.get(key) ?? Promise.resolve()).then(fn, fn)
-  const tail = run.catch(() => undefined)
-  queues.set(key, tail)
-  void tail.then(() => queues.get(key) === tail && queues.delete(key))
-  return run
-}
+const serialised = <T>(ctx: InstanceContext, fn: () => Promise<T>): Promise<T> => serialisedByKey(ctx.volumeDir, fn)
 
 interface Postmaster {
   readonly pid: number
@@ -137,8 +130,10 @@ async function stopUnlocked(ctx: InstanceContext): Promise<void> {
 /** Copies the template into an empty data folder, unless a completed copy is recorded. */
 async function ensureDataFolder(ctx: InstanceContext): Promise<void> {
   if (await exists(dataReady(ctx))) return
-  const template = await ensureTemplate(ctx.cacheDir, ctx.version, ctx.account)
-  // Whatever is there is a copy cut short by a crash.
+  const template = await ensureTemplate(ctx.cacheDir, ctx.version, ctx.nodeAccount)
+  // Whatever is there is a copy cut short by a crash; never a live database, whatever happened to guestDir.
+  const running = await postmaster(ctx)
+  if (running) throw new Error(`instance ${ctx.instanceId} has a running PostgreSQL (pid ${running.pid}) but no record of its data folder`)
   await removeTree(dataDir(ctx))
   await copyTree(template.dataDir, dataDir(ctx))
   if (template.uid !== ctx.account.uid) await chownTree(dataDir(ctx), ctx.account)
@@ -154,7 +149,7 @@ export const postgresqlEngine: EngineLifecycle = {
       await ensureDataFolder(ctx)
       await startUnlocked(ctx)
       // Needed only until the instance has its own password; a prepared instance never rebuilds the template.
-      await secureInstance(ctx, async () => (await ensureTemplate(ctx.cacheDir, ctx.version, ctx.account)).password)
+      await secureInstance(ctx, async () => (await ensureTemplate(ctx.cacheDir, ctx.version, ctx.nodeAccount)).password)
       await postgresqlDatabases.create(ctx, spec.databases)
       await postgresqlUsers.create(ctx, spec.users)
     }),

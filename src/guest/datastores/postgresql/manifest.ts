@@ -48,7 +48,7 @@ export async function discoverPostgresql(): Promise<DatastoreManifest> {
       provisioning: true,
       databases: true,
       users: true,
-      root: false,
+      root: true,
       configuration: false,
       backup: false,
       incremental_backup: false,

@@ -1,0 +1,49 @@
+/**
+ * Databases inside a PostgreSQL instance, made by the service account (which owns them). Each is
+ * closed to PUBLIC: only users granted it may connect (see users.ts).
+ */
+import type { GuestDatabase } from '../../protocol.js'
+import type { DatabaseAdmin, InstanceContext } from '../datastore.js'
+import { databaseExists, refuseReserved } from './catalog.js'
+import { postgresqlNames } from './manifest.js'
+import { withService } from './service-account.js'
+
+/** PostgreSQL's DatabaseAdmin. */
+export const postgresqlDatabases: DatabaseAdmin = {
+  async list(ctx: InstanceContext): Promise<GuestDatabase[]> {
+    const { rows } = await withService(ctx, (c) =>
+      c.query<{ name: string; character_set: string; collate: string }>(
+        `SELECT datname AS name, pg_encoding_to_char(encoding) AS character_set, datcollate AS collate
+           FROM pg_database WHERE NOT datistemplate AND datname <> ALL($1) ORDER BY datname`,
+        [postgresqlNames.reservedDatabases],
+      ),
+    )
+    return rows
+  },
+
+  async create(ctx: InstanceContext, databases: readonly GuestDatabase[]): Promise<void> {
+    if (databases.length === 0) return
+    databases.forEach((d) => refuseReserved('database', d.name))
+    await withService(ctx, async (c) => {
+      for (const db of databases) {
+        const ident = c.escapeIdentifier(db.name)
+        if (!(await databaseExists(c, db.name))) {
+          const options = [
+            db.character_set ? `ENCODING ${c.escapeLiteral(db.character_set)}` : '',
+            db.collate ? `LC_COLLATE ${c.escapeLiteral(db.collate)} LC_CTYPE ${c.escapeLiteral(db.collate)}` : '',
+          ].filter(Boolean)
+          // template1's encoding and locale are fixed; other ones need the pristine template0.
+          await c.query(`CREATE DATABASE ${ident}${options.length ? ` WITH ${options.join(' ')} TEMPLATE template0` : ''}`)
+        }
+        // Also on an existing database: a crash may have come between CREATE and REVOKE.
+        await c.query(`REVOKE CONNECT, TEMPORARY ON DATABASE ${ident} FROM PUBLIC`)
+      }
+    })
+  },
+
+  async delete(ctx: InstanceContext, name: string): Promise<void> {
+    refuseReserved('database', name)
+    // FORCE ends open sessions, which would otherwise make the drop fail.
+    await withService(ctx, (c) => c.query(`DROP DATABASE IF EXISTS ${c.escapeIdentifier(name)} WITH (FORCE)`))
+  },
+}

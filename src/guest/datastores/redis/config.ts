@@ -1,0 +1,87 @@
+/**
+ * redis.conf and the ACL file of an instance. redis.conf is rewritten at every start, so the tuning
+ * follows the flavor after a resize and a hand edit never survives. The ACL file belongs to Redis
+ * (ACL SAVE rewrites it) except for two lines Coffer owns and restores at every start: `default`
+ * kept off (no unauthenticated access), and the service user with the instance's own password.
+ */
+import { createHash } from 'node:crypto'
+import type { InstanceContext } from '../datastore.js'
+import { SERVICE_USER } from './manifest.js'
+import type { RedisTuning } from './tuning.js'
+
+/** Where an instance's files live; see `redisPaths`. */
+export interface RedisPaths {
+  readonly conf: string
+  readonly aclFile: string
+  readonly dataDir: string
+  readonly logFile: string
+  readonly socket: string
+  readonly pidFile: string
+}
+
+/** A redis.conf argument: double-quoted with escapes (sdssplitargs); refuses line breaks and NUL. */
+export function confString(value: string): string {
+  if (/[\r\n\0]/.test(value)) throw new Error('configuration values cannot contain line breaks')
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`
+}
+
+/** The instance's redis.conf. */
+export function renderRedisConf(ctx: InstanceContext, tuning: RedisTuning, paths: RedisPaths): string {
+  const settings: [string, string][] = [
+    ['bind', confString(ctx.bindAddress)],
+    ['port', String(ctx.port)],
+    // Moot while `default` is off, but kept as the second lock should the ACL file ever lose that line.
+    ['protected-mode', 'yes'],
+    // Coffer talks to the engine through this socket, in a folder only the engine's account may enter.
+    ['unixsocket', confString(paths.socket)],
+    ['unixsocketperm', '700'],
+    ['daemonize', 'no'],
+    ['supervised', 'no'],
+    ['pidfile', confString(paths.pidFile)],
+    ['logfile', confString(paths.logFile)],
+    ['loglevel', 'notice'],
+    ['always-show-logo', 'no'],
+    // The config path in the process title tells this instance's server apart from any other.
+    ['proc-title-template', confString('{title} {listen-addr} {config-file}')],
+    ['dir', confString(paths.dataDir)],
+    // Users live in the ACL file (ACL SAVE), never in redis.conf, so CONFIG REWRITE cannot scatter them.
+    ['aclfile', confString(paths.aclFile)],
+    // The AOF is the durability of record; everysec loses at most ~1 s of writes on power loss at a
+    // fraction of `always`'s cost. No RDB snapshots on top: they would fork on a timer for nothing.
+    ['appendonly', 'yes'],
+    ['appendfsync', 'everysec'],
+    ['save', '""'],
+    ...Object.entries(tuning).map(([k, v]): [string, string] => [k, v]),
+    ['timeout', '0'],
+    ['tcp-keepalive', '300'],
+    // Off for everyone, the service user included: these reach into the server's memory and code.
+    ['enable-debug-command', 'no'],
+    ['enable-module-command', 'no'],
+    ['enable-protected-configs', 'no'],
+  ]
+  const lines = settings.map(([k, v]) => `${k} ${v}`)
+  return `# Written by Coffer for instance ${ctx.instanceId}; rewritten at every start.\n${lines.join('\n')}\n`
+}
+
+/** The ACL rule holding a password as Redis stores it: `#` and its SHA-256 in hex. */
+export const passwordHashRule = (password: string): string => `#${createHash('sha256').update(password, 'utf8').digest('hex')}`
+
+/**
+ * The ACL file with Coffer's two lines in place: `default` off with no password and no commands,
+ * and the service user with `servicePassword` (stored hashed) and every command. All other lines
+ * (the users clients made, root) are kept as Redis saved them. `current` is the file's text, or
+ * undefined before the first start.
+ */
+export function renderAclFile(current: string | undefined, servicePassword: string): string {
+  const ours = new Set(['default', SERVICE_USER])
+  const kept = (current ?? '')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !ours.has(line.split(/\s+/)[1] ?? ''))
+  return [
+    'user default off resetpass resetkeys resetchannels -@all',
+    `user ${SERVICE_USER} on ${passwordHashRule(servicePassword)} ~* &* +@all`,
+    ...kept,
+    '',
+  ].join('\n')
+}

@@ -1,0 +1,18 @@
+/**
+ * Redis on a node: discovery of the installed server, the engine's lifecycle, ACL users and root
+ * inside an instance. No databases: Redis's numbered databases are not Trove databases. Imports
+ * only core, ../datastore.js and ../common.
+ */
+import type { Datastore } from '../datastore.js'
+import { redisEngine } from './manager.js'
+import { discoverRedis } from './manifest.js'
+import { redisRoot } from './root.js'
+import { redisUsers } from './users.js'
+
+export const redis: Datastore = {
+  discover: discoverRedis,
+  osAccountName: 'redis',
+  engine: redisEngine,
+  users: redisUsers,
+  root: redisRoot,
+}

@@ -1,0 +1,117 @@
+/**
+ * How a test logs in to each engine as a user, with the engine's own client, to show that what the
+ * API did is real: `canUse` resolves true when the user can log in and work in the database.
+ */
+import { Redis } from 'ioredis'
+import mysql from 'mysql2/promise'
+import pg from 'pg'
+
+export interface EngineProbe {
+  readonly datastore: string
+  readonly version: string
+  /** Logs in and writes and reads in `database` (ignored by engines without databases). */
+  canUse(port: number, user: string, password: string, database?: string): Promise<boolean>
+  /** Logs in as the superuser `user` and runs something only a superuser may. */
+  isSuperuser(port: number, user: string, password: string): Promise<boolean>
+}
+
+/** A table name of its own for each probe, so one user's leftovers never block another's. */
+const table = () => `probe_${Math.random().toString(36).slice(2, 10)}`
+
+const quietly = async (fn: () => Promise<unknown>): Promise<boolean> => {
+  try {
+    await fn()
+    return true
+  } catch {
+    return false
+  }
+}
+
+export const postgresqlProbe: EngineProbe = {
+  datastore: 'postgresql',
+  version: '15',
+  canUse: (port, user, password, database = 'postgres') =>
+    quietly(async () => {
+      const c = new pg.Client({ host: '127.0.0.1', port, user, password, database, connectionTimeoutMillis: 5000 })
+      await c.connect()
+      try {
+        const t = table()
+        await c.query(`CREATE TABLE ${t} (v int)`)
+        await c.query(`INSERT INTO ${t} VALUES (1)`)
+        await c.query(`SELECT count(*) FROM ${t}`)
+        await c.query(`DROP TABLE ${t}`)
+      } finally {
+        await c.end()
+      }
+    }),
+  isSuperuser: (port, user, password) =>
+    quietly(async () => {
+      const c = new pg.Client({ host: '127.0.0.1', port, user, password, database: 'postgres', connectionTimeoutMillis: 5000 })
+      await c.connect()
+      try {
+        const r = await c.query('SELECT rolsuper FROM pg_roles WHERE rolname = current_user')
+        if (r.rows[0]?.rolsuper !== true) throw new Error('not a superuser')
+      } finally {
+        await c.end()
+      }
+    }),
+}
+
+export const mariadbProbe: EngineProbe = {
+  datastore: 'mariadb',
+  version: '10.11',
+  canUse: (port, user, password, database) =>
+    quietly(async () => {
+      const c = await mysql.createConnection({ host: '127.0.0.1', port, user, password, ...(database ? { database } : {}), connectTimeout: 5000 })
+      try {
+        if (database) {
+          const t = table()
+          await c.query(`CREATE TABLE ${t} (v int)`)
+          await c.query(`INSERT INTO ${t} VALUES (1)`)
+          await c.query(`SELECT count(*) FROM ${t}`)
+          await c.query(`DROP TABLE ${t}`)
+        } else await c.query('SELECT 1')
+      } finally {
+        await c.end()
+      }
+    }),
+  isSuperuser: (port, user, password) =>
+    quietly(async () => {
+      const c = await mysql.createConnection({ host: '127.0.0.1', port, user, password, connectTimeout: 5000 })
+      try {
+        await c.query('SELECT COUNT(*) FROM mysql.user')
+        await c.query('CREATE DATABASE IF NOT EXISTS root_probe')
+        await c.query('DROP DATABASE root_probe')
+      } finally {
+        await c.end()
+      }
+    }),
+}
+
+export const redisProbe: EngineProbe = {
+  datastore: 'redis',
+  version: '7.0',
+  canUse: (port, user, password) =>
+    quietly(async () => {
+      const r = new Redis({ host: '127.0.0.1', port, username: user, password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+      r.on('error', () => {}) // a refused login is the answer some tests look for
+      try {
+        await r.connect()
+        await r.set('probe', '1')
+        if ((await r.get('probe')) !== '1') throw new Error('no write')
+      } finally {
+        r.disconnect()
+      }
+    }),
+  isSuperuser: (port, user, password) =>
+    quietly(async () => {
+      const r = new Redis({ host: '127.0.0.1', port, username: user, password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+      r.on('error', () => {}) // a refused login is the answer some tests look for
+      try {
+        await r.connect()
+        await r.config('GET', 'maxmemory')
+      } finally {
+        r.disconnect()
+      }
+    }),
+}
