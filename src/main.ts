@@ -20,7 +20,10 @@ import { syncDatastores } from './store/repos/datastores.js'
 import { instancesOnNode } from './store/repos/instances.js'
 import { releaseLeasesOf } from './store/repos/tasks.js'
 import { openSqliteStore } from './store/state-store.js'
+import { applyConfiguration } from './tasks/apply-configuration.js'
 import { createInstance } from './tasks/create-instance.js'
+import { restartInstance } from './tasks/restart-instance.js'
+import { configurationSteps } from './tasks/steps/configuration-steps.js'
 import { deleteInstance } from './tasks/delete-instance.js'
 import { TaskRunner } from './tasks/runner.js'
 import { instanceSpec } from './tasks/steps/instance-spec.js'
@@ -49,6 +52,7 @@ export async function startServer(settings: Settings, log: (msg: string) => void
   bus.onHeartbeat((hb) => void takeHeartbeat(db, hb).catch((err) => log(`heartbeat: ${errorMessage(err)}`)))
 
   const steps = instanceSteps({ db, bus, ports: settings.instancePorts, healthyTimeoutMs: 120_000 })
+  const configSteps = configurationSteps({ db, bus })
   // Leases of a previous run of this node are released at once: in the embedded mode nobody else
   // could be running them, and waiting for them to expire would only delay the resume.
   const ownerPrefix = `${settings.nodeName}/`
@@ -56,7 +60,7 @@ export async function startServer(settings: Settings, log: (msg: string) => void
   const runner = new TaskRunner({
     db,
     owner: `${ownerPrefix}${process.pid}-${randomBytes(4).toString('hex')}`,
-    workflows: [createInstance(steps), deleteInstance(steps)],
+    workflows: [createInstance(steps, configSteps), deleteInstance(steps), applyConfiguration(configSteps, steps), restartInstance(configSteps, steps)],
     concurrency: settings.taskConcurrency,
     log,
   })
@@ -75,6 +79,11 @@ export async function startServer(settings: Settings, log: (msg: string) => void
       settings,
       kickTasks: () => runner.kick(),
       guestOf: async (row) => ({ api: bus.node(row.node ?? ''), spec: await instanceSpec(db, row) }),
+      catalog: async (datastore, version) => {
+        const name = bus.nodes()[0]
+        if (!name) throw new Error('no node is connected')
+        return bus.node(name).catalog(datastore, version)
+      },
     },
     (msg, err) => log(`${msg}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
   )

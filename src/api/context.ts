@@ -1,4 +1,5 @@
 import type { Settings } from '../config.js'
+import type { ParameterSpec } from '../core/configuration.js'
 import type { GuestApi, InstanceSpec } from '../guest/protocol.js'
 import type { Db, InstanceRow } from '../store/schema.js'
 
@@ -9,5 +10,7 @@ export interface ApiContext {
   /** Wakes the task runner after a task was enqueued. */
   readonly kickTasks: () => void
   /** The guest API of the node an instance is placed on, and what that node needs to know of it. */
+  /** The parameter catalog of a datastore version, asked of a node that has it. */
+  readonly catalog: (datastore: string, version: string) => Promise<ParameterSpec[]>
   readonly guestOf: (row: InstanceRow) => Promise<{ readonly api: GuestApi; readonly spec: InstanceSpec }>
 }

@@ -14,6 +14,7 @@ import { enqueueTask } from '../store/repos/tasks.js'
 import type { InstanceRow } from '../store/schema.js'
 import type { ApiContext } from './context.js'
 import { parseBody } from './parse.js'
+import { requireConfiguration } from './routes/configurations.js'
 import { requireDatastore } from './routes/datastores.js'
 
 const nameRef = z.object({ name: z.string() })
@@ -39,7 +40,7 @@ const CreateBody = z.object({
 export async function createInstance(ctx: ApiContext, projectId: string, body: unknown): Promise<InstanceRow> {
   const { instance: req } = parseBody(CreateBody, body)
   validateInstanceName(req.name)
-  for (const [field, what] of [['configuration', 'configuration groups'], ['replica_of', 'replicas'], ['restorePoint', 'restoring from backups']] as const) {
+  for (const [field, what] of [['replica_of', 'replicas'], ['restorePoint', 'restoring from backups']] as const) {
     if (req[field] !== undefined) throw new NotImplemented(`Creating an instance with ${field} (${what}) is not supported yet.`)
   }
   const flavor = await findFlavor(ctx.db, req.flavorRef)
@@ -54,6 +55,10 @@ export async function createInstance(ctx: ApiContext, projectId: string, body: u
   needs('databases', req.databases.length > 0, 'databases')
   needs('users', req.users.length > 0, 'users')
   validateInitialSchema(manifest.names, req.databases, req.users)
+  const configuration = req.configuration === undefined ? undefined : await requireConfiguration(ctx.db, req.configuration, projectId)
+  if (configuration && configuration.datastore_version_id !== version.id) {
+    throw new BadRequest(`Configuration group ${configuration.id} is for another datastore version; the instance is ${ds.name} ${version.name}.`)
+  }
   if (req.volume.size > ctx.settings.maxVolumeGb) {
     throw new OverLimit(`Volume size ${req.volume.size} GB is over the largest allowed, ${ctx.settings.maxVolumeGb} GB.`)
   }
@@ -80,6 +85,8 @@ export async function createInstance(ctx: ApiContext, projectId: string, body: u
     service_status_updated: ts,
     root_enabled_at: null,
     root_enabled_by: null,
+    configuration_id: configuration?.id ?? null,
+    pending_restart: 0,
   }
   await ctx.db.transaction().execute(async (trx) => {
     // Counted inside the transaction so racing creates cannot both pass the quota.

@@ -6,6 +6,7 @@ import { BadRequest, NotFound } from '../core/errors.js'
 import { requireToken } from './auth.js'
 import type { ApiContext } from './context.js'
 import { faultFor, keystoneError } from './errors.js'
+import { configurationRoutes } from './routes/configurations.js'
 import { databaseRoutes } from './routes/databases.js'
 import { datastoreRoutes } from './routes/datastores.js'
 import { flavorRoutes } from './routes/flavors.js'
@@ -13,6 +14,7 @@ import { instanceRoutes } from './routes/instances.js'
 import { keystoneAdminRoutes } from './routes/keystone-admin.js'
 import { keystoneRoutes } from './routes/keystone.js'
 import { limitRoutes } from './routes/limits.js'
+import { parameterRoutes } from './routes/parameters.js'
 import { rootRoutes } from './routes/root.js'
 import { userRoutes } from './routes/users.js'
 import { versionRoutes } from './routes/versions.js'
@@ -55,6 +57,8 @@ export function buildApi(ctx: ApiContext, log: (msg: string, err?: unknown) => v
     databaseRoutes(v1, ctx)
     userRoutes(v1, ctx)
     rootRoutes(v1, ctx)
+    configurationRoutes(v1, ctx)
+    parameterRoutes(v1, ctx)
     limitRoutes(v1, ctx.settings)
   })
   return app

@@ -4,6 +4,7 @@
 import { Command, CommanderError } from 'commander'
 import { CofferClient } from './client.js'
 import { catalogCommands } from './commands/catalog.js'
+import { configurationCommands } from './commands/configurations.js'
 import { instanceCommands } from './commands/instances.js'
 import { schemaCommands } from './commands/schema.js'
 import { serveCommand } from './commands/serve.js'
@@ -21,6 +22,7 @@ serveCommand(program)
 instanceCommands(program, lazyClient)
 catalogCommands(program, lazyClient)
 schemaCommands(program, lazyClient)
+configurationCommands(program, lazyClient)
 
 try {
   await program.parseAsync(process.argv)

@@ -12,6 +12,10 @@ describe('instance status', () => {
     assert.equal(instanceStatus({ taskStatus: 'NONE', serviceStatus: 'SHUTDOWN', fault: null }), 'SHUTDOWN')
     assert.equal(instanceStatus({ taskStatus: 'DELETING', serviceStatus: 'HEALTHY', fault }), 'SHUTDOWN')
   })
+  it('shows RESTART_REQUIRED while applied configuration waits for a restart', () => {
+    assert.equal(instanceStatus({ taskStatus: 'NONE', serviceStatus: 'HEALTHY', fault: null, pendingRestart: true }), 'RESTART_REQUIRED')
+    assert.equal(instanceStatus({ taskStatus: 'REBOOTING', serviceStatus: 'HEALTHY', fault: null, pendingRestart: true }), 'REBOOT')
+  })
   it('shows the operating status only when no task runs', () => {
     assert.equal(operatingStatus({ taskStatus: 'BUILDING', serviceStatus: 'HEALTHY', fault: null }), '')
     assert.equal(operatingStatus({ taskStatus: 'NONE', serviceStatus: 'HEALTHY', fault: null }), 'HEALTHY')

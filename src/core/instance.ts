@@ -16,6 +16,7 @@ export type InstanceStatus =
   | 'SHUTDOWN'
   | 'REBOOT'
   | 'FAILED'
+  | 'RESTART_REQUIRED'
   | 'UNKNOWN'
 
 export interface Fault {
@@ -28,9 +29,11 @@ export interface StatusInputs {
   readonly taskStatus: TaskStatus
   readonly serviceStatus: ServiceStatus
   readonly fault: Fault | null
+  /** Applied configuration waits for a restart. */
+  readonly pendingRestart?: boolean
 }
 
-export function instanceStatus({ taskStatus, serviceStatus, fault }: StatusInputs): InstanceStatus {
+export function instanceStatus({ taskStatus, serviceStatus, fault, pendingRestart }: StatusInputs): InstanceStatus {
   if (taskStatus === 'DELETING') return 'SHUTDOWN'
   if (fault) return 'ERROR'
   if (taskStatus === 'BUILDING') return 'BUILD'
@@ -38,7 +41,7 @@ export function instanceStatus({ taskStatus, serviceStatus, fault }: StatusInput
   switch (serviceStatus) {
     case 'HEALTHY':
     case 'ACTIVE':
-      return 'ACTIVE'
+      return pendingRestart ? 'RESTART_REQUIRED' : 'ACTIVE'
     case 'SHUTDOWN':
       return 'SHUTDOWN'
     case 'FAILED':
@@ -57,4 +60,7 @@ export function operatingStatus(inputs: StatusInputs): string {
 }
 
 /** Operations that need the engine answering refuse with 422 otherwise, as Trove does. */
-export const isReady = (inputs: StatusInputs): boolean => instanceStatus(inputs) === 'ACTIVE'
+export const isReady = (inputs: StatusInputs): boolean => {
+  const s = instanceStatus(inputs)
+  return s === 'ACTIVE' || s === 'RESTART_REQUIRED'
+}

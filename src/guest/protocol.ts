@@ -2,6 +2,8 @@
  * Versioned messages between the control plane and the guests on a node (like Trove's guest RPC
  * and CloudNativePG's instance status). Types only; both planes import this file.
  */
+import type { ConfigurationValues, ParameterSpec } from '../core/configuration.js'
+
 export const GUEST_PROTOCOL_VERSION = 1
 
 export interface GuestDatabase {
@@ -63,6 +65,12 @@ export interface GuestApi {
   stop(spec: InstanceSpec): Promise<void>
   destroy(spec: InstanceSpec): Promise<void>
   effectiveConfiguration(spec: InstanceSpec): Promise<Record<string, string | number | boolean>>
+  /** The settable parameters of a datastore version on this node; NotImplemented without configuration. */
+  catalog(datastore: string, version: string): Promise<ParameterSpec[]>
+  /** Makes `values` the instance's configuration overrides; resolves with the names that need a restart. */
+  configure(spec: InstanceSpec, values: ConfigurationValues): Promise<{ restartRequired: readonly string[] }>
+  /** Stops and starts the engine; resolves once it accepts connections again. */
+  restart(spec: InstanceSpec): Promise<void>
   /** Databases, users and root inside the instance; a datastore without the part answers NotImplemented. */
   schema(spec: InstanceSpec, op: SchemaOp): Promise<unknown>
 }

@@ -4,7 +4,8 @@
  * heartbeats. Engines run detached: the agent can stop and start again without touching them.
  */
 import type { ComputeDriver } from '../compute/compute-driver.js'
-import { errorMessage, NotImplemented } from '../core/errors.js'
+import type { ConfigurationValues, ParameterSpec } from '../core/configuration.js'
+import { errorMessage, NotFound, NotImplemented } from '../core/errors.js'
 import type { DatastoreManifest } from '../core/manifest.js'
 import { resolveOsAccount } from '../guest/datastores/common/os-account.js'
 import type { Datastore, InstanceContext } from '../guest/datastores/datastore.js'
@@ -70,6 +71,28 @@ export class NodeAgent implements GuestApi {
 
   async effectiveConfiguration(spec: InstanceSpec): Promise<Record<string, string | number | boolean>> {
     return this.#datastore(spec).engine.effectiveConfiguration(await this.#requireContext(spec))
+  }
+
+  async catalog(datastore: string, version: string): Promise<ParameterSpec[]> {
+    const ds = this.#o.datastores[datastore]
+    const info = this.#manifests.get(datastore)?.versions.find((v) => v.name === version)
+    if (!ds || !info) throw new NotFound(`This node has no ${datastore} ${version}.`)
+    if (!ds.configuration) throw new NotImplemented(`Datastore ${datastore} has no configuration parameters.`)
+    const account = await resolveOsAccount(ds.osAccountName)
+    return ds.configuration.catalog({ cacheDir: await this.#o.compute.prepareCache(account), account, version: info })
+  }
+
+  async configure(spec: InstanceSpec, values: ConfigurationValues): Promise<{ restartRequired: readonly string[] }> {
+    const ds = this.#datastore(spec)
+    if (!ds.configuration) throw new NotImplemented(`Datastore ${spec.datastore} has no configuration parameters.`)
+    return ds.configuration.apply(await this.#requireContext(spec), values)
+  }
+
+  async restart(spec: InstanceSpec): Promise<void> {
+    const ctx = await this.#requireContext(spec)
+    const { engine } = this.#datastore(spec)
+    await engine.stop(ctx)
+    await engine.start(ctx)
   }
 
   async schema(spec: InstanceSpec, op: SchemaOp): Promise<unknown> {

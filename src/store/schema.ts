@@ -60,6 +60,8 @@ export interface DatastoreVersionTable {
   /** The datastore's manifest as JSON (capabilities, name rules, default port). */
   manifest: string
   updated_at: string
+  /** Values every instance of this version gets under its group's (admins set them); JSON or null. */
+  default_values: string | null
 }
 
 export interface InstanceTable {
@@ -85,6 +87,22 @@ export interface InstanceTable {
   /** When root was first enabled, and by which user id (Trove's root history); null if never. */
   root_enabled_at: string | null
   root_enabled_by: string | null
+  /** The attached configuration group, if any. */
+  configuration_id: string | null
+  /** 1 when applied configuration waits for a restart (status RESTART_REQUIRED). */
+  pending_restart: Generated<number>
+}
+
+export interface ConfigurationTable {
+  id: string
+  project_id: string
+  name: string
+  description: string | null
+  datastore_version_id: string
+  /** JSON object of parameter name → value, validated against the version's catalog. */
+  values: string
+  created_at: string
+  updated_at: string
 }
 
 export interface TaskTable {
@@ -120,6 +138,7 @@ export interface Schema {
   instances: InstanceTable
   tasks: TaskTable
   task_steps: TaskStepTable
+  configurations: ConfigurationTable
 }
 
 export type Db = Kysely<Schema>
@@ -130,3 +149,4 @@ export type FlavorRow = Selectable<FlavorTable>
 export type TaskRow = Selectable<TaskTable>
 export type DatastoreRow = Selectable<DatastoreTable>
 export type DatastoreVersionRow = Selectable<DatastoreVersionTable>
+export type ConfigurationRow = Selectable<ConfigurationTable>

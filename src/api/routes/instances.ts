@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { BadRequest, NotFound, NotImplemented, Unprocessable } from '../../core/errors.js'
 import { isReady } from '../../core/instance.js'
 import { findVersionById } from '../../store/repos/datastores.js'
@@ -7,6 +7,7 @@ import { enqueueTask, openTasksOf } from '../../store/repos/tasks.js'
 import type { InstanceRow } from '../../store/schema.js'
 import type { ApiContext } from '../context.js'
 import { createInstance } from '../instance-create.js'
+import { updateInstanceAttributes } from '../instance-update.js'
 import { baseUrl } from '../links.js'
 import { instanceView, statusInputs } from '../views/instance.js'
 
@@ -25,7 +26,10 @@ export function instanceRoutes(app: FastifyInstance, ctx: ApiContext): void {
     }
     return d
   }
-  const view = async (req: FastifyRequest, r: InstanceRow) => instanceView(baseUrl(req), r, { datastore: await datastoreOf(r.datastore_version_id), address: ctx.settings.bind })
+  const view = async (req: FastifyRequest, r: InstanceRow) => {
+    const group = r.configuration_id ? await db.selectFrom('configurations').select('name').where('id', '=', r.configuration_id).executeTakeFirst() : undefined
+    return instanceView(baseUrl(req), r, { datastore: await datastoreOf(r.datastore_version_id), address: ctx.settings.bind, configurationName: group?.name })
+  }
   const load = async (req: FastifyRequest<P>) => {
     const r = await instances.findInstance(db, req.params.instanceId, req.params.projectId)
     if (!r) throw new NotFound(`Resource ${req.params.instanceId} cannot be found.`, 'INSTANCE_NOT_FOUND')
@@ -72,10 +76,33 @@ export function instanceRoutes(app: FastifyInstance, ctx: ApiContext): void {
     return { instance: { configuration: await api.effectiveConfiguration(spec) } }
   })
 
-  app.post<P>('/v1.0/:projectId/instances/:instanceId/action', async (req) => {
+  const update = async (req: FastifyRequest<P>, reply: FastifyReply) => {
+    await updateInstanceAttributes(ctx, req.params.projectId, req.params.instanceId, req.body)
+    return reply.code(202).send()
+  }
+  app.put<P>('/v1.0/:projectId/instances/:instanceId', update)
+  app.patch<P>('/v1.0/:projectId/instances/:instanceId', update)
+
+  app.post<P>('/v1.0/:projectId/instances/:instanceId/action', async (req, reply) => {
     const r = await load(req)
     if (!isReady(statusInputs(r))) throw new Unprocessable(`Instance ${r.id} is not ready.`)
-    const action = Object.keys((req.body as object | null) ?? {})[0] ?? '(none)'
-    throw new NotImplemented(`Instance action '${action}' is not supported yet.`)
+    const body = (req.body ?? {}) as Record<string, unknown>
+    const action = Object.keys(body)
+    if (action.length !== 1) throw new BadRequest('Name exactly one action, e.g. {"restart": {}}.')
+    switch (action[0]) {
+      case 'restart':
+        await db.transaction().execute(async (trx) => {
+          await instances.updateInstance(trx, r.id, { task_status: 'REBOOTING' })
+          await enqueueTask(trx, { instanceId: r.id, kind: 'restart-instance', input: { instanceId: r.id } })
+        })
+        ctx.kickTasks()
+        return reply.code(202).send()
+      case 'resize':
+      case 'promote_to_replica_source':
+      case 'eject_replica_source':
+        throw new NotImplemented(`Instance action '${action[0]}' is not supported yet.`)
+      default:
+        throw new BadRequest(`Invalid instance action: ${String(action[0])}.`)
+    }
   })
 }

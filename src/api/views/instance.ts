@@ -6,12 +6,15 @@ export const statusInputs = (r: InstanceRow): StatusInputs => ({
   taskStatus: r.task_status as StatusInputs['taskStatus'],
   serviceStatus: r.service_status as StatusInputs['serviceStatus'],
   fault: r.fault_message ? { message: r.fault_message, created: r.fault_created ?? r.updated_at } : null,
+  pendingRestart: Number(r.pending_restart) === 1,
 })
 
 export interface InstanceViewExtras {
   readonly datastore: { readonly type: string; readonly version: string; readonly version_number: string }
   /** The address instances listen on (the node's bind address). */
   readonly address: string
+  /** The attached configuration group's name, when one is attached. */
+  readonly configurationName?: string | undefined
 }
 
 const GB = 1024 ** 3
@@ -34,6 +37,7 @@ export function instanceView(base: string, r: InstanceRow, x: InstanceViewExtras
       ...(used === undefined ? {} : { used: round(used), used_percent: round((100 * used) / r.volume_size) }),
     },
     ...(r.port === null ? {} : { ip: [x.address], addresses: [{ address: x.address, type: 'private' }], port: Number(r.port), hostname: x.address }),
+    ...(r.configuration_id ? { configuration: { id: r.configuration_id, name: x.configurationName ?? '', links: links(base, r.project_id, `configurations/${r.configuration_id}`) } } : {}),
     ...(s.fault ? { fault: { message: s.fault.message, created: troveTime(s.fault.created), details: r.fault_details ?? s.fault.message } } : {}),
     created: troveTime(r.created_at),
     updated: troveTime(r.updated_at),

@@ -127,9 +127,4 @@ export function instanceCommands(program: Command, client: () => CofferClient): 
       if (o.wait) await waitFor(c, resolved, (i) => i === undefined, false)
       else console.log(`Deleting instance ${resolved}.`)
     })
-  program
-    .command('configuration-show-effective <instance>')
-    .description('Show the engine settings in effect on an instance (derived from its flavor)')
-    .option('--json', 'print JSON')
-    .action(async (id: string, o: Opts) => printObject((await client().request('GET', `/instances/${await resolveInstanceId(client(), id)}/configuration`)).instance.configuration, o))
 }

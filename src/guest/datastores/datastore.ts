@@ -3,6 +3,7 @@
  * `guest/datastores/<name>/`; a datastore offers only the parts it implements, so a manifest can
  * never claim a capability that is not there (capabilitiesOf derives it from the parts).
  */
+import type { ConfigurationValues, ParameterSpec } from '../../core/configuration.js'
 import type { DatastoreManifest, DatastoreVersionInfo } from '../../core/manifest.js'
 import type { GuestDatabase, GuestUser, GuestUserInfo, UserChanges, UserRef } from '../protocol.js'
 
@@ -95,6 +96,24 @@ export interface UserAdmin {
   revoke(ctx: InstanceContext, user: UserRef, database: string): Promise<void>
 }
 
+/** Optional: configuration parameters (Trove's configuration groups) applied to a running engine. */
+export interface ConfigurationAdmin {
+  /**
+   * The parameters clients may set on this version: read from the engine itself where it can tell
+   * (e.g. a throwaway engine started once from the node's template, the answer cached in
+   * `node.cacheDir`), filtered by the datastore's allow-list of what is safe to expose (no file
+   * paths, no security switches). Stable across calls.
+   */
+  catalog(node: { readonly cacheDir: string; readonly account: OsAccount; readonly version: DatastoreVersionInfo }): Promise<ParameterSpec[]>
+  /**
+   * Makes `values` the instance's overrides (already validated against the catalog): applied to the
+   * running engine where it can take them live, and persisted so they survive a restart; every
+   * parameter not in `values` goes back to its flavor-derived default. Idempotent. Resolves with the
+   * names whose new value takes effect only after a restart.
+   */
+  apply(ctx: InstanceContext, values: ConfigurationValues): Promise<{ readonly restartRequired: readonly string[] }>
+}
+
 /** Optional: the engine superuser, off until a client enables it (Trove's root). */
 export interface RootAdmin {
   /**
@@ -120,4 +139,5 @@ export interface Datastore {
   readonly databases?: DatabaseAdmin
   readonly users?: UserAdmin
   readonly root?: RootAdmin
+  readonly configuration?: ConfigurationAdmin
 }

@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely'
 import * as initial from './0001-initial.js'
 import * as defaultFlavors from './0002-default-flavors.js'
 import * as rootHistory from './0003-root-history.js'
+import * as configurations from './0004-configurations.js'
 
 /** Migrations in order; compiled in, so the binary never looks for files at run time. */
 export const migrationProvider: MigrationProvider = {
@@ -9,5 +10,6 @@ export const migrationProvider: MigrationProvider = {
     '0001-initial': initial,
     '0002-default-flavors': defaultFlavors,
     '0003-root-history': rootHistory,
+    '0004-configurations': configurations,
   }),
 }

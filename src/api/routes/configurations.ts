@@ -1,0 +1,146 @@
+/**
+ * `/configurations`: Trove's configuration groups. Values are checked against the version's
+ * catalog before anything is stored; a change reaches every attached instance as a task of its own.
+ */
+import { randomUUID } from 'node:crypto'
+import type { FastifyInstance } from 'fastify'
+import { z } from 'zod'
+import { validateValues, type ConfigurationValues } from '../../core/configuration.js'
+import { BadRequest, NotFound } from '../../core/errors.js'
+import * as configs from '../../store/repos/configurations.js'
+import { findVersionById } from '../../store/repos/datastores.js'
+import { enqueueTask } from '../../store/repos/tasks.js'
+import type { ConfigurationRow, Db } from '../../store/schema.js'
+import { requireAdmin } from '../auth.js'
+import type { ApiContext } from '../context.js'
+import { troveTime } from '../links.js'
+import { parseBody } from '../parse.js'
+import { requireDatastore } from './datastores.js'
+import { catalogOf, resolveVersion } from './parameters.js'
+
+const Values = z.record(z.string(), z.unknown())
+const CreateBody = z.object({
+  configuration: z.object({
+    name: z.string().min(1, 'is required').max(255),
+    description: z.string().max(1024).nullable().optional(),
+    values: Values,
+    datastore: z.object({ type: z.string(), version: z.string().optional() }, { error: 'is required: {"type": ..., "version": ...}' }),
+  }),
+})
+const UpdateBody = z.object({ configuration: z.object({ values: Values, name: z.string().min(1).max(255).optional(), description: z.string().max(1024).nullable().optional() }) })
+
+type P = { Params: { projectId: string; configId: string; versionId: string } }
+
+export async function requireConfiguration(db: Db, id: string, projectId: string): Promise<ConfigurationRow> {
+  const row = await configs.findConfiguration(db, id, projectId)
+  if (!row) throw new NotFound(`Configuration group with ID ${id} could not be found.`)
+  return row
+}
+
+async function versionInfo(db: Db, versionId: string) {
+  const v = await findVersionById(db, versionId)
+  const ds = v && (await db.selectFrom('datastores').select('name').where('id', '=', v.datastore_id).executeTakeFirst())
+  if (!v || !ds) throw new NotFound(`Datastore version ${versionId} no longer exists.`)
+  return { version: v, datastore: ds.name }
+}
+
+async function configurationView(db: Db, row: ConfigurationRow, withValues: boolean) {
+  const { version, datastore } = await versionInfo(db, row.datastore_version_id)
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    ...(withValues ? { values: configs.valuesOf(row) } : {}),
+    created: troveTime(row.created_at),
+    updated: troveTime(row.updated_at),
+    instance_count: (await configs.attachedInstances(db, row.id)).length,
+    datastore_name: datastore,
+    datastore_version_id: version.id,
+    datastore_version_name: version.name,
+    datastore_version_number: version.version_number,
+  }
+}
+
+/** One apply task per instance, so one instance's failure stays on that instance. */
+async function applyTo(ctx: ApiContext, instanceIds: readonly string[]): Promise<void> {
+  for (const id of instanceIds) await enqueueTask(ctx.db, { instanceId: id, kind: 'apply-configuration', input: { instanceId: id } })
+  if (instanceIds.length > 0) ctx.kickTasks()
+}
+
+export function configurationRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  const { db } = ctx
+  const validate = async (versionId: string, values: Record<string, unknown>): Promise<ConfigurationValues> => {
+    const { version, datastore } = await versionInfo(db, versionId)
+    return validateValues(await catalogOf(ctx, datastore, version), values, `${datastore} ${version.name}`)
+  }
+
+  app.get<P>('/v1.0/:projectId/configurations', async (req) => ({
+    configurations: await Promise.all((await configs.listConfigurations(db, req.params.projectId)).map((r) => configurationView(db, r, false))),
+  }))
+
+  app.post<P>('/v1.0/:projectId/configurations', async (req) => {
+    const { configuration: c } = parseBody(CreateBody, req.body)
+    const ds = c.datastore.version ? await resolveVersion(db, c.datastore.type, c.datastore.version) : await defaultVersion(db, c.datastore.type)
+    const values = await validate(ds.version.id, c.values)
+    const ts = new Date().toISOString()
+    const row: ConfigurationRow = { id: randomUUID(), project_id: req.params.projectId, name: c.name, description: c.description ?? null, datastore_version_id: ds.version.id, values: JSON.stringify(values), created_at: ts, updated_at: ts }
+    await configs.insertConfiguration(db, row)
+    return { configuration: await configurationView(db, row, true) }
+  })
+
+  app.get<P>('/v1.0/:projectId/configurations/:configId', async (req) => ({
+    configuration: await configurationView(db, await requireConfiguration(db, req.params.configId, req.params.projectId), true),
+  }))
+
+  app.get<P>('/v1.0/:projectId/configurations/:configId/instances', async (req) => {
+    const row = await requireConfiguration(db, req.params.configId, req.params.projectId)
+    return { instances: await configs.attachedInstances(db, row.id) }
+  })
+
+  const change = (merge: boolean) => async (req: { params: P['Params']; body: unknown }) => {
+    const row = await requireConfiguration(db, req.params.configId, req.params.projectId)
+    const { configuration: c } = parseBody(UpdateBody, req.body)
+    const values = await validate(row.datastore_version_id, merge ? { ...configs.valuesOf(row), ...c.values } : c.values)
+    await configs.updateConfiguration(db, row.id, { values, ...(c.name ? { name: c.name } : {}), ...(c.description !== undefined ? { description: c.description } : {}) })
+    await applyTo(ctx, (await configs.attachedInstances(db, row.id)).map((i) => i.id))
+  }
+  app.put<P>('/v1.0/:projectId/configurations/:configId', async (req, reply) => {
+    await change(false)(req)
+    return reply.code(202).send()
+  })
+  app.patch<P>('/v1.0/:projectId/configurations/:configId', async (req, reply) => {
+    await change(true)(req)
+    return reply.code(200).send()
+  })
+
+  app.delete<P>('/v1.0/:projectId/configurations/:configId', async (req, reply) => {
+    const row = await requireConfiguration(db, req.params.configId, req.params.projectId)
+    const attached = await configs.attachedInstances(db, row.id)
+    if (attached.length > 0) throw new BadRequest(`Configuration group ${row.id} is attached to ${attached.length} instance(s) (${attached.map((i) => i.name).join(', ')}); detach it first.`)
+    await configs.deleteConfiguration(db, row.id)
+    return reply.code(202).send()
+  })
+
+  // Admins: values every instance of a datastore version gets, under its group's.
+  app.get<P>('/v1.0/:projectId/mgmt/datastores/versions/:versionId/configuration', async (req) => {
+    requireAdmin(req)
+    const { version } = await versionInfo(db, req.params.versionId)
+    return { values: version.default_values ? JSON.parse(version.default_values) : {} }
+  })
+  app.put<P>('/v1.0/:projectId/mgmt/datastores/versions/:versionId/configuration', async (req) => {
+    requireAdmin(req)
+    const { values: raw } = parseBody(z.object({ values: Values }), req.body)
+    const values = await validate(req.params.versionId, raw)
+    await db.updateTable('datastore_versions').set({ default_values: JSON.stringify(values) }).where('id', '=', req.params.versionId).execute()
+    const affected = await db.selectFrom('instances').select('id').where('datastore_version_id', '=', req.params.versionId).where('task_status', '=', 'NONE').execute()
+    await applyTo(ctx, affected.map((i) => i.id))
+    return { values }
+  })
+}
+
+async function defaultVersion(db: Db, datastore: string) {
+  const ds = await requireDatastore(db, datastore)
+  const version = ds.versions.find((v) => v.id === ds.default_version_id)
+  if (!version) throw new NotFound(`Datastore '${datastore}' has no default version; name one.`, 'DATASTORE_VERSION_NOT_FOUND')
+  return { version, datastore: ds.name }
+}
