@@ -115,3 +115,49 @@ export const redisProbe: EngineProbe = {
       }
     }),
 }
+
+/** What the configuration test sets on each engine and how it reads a setting back as the superuser. */
+export interface ConfigurationProbe {
+  readonly probe: EngineProbe
+  readonly live: { readonly name: string; readonly first: number; readonly firstRead: string; readonly second: number; readonly secondRead: string }
+  readonly restart?: { readonly name: string; readonly value: number; readonly read: string }
+  readonly wrongType: Record<string, unknown>
+  readonly outOfRange: Record<string, unknown>
+  read(port: number, user: string, password: string, name: string): Promise<string>
+}
+
+export const postgresqlConfiguration: ConfigurationProbe = {
+  probe: postgresqlProbe,
+  live: { name: 'work_mem', first: 8192, firstRead: '8MB', second: 16384, secondRead: '16MB' },
+  restart: { name: 'max_connections', value: 123, read: '123' },
+  wrongType: { work_mem: 'lots' },
+  outOfRange: { max_connections: 0 },
+  async read(port, user, password, name) {
+    const c = new pg.Client({ host: '127.0.0.1', port, user, password, database: 'postgres', connectionTimeoutMillis: 5000 })
+    await c.connect()
+    try {
+      const r = await c.query('SELECT current_setting($1) AS v', [name])
+      return String(r.rows[0].v)
+    } finally {
+      await c.end()
+    }
+  },
+}
+
+export const redisConfiguration: ConfigurationProbe = {
+  probe: redisProbe,
+  live: { name: 'timeout', first: 300, firstRead: '300', second: 600, secondRead: '600' },
+  wrongType: { timeout: 'soon' },
+  outOfRange: { timeout: -1 },
+  async read(port, user, password, name) {
+    const r = new Redis({ host: '127.0.0.1', port, username: user, password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+    r.on('error', () => {})
+    try {
+      await r.connect()
+      const [, value] = (await r.config('GET', name)) as string[]
+      return String(value)
+    } finally {
+      r.disconnect()
+    }
+  },
+}

@@ -3,7 +3,9 @@
  * control plane never imports this file.
  */
 import type { Datastore } from './datastore.js'
+import { mariadb } from './mariadb/index.js'
+import { mysql } from './mysql/index.js'
 import { postgresql } from './postgresql/index.js'
 import { redis } from './redis/index.js'
 
-export const datastores: Readonly<Record<string, Datastore>> = { postgresql, redis }
+export const datastores: Readonly<Record<string, Datastore>> = { postgresql, mariadb, mysql, redis }

@@ -1,6 +1,6 @@
 /**
- * PostgreSQL on a node: discovery of installed versions, the engine's lifecycle, and databases and
- * users inside an instance. Imports only core, ../datastore.js and ../common.
+ * PostgreSQL on a node: discovery of installed versions, the engine's lifecycle, databases and
+ * users inside an instance, and configuration groups. Imports only core, ../datastore.js and ../common.
  */
 import type { Datastore } from '../datastore.js'
 import { discoverPostgresql } from './manifest.js'
@@ -9,13 +9,19 @@ import { warmPostgresql } from './template.js'
 import { postgresqlDatabases } from './databases.js'
 import { postgresqlUsers } from './users.js'
 import { postgresqlRoot } from './root.js'
+import { postgresqlConfiguration } from './configuration.js'
 
 export const postgresql: Datastore = {
   discover: discoverPostgresql,
   osAccountName: 'postgres',
   engine: postgresqlEngine,
-  warm: warmPostgresql,
+  // The catalog too, so the first configuration-parameters request needs no throwaway engine.
+  warm: async (node) => {
+    await warmPostgresql(node)
+    await postgresqlConfiguration.catalog(node)
+  },
   databases: postgresqlDatabases,
   users: postgresqlUsers,
   root: postgresqlRoot,
+  configuration: postgresqlConfiguration,
 }

@@ -12,7 +12,8 @@ import { runningAsRoot } from '../common/os-account.js'
 import { isAlive, procStat, signal, spawnDetached, waitForExit } from '../common/process.js'
 import { serialised as serialisedByKey } from '../common/serialise.js'
 import type { EngineLifecycle, EngineStatus, InstanceContext, PrepareSpec } from '../datastore.js'
-import { renderPgHba, renderPostgresqlConf } from './config.js'
+import { renderAutoConf, renderPgHba, renderPostgresqlConf } from './config.js'
+import { readOverrides, readOverridesSync } from './configuration.js'
 import { postgresqlDatabases } from './databases.js'
 import { binDir } from './manifest.js'
 import { secureInstance, withService } from './service-account.js'
@@ -94,6 +95,8 @@ async function writeConfig(ctx: InstanceContext): Promise<void> {
   const opts = { mode: 0o600, account: ctx.account }
   await writeFileAtomic(join(dataDir(ctx), 'postgresql.conf'), renderPostgresqlConf(ctx, postgresqlTuning(ctx.flavor), logDir(ctx)), opts)
   await writeFileAtomic(join(dataDir(ctx), 'pg_hba.conf'), renderPgHba(), opts)
+  // The configuration group's overrides, from what Coffer saved (configuration.ts).
+  await writeFileAtomic(join(dataDir(ctx), 'postgresql.auto.conf'), renderAutoConf(await readOverrides(ctx)), opts)
 }
 
 async function startUnlocked(ctx: InstanceContext): Promise<void> {
@@ -179,6 +182,8 @@ export const postgresqlEngine: EngineLifecycle = {
 
   effectiveConfiguration: (ctx: InstanceContext) => ({
     ...postgresqlTuning(ctx.flavor),
+    // Overrides are bare numbers in pg_settings' unit (work_mem: 8192 is kB), as the group holds them.
+    ...readOverridesSync(ctx),
     port: ctx.port,
     listen_addresses: ctx.bindAddress,
   }),

@@ -49,7 +49,7 @@ export async function discoverPostgresql(): Promise<DatastoreManifest> {
       databases: true,
       users: true,
       root: true,
-      configuration: false,
+      configuration: true,
       backup: false,
       incremental_backup: false,
       replication: false,

@@ -5,8 +5,10 @@
  * kept off (no unauthenticated access), and the service user with the instance's own password.
  */
 import { createHash } from 'node:crypto'
+import type { ConfigurationValues } from '../../../core/configuration.js'
 import type { InstanceContext } from '../datastore.js'
 import { SERVICE_USER } from './manifest.js'
+import { redisValue } from './parameters.js'
 import type { RedisTuning } from './tuning.js'
 
 /** Where an instance's files live; see `redisPaths`. */
@@ -25,9 +27,24 @@ export function confString(value: string): string {
   return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`
 }
 
-/** The instance's redis.conf. */
-export function renderRedisConf(ctx: InstanceContext, tuning: RedisTuning, paths: RedisPaths): string {
-  const settings: [string, string][] = [
+/**
+ * The instance's redis.conf. `overrides` (a configuration group's values, names from the
+ * allow-list in parameters.ts) replace Coffer's line for the same name or are added at the end.
+ */
+export function renderRedisConf(ctx: InstanceContext, tuning: RedisTuning, paths: RedisPaths, overrides: ConfigurationValues = {}): string {
+  const settings = new Map(baseSettings(ctx, tuning, paths))
+  for (const [k, v] of Object.entries(overrides)) {
+    // One line per name: a bug upstream can never turn a name into a second directive.
+    if (!/^[a-z][a-z0-9-]*$/.test(k)) throw new Error(`not a parameter name: ${JSON.stringify(k)}`)
+    settings.set(k, confString(redisValue(v)))
+  }
+  const lines = [...settings].map(([k, v]) => `${k} ${v}`)
+  return `# Written by Coffer for instance ${ctx.instanceId}; rewritten at every start.\n${lines.join('\n')}\n`
+}
+
+/** Coffer's own redis.conf settings before any override, as name → redis.conf text. */
+export function baseSettings(ctx: InstanceContext, tuning: RedisTuning, paths: RedisPaths): [string, string][] {
+  return [
     ['bind', confString(ctx.bindAddress)],
     ['port', String(ctx.port)],
     // Moot while `default` is off, but kept as the second lock should the ACL file ever lose that line.
@@ -46,6 +63,16 @@ export function renderRedisConf(ctx: InstanceContext, tuning: RedisTuning, paths
     ['dir', confString(paths.dataDir)],
     // Users live in the ACL file (ACL SAVE), never in redis.conf, so CONFIG REWRITE cannot scatter them.
     ['aclfile', confString(paths.aclFile)],
+    ...engineSettings(tuning),
+  ]
+}
+
+/**
+ * The part of Coffer's redis.conf that names no file, folder or address: what a configuration
+ * group's parameter returns to when the group no longer sets it (configuration.ts).
+ */
+export function engineSettings(tuning: RedisTuning): [string, string][] {
+  return [
     // The AOF is the durability of record; everysec loses at most ~1 s of writes on power loss at a
     // fraction of `always`'s cost. No RDB snapshots on top: they would fork on a timer for nothing.
     ['appendonly', 'yes'],
@@ -59,8 +86,6 @@ export function renderRedisConf(ctx: InstanceContext, tuning: RedisTuning, paths
     ['enable-module-command', 'no'],
     ['enable-protected-configs', 'no'],
   ]
-  const lines = settings.map(([k, v]) => `${k} ${v}`)
-  return `# Written by Coffer for instance ${ctx.instanceId}; rewritten at every start.\n${lines.join('\n')}\n`
 }
 
 /** The ACL rule holding a password as Redis stores it: `#` and its SHA-256 in hex. */

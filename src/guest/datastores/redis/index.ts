@@ -1,9 +1,10 @@
 /**
  * Redis on a node: discovery of the installed server, the engine's lifecycle, ACL users and root
- * inside an instance. No databases: Redis's numbered databases are not Trove databases. Imports
- * only core, ../datastore.js and ../common.
+ * inside an instance, and configuration groups. No databases: Redis's numbered databases are not
+ * Trove databases. Imports only core, ../datastore.js and ../common.
  */
 import type { Datastore } from '../datastore.js'
+import { redisConfiguration } from './configuration.js'
 import { redisEngine } from './manager.js'
 import { discoverRedis } from './manifest.js'
 import { redisRoot } from './root.js'
@@ -15,4 +16,5 @@ export const redis: Datastore = {
   engine: redisEngine,
   users: redisUsers,
   root: redisRoot,
+  configuration: redisConfiguration,
 }

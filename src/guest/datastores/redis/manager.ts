@@ -16,6 +16,7 @@ import { serialised as serialisedByKey } from '../common/serialise.js'
 import type { EngineLifecycle, EngineStatus, InstanceContext, PrepareSpec } from '../datastore.js'
 import { ensureServicePassword, isLoading, isWrongPassword, openClient, servicePassword, socketPath, type RedisClient } from './client.js'
 import { renderAclFile, renderRedisConf, type RedisPaths } from './config.js'
+import { readOverrides, readOverridesSync } from './configuration.js'
 import { REDIS_SERVER, SERVICE_USER } from './manifest.js'
 import { redisTuning } from './tuning.js'
 import { checkUsers, redisUsers } from './users.js'
@@ -111,7 +112,8 @@ async function writeConfig(ctx: InstanceContext, password: string): Promise<void
     throw err
   })
   await writeFileAtomic(paths.aclFile, renderAclFile(acl, password), opts)
-  await writeFileAtomic(paths.conf, renderRedisConf(ctx, redisTuning(ctx.flavor), paths), opts)
+  // With the configuration group's overrides, from what Coffer saved (configuration.ts).
+  await writeFileAtomic(paths.conf, renderRedisConf(ctx, redisTuning(ctx.flavor), paths, await readOverrides(ctx)), opts)
 }
 
 async function startUnlocked(ctx: InstanceContext): Promise<void> {
@@ -209,5 +211,6 @@ export const redisEngine: EngineLifecycle = {
     'protected-mode': 'yes',
     appendonly: 'yes',
     appendfsync: 'everysec',
+    ...readOverridesSync(ctx),
   }),
 }

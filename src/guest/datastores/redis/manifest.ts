@@ -43,7 +43,7 @@ export async function discoverRedis(): Promise<DatastoreManifest> {
       databases: false,
       users: true,
       root: true,
-      configuration: false,
+      configuration: true,
       backup: false,
       incremental_backup: false,
       replication: false,

@@ -1,0 +1,82 @@
+/**
+ * The instance's my.cnf. The server is started with `--defaults-file=` pointing at it, so no other
+ * option file on the node (Debian's /etc/mysql/...) is read; it is rewritten at every start, so the
+ * tuning follows the flavor after a resize and a hand edit never survives.
+ */
+import type { InstanceContext } from '../datastore.js'
+import type { MariadbTuning } from './tuning.js'
+
+/** Where an instance's files are; all absolute. */
+export interface MysqlFamilyPaths {
+  readonly dataDir: string
+  readonly logFile: string
+  readonly tmpDir: string
+  readonly socket: string
+  readonly pidFile: string
+  /** An empty folder the engine's account cannot write: the only place LOAD_FILE/OUTFILE may use. */
+  readonly noFilesDir: string
+}
+
+/** A my.cnf value; refuses characters that could end the line or start a comment or another option. */
+export function cnfValue(value: string): string {
+  if (/[\r\n\0#;"'\\]/.test(value) || value.trim() !== value || value === '') {
+    throw new Error(`my.cnf value ${JSON.stringify(value)} contains characters Coffer does not write`)
+  }
+  return value
+}
+
+/**
+ * Settings every instance gets, whatever its flavor, and why:
+ * - skip-name-resolve: accounts match by address only; `localhost` then means the unix socket.
+ * - local_infile=0: clients cannot make the server read files from their side.
+ * - secure_file_priv: LOAD DATA INFILE, SELECT ... INTO OUTFILE and LOAD_FILE() work only in an
+ *   empty folder the engine cannot write, so they read and write nothing even for root.
+ * - InnoDB only, by default and for new tables (MariaDB's enforce_storage_engine, in the server's
+ *   engineSettings); with NO_ENGINE_SUBSTITUTION a CREATE TABLE ... ENGINE=MyISAM fails loudly.
+ * - utf8mb4 throughout: the compiled-in default is latin1.
+ * - A small MyISAM key cache: clients cannot make MyISAM tables (the default 128M is 21 MB of idle PSS).
+ */
+export function renderMyCnf(
+  ctx: InstanceContext,
+  tuning: MariadbTuning,
+  paths: MysqlFamilyPaths,
+  engineSettings: readonly (readonly [string, string])[],
+): string {
+  const settings: (readonly [string, string])[] = [
+    ['datadir', paths.dataDir],
+    ['tmpdir', paths.tmpDir],
+    ['socket', paths.socket],
+    ['pid-file', paths.pidFile],
+    ['log-error', paths.logFile],
+    ['port', String(ctx.port)],
+    ['bind-address', ctx.bindAddress],
+    ['skip-name-resolve', 'ON'],
+    ['local_infile', '0'],
+    ['secure_file_priv', paths.noFilesDir],
+    ['default_storage_engine', 'InnoDB'],
+    ['default_tmp_storage_engine', 'InnoDB'],
+    ['character_set_server', 'utf8mb4'],
+    ['collation_server', 'utf8mb4_unicode_ci'],
+    ['default_time_zone', '+00:00'],
+    ...Object.entries(tuning),
+    ...engineSettings,
+    // Durable commits: one fsync per commit, as InnoDB's default; never relaxed for speed here.
+    ['innodb_flush_log_at_trx_commit', '1'],
+    ['performance_schema', 'OFF'],
+    ['key_buffer_size', '8M'],
+  ]
+  const lines = settings.map(([k, v]) => `${k} = ${cnfValue(v)}`)
+  return `# Written by Coffer for instance ${ctx.instanceId}; rewritten at every start.\n[mysqld]\n${lines.join('\n')}\n`
+}
+
+/** Settings only MariaDB understands, or only in this form (MySQL 8 has `disabled_storage_engines` instead). */
+export const MARIADB_ONLY_SETTINGS: readonly (readonly [string, string])[] = [
+  // MariaDB's default; said here because no other option file is read. MySQL 8 has no NO_AUTO_CREATE_USER.
+  ['sql_mode', 'STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_AUTO_CREATE_USER,NO_ENGINE_SUBSTITUTION'],
+  ['enforce_storage_engine', 'InnoDB'],
+  // MariaDB still follows symbolic links in the data folder unless told not to (have_symlink).
+  ['symbolic-links', '0'],
+  // Aria holds the system tables and on-disk internal temporary tables; the default 128M cache is
+  // 5 MB of idle PSS, and the OS page cache serves Aria's files as well.
+  ['aria_pagecache_buffer_size', '16M'],
+]

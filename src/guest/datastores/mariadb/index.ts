@@ -1,0 +1,33 @@
+/**
+ * MariaDB on a node: discovery of the installed server, the engine's lifecycle, and databases,
+ * users and root inside an instance. The parts are written for the MySQL family as a whole; the
+ * MySQL datastore (../mysql) composes the same parts with its own server description. Imports
+ * only core, ../datastore.js and ../common.
+ */
+import type { Datastore } from '../datastore.js'
+import { MARIADB_ONLY_SETTINGS } from './config.js'
+import { discoverMariadb, MARIADB_SERVER_BINARY, type MysqlFamilyServer } from './manifest.js'
+import { mysqlFamilyEngine } from './manager.js'
+import { mariadbRoot } from './root.js'
+import { installMariadb, warmTemplate } from './template.js'
+import { mariadbDatabases, mariadbUsers } from './users.js'
+
+/** MariaDB's server as the family code runs it. */
+export const mariadbServer: MysqlFamilyServer = {
+  name: 'mariadb',
+  serverBinary: MARIADB_SERVER_BINARY,
+  processName: 'mariadbd',
+  initialise: installMariadb,
+  engineSettings: MARIADB_ONLY_SETTINGS,
+}
+
+/** The `mariadb` datastore; engines run as Debian's `mysql` account unless the node gives each instance its own. */
+export const mariadb: Datastore = {
+  discover: discoverMariadb,
+  osAccountName: 'mysql',
+  engine: mysqlFamilyEngine(mariadbServer),
+  warm: warmTemplate(mariadbServer),
+  databases: mariadbDatabases,
+  users: mariadbUsers,
+  root: mariadbRoot,
+}

@@ -1,0 +1,239 @@
+/**
+ * PostgreSQL's configuration groups (Trove's configuration parameters).
+ *
+ * Catalog: read once per PostgreSQL version from pg_settings of a throwaway engine (a copy of the
+ * node's template, unix socket only, in a temporary folder under cacheDir), cached as JSON in
+ * cacheDir, filtered by the allow-list in parameters.ts. Values are bare numbers in the unit
+ * pg_settings names (see parameters.ts).
+ *
+ * Overrides: saved first as JSON in guestDir (the truth), rendered into postgresql.auto.conf at
+ * every start (config.ts), and applied live with ALTER SYSTEM SET / RESET and a reload. A restart
+ * is reported as needed only where PostgreSQL itself says so (pg_settings.pending_restart).
+ */
+import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { chown, mkdir, readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import pg from 'pg'
+import type { ConfigurationValues, ParameterSpec } from '../../../core/configuration.js'
+import { BadRequest, errorMessage } from '../../../core/errors.js'
+import type { DatastoreVersionInfo } from '../../../core/manifest.js'
+import { chownTree, copyTree, removeTree, writeFileAtomic } from '../common/files.js'
+import { tailFile } from '../common/log-tail.js'
+import { runningAsRoot } from '../common/os-account.js'
+import { isAlive, procStat, signal, spawnDetached, waitForExit } from '../common/process.js'
+import { serialised } from '../common/serialise.js'
+import type { ConfigurationAdmin, InstanceContext, OsAccount } from '../datastore.js'
+import type { PgClient } from './client.js'
+import { binDir, SERVICE_USER } from './manifest.js'
+import { catalogFromSettings, PG_SETTINGS_QUERY, POSTGRESQL_PARAMETERS, settingText, unstartable, type PgSettingRow } from './parameters.js'
+import { withService } from './service-account.js'
+import { ensureTemplate } from './template.js'
+
+type Node = { readonly cacheDir: string; readonly account: OsAccount; readonly version: DatastoreVersionInfo }
+
+const OVERRIDES = 'postgresql-configuration.json'
+const overridesPath = (ctx: InstanceContext): string => join(ctx.guestDir, OVERRIDES)
+
+/** The instance's saved overrides; {} when it has none. */
+export async function readOverrides(ctx: InstanceContext): Promise<ConfigurationValues> {
+  try {
+    return JSON.parse(await readFile(overridesPath(ctx), 'utf8')) as ConfigurationValues
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {}
+    throw err
+  }
+}
+
+/** Same as readOverrides, for effectiveConfiguration, which is synchronous (a file of a few hundred bytes). */
+export function readOverridesSync(ctx: InstanceContext): ConfigurationValues {
+  try {
+    return JSON.parse(readFileSync(overridesPath(ctx), 'utf8')) as ConfigurationValues
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {}
+    throw err
+  }
+}
+
+const writeOverrides = (ctx: InstanceContext, values: ConfigurationValues): Promise<void> =>
+  writeFileAtomic(overridesPath(ctx), JSON.stringify(values), { mode: 0o600, durable: true })
+
+// ---- catalog ----
+
+const cacheFile = (node: Node): string => join(node.cacheDir, `postgresql-${node.version.versionNumber}-settings.json`)
+const tmpPrefix = (node: Node): string => `postgresql-${node.version.name}-settings.tmp-`
+const reading = new Map<string, Promise<PgSettingRow[]>>()
+
+/**
+ * Every row of pg_settings for this version: from the cache, else from a throwaway engine (then
+ * cached). The whole table is cached, not the filtered catalog, so a new allow-list needs no new read.
+ */
+async function settingsOf(node: Node): Promise<PgSettingRow[]> {
+  const cached = await readFile(cacheFile(node), 'utf8').then((t) => JSON.parse(t) as PgSettingRow[], () => undefined)
+  if (cached) return cached
+  let p = reading.get(cacheFile(node))
+  if (!p) {
+    p = readFromEngine(node).finally(() => reading.delete(cacheFile(node)))
+    reading.set(cacheFile(node), p)
+  }
+  return p
+}
+
+async function readFromEngine(node: Node): Promise<PgSettingRow[]> {
+  const template = await ensureTemplate(node.cacheDir, node.version, node.account)
+  await removeDeadThrowaways(node)
+  const tmp = join(node.cacheDir, `${tmpPrefix(node)}${process.pid}-${randomBytes(4).toString('hex')}`)
+  const data = join(tmp, 'data')
+  const run = join(tmp, 'run')
+  let pid: number | undefined
+  let rows: PgSettingRow[]
+  try {
+    // Coffer owns tmp; the engine's account passes through to data/ (a copy it owns) and run/.
+    await mkdir(tmp, { mode: 0o711 })
+    await mkdir(run, { mode: 0o700 })
+    if (runningAsRoot()) await chown(run, node.account.uid, node.account.gid)
+    await copyTree(template.dataDir, data)
+    if (template.uid !== node.account.uid) await chownTree(data, node.account)
+    pid = await spawnDetached({
+      command: join(binDir(node.version), 'postgres'),
+      // No TCP at all; a small footprint, nothing durable: the folder is thrown away.
+      args: ['-D', data, '-c', 'listen_addresses=', '-c', 'port=5432', '-c', `unix_socket_directories=${run}`, '-c', 'logging_collector=off',
+        '-c', 'shared_buffers=16MB', '-c', 'max_connections=10', '-c', 'fsync=off', '-c', 'autovacuum=off'],
+      account: node.account,
+      logFile: join(tmp, 'startup.log'),
+      cwd: data,
+    })
+    await waitReady(data, pid, join(tmp, 'startup.log'))
+    const c = new pg.Client({ host: run, port: 5432, user: SERVICE_USER, password: template.password, database: 'postgres' })
+    c.on('error', () => undefined)
+    try {
+      await c.connect()
+      rows = (await c.query<PgSettingRow>(PG_SETTINGS_QUERY)).rows
+    } finally {
+      await c.end().catch(() => undefined)
+    }
+  } finally {
+    if (pid !== undefined) await stopThrowaway(pid)
+    await removeTree(tmp)
+  }
+  // Cached only once the throwaway is gone: a crash before this leaves no cache, so the next call
+  // reads again and its clean-up (removeDeadThrowaways) stops whatever the crash left running.
+  await writeFileAtomic(cacheFile(node), JSON.stringify(rows), { mode: 0o644 })
+  return rows
+}
+
+async function waitReady(data: string, pid: number, log: string): Promise<void> {
+  const deadline = Date.now() + 60_000
+  for (;;) {
+    const lines = (await readFile(join(data, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')
+    if (Number(lines[0]) === pid && lines[7]?.trim() === 'ready') return
+    if (!(await isAlive(pid))) throw new Error(`the throwaway PostgreSQL for the parameter catalog exited. Log:\n${await tailFile(log)}`)
+    if (Date.now() > deadline) throw new Error(`the throwaway PostgreSQL for the parameter catalog was not ready in 60 s. Log:\n${await tailFile(log)}`)
+    await sleep(5)
+  }
+}
+
+async function stopThrowaway(pid: number): Promise<void> {
+  for (const [sig, ms] of [['SIGINT', 30_000], ['SIGQUIT', 10_000], ['SIGKILL', 10_000]] as const) {
+    if (!signal(pid, sig) || (await waitForExit(pid, ms))) return
+  }
+}
+
+// A crashed Coffer leaves `<prefix><pid>-<random>` behind, perhaps with its engine still running.
+async function removeDeadThrowaways(node: Node): Promise<void> {
+  for (const name of await readdir(node.cacheDir)) {
+    if (!name.startsWith(tmpPrefix(node))) continue
+    const owner = Number(name.slice(tmpPrefix(node).length).split('-')[0])
+    // Only this process reads a version's settings at a time (`reading`): its own leftovers are dead too.
+    if (owner !== process.pid && (await isAlive(owner))) continue
+    const dir = join(node.cacheDir, name)
+    const pid = Number((await readFile(join(dir, 'data', 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')[0])
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')
+    if ((await procStat(pid))?.comm === 'postgres' && cmdline.includes(dir)) await stopThrowaway(pid)
+    await removeTree(dir)
+  }
+}
+
+// ---- apply ----
+
+/** Waits until this session has re-read the configuration files after pg_reload_conf(). */
+async function reload(c: PgClient): Promise<void> {
+  // Text, not a JS Date: the reload may come within the same millisecond.
+  const before = (await c.query<{ t: string }>('SELECT pg_conf_load_time()::text AS t')).rows[0]?.t
+  await c.query('SELECT pg_reload_conf()')
+  // The postmaster re-reads first, then signals every backend, ours included; a backend re-reads
+  // between statements. Once ours has, new sessions see the new values and pending_restart is true.
+  const deadline = Date.now() + 10_000
+  while (Date.now() < deadline) {
+    const r = await c.query<{ done: boolean }>('SELECT pg_conf_load_time() > $1::timestamptz AS done', [before])
+    if (r.rows[0]?.done) return
+    await sleep(5)
+  }
+  throw new Error('PostgreSQL did not re-read its configuration within 10 s')
+}
+
+/** ALTER SYSTEM so that postgresql.auto.conf holds exactly `values`; names only from the allow-list. */
+async function alterSystem(c: PgClient, values: ConfigurationValues, alsoReset: Iterable<string>): Promise<void> {
+  // What the file holds now (pg_file_settings parses it afresh), so leftovers of any past ALTER SYSTEM go too.
+  const inFile = await c.query<{ name: string }>("SELECT DISTINCT name FROM pg_file_settings WHERE sourcefile LIKE '%/postgresql.auto.conf'")
+  const reset = new Set([...inFile.rows.map((r) => r.name), ...alsoReset])
+  for (const name of [...reset].sort()) {
+    if (POSTGRESQL_PARAMETERS.has(name) && !(name in values)) await c.query(`ALTER SYSTEM RESET ${c.escapeIdentifier(name)}`)
+  }
+  for (const [name, value] of Object.entries(values)) {
+    try {
+      await c.query(`ALTER SYSTEM SET ${c.escapeIdentifier(name)} = ${c.escapeLiteral(settingText(value))}`)
+    } catch (err) {
+      // 22023 invalid_parameter_value, 22P02 invalid_text_representation: the engine's own check said no.
+      const code = (err as { code?: string }).code ?? ''
+      if (code.startsWith('22')) throw new BadRequest(`PostgreSQL refused the value for the configuration parameter ${name}: ${errorMessage(err)}`)
+      throw err
+    }
+  }
+}
+
+// A configuration group may set timeouts and limits meant for applications. Coffer's own service
+// account keeps them off at the role level (which wins over the configuration files), so that a
+// statement_timeout of 1 ms cannot stop Coffer from creating a database or a user.
+const SERVICE_ROLE_PINS = ['statement_timeout', 'lock_timeout', 'idle_in_transaction_session_timeout', 'idle_session_timeout']
+
+async function applyUnlocked(ctx: InstanceContext, values: ConfigurationValues): Promise<{ restartRequired: string[] }> {
+  for (const name of Object.keys(values)) {
+    if (!POSTGRESQL_PARAMETERS.has(name)) throw new BadRequest(`The configuration parameter ${name} is not supported for this datastore: PostgreSQL.`)
+  }
+  const refused = unstartable(values, ctx.flavor.ramMb)
+  if (refused) throw new BadRequest(refused)
+  const previous = await readOverrides(ctx)
+  await writeOverrides(ctx, values)
+  try {
+    return await withService(ctx, async (c) => {
+      for (const name of SERVICE_ROLE_PINS) await c.query(`ALTER ROLE ${c.escapeIdentifier(SERVICE_USER)} SET ${name} = 0`)
+      await alterSystem(c, values, Object.keys(previous))
+      await reload(c)
+      // Every group parameter still waiting for a restart, including ones an earlier apply changed:
+      // the instance needs that restart all the same.
+      const names = [...new Set([...POSTGRESQL_PARAMETERS, ...Object.keys(previous)])]
+      const pending = await c.query<{ name: string }>('SELECT name FROM pg_settings WHERE pending_restart AND name = ANY($1) ORDER BY name', [names])
+      return { restartRequired: pending.rows.map((r) => r.name) }
+    })
+  } catch (err) {
+    // Put back what was there, in the file and (best effort) in the engine, so a refused value
+    // changes nothing; a start renders the saved overrides anyway.
+    await writeOverrides(ctx, previous)
+    await withService(ctx, async (c) => {
+      await alterSystem(c, previous, Object.keys(values))
+      await reload(c)
+    }).catch(() => undefined)
+    throw err
+  }
+}
+
+/** PostgreSQL's ConfigurationAdmin. */
+export const postgresqlConfiguration: ConfigurationAdmin = {
+  async catalog(node: Node): Promise<ParameterSpec[]> {
+    return catalogFromSettings(await settingsOf(node))
+  },
+  // Same queue as start and stop (manager.ts keys it by volumeDir): a start never renders half an apply.
+  apply: (ctx: InstanceContext, values: ConfigurationValues) => serialised(ctx.volumeDir, () => applyUnlocked(ctx, values)),
+}

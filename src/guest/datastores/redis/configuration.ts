@@ -1,0 +1,85 @@
+/**
+ * Redis's configuration groups (Trove's configuration parameters).
+ *
+ * Catalog: the curated list in parameters.ts; Redis cannot describe its parameters' types and
+ * bounds, so there is no engine to ask and nothing to cache.
+ *
+ * Overrides: saved first as JSON in guestDir (the truth), rendered into redis.conf at every start
+ * (config.ts), and applied live with one CONFIG SET carrying every parameter of the list: the
+ * override where the group sets one, Coffer's own value otherwise. Redis 7 applies a multi-pair
+ * CONFIG SET all or nothing, so a value Redis refuses changes nothing, and a parameter the group
+ * no longer sets is back to its default in the same step. No CONFIG REWRITE: Coffer rewrites
+ * redis.conf at every start anyway, from the saved overrides.
+ */
+import { readFileSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { ConfigurationValues, ParameterSpec } from '../../../core/configuration.js'
+import { BadRequest, errorMessage } from '../../../core/errors.js'
+import { writeFileAtomic } from '../common/files.js'
+import { serialised } from '../common/serialise.js'
+import type { ConfigurationAdmin, InstanceContext } from '../datastore.js'
+import { withService } from './client.js'
+import { engineSettings } from './config.js'
+import { redisCatalog, redisParameter, wantedValues } from './parameters.js'
+import { redisTuning } from './tuning.js'
+
+const OVERRIDES = 'redis-configuration.json'
+const overridesPath = (ctx: InstanceContext): string => join(ctx.guestDir, OVERRIDES)
+
+/** The instance's saved overrides; {} when it has none. */
+export async function readOverrides(ctx: InstanceContext): Promise<ConfigurationValues> {
+  try {
+    return JSON.parse(await readFile(overridesPath(ctx), 'utf8')) as ConfigurationValues
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {}
+    throw err
+  }
+}
+
+/** Same as readOverrides, for effectiveConfiguration, which is synchronous (a file of a few hundred bytes). */
+export function readOverridesSync(ctx: InstanceContext): ConfigurationValues {
+  try {
+    return JSON.parse(readFileSync(overridesPath(ctx), 'utf8')) as ConfigurationValues
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {}
+    throw err
+  }
+}
+
+const writeOverrides = (ctx: InstanceContext, values: ConfigurationValues): Promise<void> =>
+  writeFileAtomic(overridesPath(ctx), JSON.stringify(values), { mode: 0o600, durable: true })
+
+/** Coffer's own redis.conf values for the flavor, unquoted (`save ""` → empty). */
+function baseValues(ctx: InstanceContext): Map<string, string> {
+  const unquote = (v: string): string => (/^".*"$/.test(v) ? v.slice(1, -1) : v)
+  return new Map(engineSettings(redisTuning(ctx.flavor)).map(([k, v]) => [k, unquote(v)]))
+}
+
+async function applyUnlocked(ctx: InstanceContext, values: ConfigurationValues): Promise<{ restartRequired: string[] }> {
+  for (const name of Object.keys(values)) {
+    if (!redisParameter(name)) throw new BadRequest(`The configuration parameter ${name} is not supported for this datastore: Redis.`)
+  }
+  const previous = await readOverrides(ctx)
+  await writeOverrides(ctx, values)
+  try {
+    // Name and value travel as separate arguments: a value can never become a second pair.
+    await withService(ctx, (c) => c.call('CONFIG', 'SET', ...wantedValues(values, baseValues(ctx)).flat()))
+  } catch (err) {
+    // Nothing changed in the engine (all or nothing); the saved overrides go back to match it.
+    await writeOverrides(ctx, previous)
+    if (err instanceof Error && err.name === 'ReplyError' && /^ERR CONFIG SET failed/.test(err.message)) {
+      throw new BadRequest(`Redis refused the configuration: ${errorMessage(err).replace(/^ERR CONFIG SET failed /, '')}`)
+    }
+    throw err
+  }
+  // Every parameter in the list is live (a unit test keeps it so): nothing waits for a restart.
+  return { restartRequired: [] }
+}
+
+/** Redis's ConfigurationAdmin. */
+export const redisConfiguration: ConfigurationAdmin = {
+  catalog: async (): Promise<ParameterSpec[]> => redisCatalog(),
+  // Same queue as start and stop (manager.ts keys it by volumeDir): a start never renders half an apply.
+  apply: (ctx: InstanceContext, values: ConfigurationValues) => serialised(ctx.volumeDir, () => applyUnlocked(ctx, values)),
+}

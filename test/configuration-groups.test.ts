@@ -1,0 +1,132 @@
+/**
+ * Configuration groups on real engines: values checked against the engine's own catalog, applied
+ * live to every attached instance, restart-required values waiting for a restart, detach going
+ * back to the defaults. Every value is read back from the engine with its own client.
+ */
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { TestClient, type Reply } from './helpers/api-client.js'
+import { ADMIN_PASSWORD, startCoffer, type CofferProcess } from './helpers/coffer-process.js'
+import { postgresqlConfiguration, redisConfiguration, type ConfigurationProbe } from './helpers/engines.js'
+
+async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (await check()) return
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  assert.fail(`${what} did not happen within ${timeoutMs / 1000} s`)
+}
+
+for (const cp of [postgresqlConfiguration, redisConfiguration]) {
+  const { probe } = cp
+  describe(`configuration groups on ${probe.datastore}`, () => {
+    let coffer: CofferProcess
+    let api: TestClient
+    let group: string
+    const instances: { id: string; port: number; root: { name: string; password: string } }[] = []
+    const read = (i: (typeof instances)[number], name: string) => cp.read(i.port, i.root.name, i.root.password, name)
+    const datastore = { type: probe.datastore, version: probe.version }
+
+    const createInstance = async (name: string, configuration?: string) => {
+      const r = await api.api('POST', '/instances', { instance: { name, flavorRef: '1', volume: { size: 1 }, datastore, ...(configuration ? { configuration } : {}) } })
+      assert.equal(r.status, 200, JSON.stringify(r.body))
+      return r.body.instance.id as string
+    }
+    const ready = async (id: string) => {
+      const inst = (await api.waitActive(id)).body.instance
+      assert.equal(inst.status, 'ACTIVE', JSON.stringify(inst))
+      const root = (await api.api('POST', `/instances/${id}/root`)).body.user
+      instances.push({ id, port: inst.port, root })
+    }
+    const status = async (id: string) => (await api.api('GET', `/instances/${id}`)).body.instance.status
+
+    before(async () => {
+      coffer = await startCoffer()
+      api = new TestClient(coffer.url)
+      await api.login('admin', ADMIN_PASSWORD, 'admin')
+    })
+    after(async () => coffer?.destroy())
+
+    it('lists the catalog read from the engine', async () => {
+      const r = await api.api('GET', `/datastores/${probe.datastore}/versions/${probe.version}/parameters`)
+      assert.equal(r.status, 200, JSON.stringify(r.body))
+      const names = r.body['configuration-parameters'].map((p: any) => p.name)
+      assert.ok(names.includes(cp.live.name), names.join(','))
+      const one = await api.api('GET', `/datastores/${probe.datastore}/versions/${probe.version}/parameters/${cp.live.name}`)
+      assert.equal(one.body.name, cp.live.name)
+      assert.equal(typeof one.body.restart_required, 'boolean')
+      const byId = await api.api('GET', `/datastores/versions/${one.body.datastore_version_id}/parameters/${cp.live.name}`)
+      assert.deepEqual(byId.body, one.body)
+      assert.equal((await api.api('GET', `/datastores/${probe.datastore}/versions/${probe.version}/parameters/no_such_thing`)).status, 404)
+    })
+
+    it('refuses bad values, naming the parameter and the rule, and stores nothing', async () => {
+      const post = (values: Record<string, unknown>) => api.api('POST', '/configurations', { configuration: { name: 'bad', values, datastore } })
+      const cases: [Record<string, unknown>, RegExp][] = [
+        [{ no_such_param: 1 }, /no_such_param is not supported/],
+        [cp.wrongType, /not of type/],
+        [cp.outOfRange, /minimum|maximum/],
+      ]
+      for (const [values, message] of cases) {
+        const r: Reply = await post(values)
+        assert.equal(r.status, 400, JSON.stringify(r.body))
+        assert.match(r.body.badRequest.message, message)
+      }
+      assert.deepEqual((await api.api('GET', '/configurations')).body.configurations, [])
+    })
+
+    it('applies a group at create and on attach, and follows updates on every instance', async () => {
+      const created = await api.api('POST', '/configurations', { configuration: { name: 'tuned', description: 'test', values: { [cp.live.name]: cp.live.first }, datastore } })
+      assert.equal(created.status, 200, JSON.stringify(created.body))
+      group = created.body.configuration.id
+      assert.equal(created.body.configuration.datastore_name, probe.datastore)
+
+      const a = await createInstance('with-group', group)
+      const b = await createInstance('attached-later')
+      await ready(a)
+      await ready(b)
+      const [ia, ib] = instances as [(typeof instances)[number], (typeof instances)[number]]
+      assert.equal(await read(ia, cp.live.name), cp.live.firstRead, 'applied at create')
+      const defaultValue = await read(ib, cp.live.name)
+      assert.notEqual(defaultValue, cp.live.firstRead)
+
+      assert.equal((await api.api('PUT', `/instances/${b}`, { instance: { configuration: group } })).status, 202)
+      await eventually('attach reaches the engine', async () => (await read(ib, cp.live.name)) === cp.live.firstRead)
+      const attached = await api.api('GET', `/configurations/${group}/instances`)
+      assert.deepEqual(attached.body.instances.map((i: any) => i.id).sort(), [a, b].sort())
+      assert.equal((await api.api('GET', `/instances/${b}`)).body.instance.configuration.id, group)
+
+      assert.equal((await api.api('PATCH', `/configurations/${group}`, { configuration: { values: { [cp.live.name]: cp.live.second } } })).status, 200)
+      for (const i of [ia, ib]) await eventually('the update reaches every instance', async () => (await read(i, cp.live.name)) === cp.live.secondRead)
+      const effective = await api.api('GET', `/instances/${a}/configuration`)
+      assert.equal(String(effective.body.instance.configuration[cp.live.name]).replace(/\s/g, ''), String(cp.live.second))
+
+      assert.equal((await api.api('PUT', `/instances/${b}`, { instance: { configuration: null } })).status, 202)
+      await eventually('detach returns to the default', async () => (await read(ib, cp.live.name)) === defaultValue)
+      assert.equal(await read(ia, cp.live.name), cp.live.secondRead, 'the other instance keeps the group')
+    })
+
+    it('puts instances in RESTART_REQUIRED for values that need a restart', async (t) => {
+      if (!cp.restart) return t.skip(`no ${probe.datastore} parameter in this test needs a restart`)
+      const { name, value, read: expected } = cp.restart
+      const ia = instances[0]!
+      const before = await read(ia, name)
+      assert.equal((await api.api('PUT', `/configurations/${group}`, { configuration: { values: { [cp.live.name]: cp.live.second, [name]: value } } })).status, 202)
+      await eventually('RESTART_REQUIRED', async () => (await status(ia.id)) === 'RESTART_REQUIRED')
+      assert.equal(await read(ia, name), before, 'not applied before the restart')
+      assert.equal((await api.api('POST', `/instances/${ia.id}/action`, { restart: {} })).status, 202)
+      await eventually('ACTIVE after the restart', async () => (await status(ia.id)) === 'ACTIVE')
+      assert.equal(await read(ia, name), expected)
+    })
+
+    it('refuses to delete a group while attached, and deletes it once detached', async () => {
+      const refused = await api.api('DELETE', `/configurations/${group}`)
+      assert.equal(refused.status, 400)
+      assert.match(refused.body.badRequest.message, /attached/)
+      await api.api('PUT', `/instances/${instances[0]!.id}`, { instance: { configuration: null } })
+      assert.equal((await api.api('DELETE', `/configurations/${group}`)).status, 202)
+      assert.equal((await api.api('GET', `/configurations/${group}`)).status, 404)
+    })
+  })
+}
