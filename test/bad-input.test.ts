@@ -119,6 +119,20 @@ describe('identity', () => {
     assert.equal((await ann.login('ann', 'ann-password', 'admin')).status, 401, 'no role on admin')
   })
 
+  it('lets admins add flavors, and only admins', async () => {
+    const admin = new TestClient(coffer.url)
+    await admin.login('admin', ADMIN_PASSWORD, 'admin')
+    const made = await admin.api('POST', '/flavors', { flavor: { name: 'custom.big', ram: 3072, vcpus: 2 } })
+    assert.equal(made.status, 200, JSON.stringify(made.body))
+    assert.equal(made.body.flavor.ram, 3072)
+    assert.equal((await admin.api('POST', '/flavors', { flavor: { name: 'custom.big', ram: 3072, vcpus: 2 } })).status, 409)
+    assert.equal((await admin.api('POST', '/flavors', { flavor: { name: 'tiny', ram: 1, vcpus: 1 } })).status, 400)
+    const ann = new TestClient(coffer.url)
+    await ann.login('ann', 'ann-password', 'team-a')
+    assert.equal((await ann.api('POST', '/flavors', { flavor: { name: 'mine', ram: 1024, vcpus: 1 } })).status, 403)
+    assert.equal((await admin.api('DELETE', `/flavors/${made.body.flavor.str_id}`)).status, 202)
+  })
+
   it('writes credentials files that only their owner can read', async () => {
     const { statSync } = await import('node:fs')
     for (const f of ['openrc', 'clouds.yaml']) assert.equal(statSync(join(coffer.home, f)).mode & 0o077, 0, f)

@@ -19,6 +19,23 @@ export function catalogCommands(program: Command, client: () => CofferClient): v
     .option('--json', 'print JSON')
     .action(async (id: string, o: Opts) => printObject((await client().request('GET', `/flavors/${encodeURIComponent(id)}`)).flavor, o))
   program
+    .command('flavor-create <name> <ram> <vcpus>')
+    .description('Add a flavor (admin): RAM in MB')
+    .option('--disk <gb>', 'disk size shown for the flavor, GB', '0')
+    .option('--id <id>', 'flavor id (default: the next number)')
+    .option('--json', 'print JSON')
+    .action(async (name: string, ram: string, vcpus: string, o: Opts & { disk: string; id?: string }) => {
+      const { flavor } = await client().request('POST', '/flavors', { flavor: { name, ram: Number(ram), vcpus: Number(vcpus), disk: Number(o.disk), ...(o.id ? { id: o.id } : {}) } })
+      printObject(flavor, o)
+    })
+  program
+    .command('flavor-delete <flavor>')
+    .description('Remove a flavor no instance uses (admin)')
+    .action(async (id: string) => {
+      await client().request('DELETE', `/flavors/${encodeURIComponent(id)}`)
+      console.log(`Deleted flavor ${id}.`)
+    })
+  program
     .command('datastore-list')
     .description('List datastores and their versions found on the node')
     .option('--json', 'print JSON')

@@ -9,3 +9,7 @@ export const findFlavor = (db: Db, id: string): Promise<FlavorRow | undefined> =
 export async function insertFlavor(db: Db, flavor: Omit<FlavorRow, 'created_at'>): Promise<void> {
   await db.insertInto('flavors').values({ ...flavor, created_at: new Date().toISOString() }).execute()
 }
+
+export async function deleteFlavor(db: Db, id: string): Promise<void> {
+  await db.deleteFrom('flavors').where('id', '=', id).execute()
+}
