@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { TestClient, type Reply } from './helpers/api-client.js'
 import { ADMIN_PASSWORD, startCoffer, type CofferProcess } from './helpers/coffer-process.js'
-import { postgresqlConfiguration, redisConfiguration, type ConfigurationProbe } from './helpers/engines.js'
+import { postgresqlConfiguration, redisConfiguration } from './helpers/engines.js'
 
 async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs

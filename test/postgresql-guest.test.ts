@@ -91,10 +91,12 @@ describe('PostgreSQL guest', async () => {
     await removeTree(home)
   })
 
-  it('offers version 15 with users and databases', () => {
+  it('offers version 15 with databases, users, root and configuration', () => {
     assert.match(version?.versionNumber ?? '', /^15\.\d+$/)
+    assert.equal(manifest.capabilities.databases, true)
     assert.equal(manifest.capabilities.users, true)
-    assert.equal(manifest.capabilities.root, false)
+    assert.equal(manifest.capabilities.root, true)
+    assert.equal(manifest.capabilities.configuration, true)
   })
 
   it('builds the node template once', async (t) => {

@@ -102,11 +102,11 @@ describe('Redis guest', async () => {
     await removeTree(home)
   })
 
-  it('offers version 7.0 with users and root, without databases', () => {
+  it('offers version 7.0 with users, root and configuration, without databases', () => {
     assert.match(version?.versionNumber ?? '', /^7\.0\.\d+$/)
     assert.deepEqual(
       Object.entries(manifest.capabilities).filter(([, on]) => on).map(([c]) => c),
-      ['provisioning', 'users', 'root'],
+      ['provisioning', 'users', 'root', 'configuration'],
     )
     assert.equal(manifest.defaultPort, 6379)
     assert.deepEqual(manifest.names.reservedUsers, ['default', 'coffer_admin', 'root'])

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { TestClient } from './helpers/api-client.js'
 import { ADMIN_PASSWORD, startCoffer, type CofferProcess } from './helpers/coffer-process.js'
-import { mariadbProbe, postgresqlProbe, redisProbe, type EngineProbe } from './helpers/engines.js'
+import { mariadbProbe, postgresqlProbe, redisProbe } from './helpers/engines.js'
 
 const INJECTIONS = ["a'; DROP DATABASE x; --", 'a`b', 'a"b', 'a$$b', 'a\nb', 'ünï', 'a b', '../x']
 

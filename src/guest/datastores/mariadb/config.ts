@@ -26,33 +26,20 @@ export function cnfValue(value: string): string {
 }
 
 /**
- * Settings every instance gets, whatever its flavor, and why:
+ * Settings every instance gets, whatever its flavor, that name no file, folder or address (so
+ * they are also what a configuration-group parameter returns to when the group stops setting
+ * it), and why:
  * - skip-name-resolve: accounts match by address only; `localhost` then means the unix socket.
  * - local_infile=0: clients cannot make the server read files from their side.
- * - secure_file_priv: LOAD DATA INFILE, SELECT ... INTO OUTFILE and LOAD_FILE() work only in an
- *   empty folder the engine cannot write, so they read and write nothing even for root.
  * - InnoDB only, by default and for new tables (MariaDB's enforce_storage_engine, in the server's
  *   engineSettings); with NO_ENGINE_SUBSTITUTION a CREATE TABLE ... ENGINE=MyISAM fails loudly.
  * - utf8mb4 throughout: the compiled-in default is latin1.
  * - A small MyISAM key cache: clients cannot make MyISAM tables (the default 128M is 21 MB of idle PSS).
  */
-export function renderMyCnf(
-  ctx: InstanceContext,
-  tuning: MariadbTuning,
-  paths: MysqlFamilyPaths,
-  engineSettings: readonly (readonly [string, string])[],
-): string {
-  const settings: (readonly [string, string])[] = [
-    ['datadir', paths.dataDir],
-    ['tmpdir', paths.tmpDir],
-    ['socket', paths.socket],
-    ['pid-file', paths.pidFile],
-    ['log-error', paths.logFile],
-    ['port', String(ctx.port)],
-    ['bind-address', ctx.bindAddress],
+export function cofferSettings(tuning: MariadbTuning, engineSettings: readonly (readonly [string, string])[]): (readonly [string, string])[] {
+  return [
     ['skip-name-resolve', 'ON'],
     ['local_infile', '0'],
-    ['secure_file_priv', paths.noFilesDir],
     ['default_storage_engine', 'InnoDB'],
     ['default_tmp_storage_engine', 'InnoDB'],
     ['character_set_server', 'utf8mb4'],
@@ -60,12 +47,57 @@ export function renderMyCnf(
     ['default_time_zone', '+00:00'],
     ...Object.entries(tuning),
     ...engineSettings,
-    // Durable commits: one fsync per commit, as InnoDB's default; never relaxed for speed here.
+    // Durable commits: one fsync per commit, as InnoDB's default; relaxed only by a client's own configuration group.
     ['innodb_flush_log_at_trx_commit', '1'],
     ['performance_schema', 'OFF'],
     ['key_buffer_size', '8M'],
   ]
-  const lines = settings.map(([k, v]) => `${k} = ${cnfValue(v)}`)
+}
+
+/** A configuration-group value as my.cnf holds it: booleans ON/OFF, an empty text as "". */
+export function cnfSetting(value: string | number | boolean): string {
+  if (typeof value === 'boolean') return value ? 'ON' : 'OFF'
+  // The option-file parser strips one pair of quotes: `sql_mode = ""` is the empty mode.
+  return value === '' ? '""' : cnfValue(String(value))
+}
+
+/** The key an option is known by in my.cnf, where `-` and `_` are the same. */
+const optionKey = (name: string): string => name.replace(/-/g, '_')
+
+/**
+ * The whole my.cnf. `overrides` (option name → value already in my.cnf form, from a configuration
+ * group) replace Coffer's line for the same option in place, so every option appears once; null
+ * drops Coffer's line and leaves the option to the engine. Paths, addresses and
+ * secure_file_priv are never overridden: callers pass only allow-listed names.
+ * secure_file_priv: LOAD DATA INFILE, SELECT ... INTO OUTFILE and LOAD_FILE() work only in an
+ * empty folder the engine cannot write, so they read and write nothing even for root.
+ */
+export function renderMyCnf(
+  ctx: InstanceContext,
+  tuning: MariadbTuning,
+  paths: MysqlFamilyPaths,
+  engineSettings: readonly (readonly [string, string])[],
+  overrides: ReadonlyMap<string, string | null> = new Map(),
+): string {
+  const place: (readonly [string, string])[] = [
+    ['datadir', paths.dataDir],
+    ['tmpdir', paths.tmpDir],
+    ['socket', paths.socket],
+    ['pid-file', paths.pidFile],
+    ['log-error', paths.logFile],
+    ['port', String(ctx.port)],
+    ['bind-address', ctx.bindAddress],
+    ['secure_file_priv', paths.noFilesDir],
+  ]
+  const wanted = new Map([...overrides].map(([k, v]) => [optionKey(k), v]))
+  const lines: string[] = place.map(([k, v]) => `${k} = ${cnfValue(v)}`)
+  for (const [k, v] of cofferSettings(tuning, engineSettings)) {
+    const override = wanted.get(optionKey(k))
+    wanted.delete(optionKey(k))
+    if (override === undefined) lines.push(`${k} = ${cnfValue(v)}`)
+    else if (override !== null) lines.push(`${k} = ${override}`)
+  }
+  for (const [k, v] of wanted) if (v !== null) lines.push(`${k} = ${v}`)
   return `# Written by Coffer for instance ${ctx.instanceId}; rewritten at every start.\n[mysqld]\n${lines.join('\n')}\n`
 }
 

@@ -1,11 +1,12 @@
 /**
  * MariaDB on a node: discovery of the installed server, the engine's lifecycle, and databases,
- * users and root inside an instance. The parts are written for the MySQL family as a whole; the
+ * users and root inside an instance, and configuration groups. The parts are written for the MySQL family as a whole; the
  * MySQL datastore (../mysql) composes the same parts with its own server description. Imports
  * only core, ../datastore.js and ../common.
  */
 import type { Datastore } from '../datastore.js'
 import { MARIADB_ONLY_SETTINGS } from './config.js'
+import { mariadbConfiguration } from './configuration.js'
 import { discoverMariadb, MARIADB_SERVER_BINARY, type MysqlFamilyServer } from './manifest.js'
 import { mysqlFamilyEngine } from './manager.js'
 import { mariadbRoot } from './root.js'
@@ -21,13 +22,20 @@ export const mariadbServer: MysqlFamilyServer = {
   engineSettings: MARIADB_ONLY_SETTINGS,
 }
 
+const configuration = mariadbConfiguration(mariadbServer)
+
 /** The `mariadb` datastore; engines run as Debian's `mysql` account unless the node gives each instance its own. */
 export const mariadb: Datastore = {
   discover: discoverMariadb,
   osAccountName: 'mysql',
   engine: mysqlFamilyEngine(mariadbServer),
-  warm: warmTemplate(mariadbServer),
+  // The catalog too, so the first configuration-parameters request needs no throwaway server.
+  warm: async (node) => {
+    await warmTemplate(mariadbServer)(node)
+    await configuration.catalog(node)
+  },
   databases: mariadbDatabases,
   users: mariadbUsers,
   root: mariadbRoot,
+  configuration,
 }

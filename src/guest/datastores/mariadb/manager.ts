@@ -19,7 +19,9 @@ import { serialised as serialisedByKey } from '../common/serialise.js'
 import type { EngineLifecycle, EngineStatus, InstanceContext, PrepareSpec } from '../datastore.js'
 import { isUnreachable, openClient, socketPath } from './client.js'
 import { type MysqlFamilyPaths, renderMyCnf } from './config.js'
+import { readOverrides, readOverridesSync } from './configuration.js'
 import type { MysqlFamilyServer } from './manifest.js'
+import { cnfOverrides } from './parameters.js'
 import { secureInstance, servicePasswords, withService } from './service-account.js'
 import { ensureTemplate } from './template.js'
 import { mariadbTuning } from './tuning.js'
@@ -110,7 +112,9 @@ export function mysqlFamilyEngine(server: MysqlFamilyServer): EngineLifecycle {
     await ensureDir(paths.tmpDir, 0o700, ctx.account)
     // Owned by Coffer (when root) and read-only: the engine can write nothing there.
     await ensureDir(paths.noFilesDir, 0o555)
-    const cnf = renderMyCnf(ctx, mariadbTuning(ctx.flavor), paths, server.engineSettings)
+    // With the configuration group's overrides, from what Coffer saved (configuration.ts).
+    const overrides = cnfOverrides(await readOverrides(ctx, server.name))
+    const cnf = renderMyCnf(ctx, mariadbTuning(ctx.flavor), paths, server.engineSettings, overrides)
     await writeFileAtomic(cnfPath(ctx), cnf, { mode: 0o600, account: ctx.account })
     const started = await spawnDetached({
       command: server.serverBinary,
@@ -187,6 +191,8 @@ export function mysqlFamilyEngine(server: MysqlFamilyServer): EngineLifecycle {
 
     effectiveConfiguration: (ctx: InstanceContext) => ({
       ...mariadbTuning(ctx.flavor),
+      // Overrides are bare numbers in the engine's unit (bytes: 268435456, where tuning says "256M").
+      ...readOverridesSync(ctx, server.name),
       port: ctx.port,
       bind_address: ctx.bindAddress,
     }),

@@ -51,7 +51,7 @@ export const mariadbNames: NameRules = {
   passwordMaxLength: 256,
 }
 
-/** What the MySQL family's guest code can do today; identical for MariaDB and MySQL. */
+/** What the MySQL family's guest code can do today for both servers; MariaDB adds configuration groups. */
 export const mysqlFamilyCapabilities: Readonly<Record<Capability, boolean>> = {
   provisioning: true,
   databases: true,
@@ -107,5 +107,7 @@ export async function discoverMariadb(): Promise<DatastoreManifest> {
   const found = await serverVersion(MARIADB_SERVER_BINARY)
   const installer = await access(MARIADB_INSTALL_DB, constants.X_OK).then(() => true, () => false)
   const versions = found?.product === 'mariadb' && installer ? [versionInfo(found.number)] : []
-  return { name: 'mariadb', defaultPort: 3306, versions, capabilities: mysqlFamilyCapabilities, names: mariadbNames, userHosts: true }
+  // Configuration groups need SYSTEM_VARIABLES (configuration.ts), which only MariaDB has.
+  const capabilities = { ...mysqlFamilyCapabilities, configuration: true }
+  return { name: 'mariadb', defaultPort: 3306, versions, capabilities, names: mariadbNames, userHosts: true }
 }

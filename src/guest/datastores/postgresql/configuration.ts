@@ -105,7 +105,7 @@ async function readFromEngine(node: Node): Promise<PgSettingRow[]> {
       cwd: data,
     })
     await waitReady(data, pid, join(tmp, 'startup.log'))
-    const c = new pg.Client({ host: run, port: 5432, user: SERVICE_USER, password: template.password, database: 'postgres' })
+    const c = new pg.Client({ host: run, port: 5432, user: SERVICE_USER, password: template.password, database: 'postgres', connectionTimeoutMillis: 10_000 })
     c.on('error', () => undefined)
     try {
       await c.connect()
@@ -134,8 +134,9 @@ async function waitReady(data: string, pid: number, log: string): Promise<void> 
   }
 }
 
+// Immediate shutdown (SIGQUIT): no checkpoint to write for a folder about to be removed.
 async function stopThrowaway(pid: number): Promise<void> {
-  for (const [sig, ms] of [['SIGINT', 30_000], ['SIGQUIT', 10_000], ['SIGKILL', 10_000]] as const) {
+  for (const [sig, ms] of [['SIGQUIT', 10_000], ['SIGKILL', 10_000]] as const) {
     if (!signal(pid, sig) || (await waitForExit(pid, ms))) return
   }
 }

@@ -3,13 +3,14 @@
  * folder, with postgresql.conf and pg_hba.conf inside) and `log/` (the engine's logs). The
  * postmaster runs detached; its `postmaster.pid` is the source of truth for pid and readiness.
  */
-import { access, chmod, chown, mkdir, open, readdir, readFile, stat } from 'node:fs/promises'
+import { access, chmod, chown, mkdir, readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { errorMessage } from '../../../core/errors.js'
 import { chownTree, copyTree, removeTree, syncFileSystem, writeFileAtomic } from '../common/files.js'
 import { runningAsRoot } from '../common/os-account.js'
 import { isAlive, procStat, signal, spawnDetached, waitForExit } from '../common/process.js'
+import { tailFile } from '../common/log-tail.js'
 import { serialised as serialisedByKey } from '../common/serialise.js'
 import type { EngineLifecycle, EngineStatus, InstanceContext, PrepareSpec } from '../datastore.js'
 import { renderAutoConf, renderPgHba, renderPostgresqlConf } from './config.js'
@@ -55,23 +56,17 @@ async function postmaster(ctx: InstanceContext): Promise<Postmaster | undefined>
   return { pid, status: lines[7]?.trim() ?? '' }
 }
 
+/**
+ * The end of the engine's logs: what it wrote to stderr before its log collector ran (a failed
+ * bind lands there) and the collector's newest file, so neither hides the other.
+ */
 async function logTail(ctx: InstanceContext, lines = 15): Promise<string> {
-  try {
-    const files = await Promise.all((await readdir(logDir(ctx))).map(async (f) => ({ f, t: (await stat(join(logDir(ctx), f))).mtimeMs })))
-    const newest = files.sort((a, b) => b.t - a.t)[0]
-    if (!newest) return '(no log)'
-    const fh = await open(join(logDir(ctx), newest.f), 'r')
-    try {
-      const { size } = await fh.stat()
-      const buf = Buffer.alloc(Math.min(size, 8192))
-      await fh.read(buf, 0, buf.length, size - buf.length)
-      return buf.toString('utf8').trimEnd().split('\n').slice(-lines).join('\n')
-    } finally {
-      await fh.close()
-    }
-  } catch {
-    return '(no log)'
-  }
+  const names = await readdir(logDir(ctx)).catch(() => [] as string[])
+  const collected = await Promise.all(names.filter((f) => f !== 'startup.log').map(async (f) => ({ f, t: (await stat(join(logDir(ctx), f))).mtimeMs })))
+  const newest = collected.sort((a, b) => b.t - a.t)[0]
+  const tails = [await tailFile(join(logDir(ctx), 'startup.log'), lines)]
+  if (newest) tails.push(await tailFile(join(logDir(ctx), newest.f), lines))
+  return tails.join('\n')
 }
 
 async function waitReady(ctx: InstanceContext, pid: number): Promise<void> {

@@ -1,0 +1,280 @@
+/**
+ * MariaDB's configuration groups (Trove's configuration parameters).
+ *
+ * Catalog: read once per MariaDB version from information_schema.SYSTEM_VARIABLES of a throwaway
+ * server (a copy of the node's template, unix socket only, in a temporary folder under cacheDir),
+ * cached as JSON in cacheDir, filtered by the allow-list in parameters.ts. Values are bare numbers
+ * in the engine's own unit, bytes for sizes (see parameters.ts). MySQL has no SYSTEM_VARIABLES
+ * table (its types and bounds are nowhere in SQL), so only MariaDB offers this.
+ *
+ * Overrides: saved first as JSON in guestDir (the truth), rendered into my.cnf at every start
+ * (config.ts), and applied live with SET GLOBAL where the engine can take them. A parameter the
+ * group no longer sets goes back to Coffer's my.cnf value (flavor tuning, utf8mb4, ...), else to
+ * the value it had before the group set it (saved beside the overrides), else to the engine's
+ * DEFAULT. Read-only variables (READ_ONLY = YES) change only with a restart: apply names those
+ * whose wanted value differs from the running one.
+ */
+import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { chown, mkdir, readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import * as mysql from 'mysql2/promise'
+import type { ConfigurationValues, ParameterSpec, ParameterValue } from '../../../core/configuration.js'
+import { BadRequest, errorMessage } from '../../../core/errors.js'
+import type { DatastoreVersionInfo } from '../../../core/manifest.js'
+import { chownTree, copyTree, removeTree, writeFileAtomic } from '../common/files.js'
+import { tailFile } from '../common/log-tail.js'
+import { runningAsRoot } from '../common/os-account.js'
+import { isAlive, procStat, signal, spawnDetached, waitForExit } from '../common/process.js'
+import { serialised } from '../common/serialise.js'
+import type { ConfigurationAdmin, InstanceContext, OsAccount } from '../datastore.js'
+import type { MysqlClient } from './client.js'
+import { cofferSettings } from './config.js'
+import { type MysqlFamilyServer, SERVICE_USER } from './manifest.js'
+import { catalogFromVariables, cnfName, MARIADB_PARAMETERS, type MariadbVariableRow, refused, sameValue, sqlValue, SYSTEM_VARIABLES_QUERY } from './parameters.js'
+import { withService } from './service-account.js'
+import { ensureTemplate, TEMPLATE_LOG_FILE_SIZE } from './template.js'
+import { mariadbTuning } from './tuning.js'
+
+type Node = { readonly cacheDir: string; readonly account: OsAccount; readonly version: DatastoreVersionInfo }
+
+/**
+ * What Coffer saves per instance: the group's values, and for parameters Coffer's my.cnf does not
+ * set, the value each had before the group first set it (`before`), to go back to.
+ */
+interface Saved {
+  readonly values: ConfigurationValues
+  readonly before: Readonly<Record<string, string>>
+}
+
+const savedPath = (ctx: InstanceContext, server: string): string => join(ctx.guestDir, `${server}-configuration.json`)
+const parse = (text: string): Saved => {
+  const saved = JSON.parse(text) as Partial<Saved>
+  return { values: saved.values ?? {}, before: saved.before ?? {} }
+}
+const orNothing = (err: unknown): Saved => {
+  if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { values: {}, before: {} }
+  throw err
+}
+const readSaved = (ctx: InstanceContext, server: string): Promise<Saved> => readFile(savedPath(ctx, server), 'utf8').then(parse, orNothing)
+
+/** The instance's saved overrides ({} when it has none); `server` is the datastore's name. */
+export const readOverrides = async (ctx: InstanceContext, server = 'mariadb'): Promise<ConfigurationValues> => (await readSaved(ctx, server)).values
+
+/** Same as readOverrides, for effectiveConfiguration, which is synchronous (a file of a few hundred bytes). */
+export function readOverridesSync(ctx: InstanceContext, server = 'mariadb'): ConfigurationValues {
+  try {
+    return parse(readFileSync(savedPath(ctx, server), 'utf8')).values
+  } catch (err) {
+    return orNothing(err).values
+  }
+}
+
+// ---- catalog ----
+
+const cacheFile = (node: Node): string => join(node.cacheDir, `mariadb-${node.version.versionNumber}-variables.json`)
+const tmpPrefix = (node: Node): string => `mariadb-${node.version.name}-variables.tmp-`
+const reading = new Map<string, Promise<MariadbVariableRow[]>>()
+
+/** Every row of SYSTEM_VARIABLES: from the cache, else from a throwaway server (then cached). */
+function variablesOf(server: MysqlFamilyServer, node: Node): Promise<MariadbVariableRow[]> {
+  const file = cacheFile(node)
+  let p = reading.get(file)
+  if (!p) {
+    // A missing or unreadable cache (a crash mid-write cannot leave one: it is renamed into place) is read again.
+    p = readFile(file, 'utf8')
+      .then((t) => JSON.parse(t) as MariadbVariableRow[])
+      .catch(() => readFromEngine(server, node))
+      .finally(() => reading.delete(file))
+    reading.set(file, p)
+  }
+  return p
+}
+
+async function readFromEngine(server: MysqlFamilyServer, node: Node): Promise<MariadbVariableRow[]> {
+  const template = await ensureTemplate(node.cacheDir, server, node.version, node.account)
+  await removeDeadThrowaways(server, node)
+  const tmp = join(node.cacheDir, `${tmpPrefix(node)}${process.pid}-${randomBytes(4).toString('hex')}`)
+  const run = join(tmp, 'run')
+  let pid: number | undefined
+  let rows: MariadbVariableRow[]
+  try {
+    // Coffer owns tmp; the engine's account passes through to data/ (a copy it owns) and run/.
+    await mkdir(tmp, { mode: 0o711 })
+    await mkdir(run, { mode: 0o700 })
+    if (runningAsRoot()) await chown(run, node.account.uid, node.account.gid)
+    await copyTree(template.dataDir, join(tmp, 'data'))
+    if (template.uid !== node.account.uid) await chownTree(join(tmp, 'data'), node.account)
+    pid = await spawnDetached({
+      command: server.serverBinary,
+      // No TCP at all, a small footprint; the template's own redo size, so nothing is resized.
+      args: ['--no-defaults', `--datadir=${join(tmp, 'data')}`, `--socket=${join(run, 'mysqld.sock')}`, `--pid-file=${join(run, 'mysqld.pid')}`,
+        `--log-error=${join(run, 'error.log')}`, `--tmpdir=${run}`, '--skip-networking', '--innodb-buffer-pool-size=16M',
+        `--innodb-log-file-size=${TEMPLATE_LOG_FILE_SIZE}`, '--key-buffer-size=1M', '--aria-pagecache-buffer-size=1M'],
+      account: node.account,
+      logFile: join(tmp, 'console.log'),
+    })
+    const client = await waitReady(pid, run, template.password)
+    try {
+      const [result] = await client.query<(mysql.RowDataPacket & MariadbVariableRow)[]>(SYSTEM_VARIABLES_QUERY)
+      rows = result.map((r) => ({ ...r }))
+    } finally {
+      await client.end().catch(() => client.destroy())
+    }
+  } finally {
+    if (pid !== undefined) await stopThrowaway(pid)
+    await removeTree(tmp)
+  }
+  // Cached only once the throwaway is gone: a crash before this leaves no cache, so the next call
+  // reads again and its clean-up (removeDeadThrowaways) stops whatever the crash left running.
+  await writeFileAtomic(cacheFile(node), JSON.stringify(rows), { mode: 0o644 })
+  return rows
+}
+
+/** Logs in on the throwaway's socket once it answers; rejects when it exits or takes over 60 s. */
+async function waitReady(pid: number, run: string, password: string): Promise<MysqlClient> {
+  const deadline = Date.now() + 60_000
+  for (;;) {
+    try {
+      const c = await mysql.createConnection({ socketPath: join(run, 'mysqld.sock'), user: SERVICE_USER, password, connectTimeout: 2_000 })
+      c.on('error', () => undefined)
+      return c
+    } catch (err) {
+      // An SQL state means the server answered and refused: it will not get better.
+      if ((err as { sqlState?: unknown }).sqlState !== undefined) throw err
+    }
+    const log = async (): Promise<string> => tailFile(join(run, 'error.log'))
+    if (!(await isAlive(pid))) throw new Error(`the throwaway MariaDB for the parameter catalog exited. Log:\n${await log()}`)
+    if (Date.now() > deadline) throw new Error(`the throwaway MariaDB for the parameter catalog was not ready in 60 s. Log:\n${await log()}`)
+    await sleep(5)
+  }
+}
+
+async function stopThrowaway(pid: number): Promise<void> {
+  for (const [sig, ms] of [['SIGTERM', 60_000], ['SIGKILL', 10_000]] as const) {
+    if (!signal(pid, sig) || (await waitForExit(pid, ms))) return
+  }
+}
+
+// A crashed Coffer leaves `<prefix><pid>-<random>` behind, perhaps with its server still running.
+async function removeDeadThrowaways(server: MysqlFamilyServer, node: Node): Promise<void> {
+  for (const name of await readdir(node.cacheDir)) {
+    if (!name.startsWith(tmpPrefix(node))) continue
+    const owner = Number(name.slice(tmpPrefix(node).length).split('-')[0])
+    // Only this process reads a version's variables at a time (`reading`): its own leftovers are dead too.
+    if (owner !== process.pid && (await isAlive(owner))) continue
+    const dir = join(node.cacheDir, name)
+    const pid = Number((await readFile(join(dir, 'run', 'mysqld.pid'), 'utf8').catch(() => '')).trim())
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')
+    if (pid > 1 && (await procStat(pid))?.comm === server.processName && cmdline.includes(dir)) await stopThrowaway(pid)
+    await removeTree(dir)
+  }
+}
+
+// ---- apply ----
+
+interface LiveVariable {
+  readonly name: string
+  readonly type: string
+  readonly readOnly: string
+  readonly running: string | null
+  readonly defaultValue: string | null
+}
+
+/** The engine's codes for a value it refuses (wrong value or type, unknown set, collation, zone, locale). */
+const REFUSALS = new Set(['ER_WRONG_VALUE_FOR_VAR', 'ER_WRONG_TYPE_FOR_VAR', 'ER_UNKNOWN_CHARACTER_SET', 'ER_UNKNOWN_COLLATION', 'ER_UNKNOWN_TIME_ZONE', 'ER_UNKNOWN_LOCALE', 'ER_WRONG_ARGUMENTS'])
+
+async function liveVariables(c: MysqlClient, names: readonly string[]): Promise<Map<string, LiveVariable>> {
+  if (names.length === 0) return new Map()
+  const [rows] = await c.query<(mysql.RowDataPacket & LiveVariable)[]>(
+    `SELECT LOWER(VARIABLE_NAME) AS name, VARIABLE_TYPE AS type, READ_ONLY AS readOnly, GLOBAL_VALUE AS running, DEFAULT_VALUE AS defaultValue
+      FROM information_schema.SYSTEM_VARIABLES WHERE VARIABLE_NAME IN (?)`, [names.map((n) => n.toUpperCase())])
+  return new Map(rows.map((r) => [r.name, { ...r }]))
+}
+
+const globalOf = async (c: MysqlClient, name: string): Promise<string> =>
+  String((await c.query<mysql.RowDataPacket[]>(`SELECT @@GLOBAL.${mysql.escapeId(name)} AS v`))[0][0]?.v)
+
+/**
+ * SET GLOBAL for every live (not read-only) variable in `live` to `wanted(name)`: DEFAULT when
+ * that is undefined, left as it is when null. Names come only from the allow-list, quoted with
+ * escapeId; values travel as placeholders. Rejects with BadRequest when the engine refuses a value.
+ */
+async function setGlobals(c: MysqlClient, live: ReadonlyMap<string, LiveVariable>, wanted: (name: string) => ParameterValue | null | undefined): Promise<void> {
+  // Sorted, so character_set_server comes before collation_server: a character set brings its
+  // default collation, which a collation of the group's then replaces.
+  for (const name of [...live.keys()].sort()) {
+    const v = live.get(name)
+    if (!MARIADB_PARAMETERS.has(name) || !v || v.readOnly === 'YES') continue
+    const value = wanted(name)
+    if (value === null) continue
+    // A collation also sets the character set: one of another set would undo the group's set.
+    const charset = name === 'collation_server' ? await globalOf(c, 'character_set_server') : undefined
+    try {
+      await c.query(value === undefined ? `SET GLOBAL ${mysql.escapeId(name)} = DEFAULT` : mysql.format(`SET GLOBAL ${mysql.escapeId(name)} = ?`, [sqlValue(value, v.type)]))
+    } catch (err) {
+      if (REFUSALS.has((err as { code?: string }).code ?? '')) throw new BadRequest(`MariaDB refused the value for the configuration parameter ${name}: ${errorMessage(err)}`)
+      throw err
+    }
+    if (charset !== undefined && (await globalOf(c, 'character_set_server')) !== charset) {
+      throw new BadRequest(`The collation ${String(value)} for the configuration parameter collation_server is not one of the character set ${charset}.`)
+    }
+  }
+}
+
+/** The configuration admin of a MySQL-family `server` (MariaDB's in index.ts). */
+export function mariadbConfiguration(server: MysqlFamilyServer): ConfigurationAdmin {
+  const writeSaved = (ctx: InstanceContext, saved: Saved): Promise<void> =>
+    writeFileAtomic(savedPath(ctx, server.name), JSON.stringify(saved), { mode: 0o600, durable: true })
+  const baseValues = (ctx: InstanceContext): Map<string, string> =>
+    new Map(cofferSettings(mariadbTuning(ctx.flavor), server.engineSettings).map(([k, v]) => [k.replace(/-/g, '_'), v]))
+
+  async function applyUnlocked(ctx: InstanceContext, values: ConfigurationValues): Promise<{ restartRequired: string[] }> {
+    const refusal = refused(values, ctx.flavor.ramMb)
+    if (refusal) throw new BadRequest(refusal)
+    const previous = await readSaved(ctx, server.name)
+    const base = baseValues(ctx)
+    const touched = [...new Set([...Object.keys(previous.values), ...Object.keys(values)])].filter((n) => MARIADB_PARAMETERS.has(n))
+    // Changing the character set also changes the collation, which must then be set again.
+    if (touched.includes('character_set_server') && !touched.includes('collation_server')) touched.push('collation_server')
+    // What a parameter goes back to: Coffer's my.cnf value, else what it had before the group set
+    // it. Not DEFAULT: for auto-sized ones that is a sentinel (innodb_io_capacity_max: 4294967295
+    // where the engine chose 2000) or ignores other settings (thread_cache_size: 256, not max_connections).
+    const wanted = (from: ConfigurationValues, before: Saved['before']) => (name: string): ParameterValue | null | undefined =>
+      // A collation the group leaves unset follows the group's character set (see parameters.ts cnfOverrides).
+      name === 'collation_server' && !(name in from) && 'character_set_server' in from ? null : from[name] ?? base.get(cnfName(name)) ?? before[name]
+    return withService(ctx, async (c) => {
+      const live = await liveVariables(c, touched)
+      const before: Record<string, string> = { ...previous.before }
+      for (const name of Object.keys(values)) {
+        const running = live.get(name)?.running
+        if (!(name in previous.values) && !base.has(cnfName(name)) && !(name in before) && running != null) before[name] = running
+      }
+      await writeSaved(ctx, { values, before })
+      try {
+        await setGlobals(c, live, wanted(values, before))
+      } catch (err) {
+        // Put back what was there, in the file and (best effort) in the engine, so a refused value changes nothing.
+        await writeSaved(ctx, previous)
+        await setGlobals(c, live, wanted(previous.values, before)).catch(() => undefined)
+        throw err
+      }
+      // Read-only ones wait for the next start, which renders my.cnf from the saved overrides.
+      const target = wanted(values, before)
+      const restartRequired = [...live.values()]
+        .filter((v) => v.readOnly === 'YES' && v.running !== null && !sameValue(target(v.name) ?? v.defaultValue ?? v.running, v.running))
+        .map((v) => v.name)
+        .sort()
+      // What the group no longer sets is back (or will be at the next start): forget its old value.
+      await writeSaved(ctx, { values, before: Object.fromEntries(Object.entries(before).filter(([n]) => n in values)) })
+      return { restartRequired }
+    })
+  }
+
+  return {
+    catalog: async (node: Node): Promise<ParameterSpec[]> => catalogFromVariables(await variablesOf(server, node)),
+    // Same queue as start and stop (manager.ts keys it by volumeDir): a start never renders half an apply.
+    apply: (ctx: InstanceContext, values: ConfigurationValues) => serialised(ctx.volumeDir, () => applyUnlocked(ctx, values)),
+  }
+}
