@@ -6,8 +6,9 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { TestClient, type Reply } from './helpers/api-client.js'
-import { ADMIN_PASSWORD, startCoffer, type CofferProcess } from './helpers/coffer-process.js'
-import { postgresqlConfiguration, redisConfiguration } from './helpers/engines.js'
+import { join } from 'node:path'
+import { ADMIN_PASSWORD, processesUnder, startCoffer, type CofferProcess } from './helpers/coffer-process.js'
+import { mariadbConfiguration, postgresqlConfiguration, redisConfiguration } from './helpers/engines.js'
 
 async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
@@ -18,7 +19,7 @@ async function eventually(what: string, check: () => Promise<boolean>, timeoutMs
   assert.fail(`${what} did not happen within ${timeoutMs / 1000} s`)
 }
 
-for (const cp of [postgresqlConfiguration, redisConfiguration]) {
+for (const cp of [postgresqlConfiguration, mariadbConfiguration, redisConfiguration]) {
   const { probe } = cp
   describe(`configuration groups on ${probe.datastore}`, () => {
     let coffer: CofferProcess
@@ -120,6 +121,20 @@ for (const cp of [postgresqlConfiguration, redisConfiguration]) {
       assert.equal(await read(ia, name), expected)
     })
 
+    it('refuses a group of another datastore, at create and on attach', async () => {
+      const other = probe.datastore === 'redis' ? { type: 'postgresql', version: '15', values: { work_mem: 8192 } } : { type: 'redis', version: '7.0', values: { timeout: 60 } }
+      // (a group for the same datastore but another version is refused the same way: the check is on the version id)
+      const g = await api.api('POST', '/configurations', { configuration: { name: 'elsewhere', values: other.values, datastore: { type: other.type, version: other.version } } })
+      assert.equal(g.status, 200, JSON.stringify(g.body))
+      const attach = await api.api('PUT', `/instances/${instances[1]!.id}`, { instance: { configuration: g.body.configuration.id } })
+      assert.equal(attach.status, 400)
+      assert.match(attach.body.badRequest.message, /another datastore version/)
+      const create = await api.api('POST', '/instances', { instance: { name: 'mismatch', flavorRef: '1', volume: { size: 1 }, datastore, configuration: g.body.configuration.id } })
+      assert.equal(create.status, 400)
+      assert.equal((await api.api('GET', `/instances/${instances[1]!.id}`)).body.instance.configuration, undefined)
+      assert.equal((await api.api('DELETE', `/configurations/${g.body.configuration.id}`)).status, 202)
+    })
+
     it('refuses to delete a group while attached, and deletes it once detached', async () => {
       const refused = await api.api('DELETE', `/configurations/${group}`)
       assert.equal(refused.status, 400)
@@ -127,6 +142,25 @@ for (const cp of [postgresqlConfiguration, redisConfiguration]) {
       await api.api('PUT', `/instances/${instances[0]!.id}`, { instance: { configuration: null } })
       assert.equal((await api.api('DELETE', `/configurations/${group}`)).status, 202)
       assert.equal((await api.api('GET', `/configurations/${group}`)).status, 404)
+    })
+
+    it('reports a failed apply on that instance only, and the others still follow', async () => {
+      const [ia, ib] = instances as [(typeof instances)[number], (typeof instances)[number]]
+      const g = await api.api('POST', '/configurations', { configuration: { name: 'both', values: { [cp.live.name]: cp.live.first }, datastore } })
+      const id = g.body.configuration.id
+      for (const i of [ia, ib]) assert.equal((await api.api('PUT', `/instances/${i.id}`, { instance: { configuration: id } })).status, 202)
+      for (const i of [ia, ib]) await eventually('attached', async () => (await read(i, cp.live.name)) === cp.live.firstRead)
+      // B's engine dies behind Coffer's back; the next update cannot reach it.
+      for (const pid of processesUnder(join(coffer.home, 'instances', ib.id))) process.kill(pid, 'SIGKILL')
+      assert.equal((await api.api('PATCH', `/configurations/${id}`, { configuration: { values: { [cp.live.name]: cp.live.second } } })).status, 200)
+      await eventually('A follows', async () => (await read(ia, cp.live.name)) === cp.live.secondRead)
+      await eventually('B reports the failure', async () => (await status(ib.id)) === 'ERROR')
+      const b = (await api.api('GET', `/instances/${ib.id}`)).body.instance
+      assert.match(b.fault.message, /Applying configuration failed/)
+      // A may wait for a restart (the detach before put a restart-only value back), but it has no fault.
+      const a = (await api.api('GET', `/instances/${ia.id}`)).body.instance
+      assert.equal(a.fault, undefined, JSON.stringify(a))
+      assert.ok(['ACTIVE', 'RESTART_REQUIRED'].includes(a.status), a.status)
     })
   })
 }

@@ -120,7 +120,7 @@ describe('MariaDB guest', async () => {
     assert.equal(manifest.userHosts, true)
     assert.deepEqual(
       Object.entries(manifest.capabilities).filter(([, on]) => on).map(([k]) => k),
-      ['provisioning', 'databases', 'users', 'root'],
+      ['provisioning', 'databases', 'users', 'root', 'configuration'],
     )
     const mysqlManifest = await mysqlDatastore.discover()
     assert.deepEqual(mysqlManifest.versions, [], '/usr/sbin/mysqld here is MariaDB, not MySQL')

@@ -161,3 +161,22 @@ export const redisConfiguration: ConfigurationProbe = {
     }
   },
 }
+
+export const mariadbConfiguration: ConfigurationProbe = {
+  probe: mariadbProbe,
+  live: { name: 'max_connections', first: 77, firstRead: '77', second: 88, secondRead: '88' },
+  // Read-only in MariaDB 10.11: takes effect at the next start only.
+  restart: { name: 'innodb_log_buffer_size', value: 8388608, read: '8388608' },
+  wrongType: { max_connections: 'many' },
+  outOfRange: { max_connections: 0 },
+  async read(port, user, password, name) {
+    if (!/^[a-z_]+$/.test(name)) throw new Error(`not a variable name: ${name}`)
+    const c = await mysql.createConnection({ host: '127.0.0.1', port, user, password, connectTimeout: 5000 })
+    try {
+      const [rows] = await c.query(`SELECT @@global.${name} AS v`)
+      return String((rows as { v: unknown }[])[0]?.v)
+    } finally {
+      await c.end()
+    }
+  },
+}

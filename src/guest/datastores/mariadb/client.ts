@@ -41,6 +41,9 @@ export async function openClient(ctx: InstanceContext, password: string, timeout
   client.on('error', () => undefined)
   try {
     await client.query(SET_SERVICE_SQL_MODE)
+    // CREATE USER / ALTER USER carry passwords in clear; a slow query log a group turned on
+    // must never record the service account's statements.
+    await client.query('SET SESSION slow_query_log = OFF')
   } catch (err) {
     client.destroy()
     throw err
