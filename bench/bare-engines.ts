@@ -3,7 +3,7 @@
  * against: each returns how long a fresh server took until it accepted connections.
  */
 import { execFileSync, spawn } from 'node:child_process'
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import mysql from 'mysql2/promise'
 import { Redis } from 'ioredis'
@@ -37,8 +37,11 @@ export const barePostgresql: BareEngine = {
   what: 'initdb --no-sync + start until ready',
   async once(root, i) {
     const data = ownedDir(root, `pg-${i}`, 'postgres')
+    const pwfile = join(root, `pg-${i}.pw`)
+    writeFileSync(pwfile, 'bench-password\n')
+    chownSync(pwfile, idOf('postgres'), gidOf('postgres'))
     const t = performance.now()
-    as('postgres', `${PG}/initdb`, ['--no-sync', '-A', 'scram-sha-256', '--pwfile=/dev/null', '-U', 'bench', '-D', data])
+    as('postgres', `${PG}/initdb`, ['--no-sync', '-A', 'scram-sha-256', `--pwfile=${pwfile}`, '-U', 'bench', '-D', data])
     detached('postgres', `${PG}/postgres`, ['-D', data, '-p', String(41000 + i), '-k', data, '-c', 'listen_addresses=127.0.0.1'])
     for (;;) {
       try {

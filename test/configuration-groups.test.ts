@@ -144,6 +144,23 @@ for (const cp of [postgresqlConfiguration, mariadbConfiguration, redisConfigurat
       assert.equal((await api.api('GET', `/configurations/${group}`)).status, 404)
     })
 
+    it('lets admins set a version\'s default values, which groups override', async () => {
+      const version = (await api.api('GET', `/datastores/${probe.datastore}/versions/${probe.version}`)).body.version.id
+      const path = `/mgmt/datastores/versions/${version}/configuration`
+      const ann = new TestClient(coffer.url)
+      const project = await api.raw('POST', '/v3/projects', { project: { name: 'others' } })
+      await api.raw('POST', '/v3/users', { user: { name: 'other', password: 'other-password', default_project_id: project.body.project.id } })
+      await ann.login('other', 'other-password', 'others')
+      assert.equal((await ann.api('PUT', path, { values: { [cp.live.name]: cp.live.first } })).status, 403, 'admins only')
+      assert.equal((await api.api('PUT', path, { values: { no_such_param: 1 } })).status, 400)
+
+      assert.equal((await api.api('PUT', path, { values: { [cp.live.name]: cp.live.second } })).status, 200)
+      for (const i of instances) await eventually('the default reaches every instance', async () => (await read(i, cp.live.name)) === cp.live.secondRead)
+      assert.deepEqual((await api.api('GET', path)).body.values, { [cp.live.name]: cp.live.second })
+      assert.equal((await api.api('PUT', path, { values: {} })).status, 200)
+      await eventually('back to the flavor default', async () => (await read(instances[0]!, cp.live.name)) !== cp.live.secondRead)
+    })
+
     it('reports a failed apply on that instance only, and the others still follow', async () => {
       const [ia, ib] = instances as [(typeof instances)[number], (typeof instances)[number]]
       const g = await api.api('POST', '/configurations', { configuration: { name: 'both', values: { [cp.live.name]: cp.live.first }, datastore } })

@@ -26,6 +26,8 @@ const RETRY_DELAYS_MS = [200, 1000, 3000]
  * after that step is recorded, so tests can show that a crash between any two steps resumes cleanly.
  */
 const CRASH_AFTER = process.env.COFFER_CRASH_AFTER_STEP
+/** `COFFER_TRACE_STEPS=1` logs how long each step took (for finding where a create spends its time). */
+const TRACE_STEPS = process.env.COFFER_TRACE_STEPS === '1'
 
 export class TaskRunner {
   readonly #o: Required<Omit<RunnerOptions, 'log'>> & Pick<RunnerOptions, 'log'>
@@ -98,8 +100,10 @@ export class TaskRunner {
         const done = await tasks.stepResult(db, task.id, name)
         if (done) return done.result === null ? undefined : JSON.parse(done.result)
         if (await ctx.cancelled()) throw new TaskCancelled()
+        const started = performance.now()
         const result = await withRetries(fn, (err, n) => this.#o.log?.(`task ${task.kind} ${task.id} step ${name} failed (try ${n}): ${errorMessage(err)}`))
         await tasks.recordStep(db, task.id, name, result)
+        if (TRACE_STEPS) this.#o.log?.(`task ${task.kind} ${task.id} step ${name}: ${Math.round(performance.now() - started)} ms`)
         if (CRASH_AFTER === `${task.kind}:${name}`) process.kill(process.pid, 'SIGKILL')
         return result
       },
