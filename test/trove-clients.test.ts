@@ -71,6 +71,27 @@ describe('Trove clients', { skip: !existsSync('/usr/bin/openstack') && 'python3-
     assert.fail('instance was not deleted')
   })
 
+  it('manages databases, users, root and configuration groups', async () => {
+    const created = await json('database', 'instance', 'create', 'osc-schema', '--flavor', '1', '--size', '1', '--datastore', 'postgresql', '--datastore-version', '15')
+    const id = created.id as string
+    for (let i = 0; i < 120 && (await json('database', 'instance', 'show', id)).status !== 'ACTIVE'; i++) await new Promise((r) => setTimeout(r, 500))
+    await openstack('database', 'db', 'create', id, 'appdb')
+    assert.deepEqual((await json('database', 'db', 'list', id)).map((d: any) => d.Name), ['appdb'])
+    await openstack('database', 'user', 'create', id, 'bob', 'Bob-pass-1', '--databases', 'appdb')
+    assert.deepEqual((await json('database', 'user', 'list', id)).map((u: any) => u.Name), ['bob'])
+    assert.deepEqual((await json('database', 'user', 'show', 'access', id, 'bob')).map((d: any) => d.Name), ['appdb'])
+    const root = await json('database', 'root', 'enable', id)
+    assert.equal(root.name, 'root')
+    assert.equal((await json('database', 'root', 'show', id)).is_root_enabled, true)
+    const params = await json('database', 'configuration', 'parameter', 'list', '15', '--datastore', 'postgresql')
+    assert.ok(params.some((p: any) => p.Name === 'work_mem'))
+    const group = await json('database', 'configuration', 'create', 'grp', '{"work_mem": 8192}', '--datastore', 'postgresql', '--datastore-version', '15')
+    await openstack('database', 'configuration', 'attach', id, group.id)
+    assert.deepEqual((await json('database', 'configuration', 'instances', group.id)).map((i: any) => i.ID), [id])
+    await openstack('database', 'configuration', 'detach', id)
+    await openstack('database', 'instance', 'delete', id)
+  })
+
   it('reports a missing instance the client can read', async () => {
     await assert.rejects(openstack('database', 'instance', 'show', 'no-such-instance'), (err: any) => /No instance|could not be found|cannot be found/i.test(String(err.stderr)))
   })
