@@ -8,7 +8,13 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import pg from 'pg'
 import { pgCreateBody, TestClient } from './helpers/api-client.js'
+import { accountName } from '../src/compute/local/accounts.js'
 import { ADMIN_PASSWORD, processesUnder, startCoffer, type CofferProcess } from './helpers/coffer-process.js'
+
+const accountUid = (name: string): number | undefined => {
+  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${name}:`))
+  return line ? Number(line.split(':')[2]) : undefined
+}
 
 describe('provision PostgreSQL', () => {
   let coffer: CofferProcess
@@ -86,11 +92,17 @@ describe('provision PostgreSQL', () => {
     const listed = await api.api('GET', '/instances')
     assert.ok(listed.body.instances.some((i: any) => i.id === inst.id))
 
-    assert.ok(processesUnder(join(coffer.home, 'instances', inst.id)).length > 0, 'engine runs')
+    const engines = processesUnder(join(coffer.home, 'instances', inst.id))
+    assert.ok(engines.length > 0, 'engine runs')
+    if (process.getuid?.() === 0) {
+      const owner = readFileSync(`/proc/${engines[0]}/status`, 'utf8').match(/^Uid:\s+(\d+)/m)?.[1]
+      assert.equal(owner, String(accountUid(accountName(inst.id))), 'the engine runs as the instance\'s own account')
+    }
     assert.equal((await api.api('DELETE', `/instances/${inst.id}`)).status, 202)
     await api.waitGone(inst.id)
     assert.equal(existsSync(join(coffer.home, 'instances', inst.id)), false, 'volume removed')
     assert.deepEqual(processesUnder(join(coffer.home, 'instances', inst.id)), [], 'engine stopped')
+    assert.equal(accountUid(accountName(inst.id)), undefined, 'account removed')
     await assert.rejects(connect('alice', 'Sup3r-secret!', 'shop').connect())
   })
 

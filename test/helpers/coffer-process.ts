@@ -2,10 +2,11 @@
  * Starts a real `coffer serve` process on a fresh home folder and free ports, for tests that need
  * the whole server (and that kill it with SIGKILL). Cleans up every engine it left running.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
+import { accountName } from '../../src/compute/local/accounts.js'
 
 export const ROOT = resolve(import.meta.dirname, '..', '..', '..')
 export const COFFER_BIN = join(ROOT, 'bin', 'coffer')
@@ -74,6 +75,7 @@ export async function startCoffer(extraEnv: Record<string, string> = {}): Promis
     async destroy() {
       await p.kill('SIGTERM')
       killProcessesUnder(home)
+      removeInstanceAccounts(home)
       rmSync(home, { recursive: true, force: true })
     },
   }
@@ -92,6 +94,27 @@ async function waitUntilListening(url: string, child: ChildProcess, out: () => s
     await new Promise((r) => setTimeout(r, 50))
   }
   throw new Error(`coffer serve did not listen within 60 s:\n${out()}`)
+}
+
+/**
+ * Instances a test did not delete through the API still have their OS accounts (`coffer-<id>`);
+ * remove them with the home, or repeated runs would use up the system account range.
+ */
+function removeInstanceAccounts(home: string): void {
+  if (process.getuid?.() !== 0) return
+  let ids: string[] = []
+  try {
+    ids = readdirSync(join(home, 'instances'))
+  } catch {
+    return
+  }
+  for (const id of ids) {
+    try {
+      execFileSync('userdel', [accountName(id)], { stdio: 'ignore' })
+    } catch {
+      // never made, or already gone
+    }
+  }
 }
 
 /** Pids of processes whose working folder or command line lies under `dir` (engines of that home). */
