@@ -6,52 +6,30 @@
  * Runs the engine as the `mysql` account when the test runs as root. Figures go to diagnostics.
  */
 import assert from 'node:assert/strict'
-import { chmod, chown, mkdir, mkdtemp, readdir, readFile, stat } from 'node:fs/promises'
-import { createServer } from 'node:net'
+import { readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import * as mysql from 'mysql2/promise'
 import type { ParameterSpec } from '../src/core/configuration.js'
 import { BadRequest } from '../src/core/errors.js'
-import { removeTree } from '../src/guest/datastores/common/files.js'
-import { resolveOsAccount, runningAsRoot } from '../src/guest/datastores/common/os-account.js'
-import { isAlive, runAs, signal, waitForExit } from '../src/guest/datastores/common/process.js'
+import { runAs } from '../src/guest/datastores/common/process.js'
 import type { ConfigurationAdmin, InstanceContext, OsAccount } from '../src/guest/datastores/datastore.js'
 import { mariadb, mariadbServer } from '../src/guest/datastores/mariadb/index.js'
 import { cnfPath, instancePaths } from '../src/guest/datastores/mariadb/manager.js'
 import { cnfName, MARIADB_PARAMETERS, type MariadbVariableRow, SYSTEM_VARIABLES_QUERY, toParameterSpec } from '../src/guest/datastores/mariadb/parameters.js'
 import { withService } from '../src/guest/datastores/mariadb/service-account.js'
 import { ensureTemplate } from '../src/guest/datastores/mariadb/template.js'
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const s = createServer().once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => resolve(port))
-    })
-  })
+import { type GuestHome, makeGuestHome, processesNaming } from './helpers/guest-context.js'
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN
 const MB = 2 ** 20
 const engine = mariadb.engine
 const config = mariadb.configuration as ConfigurationAdmin
 
-/** Processes whose command line mentions `text` (a leftover throwaway server would). */
-async function processesMentioning(text: string): Promise<number[]> {
-  const found: number[] = []
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue
-    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')
-    if (cmdline.includes(text)) found.push(Number(entry))
-  }
-  return found
-}
-
 describe('MariaDB configuration groups', async () => {
   const manifest = await mariadb.discover()
   const version = manifest.versions[0]
-  let home = ''
+  let guest: GuestHome | undefined
   let account: OsAccount
   let ctx: InstanceContext
   let catalog: ParameterSpec[] = []
@@ -78,44 +56,13 @@ describe('MariaDB configuration groups', async () => {
 
   before(async () => {
     assert.ok(version, `MariaDB is installed (found ${JSON.stringify(manifest.versions)})`)
-    home = await mkdtemp('/tmp/coffer-mariadbconf-test-')
-    await chmod(home, 0o711) // the engine's account must pass through
-    account = await resolveOsAccount(mariadb.osAccountName)
-    const dir = async (name: string, mode: number, owner?: OsAccount) => {
-      const p = join(home, name)
-      await mkdir(p, { mode })
-      await chmod(p, mode)
-      if (owner && runningAsRoot()) await chown(p, owner.uid, owner.gid)
-      return p
-    }
-    ctx = {
-      instanceId: '00000000-0000-4000-8000-0000000c0f16',
-      version: version!,
-      volumeDir: await dir('volume', 0o700, account),
-      runDir: await dir('run', 0o700, account),
-      guestDir: await dir('guest', 0o700),
-      cacheDir: await dir('cache', 0o711),
-      bindAddress: '127.0.0.1',
-      port: await freePort(),
-      flavor: { ramMb: 512, vcpus: 1 },
-      account,
-      nodeAccount: account,
-    }
+    guest = await makeGuestHome(mariadb, version, { label: 'mariadbconf', instanceId: '00000000-0000-4000-8000-0000000c0f16' })
+    account = guest.account
+    ctx = guest.ctx
   })
 
-  after(async () => {
-    if (!home) return
-    // Whatever failed above, leave no engine behind: the instance's, or a throwaway in the cache.
-    const pids = [instancePaths(ctx).pidFile, join(ctx.guestDir, 'mariadb.pid')].map(async (f) => Number((await readFile(f, 'utf8').catch(() => '')).trim()))
-    for (const pid of [...(await Promise.all(pids)), ...(await processesMentioning(home))]) {
-      if (pid > 1 && (await isAlive(pid))) {
-        signal(pid, 'SIGTERM')
-        if (!(await waitForExit(pid, 10_000))) signal(pid, 'SIGKILL')
-        await waitForExit(pid, 5000)
-      }
-    }
-    await removeTree(home)
-  })
+  // Whatever failed above, leave no engine behind: the instance's, or a throwaway in the cache.
+  after(() => guest?.cleanup())
 
   it('reads the catalog once from a throwaway server, then from the cache, and leaves nothing behind', async (t) => {
     let started = performance.now()
@@ -133,7 +80,7 @@ describe('MariaDB configuration groups', async () => {
     }
     t.diagnostic(`catalog cached, 5 runs: median ${median(times).toFixed(2)} ms`)
     assert.deepEqual((await readdir(ctx.cacheDir)).sort(), ['mariadb-10.11', `mariadb-${ctx.version.versionNumber}-variables.json`])
-    assert.deepEqual(await processesMentioning(ctx.cacheDir), [], 'the throwaway server is gone')
+    assert.deepEqual(await processesNaming(ctx.cacheDir), [], 'the throwaway server is gone')
   })
 
   it('offers the allow-listed parameters with the engine\'s types and bounds, and nothing unsafe', () => {

@@ -5,31 +5,22 @@
  */
 import assert from 'node:assert/strict'
 import { createReadStream } from 'node:fs'
-import { chmod, chown, mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { after, before, describe, it } from 'node:test'
 import * as mysql from 'mysql2/promise'
-import { removeTree } from '../src/guest/datastores/common/files.js'
 import { pssKb } from '../src/guest/datastores/common/memory.js'
-import { resolveOsAccount, runningAsRoot } from '../src/guest/datastores/common/os-account.js'
-import { isAlive, signal, waitForExit } from '../src/guest/datastores/common/process.js'
-import type { InstanceContext, OsAccount, PrepareSpec } from '../src/guest/datastores/datastore.js'
+import { runningAsRoot } from '../src/guest/datastores/common/os-account.js'
+import { isAlive } from '../src/guest/datastores/common/process.js'
+import type { InstanceContext, PrepareSpec } from '../src/guest/datastores/datastore.js'
 import { mariadb, mariadbServer } from '../src/guest/datastores/mariadb/index.js'
 import { instancePaths } from '../src/guest/datastores/mariadb/manager.js'
 import { withService } from '../src/guest/datastores/mariadb/service-account.js'
 import { ensureTemplate } from '../src/guest/datastores/mariadb/template.js'
 import { mysql as mysqlDatastore } from '../src/guest/datastores/mysql/index.js'
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const s = createServer().once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => resolve(port))
-    })
-  })
+import { type GuestHome, makeGuestHome } from './helpers/guest-context.js'
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN
 const ALICE = "it's-Sup3r secret"
@@ -45,35 +36,13 @@ const root = mariadb.root!
 describe('MariaDB guest', async () => {
   const manifest = await mariadb.discover()
   const version = manifest.versions[0]
-  let home = ''
-  let account: OsAccount
-  const contexts: InstanceContext[] = []
+  let guest: GuestHome | undefined
+  let made = 1
   let ctx: InstanceContext
 
-  const newContext = async (name: string): Promise<InstanceContext> => {
-    const dir = async (sub: string, mode: number, owner?: OsAccount): Promise<string> => {
-      const p = join(home, name, sub)
-      await mkdir(p, { recursive: true, mode })
-      await chmod(p, mode)
-      if (owner && runningAsRoot()) await chown(p, owner.uid, owner.gid)
-      return p
-    }
-    await dir('.', 0o711)
-    const c: InstanceContext = {
-      instanceId: `00000000-0000-4000-8000-${String(contexts.length + 1).padStart(12, '0')}`,
-      version: version!,
-      volumeDir: await dir('volume', 0o700, account),
-      runDir: await dir('run', 0o700, account),
-      guestDir: await dir('guest', 0o700),
-      cacheDir: join(home, 'cache'),
-      bindAddress: '127.0.0.1',
-      port: await freePort(),
-      flavor: { ramMb: 512, vcpus: 1 },
-      account,
-      nodeAccount: account,
-    }
-    contexts.push(c)
-    return c
+  const newContext = (name: string): Promise<InstanceContext> => {
+    assert.ok(guest)
+    return guest.newContext(name, `00000000-0000-4000-8000-${String(++made).padStart(12, '0')}`)
   }
   const connect = (user: string, password: string, database?: string, port = ctx.port) =>
     mysql.createConnection({ host: '127.0.0.1', port, user, password, ...(database ? { database } : {}), connectTimeout: 5000 })
@@ -90,28 +59,12 @@ describe('MariaDB guest', async () => {
 
   before(async () => {
     assert.ok(version, `MariaDB is installed (found ${JSON.stringify(manifest.versions)})`)
-    home = await mkdtemp('/tmp/coffer-mariadb-test-')
-    await chmod(home, 0o711) // the engine's account must pass through
-    account = await resolveOsAccount(mariadb.osAccountName)
-    await mkdir(join(home, 'cache'), { mode: 0o711 })
-    ctx = await newContext('main')
+    guest = await makeGuestHome(mariadb, version, { label: 'mariadb', instanceId: '00000000-0000-4000-8000-000000000001' })
+    ctx = guest.ctx
   })
 
-  after(async () => {
-    if (!home) return
-    // Whatever failed above, leave no engine behind.
-    for (const c of contexts) {
-      for (const file of [instancePaths(c).pidFile, join(c.guestDir, 'mariadb.pid')]) {
-        const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim())
-        if (pid > 1 && (await isAlive(pid))) {
-          signal(pid, 'SIGTERM')
-          if (!(await waitForExit(pid, 10_000))) signal(pid, 'SIGKILL')
-          await waitForExit(pid, 5000)
-        }
-      }
-    }
-    await removeTree(home)
-  })
+  // Whatever failed above, leave no engine behind.
+  after(() => guest?.cleanup())
 
   it('offers MariaDB 10.11 with users, databases and root; no MySQL on a MariaDB node', async () => {
     assert.equal(version?.name, '10.11')

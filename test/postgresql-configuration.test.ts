@@ -4,45 +4,22 @@
  * detaching (apply {}) bringing the tuned values back. Runs engines as `postgres` when root.
  */
 import assert from 'node:assert/strict'
-import { appendFile, chmod, chown, mkdir, mkdtemp, readdir, readFile, stat } from 'node:fs/promises'
-import { createServer } from 'node:net'
+import { appendFile, readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import type { ParameterSpec } from '../src/core/configuration.js'
-import { removeTree } from '../src/guest/datastores/common/files.js'
-import { resolveOsAccount, runningAsRoot } from '../src/guest/datastores/common/os-account.js'
-import { isAlive, signal, waitForExit } from '../src/guest/datastores/common/process.js'
 import type { ConfigurationAdmin, InstanceContext } from '../src/guest/datastores/datastore.js'
 import { postgresql } from '../src/guest/datastores/postgresql/index.js'
 import { dataDir } from '../src/guest/datastores/postgresql/manager.js'
 import { withService } from '../src/guest/datastores/postgresql/service-account.js'
 import { ensureTemplate } from '../src/guest/datastores/postgresql/template.js'
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const s = createServer().once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => resolve(port))
-    })
-  })
-
-/** Processes whose command line names `dir` (a throwaway engine left running would). */
-async function processesNaming(dir: string): Promise<number[]> {
-  const found: number[] = []
-  for (const name of await readdir('/proc')) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue
-    const cmd = await readFile(`/proc/${name}/cmdline`, 'utf8').catch(() => '')
-    if (cmd.includes(dir)) found.push(Number(name))
-  }
-  return found
-}
+import { type GuestHome, makeGuestHome, processesNaming } from './helpers/guest-context.js'
 
 describe('PostgreSQL configuration groups', async () => {
   const manifest = await postgresql.discover()
   const version = manifest.versions.find((v) => v.name === '15')
   const config = postgresql.configuration as ConfigurationAdmin
-  let home = ''
+  let guest: GuestHome | undefined
   let ctx: InstanceContext
   let catalog: ParameterSpec[] = []
   const node = () => ({ cacheDir: ctx.cacheDir, account: ctx.nodeAccount, version: ctx.version })
@@ -55,45 +32,15 @@ describe('PostgreSQL configuration groups', async () => {
 
   before(async () => {
     assert.ok(version, `PostgreSQL 15 is installed (found ${JSON.stringify(manifest.versions)})`)
-    home = await mkdtemp('/tmp/coffer-pgconf-test-')
-    await chmod(home, 0o711)
-    const account = await resolveOsAccount(postgresql.osAccountName)
-    const dir = async (name: string, mode: number, owner?: typeof account) => {
-      const p = join(home, name)
-      await mkdir(p, { mode })
-      await chmod(p, mode)
-      if (owner && runningAsRoot()) await chown(p, owner.uid, owner.gid)
-      return p
-    }
-    ctx = {
-      instanceId: '00000000-0000-4000-8000-0000000000c1',
-      version,
-      volumeDir: await dir('volume', 0o700, account),
-      runDir: await dir('run', 0o700, account),
-      guestDir: await dir('guest', 0o700),
-      cacheDir: await dir('cache', 0o711),
-      bindAddress: '127.0.0.1',
-      port: await freePort(),
-      nodeAccount: account,
-      flavor: { ramMb: 512, vcpus: 1 },
-      account,
-    }
+    guest = await makeGuestHome(postgresql, version, { label: 'pgconf', instanceId: '00000000-0000-4000-8000-0000000000c1', stopSignal: 'SIGQUIT' })
+    ctx = guest.ctx
     // What the node's warm-up does; the catalog's cold figure below is then the throwaway engine alone.
     await ensureTemplate(ctx.cacheDir, ctx.version, ctx.nodeAccount)
     await postgresql.engine.prepare(ctx, { databases: [], users: [] })
   })
 
-  after(async () => {
-    if (!home) return
-    const pids = [Number((await readFile(join(dataDir(ctx), 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')[0]), ...(await processesNaming(home))]
-    for (const pid of pids.filter((p) => p > 1)) {
-      if (!(await isAlive(pid))) continue
-      signal(pid, 'SIGQUIT')
-      if (!(await waitForExit(pid, 5000))) signal(pid, 'SIGKILL')
-      await waitForExit(pid, 5000)
-    }
-    await removeTree(home)
-  })
+  // Whatever failed above, leave no engine behind: the instance's, or a throwaway in the cache.
+  after(() => guest?.cleanup())
 
   it('reads the catalog from a throwaway engine once, then from the cache', async (t) => {
     let started = performance.now()

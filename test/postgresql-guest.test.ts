@@ -4,28 +4,18 @@
  * `postgres` account when the test runs as root.
  */
 import assert from 'node:assert/strict'
-import { chmod, chown, mkdir, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises'
+import { readFile, stat, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import pg from 'pg'
-import { removeTree } from '../src/guest/datastores/common/files.js'
-import { resolveOsAccount, runningAsRoot } from '../src/guest/datastores/common/os-account.js'
-import { isAlive, signal, waitForExit } from '../src/guest/datastores/common/process.js'
+import { isAlive } from '../src/guest/datastores/common/process.js'
 import type { InstanceContext, PrepareSpec } from '../src/guest/datastores/datastore.js'
 import { postgresql } from '../src/guest/datastores/postgresql/index.js'
 import { dataDir } from '../src/guest/datastores/postgresql/manager.js'
 import { withService } from '../src/guest/datastores/postgresql/service-account.js'
 import { ensureTemplate } from '../src/guest/datastores/postgresql/template.js'
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const s = createServer().once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => resolve(port))
-    })
-  })
+import { type GuestHome, makeGuestHome } from './helpers/guest-context.js'
 
 const spec: PrepareSpec = {
   databases: [{ name: 'shop' }, { name: 'other-db' }],
@@ -35,7 +25,7 @@ const spec: PrepareSpec = {
 describe('PostgreSQL guest', async () => {
   const manifest = await postgresql.discover()
   const version = manifest.versions.find((v) => v.name === '15')
-  let home = ''
+  let guest: GuestHome | undefined
   let ctx: InstanceContext
   const connect = (user: string, password: string, database: string): pg.Client => {
     const c = new pg.Client({ host: '127.0.0.1', port: ctx.port, user, password, database, connectionTimeoutMillis: 5000 })
@@ -54,42 +44,12 @@ describe('PostgreSQL guest', async () => {
 
   before(async () => {
     assert.ok(version, `PostgreSQL 15 is installed (found ${JSON.stringify(manifest.versions)})`)
-    home = await mkdtemp('/tmp/coffer-pg-test-')
-    await chmod(home, 0o711) // the engine's account must pass through
-    const account = await resolveOsAccount(postgresql.osAccountName)
-    const dir = (name: string, mode: number, owner?: typeof account) => {
-      const p = join(home, name)
-      return mkdir(p, { mode })
-        .then(() => chmod(p, mode))
-        .then(() => (owner && runningAsRoot() ? chown(p, owner.uid, owner.gid) : undefined))
-        .then(() => p)
-    }
-    ctx = {
-      instanceId: '00000000-0000-4000-8000-000000000001',
-      version,
-      volumeDir: await dir('volume', 0o700, account),
-      runDir: await dir('run', 0o700, account),
-      guestDir: await dir('guest', 0o700),
-      cacheDir: await dir('cache', 0o711),
-      bindAddress: '127.0.0.1',
-      port: await freePort(),
-      nodeAccount: account,
-      flavor: { ramMb: 512, vcpus: 1 },
-      account,
-    }
+    guest = await makeGuestHome(postgresql, version, { label: 'pg', instanceId: '00000000-0000-4000-8000-000000000001', stopSignal: 'SIGQUIT' })
+    ctx = guest.ctx
   })
 
-  after(async () => {
-    if (!home) return
-    // Whatever failed above, leave no engine behind.
-    const pid = Number((await readFile(join(home, 'volume', 'data', 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')[0])
-    if (pid > 1 && (await isAlive(pid))) {
-      signal(pid, 'SIGQUIT')
-      if (!(await waitForExit(pid, 5000))) signal(pid, 'SIGKILL')
-      await waitForExit(pid, 5000)
-    }
-    await removeTree(home)
-  })
+  // Whatever failed above, leave no engine behind.
+  after(() => guest?.cleanup())
 
   it('offers version 15 with databases, users, root and configuration', () => {
     assert.match(version?.versionNumber ?? '', /^15\.\d+$/)

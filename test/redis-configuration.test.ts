@@ -4,33 +4,21 @@
  * nothing, and detaching (apply {}) bringing every value back. Runs as `redis` when root.
  */
 import assert from 'node:assert/strict'
-import { chmod, chown, mkdir, mkdtemp, readFile, stat } from 'node:fs/promises'
-import { createServer } from 'node:net'
+import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import type { ParameterSpec } from '../src/core/configuration.js'
-import { removeTree } from '../src/guest/datastores/common/files.js'
-import { resolveOsAccount, runningAsRoot } from '../src/guest/datastores/common/os-account.js'
-import { isAlive, signal, waitForExit } from '../src/guest/datastores/common/process.js'
-import type { ConfigurationAdmin, InstanceContext, OsAccount } from '../src/guest/datastores/datastore.js'
+import type { ConfigurationAdmin, InstanceContext } from '../src/guest/datastores/datastore.js'
 import { withService } from '../src/guest/datastores/redis/client.js'
 import { redis } from '../src/guest/datastores/redis/index.js'
 import { redisPaths } from '../src/guest/datastores/redis/manager.js'
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const s = createServer().once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => resolve(port))
-    })
-  })
+import { type GuestHome, makeGuestHome } from './helpers/guest-context.js'
 
 describe('Redis configuration groups', async () => {
   const manifest = await redis.discover()
   const version = manifest.versions.find((v) => v.name === '7.0')
   const config = redis.configuration as ConfigurationAdmin
-  let home = ''
+  let guest: GuestHome | undefined
   let ctx: InstanceContext
   let catalog: ParameterSpec[] = []
   /** Every catalog parameter as the fresh instance had it. */
@@ -50,42 +38,13 @@ describe('Redis configuration groups', async () => {
 
   before(async () => {
     assert.ok(version, `Redis 7.0 is installed (found ${JSON.stringify(manifest.versions)})`)
-    home = await mkdtemp('/tmp/coffer-redisconf-test-')
-    await chmod(home, 0o711)
-    const account = await resolveOsAccount(redis.osAccountName)
-    const dir = async (name: string, mode: number, owner?: OsAccount) => {
-      const p = join(home, name)
-      await mkdir(p, { mode })
-      await chmod(p, mode)
-      if (owner && runningAsRoot()) await chown(p, owner.uid, owner.gid)
-      return p
-    }
-    ctx = {
-      instanceId: 'redis-conf-test',
-      version,
-      volumeDir: await dir('volume', 0o700, account),
-      runDir: await dir('run', 0o700, account),
-      guestDir: await dir('guest', 0o700),
-      cacheDir: await dir('cache', 0o711),
-      bindAddress: '127.0.0.1',
-      port: await freePort(),
-      flavor: { ramMb: 512, vcpus: 1 },
-      account,
-      nodeAccount: account,
-    }
+    guest = await makeGuestHome(redis, version, { label: 'redisconf', instanceId: 'redis-conf-test' })
+    ctx = guest.ctx
     await redis.engine.prepare(ctx, { databases: [], users: [] })
   })
 
-  after(async () => {
-    if (!home) return
-    const pid = Number((await readFile(join(home, 'run', 'redis.pid'), 'utf8').catch(() => '')).trim())
-    if (pid > 1 && (await isAlive(pid))) {
-      signal(pid, 'SIGTERM')
-      if (!(await waitForExit(pid, 5000))) signal(pid, 'SIGKILL')
-      await waitForExit(pid, 5000)
-    }
-    await removeTree(home)
-  })
+  // Whatever failed above, leave no engine behind.
+  after(() => guest?.cleanup())
 
   it('offers a sorted, curated catalog whose defaults are what Redis runs with', async (t) => {
     let started = performance.now()

@@ -4,28 +4,18 @@
  * and start. Runs the engine as the `redis` account when the test runs as root.
  */
 import assert from 'node:assert/strict'
-import { chmod, chown, mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { readFile, stat, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
-import { removeTree } from '../src/guest/datastores/common/files.js'
 import { pssKb } from '../src/guest/datastores/common/memory.js'
-import { resolveOsAccount, runningAsRoot } from '../src/guest/datastores/common/os-account.js'
 import { isAlive, signal, waitForExit } from '../src/guest/datastores/common/process.js'
-import type { InstanceContext, OsAccount, PrepareSpec } from '../src/guest/datastores/datastore.js'
+import type { InstanceContext, PrepareSpec } from '../src/guest/datastores/datastore.js'
 import { ensureServicePassword, withService } from '../src/guest/datastores/redis/client.js'
 import { redis } from '../src/guest/datastores/redis/index.js'
 import { redisPaths } from '../src/guest/datastores/redis/manager.js'
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const s = createServer().once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => resolve(port))
-    })
-  })
+import { type GuestHome, makeGuestHome } from './helpers/guest-context.js'
 
 // Spaces and non-ASCII on purpose: the password travels as one argument and is stored hashed.
 const ALICE_PASSWORD = 'it\'s a Sup3r "secret" ü'
@@ -39,33 +29,13 @@ const DANGEROUS: readonly (readonly string[])[] = [
 describe('Redis guest', async () => {
   const manifest = await redis.discover()
   const version = manifest.versions.find((v) => v.name === '7.0')
-  let home = ''
-  let account: OsAccount
+  let guest: GuestHome | undefined
   let ctx: InstanceContext
   const clients: Redis[] = []
 
-  const makeContext = async (name: string): Promise<InstanceContext> => {
-    assert.ok(version)
-    const dir = async (path: string, mode: number, owner?: OsAccount): Promise<string> => {
-      await mkdir(path, { recursive: true, mode })
-      await chmod(path, mode)
-      if (owner && runningAsRoot()) await chown(path, owner.uid, owner.gid)
-      return path
-    }
-    const base = await dir(join(home, name), 0o711)
-    return {
-      instanceId: `redis-test-${name}`,
-      version,
-      volumeDir: await dir(join(base, 'volume'), 0o700, account),
-      runDir: await dir(join(base, 'run'), 0o700, account),
-      guestDir: await dir(join(base, 'guest'), 0o700),
-      cacheDir: await dir(join(home, 'cache'), 0o711),
-      bindAddress: '127.0.0.1',
-      port: await freePort(),
-      flavor: { ramMb: 512, vcpus: 1 },
-      account,
-      nodeAccount: account,
-    }
+  const makeContext = (name: string): Promise<InstanceContext> => {
+    assert.ok(guest)
+    return guest.newContext(name, `redis-test-${name}`)
   }
   /** A TCP client, like an application's; logged in as `user` when given. */
   const connect = async (user?: string, password?: string): Promise<Redis> => {
@@ -81,25 +51,14 @@ describe('Redis guest', async () => {
 
   before(async () => {
     assert.ok(version, `Redis 7.0 is installed (found ${JSON.stringify(manifest.versions)})`)
-    home = await mkdtemp('/tmp/coffer-redis-test-')
-    await chmod(home, 0o711) // the engine's account must pass through
-    account = await resolveOsAccount(redis.osAccountName)
-    ctx = await makeContext('main')
+    guest = await makeGuestHome(redis, version, { label: 'redis', instanceId: 'redis-test-main' })
+    ctx = guest.ctx
   })
 
   after(async () => {
     for (const c of clients) c.disconnect()
-    if (!home) return
     // Whatever failed above, leave no engine behind.
-    for (const name of await readdir(home).catch(() => [])) {
-      const pid = Number((await readFile(join(home, name, 'run', 'redis.pid'), 'utf8').catch(() => '')).trim())
-      if (pid > 1 && (await isAlive(pid))) {
-        signal(pid, 'SIGTERM')
-        if (!(await waitForExit(pid, 5000))) signal(pid, 'SIGKILL')
-        await waitForExit(pid, 5000)
-      }
-    }
-    await removeTree(home)
+    await guest?.cleanup()
   })
 
   it('offers version 7.0 with users, root and configuration, without databases', () => {

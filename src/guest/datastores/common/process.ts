@@ -119,3 +119,17 @@ export function signal(pid: number, sig: NodeJS.Signals): boolean {
     throw err
   }
 }
+
+/** Signals to send in turn, each with how long to wait for the exit before the next, in ms. */
+export type StopSteps = readonly (readonly [NodeJS.Signals, number])[]
+
+/**
+ * Stops a process by escalation: sends each signal of `steps` in turn and waits its time for the
+ * exit. True once the process has exited (or was already gone); false when it outlived every step.
+ */
+export async function signalUntilExit(pid: number, steps: StopSteps): Promise<boolean> {
+  for (const [sig, timeoutMs] of steps) {
+    if (!signal(pid, sig) || (await waitForExit(pid, timeoutMs))) return true
+  }
+  return false
+}

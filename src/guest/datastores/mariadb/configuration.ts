@@ -14,20 +14,19 @@
  * DEFAULT. Read-only variables (READ_ONLY = YES) change only with a restart: apply names those
  * whose wanted value differs from the running one.
  */
-import { randomBytes } from 'node:crypto'
-import { readFileSync } from 'node:fs'
-import { chown, mkdir, readdir, readFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import * as mysql from 'mysql2/promise'
 import type { ConfigurationValues, ParameterSpec, ParameterValue } from '../../../core/configuration.js'
 import { BadRequest, errorMessage } from '../../../core/errors.js'
 import type { DatastoreVersionInfo } from '../../../core/manifest.js'
-import { chownTree, copyTree, removeTree, writeFileAtomic } from '../common/files.js'
+import { writeFileAtomic } from '../common/files.js'
 import { tailFile } from '../common/log-tail.js'
-import { runningAsRoot } from '../common/os-account.js'
-import { isAlive, procStat, signal, spawnDetached, waitForExit } from '../common/process.js'
+import { overridesFile } from '../common/overrides-file.js'
+import { isAlive, spawnDetached } from '../common/process.js'
 import { serialised } from '../common/serialise.js'
+import { readFromThrowaway } from '../common/throwaway-engine.js'
 import type { ConfigurationAdmin, InstanceContext, OsAccount } from '../datastore.js'
 import type { MysqlClient } from './client.js'
 import { cofferSettings } from './config.js'
@@ -48,33 +47,22 @@ interface Saved {
   readonly before: Readonly<Record<string, string>>
 }
 
-const savedPath = (ctx: InstanceContext, server: string): string => join(ctx.guestDir, `${server}-configuration.json`)
-const parse = (text: string): Saved => {
-  const saved = JSON.parse(text) as Partial<Saved>
-  return { values: saved.values ?? {}, before: saved.before ?? {} }
-}
-const orNothing = (err: unknown): Saved => {
-  if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { values: {}, before: {} }
-  throw err
-}
-const readSaved = (ctx: InstanceContext, server: string): Promise<Saved> => readFile(savedPath(ctx, server), 'utf8').then(parse, orNothing)
+/** The file of `server`'s saved overrides (`server` is the datastore's name). */
+const savedFile = (server: string) => overridesFile<Partial<Saved>>(`${server}-configuration.json`, {})
+const complete = (saved: Partial<Saved>): Saved => ({ values: saved.values ?? {}, before: saved.before ?? {} })
+const readSaved = async (ctx: InstanceContext, server: string): Promise<Saved> => complete(await savedFile(server).read(ctx))
 
 /** The instance's saved overrides ({} when it has none); `server` is the datastore's name. */
 export const readOverrides = async (ctx: InstanceContext, server = 'mariadb'): Promise<ConfigurationValues> => (await readSaved(ctx, server)).values
 
 /** Same as readOverrides, for effectiveConfiguration, which is synchronous (a file of a few hundred bytes). */
-export function readOverridesSync(ctx: InstanceContext, server = 'mariadb'): ConfigurationValues {
-  try {
-    return parse(readFileSync(savedPath(ctx, server), 'utf8')).values
-  } catch (err) {
-    return orNothing(err).values
-  }
-}
+export const readOverridesSync = (ctx: InstanceContext, server = 'mariadb'): ConfigurationValues => complete(savedFile(server).readSync(ctx)).values
 
 // ---- catalog ----
 
 const cacheFile = (node: Node): string => join(node.cacheDir, `mariadb-${node.version.versionNumber}-variables.json`)
 const tmpPrefix = (node: Node): string => `mariadb-${node.version.name}-variables.tmp-`
+// One read per version at a time in this process, as readFromThrowaway requires.
 const reading = new Map<string, Promise<MariadbVariableRow[]>>()
 
 /** Every row of SYSTEM_VARIABLES: from the cache, else from a throwaway server (then cached). */
@@ -94,40 +82,36 @@ function variablesOf(server: MysqlFamilyServer, node: Node): Promise<MariadbVari
 
 async function readFromEngine(server: MysqlFamilyServer, node: Node): Promise<MariadbVariableRow[]> {
   const template = await ensureTemplate(node.cacheDir, server, node.version, node.account)
-  await removeDeadThrowaways(server, node)
-  const tmp = join(node.cacheDir, `${tmpPrefix(node)}${process.pid}-${randomBytes(4).toString('hex')}`)
-  const run = join(tmp, 'run')
-  let pid: number | undefined
-  let rows: MariadbVariableRow[]
-  try {
-    // Coffer owns tmp; the engine's account passes through to data/ (a copy it owns) and run/.
-    await mkdir(tmp, { mode: 0o711 })
-    await mkdir(run, { mode: 0o700 })
-    if (runningAsRoot()) await chown(run, node.account.uid, node.account.gid)
-    await copyTree(template.dataDir, join(tmp, 'data'))
-    if (template.uid !== node.account.uid) await chownTree(join(tmp, 'data'), node.account)
-    pid = await spawnDetached({
-      command: server.serverBinary,
-      // No TCP at all, a small footprint; the template's own redo size, so nothing is resized.
-      args: ['--no-defaults', `--datadir=${join(tmp, 'data')}`, `--socket=${join(run, 'mysqld.sock')}`, `--pid-file=${join(run, 'mysqld.pid')}`,
-        `--log-error=${join(run, 'error.log')}`, `--tmpdir=${run}`, '--skip-networking', '--innodb-buffer-pool-size=16M',
-        `--innodb-log-file-size=${TEMPLATE_LOG_FILE_SIZE}`, '--key-buffer-size=1M', '--aria-pagecache-buffer-size=1M'],
-      account: node.account,
-      logFile: join(tmp, 'console.log'),
-    })
-    const client = await waitReady(pid, run, template.password)
-    try {
-      const [result] = await client.query<(mysql.RowDataPacket & MariadbVariableRow)[]>(SYSTEM_VARIABLES_QUERY)
-      rows = result.map((r) => ({ ...r }))
-    } finally {
-      await client.end().catch(() => client.destroy())
-    }
-  } finally {
-    if (pid !== undefined) await stopThrowaway(pid)
-    await removeTree(tmp)
-  }
+  const rows = await readFromThrowaway({
+    cacheDir: node.cacheDir,
+    prefix: tmpPrefix(node),
+    template,
+    account: node.account,
+    processName: server.processName,
+    pidFile: join('run', 'mysqld.pid'),
+    stopSteps: [['SIGTERM', 60_000], ['SIGKILL', 10_000]],
+    start: ({ dir, dataDir, runDir }) =>
+      spawnDetached({
+        command: server.serverBinary,
+        // No TCP at all, a small footprint; the template's own redo size, so nothing is resized.
+        args: ['--no-defaults', `--datadir=${dataDir}`, `--socket=${join(runDir, 'mysqld.sock')}`, `--pid-file=${join(runDir, 'mysqld.pid')}`,
+          `--log-error=${join(runDir, 'error.log')}`, `--tmpdir=${runDir}`, '--skip-networking', '--innodb-buffer-pool-size=16M',
+          `--innodb-log-file-size=${TEMPLATE_LOG_FILE_SIZE}`, '--key-buffer-size=1M', '--aria-pagecache-buffer-size=1M'],
+        account: node.account,
+        logFile: join(dir, 'console.log'),
+      }),
+    read: async ({ runDir }, pid) => {
+      const client = await waitReady(pid, runDir, template.password)
+      try {
+        const [result] = await client.query<(mysql.RowDataPacket & MariadbVariableRow)[]>(SYSTEM_VARIABLES_QUERY)
+        return result.map((r) => ({ ...r }))
+      } finally {
+        await client.end().catch(() => client.destroy())
+      }
+    },
+  })
   // Cached only once the throwaway is gone: a crash before this leaves no cache, so the next call
-  // reads again and its clean-up (removeDeadThrowaways) stops whatever the crash left running.
+  // reads again and its clean-up stops whatever the crash left running.
   await writeFileAtomic(cacheFile(node), JSON.stringify(rows), { mode: 0o644 })
   return rows
 }
@@ -148,27 +132,6 @@ async function waitReady(pid: number, run: string, password: string): Promise<My
     if (!(await isAlive(pid))) throw new Error(`the throwaway MariaDB for the parameter catalog exited. Log:\n${await log()}`)
     if (Date.now() > deadline) throw new Error(`the throwaway MariaDB for the parameter catalog was not ready in 60 s. Log:\n${await log()}`)
     await sleep(5)
-  }
-}
-
-async function stopThrowaway(pid: number): Promise<void> {
-  for (const [sig, ms] of [['SIGTERM', 60_000], ['SIGKILL', 10_000]] as const) {
-    if (!signal(pid, sig) || (await waitForExit(pid, ms))) return
-  }
-}
-
-// A crashed Coffer leaves `<prefix><pid>-<random>` behind, perhaps with its server still running.
-async function removeDeadThrowaways(server: MysqlFamilyServer, node: Node): Promise<void> {
-  for (const name of await readdir(node.cacheDir)) {
-    if (!name.startsWith(tmpPrefix(node))) continue
-    const owner = Number(name.slice(tmpPrefix(node).length).split('-')[0])
-    // Only this process reads a version's variables at a time (`reading`): its own leftovers are dead too.
-    if (owner !== process.pid && (await isAlive(owner))) continue
-    const dir = join(node.cacheDir, name)
-    const pid = Number((await readFile(join(dir, 'run', 'mysqld.pid'), 'utf8').catch(() => '')).trim())
-    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')
-    if (pid > 1 && (await procStat(pid))?.comm === server.processName && cmdline.includes(dir)) await stopThrowaway(pid)
-    await removeTree(dir)
   }
 }
 
@@ -225,8 +188,7 @@ async function setGlobals(c: MysqlClient, live: ReadonlyMap<string, LiveVariable
 
 /** The configuration admin of a MySQL-family `server` (MariaDB's in index.ts). */
 export function mariadbConfiguration(server: MysqlFamilyServer): ConfigurationAdmin {
-  const writeSaved = (ctx: InstanceContext, saved: Saved): Promise<void> =>
-    writeFileAtomic(savedPath(ctx, server.name), JSON.stringify(saved), { mode: 0o600, durable: true })
+  const writeSaved = savedFile(server.name).write
   const baseValues = (ctx: InstanceContext): Map<string, string> =>
     new Map(cofferSettings(mariadbTuning(ctx.flavor), server.engineSettings).map(([k, v]) => [k.replace(/-/g, '_'), v]))
 

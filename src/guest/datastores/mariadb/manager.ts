@@ -11,11 +11,12 @@ import { access, chmod, chown, mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { errorMessage } from '../../../core/errors.js'
-import { chownTree, copyTree, removeTree, syncFileSystem, writeFileAtomic } from '../common/files.js'
+import { removeTree, syncFileSystem, writeFileAtomic } from '../common/files.js'
 import { tailFile } from '../common/log-tail.js'
 import { runningAsRoot } from '../common/os-account.js'
-import { isAlive, procStat, signal, spawnDetached, waitForExit } from '../common/process.js'
+import { isAlive, procStat, signalUntilExit, spawnDetached, type StopSteps } from '../common/process.js'
 import { serialised as serialisedByKey } from '../common/serialise.js'
+import { copyTemplate } from '../common/template-cache.js'
 import type { EngineLifecycle, EngineStatus, InstanceContext, PrepareSpec } from '../datastore.js'
 import { isUnreachable, openClient, socketPath } from './client.js'
 import { type MysqlFamilyPaths, renderMyCnf } from './config.js'
@@ -29,7 +30,7 @@ import { mariadbDatabases, mariadbUsers } from './users.js'
 
 const START_TIMEOUT_MS = 120_000
 /** SIGTERM is a normal shutdown (InnoDB flushes what it must); SIGKILL leaves crash recovery to the next start. */
-const STOP_STEPS: readonly [NodeJS.Signals, number][] = [['SIGTERM', 120_000], ['SIGKILL', 10_000]]
+const STOP_STEPS: StopSteps = [['SIGTERM', 120_000], ['SIGKILL', 10_000]]
 
 /** The instance's data folder. */
 export const dataDir = (ctx: InstanceContext): string => join(ctx.volumeDir, 'data')
@@ -130,10 +131,7 @@ export function mysqlFamilyEngine(server: MysqlFamilyServer): EngineLifecycle {
   async function stopUnlocked(ctx: InstanceContext): Promise<void> {
     const pid = await running(ctx)
     if (!pid) return
-    for (const [sig, timeoutMs] of STOP_STEPS) {
-      if (!signal(pid, sig)) return
-      if (await waitForExit(pid, timeoutMs)) return
-    }
+    if (await signalUntilExit(pid, STOP_STEPS)) return
     throw new Error(`${server.name} of instance ${ctx.instanceId} (pid ${pid}) did not exit even after SIGKILL`)
   }
 
@@ -145,8 +143,7 @@ export function mysqlFamilyEngine(server: MysqlFamilyServer): EngineLifecycle {
     const pid = await running(ctx)
     if (pid) throw new Error(`instance ${ctx.instanceId} has a running ${server.name} (pid ${pid}) but no record of its data folder`)
     await removeTree(dataDir(ctx))
-    await copyTree(template.dataDir, dataDir(ctx))
-    if (template.uid !== ctx.account.uid) await chownTree(dataDir(ctx), ctx.account)
+    await copyTemplate(template, dataDir(ctx), ctx.account)
     // The copy sits in the page cache; make it durable before recording it as complete.
     await syncFileSystem(dataDir(ctx))
     await writeFileAtomic(dataReady(ctx), `${ctx.version.versionNumber}\n`, { mode: 0o600, durable: true })

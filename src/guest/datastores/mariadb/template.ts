@@ -1,41 +1,26 @@
 /**
- * A pre-initialised, already hardened data folder per node, server and version, copied into each
- * new instance: copy + start takes ~0.3 s where mariadb-install-db + start takes ~1 s
- * (shared/ENGINE-NOTES.md).
- *
- * Layout: `<cacheDir>/<server>-<version>/{data/, secret.json, READY}`. It is built in a temporary
- * sibling folder and renamed into place complete, so a crash never leaves a half template that
- * looks finished; leftovers of dead builders are removed. The template is hardened before any
- * server listens on a network (no anonymous users, root only at localhost and locked, no test
- * database), so an instance is never reachable with a blank password, not even for a moment. Its
- * service password is replaced in every instance when it is prepared.
+ * The MySQL family's node template (common/template-cache.ts): a pre-initialised, already hardened
+ * data folder per node, server and version, copied into each new instance: copy + start takes
+ * ~0.3 s where mariadb-install-db + start takes ~1 s (shared/ENGINE-NOTES.md). Layout:
+ * `<cacheDir>/<server>-<version>/`. The template is hardened before any server listens on a
+ * network (no anonymous users, root only at localhost and locked, no test database), so an
+ * instance is never reachable with a blank password, not even for a moment. Its service password
+ * is replaced in every instance when it is prepared.
  */
-import { randomBytes } from 'node:crypto'
-import { access, chmod, chown, mkdir, readdir, rename, stat } from 'node:fs/promises'
+import { chown, mkdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import * as mysql from 'mysql2/promise'
 import type { DatastoreVersionInfo } from '../../../core/manifest.js'
-import { removeTree, syncDir, syncFileSystem, writeFileAtomic } from '../common/files.js'
+import { removeTree, writeFileAtomic } from '../common/files.js'
 import { runningAsRoot } from '../common/os-account.js'
-import { isAlive, runAs } from '../common/process.js'
-import { newPassword, readSecret, writeSecret } from '../common/secrets.js'
+import { runAs } from '../common/process.js'
+import { newPassword } from '../common/secrets.js'
+import { cachedTemplate, type EngineTemplate } from '../common/template-cache.js'
 import type { OsAccount } from '../datastore.js'
 import { MARIADB_INSTALL_DB, type MysqlFamilyServer, SERVICE_USER } from './manifest.js'
 
 /** Redo log size the template is built with; instances whose tuning wants more resize it at first start. */
 export const TEMPLATE_LOG_FILE_SIZE = '16M'
-
-/** A ready template. */
-export interface MysqlFamilyTemplate {
-  /** Data folder to copy (`cp -a`); owned by the account it was built for. */
-  readonly dataDir: string
-  /** Password of the service account inside the template. */
-  readonly password: string
-  /** Owner of `dataDir`, so a copy can tell whether it must change owners. */
-  readonly uid: number
-}
-
-const building = new Map<string, Promise<MysqlFamilyTemplate>>()
 
 /**
  * Returns the node's template for `server` and `version`, building it first when missing (as
@@ -47,15 +32,13 @@ export function ensureTemplate(
   server: MysqlFamilyServer,
   version: DatastoreVersionInfo,
   account: OsAccount,
-): Promise<MysqlFamilyTemplate> {
-  const key = `${cacheDir}\0${server.name}\0${version.name}`
-  let p = building.get(key)
-  if (!p) {
-    p = readyTemplate(cacheDir, server, version, account)
-    building.set(key, p)
-    p.catch(() => building.delete(key))
-  }
-  return p
+): Promise<EngineTemplate> {
+  return cachedTemplate(cacheDir, {
+    name: `${server.name}-${version.name}`,
+    engine: server.name,
+    versionNumber: version.versionNumber,
+    build: (tmp) => build(tmp, server, account),
+  })
 }
 
 /** The statements that turn a fresh data folder into the template, common to the family. */
@@ -103,68 +86,14 @@ export async function installMariadb(dataDir: string, statements: readonly strin
   }
 }
 
-async function readyTemplate(cacheDir: string, server: MysqlFamilyServer, version: DatastoreVersionInfo, account: OsAccount): Promise<MysqlFamilyTemplate> {
-  const name = `${server.name}-${version.name}`
-  const dir = join(cacheDir, name)
-  const found = await readTemplate(dir)
-  if (found) return found
-  // Only a rename creates `dir`, READY inside: without READY it is not ours to trust.
-  await removeTree(dir)
-  await mkdir(cacheDir, { recursive: true })
-  await removeDeadBuilds(cacheDir, `${name}.tmp-`)
-  const tmp = join(cacheDir, `${name}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`)
-  try {
-    await build(tmp, server, version, account)
-    try {
-      await rename(tmp, dir)
-    } catch (err) {
-      // Another Coffer process on this node finished first: use its template.
-      const code = (err as NodeJS.ErrnoException).code
-      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err
-    }
-    await syncDir(cacheDir)
-  } finally {
-    await removeTree(tmp)
-  }
-  const made = await readTemplate(dir)
-  if (!made) throw new Error(`${server.name} template ${dir} is incomplete after being built`)
-  return made
-}
-
-async function readTemplate(dir: string): Promise<MysqlFamilyTemplate | undefined> {
-  try {
-    await access(join(dir, 'READY'))
-  } catch {
-    return undefined
-  }
-  const secret = await readSecret<{ password?: string }>(dir, 'secret')
-  if (!secret?.password) return undefined
-  const dataDir = join(dir, 'data')
-  return { dataDir, password: secret.password, uid: (await stat(dataDir)).uid }
-}
-
-async function build(tmp: string, server: MysqlFamilyServer, version: DatastoreVersionInfo, account: OsAccount): Promise<void> {
-  // Coffer owns the folder; the engine's account may only pass through to data/ and the SQL file.
-  await mkdir(tmp, { mode: 0o711 })
-  await chmod(tmp, 0o711)
+/** Initialises and hardens `<tmp>/data`; the engine's account may only pass through `tmp` to data/ and the SQL file. */
+async function build(tmp: string, server: MysqlFamilyServer, account: OsAccount): Promise<string> {
   const data = join(tmp, 'data')
   await mkdir(data, { mode: 0o700 })
   if (runningAsRoot()) await chown(data, account.uid, account.gid)
   const password = newPassword()
   await server.initialise(data, templateStatements(password), account)
-  await writeSecret(tmp, 'secret', { password })
-  // The bootstrap does not fsync everything: flush once here, so every copy starts from data on disk.
-  await syncFileSystem(tmp)
-  await writeFileAtomic(join(tmp, 'READY'), `${version.versionNumber}\n`, { mode: 0o644, durable: true })
-}
-
-// Builders leave `<prefix><pid>-<random>` behind when they crash; this process's own leftovers are dead too.
-async function removeDeadBuilds(cacheDir: string, prefix: string): Promise<void> {
-  for (const entry of await readdir(cacheDir)) {
-    if (!entry.startsWith(prefix)) continue
-    const pid = Number(entry.slice(prefix.length).split('-')[0])
-    if (pid === process.pid || !(await isAlive(pid))) await removeTree(join(cacheDir, entry))
-  }
+  return password
 }
 
 /** Datastore.warm for a server of the family: builds the template ahead of the first prepare (called when the node starts). */

@@ -10,20 +10,19 @@
  * every start (config.ts), and applied live with ALTER SYSTEM SET / RESET and a reload. A restart
  * is reported as needed only where PostgreSQL itself says so (pg_settings.pending_restart).
  */
-import { randomBytes } from 'node:crypto'
-import { readFileSync } from 'node:fs'
-import { chown, mkdir, readdir, readFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
 import type { ConfigurationValues, ParameterSpec } from '../../../core/configuration.js'
 import { BadRequest, errorMessage } from '../../../core/errors.js'
 import type { DatastoreVersionInfo } from '../../../core/manifest.js'
-import { chownTree, copyTree, removeTree, writeFileAtomic } from '../common/files.js'
+import { writeFileAtomic } from '../common/files.js'
 import { tailFile } from '../common/log-tail.js'
-import { runningAsRoot } from '../common/os-account.js'
-import { isAlive, procStat, signal, spawnDetached, waitForExit } from '../common/process.js'
+import { overridesFile } from '../common/overrides-file.js'
+import { isAlive, spawnDetached } from '../common/process.js'
 import { serialised } from '../common/serialise.js'
+import { readFromThrowaway } from '../common/throwaway-engine.js'
 import type { ConfigurationAdmin, InstanceContext, OsAccount } from '../datastore.js'
 import type { PgClient } from './client.js'
 import { binDir, SERVICE_USER } from './manifest.js'
@@ -33,36 +32,16 @@ import { ensureTemplate } from './template.js'
 
 type Node = { readonly cacheDir: string; readonly account: OsAccount; readonly version: DatastoreVersionInfo }
 
-const OVERRIDES = 'postgresql-configuration.json'
-const overridesPath = (ctx: InstanceContext): string => join(ctx.guestDir, OVERRIDES)
+const overrides = overridesFile<ConfigurationValues>('postgresql-configuration.json', {})
 
-/** The instance's saved overrides; {} when it has none. */
-export async function readOverrides(ctx: InstanceContext): Promise<ConfigurationValues> {
-  try {
-    return JSON.parse(await readFile(overridesPath(ctx), 'utf8')) as ConfigurationValues
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {}
-    throw err
-  }
-}
-
-/** Same as readOverrides, for effectiveConfiguration, which is synchronous (a file of a few hundred bytes). */
-export function readOverridesSync(ctx: InstanceContext): ConfigurationValues {
-  try {
-    return JSON.parse(readFileSync(overridesPath(ctx), 'utf8')) as ConfigurationValues
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {}
-    throw err
-  }
-}
-
-const writeOverrides = (ctx: InstanceContext, values: ConfigurationValues): Promise<void> =>
-  writeFileAtomic(overridesPath(ctx), JSON.stringify(values), { mode: 0o600, durable: true })
+/** The instance's saved overrides ({} when it has none), async and sync (for effectiveConfiguration). */
+export const { read: readOverrides, readSync: readOverridesSync } = overrides
 
 // ---- catalog ----
 
 const cacheFile = (node: Node): string => join(node.cacheDir, `postgresql-${node.version.versionNumber}-settings.json`)
 const tmpPrefix = (node: Node): string => `postgresql-${node.version.name}-settings.tmp-`
+// One read per version at a time in this process, as readFromThrowaway requires.
 const reading = new Map<string, Promise<PgSettingRow[]>>()
 
 /**
@@ -82,43 +61,39 @@ async function settingsOf(node: Node): Promise<PgSettingRow[]> {
 
 async function readFromEngine(node: Node): Promise<PgSettingRow[]> {
   const template = await ensureTemplate(node.cacheDir, node.version, node.account)
-  await removeDeadThrowaways(node)
-  const tmp = join(node.cacheDir, `${tmpPrefix(node)}${process.pid}-${randomBytes(4).toString('hex')}`)
-  const data = join(tmp, 'data')
-  const run = join(tmp, 'run')
-  let pid: number | undefined
-  let rows: PgSettingRow[]
-  try {
-    // Coffer owns tmp; the engine's account passes through to data/ (a copy it owns) and run/.
-    await mkdir(tmp, { mode: 0o711 })
-    await mkdir(run, { mode: 0o700 })
-    if (runningAsRoot()) await chown(run, node.account.uid, node.account.gid)
-    await copyTree(template.dataDir, data)
-    if (template.uid !== node.account.uid) await chownTree(data, node.account)
-    pid = await spawnDetached({
-      command: join(binDir(node.version), 'postgres'),
-      // No TCP at all; a small footprint, nothing durable: the folder is thrown away.
-      args: ['-D', data, '-c', 'listen_addresses=', '-c', 'port=5432', '-c', `unix_socket_directories=${run}`, '-c', 'logging_collector=off',
-        '-c', 'shared_buffers=16MB', '-c', 'max_connections=10', '-c', 'fsync=off', '-c', 'autovacuum=off'],
-      account: node.account,
-      logFile: join(tmp, 'startup.log'),
-      cwd: data,
-    })
-    await waitReady(data, pid, join(tmp, 'startup.log'))
-    const c = new pg.Client({ host: run, port: 5432, user: SERVICE_USER, password: template.password, database: 'postgres', connectionTimeoutMillis: 10_000 })
-    c.on('error', () => undefined)
-    try {
-      await c.connect()
-      rows = (await c.query<PgSettingRow>(PG_SETTINGS_QUERY)).rows
-    } finally {
-      await c.end().catch(() => undefined)
-    }
-  } finally {
-    if (pid !== undefined) await stopThrowaway(pid)
-    await removeTree(tmp)
-  }
+  const rows = await readFromThrowaway({
+    cacheDir: node.cacheDir,
+    prefix: tmpPrefix(node),
+    template,
+    account: node.account,
+    processName: 'postgres',
+    pidFile: join('data', 'postmaster.pid'),
+    // Immediate shutdown (SIGQUIT): no checkpoint to write for a folder about to be removed.
+    stopSteps: [['SIGQUIT', 10_000], ['SIGKILL', 10_000]],
+    start: ({ dir, dataDir, runDir }) =>
+      spawnDetached({
+        command: join(binDir(node.version), 'postgres'),
+        // No TCP at all; a small footprint, nothing durable: the folder is thrown away.
+        args: ['-D', dataDir, '-c', 'listen_addresses=', '-c', 'port=5432', '-c', `unix_socket_directories=${runDir}`, '-c', 'logging_collector=off',
+          '-c', 'shared_buffers=16MB', '-c', 'max_connections=10', '-c', 'fsync=off', '-c', 'autovacuum=off'],
+        account: node.account,
+        logFile: join(dir, 'startup.log'),
+        cwd: dataDir,
+      }),
+    read: async ({ dir, dataDir, runDir }, pid) => {
+      await waitReady(dataDir, pid, join(dir, 'startup.log'))
+      const c = new pg.Client({ host: runDir, port: 5432, user: SERVICE_USER, password: template.password, database: 'postgres', connectionTimeoutMillis: 10_000 })
+      c.on('error', () => undefined)
+      try {
+        await c.connect()
+        return (await c.query<PgSettingRow>(PG_SETTINGS_QUERY)).rows
+      } finally {
+        await c.end().catch(() => undefined)
+      }
+    },
+  })
   // Cached only once the throwaway is gone: a crash before this leaves no cache, so the next call
-  // reads again and its clean-up (removeDeadThrowaways) stops whatever the crash left running.
+  // reads again and its clean-up stops whatever the crash left running.
   await writeFileAtomic(cacheFile(node), JSON.stringify(rows), { mode: 0o644 })
   return rows
 }
@@ -131,28 +106,6 @@ async function waitReady(data: string, pid: number, log: string): Promise<void> 
     if (!(await isAlive(pid))) throw new Error(`the throwaway PostgreSQL for the parameter catalog exited. Log:\n${await tailFile(log)}`)
     if (Date.now() > deadline) throw new Error(`the throwaway PostgreSQL for the parameter catalog was not ready in 60 s. Log:\n${await tailFile(log)}`)
     await sleep(5)
-  }
-}
-
-// Immediate shutdown (SIGQUIT): no checkpoint to write for a folder about to be removed.
-async function stopThrowaway(pid: number): Promise<void> {
-  for (const [sig, ms] of [['SIGQUIT', 10_000], ['SIGKILL', 10_000]] as const) {
-    if (!signal(pid, sig) || (await waitForExit(pid, ms))) return
-  }
-}
-
-// A crashed Coffer leaves `<prefix><pid>-<random>` behind, perhaps with its engine still running.
-async function removeDeadThrowaways(node: Node): Promise<void> {
-  for (const name of await readdir(node.cacheDir)) {
-    if (!name.startsWith(tmpPrefix(node))) continue
-    const owner = Number(name.slice(tmpPrefix(node).length).split('-')[0])
-    // Only this process reads a version's settings at a time (`reading`): its own leftovers are dead too.
-    if (owner !== process.pid && (await isAlive(owner))) continue
-    const dir = join(node.cacheDir, name)
-    const pid = Number((await readFile(join(dir, 'data', 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')[0])
-    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')
-    if ((await procStat(pid))?.comm === 'postgres' && cmdline.includes(dir)) await stopThrowaway(pid)
-    await removeTree(dir)
   }
 }
 
@@ -206,7 +159,7 @@ async function applyUnlocked(ctx: InstanceContext, values: ConfigurationValues):
   const refused = unstartable(values, ctx.flavor.ramMb)
   if (refused) throw new BadRequest(refused)
   const previous = await readOverrides(ctx)
-  await writeOverrides(ctx, values)
+  await overrides.write(ctx, values)
   try {
     return await withService(ctx, async (c) => {
       for (const name of SERVICE_ROLE_PINS) await c.query(`ALTER ROLE ${c.escapeIdentifier(SERVICE_USER)} SET ${name} = 0`)
@@ -221,7 +174,7 @@ async function applyUnlocked(ctx: InstanceContext, values: ConfigurationValues):
   } catch (err) {
     // Put back what was there, in the file and (best effort) in the engine, so a refused value
     // changes nothing; a start renders the saved overrides anyway.
-    await writeOverrides(ctx, previous)
+    await overrides.write(ctx, previous)
     await withService(ctx, async (c) => {
       await alterSystem(c, previous, Object.keys(values))
       await reload(c)

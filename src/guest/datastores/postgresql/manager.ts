@@ -7,11 +7,12 @@ import { access, chmod, chown, mkdir, readdir, readFile, stat } from 'node:fs/pr
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { errorMessage } from '../../../core/errors.js'
-import { chownTree, copyTree, removeTree, syncFileSystem, writeFileAtomic } from '../common/files.js'
+import { removeTree, syncFileSystem, writeFileAtomic } from '../common/files.js'
 import { runningAsRoot } from '../common/os-account.js'
-import { isAlive, procStat, signal, spawnDetached, waitForExit } from '../common/process.js'
+import { isAlive, procStat, signalUntilExit, spawnDetached, type StopSteps } from '../common/process.js'
 import { tailFile } from '../common/log-tail.js'
 import { serialised as serialisedByKey } from '../common/serialise.js'
+import { copyTemplate } from '../common/template-cache.js'
 import type { EngineLifecycle, EngineStatus, InstanceContext, PrepareSpec } from '../datastore.js'
 import { renderAutoConf, renderPgHba, renderPostgresqlConf } from './config.js'
 import { readOverrides, readOverridesSync } from './configuration.js'
@@ -24,7 +25,7 @@ import { postgresqlUsers } from './users.js'
 
 const START_TIMEOUT_MS = 60_000
 /** Fast shutdown (SIGINT) may have to finish a checkpoint; then immediate (SIGQUIT), then SIGKILL. */
-const STOP_STEPS: readonly [NodeJS.Signals, number][] = [['SIGINT', 60_000], ['SIGQUIT', 10_000], ['SIGKILL', 10_000]]
+const STOP_STEPS: StopSteps = [['SIGINT', 60_000], ['SIGQUIT', 10_000], ['SIGKILL', 10_000]]
 
 /** The instance's data folder. */
 export const dataDir = (ctx: InstanceContext): string => join(ctx.volumeDir, 'data')
@@ -118,10 +119,7 @@ async function startUnlocked(ctx: InstanceContext): Promise<void> {
 async function stopUnlocked(ctx: InstanceContext): Promise<void> {
   const running = await postmaster(ctx)
   if (!running) return
-  for (const [sig, timeoutMs] of STOP_STEPS) {
-    if (!signal(running.pid, sig)) return
-    if (await waitForExit(running.pid, timeoutMs)) return
-  }
+  if (await signalUntilExit(running.pid, STOP_STEPS)) return
   throw new Error(`PostgreSQL of instance ${ctx.instanceId} (pid ${running.pid}) did not exit even after SIGKILL`)
 }
 
@@ -133,8 +131,7 @@ async function ensureDataFolder(ctx: InstanceContext): Promise<void> {
   const running = await postmaster(ctx)
   if (running) throw new Error(`instance ${ctx.instanceId} has a running PostgreSQL (pid ${running.pid}) but no record of its data folder`)
   await removeTree(dataDir(ctx))
-  await copyTree(template.dataDir, dataDir(ctx))
-  if (template.uid !== ctx.account.uid) await chownTree(dataDir(ctx), ctx.account)
+  await copyTemplate(template, dataDir(ctx), ctx.account)
   // The copy sits in the page cache; make it durable before recording it as complete.
   await syncFileSystem(dataDir(ctx))
   await writeFileAtomic(dataReady(ctx), `${ctx.version.versionNumber}\n`, { mode: 0o600, durable: true })

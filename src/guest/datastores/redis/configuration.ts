@@ -11,12 +11,9 @@
  * no longer sets is back to its default in the same step. No CONFIG REWRITE: Coffer rewrites
  * redis.conf at every start anyway, from the saved overrides.
  */
-import { readFileSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
 import type { ConfigurationValues, ParameterSpec } from '../../../core/configuration.js'
 import { BadRequest, errorMessage } from '../../../core/errors.js'
-import { writeFileAtomic } from '../common/files.js'
+import { overridesFile } from '../common/overrides-file.js'
 import { serialised } from '../common/serialise.js'
 import type { ConfigurationAdmin, InstanceContext } from '../datastore.js'
 import { withService } from './client.js'
@@ -24,31 +21,10 @@ import { engineSettings } from './config.js'
 import { redisCatalog, redisParameter, wantedValues } from './parameters.js'
 import { redisTuning } from './tuning.js'
 
-const OVERRIDES = 'redis-configuration.json'
-const overridesPath = (ctx: InstanceContext): string => join(ctx.guestDir, OVERRIDES)
+const overrides = overridesFile<ConfigurationValues>('redis-configuration.json', {})
 
-/** The instance's saved overrides; {} when it has none. */
-export async function readOverrides(ctx: InstanceContext): Promise<ConfigurationValues> {
-  try {
-    return JSON.parse(await readFile(overridesPath(ctx), 'utf8')) as ConfigurationValues
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {}
-    throw err
-  }
-}
-
-/** Same as readOverrides, for effectiveConfiguration, which is synchronous (a file of a few hundred bytes). */
-export function readOverridesSync(ctx: InstanceContext): ConfigurationValues {
-  try {
-    return JSON.parse(readFileSync(overridesPath(ctx), 'utf8')) as ConfigurationValues
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {}
-    throw err
-  }
-}
-
-const writeOverrides = (ctx: InstanceContext, values: ConfigurationValues): Promise<void> =>
-  writeFileAtomic(overridesPath(ctx), JSON.stringify(values), { mode: 0o600, durable: true })
+/** The instance's saved overrides ({} when it has none), async and sync (for effectiveConfiguration). */
+export const { read: readOverrides, readSync: readOverridesSync } = overrides
 
 /** Coffer's own redis.conf values for the flavor, unquoted (`save ""` → empty). */
 function baseValues(ctx: InstanceContext): Map<string, string> {
@@ -61,13 +37,13 @@ async function applyUnlocked(ctx: InstanceContext, values: ConfigurationValues):
     if (!redisParameter(name)) throw new BadRequest(`The configuration parameter ${name} is not supported for this datastore: Redis.`)
   }
   const previous = await readOverrides(ctx)
-  await writeOverrides(ctx, values)
+  await overrides.write(ctx, values)
   try {
     // Name and value travel as separate arguments: a value can never become a second pair.
     await withService(ctx, (c) => c.call('CONFIG', 'SET', ...wantedValues(values, baseValues(ctx)).flat()))
   } catch (err) {
     // Nothing changed in the engine (all or nothing); the saved overrides go back to match it.
-    await writeOverrides(ctx, previous)
+    await overrides.write(ctx, previous)
     if (err instanceof Error && err.name === 'ReplyError' && /^ERR CONFIG SET failed/.test(err.message)) {
       throw new BadRequest(`Redis refused the configuration: ${errorMessage(err).replace(/^ERR CONFIG SET failed /, '')}`)
     }

@@ -11,7 +11,7 @@ import { BadRequest, errorMessage } from '../../../core/errors.js'
 import { writeFileAtomic } from '../common/files.js'
 import { tailFile } from '../common/log-tail.js'
 import { runningAsRoot } from '../common/os-account.js'
-import { isAlive, procStat, signal, spawnDetached, waitForExit } from '../common/process.js'
+import { isAlive, procStat, signalUntilExit, spawnDetached, type StopSteps, waitForExit } from '../common/process.js'
 import { serialised as serialisedByKey } from '../common/serialise.js'
 import type { EngineLifecycle, EngineStatus, InstanceContext, PrepareSpec } from '../datastore.js'
 import { ensureServicePassword, isLoading, isWrongPassword, openClient, servicePassword, socketPath, type RedisClient } from './client.js'
@@ -26,7 +26,7 @@ const START_TIMEOUT_MS = 60_000
 /** How long a clean shutdown (flush the AOF, remove socket and pid file) may take before signals. */
 const SHUTDOWN_TIMEOUT_MS = 60_000
 /** Used when SHUTDOWN cannot be sent: SIGTERM is the same clean shutdown, then SIGKILL. */
-const STOP_STEPS: readonly [NodeJS.Signals, number][] = [['SIGTERM', 60_000], ['SIGKILL', 10_000]]
+const STOP_STEPS: StopSteps = [['SIGTERM', 60_000], ['SIGKILL', 10_000]]
 
 /** Where the instance's files are. */
 export function redisPaths(ctx: InstanceContext): RedisPaths & { readonly logDir: string; readonly startupLog: string } {
@@ -161,10 +161,7 @@ async function stopUnlocked(ctx: InstanceContext): Promise<void> {
   const pid = await serverPid(ctx)
   if (!pid) return
   if ((await requestShutdown(ctx)) && (await waitForExit(pid, SHUTDOWN_TIMEOUT_MS))) return
-  for (const [sig, timeoutMs] of STOP_STEPS) {
-    if (!signal(pid, sig)) return
-    if (await waitForExit(pid, timeoutMs)) return
-  }
+  if (await signalUntilExit(pid, STOP_STEPS)) return
   throw new Error(`Redis of instance ${ctx.instanceId} (pid ${pid}) did not exit even after SIGKILL`)
 }
 
