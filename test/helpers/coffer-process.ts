@@ -74,9 +74,13 @@ export async function startCoffer(extraEnv: Record<string, string> = {}): Promis
     },
     async destroy() {
       await p.kill('SIGTERM')
-      killProcessesUnder(home)
+      // A background job (a template build) may start a new process while we kill the last one.
+      for (let round = 0; round < 50 && processesUnder(home).length > 0; round++) {
+        killProcessesUnder(home)
+        await new Promise((r) => setTimeout(r, 100))
+      }
       removeInstanceAccounts(home)
-      rmSync(home, { recursive: true, force: true })
+      rmSync(home, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 })
     },
   }
   return p
