@@ -88,15 +88,26 @@ export const mariadbProbe: EngineProbe = {
     }),
 }
 
+/** A logged-in Redis client; rejects when the login is refused (no retries, no reconnects). */
+async function redisLogin(port: number, user: string, password: string): Promise<Redis> {
+  const r = new Redis({ host: '127.0.0.1', port, username: user, password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+  r.on('error', () => {}) // a refused login is the answer some tests look for; connect() rejects with it
+  try {
+    await r.connect()
+  } catch (err) {
+    r.disconnect()
+    throw err
+  }
+  return r
+}
+
 export const redisProbe: EngineProbe = {
   datastore: 'redis',
   version: '7.0',
   canUse: (port, user, password) =>
     quietly(async () => {
-      const r = new Redis({ host: '127.0.0.1', port, username: user, password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
-      r.on('error', () => {}) // a refused login is the answer some tests look for
+      const r = await redisLogin(port, user, password)
       try {
-        await r.connect()
         await r.set('probe', '1')
         if ((await r.get('probe')) !== '1') throw new Error('no write')
       } finally {
@@ -105,10 +116,8 @@ export const redisProbe: EngineProbe = {
     }),
   isSuperuser: (port, user, password) =>
     quietly(async () => {
-      const r = new Redis({ host: '127.0.0.1', port, username: user, password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
-      r.on('error', () => {}) // a refused login is the answer some tests look for
+      const r = await redisLogin(port, user, password)
       try {
-        await r.connect()
         await r.config('GET', 'maxmemory')
       } finally {
         r.disconnect()
@@ -150,10 +159,8 @@ export const redisConfiguration: ConfigurationProbe = {
   wrongType: { timeout: 'soon' },
   outOfRange: { timeout: -1 },
   async read(port, user, password, name) {
-    const r = new Redis({ host: '127.0.0.1', port, username: user, password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
-    r.on('error', () => {})
+    const r = await redisLogin(port, user, password)
     try {
-      await r.connect()
       const [, value] = (await r.config('GET', name)) as string[]
       return String(value)
     } finally {
