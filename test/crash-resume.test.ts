@@ -4,18 +4,16 @@
  * never creating anything twice.
  */
 import assert from 'node:assert/strict'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import pg from 'pg'
 import { pgCreateBody, TestClient } from './helpers/api-client.js'
-import { ADMIN_PASSWORD, processesUnder, startCoffer, type CofferProcess } from './helpers/coffer-process.js'
+import { ADMIN_PASSWORD, engineMains, processesUnder, startCoffer, type CofferProcess } from './helpers/coffer-process.js'
 
 const exited = (c: CofferProcess) =>
   new Promise<void>((resolve) => (c.child.exitCode !== null || c.child.signalCode !== null ? resolve() : c.child.once('exit', () => resolve())))
 
-/** Engine main processes of an instance: the ones whose command line names its folder. */
-const engineMains = (dir: string) => processesUnder(dir).filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir))
 
 describe('crash and resume', () => {
   const started: CofferProcess[] = []

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test'
 import pg from 'pg'
 import { pgCreateBody, TestClient } from './helpers/api-client.js'
 import { accountName } from '../src/compute/local/accounts.js'
-import { ADMIN_PASSWORD, processesUnder, startCoffer, type CofferProcess } from './helpers/coffer-process.js'
+import { ADMIN_PASSWORD, engineMains, processesUnder, startCoffer, type CofferProcess } from './helpers/coffer-process.js'
 
 const accountUid = (name: string): number | undefined => {
   const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${name}:`))
@@ -110,7 +110,8 @@ describe('provision PostgreSQL', () => {
     const { body } = await api.api('POST', '/instances', pgCreateBody('survivor', { databases: [{ name: 'd' }], users: [{ name: 'bob', password: 'pw-bob-123', databases: [{ name: 'd' }] }] }))
     const inst = (await api.waitActive(body.instance.id)).body.instance
     assert.equal(inst.status, 'ACTIVE')
-    const enginePids = processesUnder(join(coffer.home, 'instances', inst.id)).sort()
+    const [postmaster] = engineMains(join(coffer.home, 'instances', inst.id))
+    assert.ok(postmaster, 'the engine runs')
 
     await coffer.kill('SIGKILL')
     const bob = new pg.Client({ host: '127.0.0.1', port: inst.port, user: 'bob', password: 'pw-bob-123', database: 'd' })
@@ -123,7 +124,7 @@ describe('provision PostgreSQL', () => {
     const after = (await api.waitActive(inst.id)).body.instance
     assert.equal(after.status, 'ACTIVE')
     assert.equal(after.port, inst.port)
-    assert.deepEqual(processesUnder(join(coffer.home, 'instances', inst.id)).sort(), enginePids, 'the same engine, not a new one')
+    assert.deepEqual(engineMains(join(coffer.home, 'instances', inst.id)), [postmaster], 'the same engine, not a new one')
     await api.api('DELETE', `/instances/${inst.id}`)
     await api.waitGone(inst.id)
   })

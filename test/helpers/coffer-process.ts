@@ -143,6 +143,18 @@ export function processesUnder(dir: string): number[] {
   return pids.filter((pid) => pid !== process.pid)
 }
 
+/**
+ * Engine main processes under `dir`: the ones whose command line names it (the postmaster, not its
+ * backends and workers, which come and go).
+ */
+export const engineMains = (dir: string): number[] => processesUnder(dir).filter((pid) => {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir)
+  } catch {
+    return false
+  }
+})
+
 export function killProcessesUnder(dir: string): void {
   for (const pid of processesUnder(dir)) {
     try {
