@@ -99,6 +99,8 @@ describe('identity', () => {
     const v = await api.raw('GET', '/v3/auth/tokens', undefined, { 'x-subject-token': api.token })
     assert.equal(v.status, 200)
     assert.equal(v.body.token.project.name, 'admin')
+    assert.equal((await api.raw('DELETE', '/v3/auth/tokens', undefined, { 'x-subject-token': api.token })).status, 204)
+    assert.equal((await api.api('GET', '/flavors')).status, 401, 'a revoked token stops working')
   })
 
   it('keeps projects apart: another project\'s user sees none of admin\'s resources', async () => {

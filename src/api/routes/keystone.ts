@@ -5,7 +5,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { apiUrl, type Settings } from '../../config.js'
-import { issueToken, validateToken, type Principal } from '../../identity/identity.js'
+import { issueToken, revokeToken, validateToken, type Principal } from '../../identity/identity.js'
 import type { Db } from '../../store/schema.js'
 import { header } from '../auth.js'
 import { baseUrl } from '../links.js'
@@ -75,6 +75,14 @@ export function keystoneRoutes(app: FastifyInstance, db: Db, settings: Settings)
     const project = scope?.id ? { id: scope.id } : scope?.name ? { name: scope.name } : undefined
     const { token, principal } = await issueToken(db, { userName: user.name ?? '', password: user.password, ...(project ? { project } : {}) }, settings.tokenTtlMs)
     return reply.code(201).header('X-Subject-Token', token).send(tokenBody(base(req), principal))
+  })
+
+  // Logout: the subject token stops working at once.
+  app.delete('/v3/auth/tokens', async (req, reply) => {
+    await validateToken(db, header(req, 'x-auth-token'))
+    await validateToken(db, header(req, 'x-subject-token'))
+    await revokeToken(db, header(req, 'x-subject-token') ?? '')
+    return reply.code(204).send()
   })
 
   app.get('/v3/auth/tokens', async (req, reply) => {

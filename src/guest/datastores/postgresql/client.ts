@@ -33,15 +33,5 @@ export async function openClient(ctx: InstanceContext, password: string, databas
   return client
 }
 
-/** Runs `fn` with a client to `database` as the service account and always closes it. */
-export async function withClient<T>(ctx: InstanceContext, password: string, fn: (client: PgClient) => Promise<T>, database = 'postgres'): Promise<T> {
-  const client = await openClient(ctx, password, database)
-  try {
-    return await fn(client)
-  } finally {
-    await client.end().catch(() => undefined)
-  }
-}
-
 /** True when a login failed on the password (SQLSTATE 28P01), as opposed to the engine being down. */
 export const isWrongPassword = (err: unknown): boolean => (err as { code?: unknown } | null)?.code === '28P01'
