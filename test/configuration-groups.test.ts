@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { TestClient, type Reply } from './helpers/api-client.js'
+import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { ADMIN_PASSWORD, processesUnder, startCoffer, type CofferProcess } from './helpers/coffer-process.js'
 import { mariadbConfiguration, postgresqlConfiguration, redisConfiguration } from './helpers/engines.js'
@@ -167,11 +168,23 @@ for (const cp of [postgresqlConfiguration, mariadbConfiguration, redisConfigurat
       const id = g.body.configuration.id
       for (const i of [ia, ib]) assert.equal((await api.api('PUT', `/instances/${i.id}`, { instance: { configuration: id } })).status, 202)
       for (const i of [ia, ib]) await eventually('attached', async () => (await read(i, cp.live.name)) === cp.live.firstRead)
-      // B's engine dies behind Coffer's back; the next update cannot reach it.
+      // B's engine dies and something else takes its port, so neither the node's supervisor nor the
+      // apply task's retries can bring it back: the next update cannot reach it.
       for (const pid of processesUnder(join(coffer.home, 'instances', ib.id))) process.kill(pid, 'SIGKILL')
-      assert.equal((await api.api('PATCH', `/configurations/${id}`, { configuration: { values: { [cp.live.name]: cp.live.second } } })).status, 200)
-      await eventually('A follows', async () => (await read(ia, cp.live.name)) === cp.live.secondRead)
-      await eventually('B reports the failure', async () => (await status(ib.id)) === 'ERROR')
+      await eventually('B stopped', async () => processesUnder(join(coffer.home, 'instances', ib.id)).length === 0)
+      const squatter = createServer()
+      // The dead engine's listening socket can outlive its process by a moment.
+      await eventually('the port is free to take', () => new Promise<boolean>((resolve) => {
+        squatter.once('error', () => resolve(false))
+        squatter.listen(ib.port, '127.0.0.1', () => resolve(true))
+      }))
+      try {
+        assert.equal((await api.api('PATCH', `/configurations/${id}`, { configuration: { values: { [cp.live.name]: cp.live.second } } })).status, 200)
+        await eventually('A follows', async () => (await read(ia, cp.live.name)) === cp.live.secondRead)
+        await eventually('B reports the failure', async () => (await status(ib.id)) === 'ERROR')
+      } finally {
+        await new Promise((resolve) => squatter.close(resolve))
+      }
       const b = (await api.api('GET', `/instances/${ib.id}`)).body.instance
       assert.match(b.fault.message, /Applying configuration failed/)
       // A may wait for a restart (the detach before put a restart-only value back), but it has no fault.

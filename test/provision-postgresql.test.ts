@@ -106,6 +106,34 @@ describe('provision PostgreSQL', () => {
     await assert.rejects(connect('alice', 'Sup3r-secret!', 'shop').connect())
   })
 
+  it('starts again an engine that died behind its back, data intact', async () => {
+    const { body } = await api.api('POST', '/instances', pgCreateBody('phoenix', { databases: [{ name: 'd' }], users: [{ name: 'eve', password: 'pw-eve-123', databases: [{ name: 'd' }] }] }))
+    const inst = (await api.waitActive(body.instance.id)).body.instance
+    const eve = () => new pg.Client({ host: '127.0.0.1', port: inst.port, user: 'eve', password: 'pw-eve-123', database: 'd' })
+    const c = eve()
+    await c.connect()
+    await c.query('CREATE TABLE t (v int); INSERT INTO t VALUES (42)')
+    await c.end()
+    const [postmaster] = engineMains(join(coffer.home, 'instances', inst.id))
+    assert.ok(postmaster)
+    process.kill(postmaster, 'SIGKILL')
+    const deadline = Date.now() + 30_000
+    let now: number[] = []
+    while (Date.now() < deadline) {
+      now = engineMains(join(coffer.home, 'instances', inst.id))
+      if (now.length === 1 && now[0] !== postmaster && (await api.api('GET', `/instances/${inst.id}`)).body.instance.status === 'ACTIVE') break
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    assert.equal(now.length, 1, 'one engine again')
+    assert.notEqual(now[0], postmaster, 'a new engine')
+    const again = eve()
+    await again.connect()
+    assert.deepEqual((await again.query('SELECT v FROM t')).rows, [{ v: 42 }])
+    await again.end()
+    await api.api('DELETE', `/instances/${inst.id}`)
+    await api.waitGone(inst.id)
+  })
+
   it('keeps engines running when the server stops, and re-adopts them at start', async () => {
     const { body } = await api.api('POST', '/instances', pgCreateBody('survivor', { databases: [{ name: 'd' }], users: [{ name: 'bob', password: 'pw-bob-123', databases: [{ name: 'd' }] }] }))
     const inst = (await api.waitActive(body.instance.id)).body.instance

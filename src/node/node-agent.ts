@@ -136,12 +136,9 @@ export class NodeAgent implements GuestApi {
     await Promise.all(
       specs.map(async (spec) => {
         try {
-          const ds = this.#datastore(spec)
-          const ctx = await this.#requireContext(spec)
-          const s = await ds.engine.status(ctx)
-          if (s.state === 'stopped') {
+          if ((await this.status(spec)).state === 'stopped') {
             this.#o.log(`instance ${spec.instanceId}: engine was stopped, starting it`)
-            await ds.engine.start(ctx)
+            await this.#startEngine(spec)
           }
         } catch (err) {
           this.#o.log(`instance ${spec.instanceId}: could not adopt: ${errorMessage(err)}`)
@@ -150,8 +147,13 @@ export class NodeAgent implements GuestApi {
     )
   }
 
-  /** Every `intervalMs`, looks at each engine and publishes what it saw. */
+  /**
+   * Every `intervalMs`, looks at each engine that should be running and publishes what it saw. An
+   * engine found stopped twice in a row (it died: out of memory, a crash, a kill) is started again,
+   * as a supervisor would; once, because a single look can fall inside a restart.
+   */
   startHeartbeats(intervalMs: number, specs: () => Promise<readonly InstanceSpec[]>, publish: (hb: Heartbeat) => void): void {
+    const stoppedSeen = new Map<string, number>()
     const beat = async (): Promise<void> => {
       for (const spec of await specs().catch(() => [])) {
         const observedAt = Date.now()
@@ -159,6 +161,13 @@ export class NodeAgent implements GuestApi {
         const volumeUsedBytes = await this.#o.compute.volumeUsedBytes(spec.instanceId)
         const serviceStatus = s.healthy ? 'HEALTHY' : s.state === 'stopped' ? 'SHUTDOWN' : 'FAILED'
         publish({ protocol: GUEST_PROTOCOL_VERSION, instanceId: spec.instanceId, observedAt, serviceStatus, volumeUsedBytes })
+        const seen = s.state === 'stopped' ? (stoppedSeen.get(spec.instanceId) ?? 0) + 1 : 0
+        stoppedSeen.set(spec.instanceId, seen)
+        if (seen >= 2) {
+          stoppedSeen.delete(spec.instanceId)
+          this.#o.log(`instance ${spec.instanceId}: engine found stopped, starting it again`)
+          await this.#startEngine(spec).catch((err) => this.#o.log(`instance ${spec.instanceId}: could not start its engine: ${errorMessage(err)}`))
+        }
       }
     }
     const loop = (): void => {
@@ -170,6 +179,10 @@ export class NodeAgent implements GuestApi {
 
   stopHeartbeats(): void {
     clearTimeout(this.#heartbeat)
+  }
+
+  async #startEngine(spec: InstanceSpec): Promise<void> {
+    await this.#datastore(spec).engine.start(await this.#requireContext(spec))
   }
 
   #datastore(spec: InstanceSpec): Datastore {
