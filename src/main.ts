@@ -65,12 +65,13 @@ export async function startServer(settings: Settings, log: (msg: string) => void
     log,
   })
 
-  const specsOnNode = async (filter: (taskStatus: string) => boolean) => {
-    const rows = (await instancesOnNode(db, node.name)).filter((r) => r.port !== null && filter(r.task_status) && !r.fault_message)
+  // Instances whose engine should be running: placed here, no task at work on them, no fault.
+  const runningOnNode = async () => {
+    const rows = (await instancesOnNode(db, node.name)).filter((r) => r.port !== null && r.task_status === 'NONE' && !r.fault_message)
     return Promise.all(rows.map((r) => instanceSpec(db, r)))
   }
   // Running engines are left as they are; ones that stopped with the host are started again.
-  await node.adopt(await specsOnNode((t) => t === 'NONE'))
+  await node.adopt(await runningOnNode())
   warmTemplates(compute, manifests, log)
 
   const api = buildApi(
@@ -89,7 +90,7 @@ export async function startServer(settings: Settings, log: (msg: string) => void
   )
   await api.listen({ port: settings.port, host: settings.bind })
   runner.start()
-  node.startHeartbeats(settings.heartbeatMs, () => specsOnNode((t) => t === 'NONE'), (hb) => bus.publishHeartbeat(hb))
+  node.startHeartbeats(settings.heartbeatMs, runningOnNode, (hb) => bus.publishHeartbeat(hb))
 
   return {
     url,
