@@ -6,6 +6,7 @@ import assert from 'node:assert/strict'
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import { startCofferAsAdmin } from './helpers/admin-session.js'
 import { pgCreateBody, TestClient } from './helpers/api-client.js'
 import { ADMIN_PASSWORD, processesUnder, startCoffer, type CofferProcess } from './helpers/coffer-process.js'
 
@@ -40,9 +41,7 @@ describe('bad input to instance create', () => {
   let coffer: CofferProcess
   let api: TestClient
   before(async () => {
-    coffer = await startCoffer()
-    api = new TestClient(coffer.url)
-    await api.login('admin', ADMIN_PASSWORD, 'admin')
+    ;({ coffer, api } = await startCofferAsAdmin())
   })
   after(async () => coffer?.destroy())
 

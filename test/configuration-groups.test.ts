@@ -5,10 +5,11 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
+import { startCofferAsAdmin } from './helpers/admin-session.js'
 import { TestClient, type Reply } from './helpers/api-client.js'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
-import { ADMIN_PASSWORD, processesUnder, startCoffer, type CofferProcess } from './helpers/coffer-process.js'
+import { processesUnder, type CofferProcess } from './helpers/coffer-process.js'
 import { mariadbConfiguration, postgresqlConfiguration, redisConfiguration } from './helpers/engines.js'
 
 async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
@@ -44,9 +45,7 @@ for (const cp of [postgresqlConfiguration, mariadbConfiguration, redisConfigurat
     const status = async (id: string) => (await api.api('GET', `/instances/${id}`)).body.instance.status
 
     before(async () => {
-      coffer = await startCoffer()
-      api = new TestClient(coffer.url)
-      await api.login('admin', ADMIN_PASSWORD, 'admin')
+      ;({ coffer, api } = await startCofferAsAdmin())
     })
     after(async () => coffer?.destroy())
 

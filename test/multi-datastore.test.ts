@@ -4,17 +4,16 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
+import { startCofferAsAdmin } from './helpers/admin-session.js'
 import { TestClient } from './helpers/api-client.js'
-import { ADMIN_PASSWORD, startCoffer, type CofferProcess } from './helpers/coffer-process.js'
+import type { CofferProcess } from './helpers/coffer-process.js'
 import { mariadbProbe, postgresqlProbe, redisProbe } from './helpers/engines.js'
 
 describe('multiple datastores', () => {
   let coffer: CofferProcess
   let api: TestClient
   before(async () => {
-    coffer = await startCoffer()
-    api = new TestClient(coffer.url)
-    await api.login('admin', ADMIN_PASSWORD, 'admin')
+    ;({ coffer, api } = await startCofferAsAdmin())
   })
   after(async () => coffer?.destroy())
 

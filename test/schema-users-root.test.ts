@@ -4,8 +4,9 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
+import { startCofferAsAdmin } from './helpers/admin-session.js'
 import { TestClient } from './helpers/api-client.js'
-import { ADMIN_PASSWORD, startCoffer, type CofferProcess } from './helpers/coffer-process.js'
+import type { CofferProcess } from './helpers/coffer-process.js'
 import { mariadbProbe, postgresqlProbe, redisProbe } from './helpers/engines.js'
 
 const INJECTIONS = ["a'; DROP DATABASE x; --", 'a`b', 'a"b', 'a$$b', 'a\nb', 'ünï', 'a b', '../x']
@@ -20,9 +21,7 @@ for (const probe of [postgresqlProbe, mariadbProbe, redisProbe]) {
     const path = (p: string) => `/instances/${id}${p}`
 
     before(async () => {
-      coffer = await startCoffer()
-      api = new TestClient(coffer.url)
-      await api.login('admin', ADMIN_PASSWORD, 'admin')
+      ;({ coffer, api } = await startCofferAsAdmin())
       const v = await api.api('GET', `/datastores/${probe.datastore}/versions/${probe.version}`)
       assert.equal(v.status, 200, `${probe.datastore} ${probe.version} is offered: ${JSON.stringify(v.body)}`)
       caps = v.body.version.capabilities

@@ -7,8 +7,9 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
 import pg from 'pg'
+import { startCofferAsAdmin } from './helpers/admin-session.js'
 import { TestClient } from './helpers/api-client.js'
-import { ADMIN_PASSWORD, startCoffer, type CofferProcess } from './helpers/coffer-process.js'
+import type { CofferProcess } from './helpers/coffer-process.js'
 
 describe('tenant isolation', { skip: process.getuid?.() !== 0 && 'per-instance accounts need root' }, () => {
   let coffer: CofferProcess
@@ -20,9 +21,7 @@ describe('tenant isolation', { skip: process.getuid?.() !== 0 && 'per-instance a
     return inst as { id: string; port: number }
   }
   before(async () => {
-    coffer = await startCoffer()
-    api = new TestClient(coffer.url)
-    await api.login('admin', ADMIN_PASSWORD, 'admin')
+    ;({ coffer, api } = await startCofferAsAdmin())
   })
   after(async () => coffer?.destroy())
 
