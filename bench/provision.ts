@@ -1,15 +1,22 @@
 /**
  * bench/provision: how long a create takes, per engine, against the bare engine on this machine,
  * in one run; and how much memory an idle instance costs.
- *   bare           — a fresh server by hand (initdb / install-db / plain start) until ready
- *   coffer x1      — POST /instances to ACTIVE (a database and a user made where the engine has them)
- *   coffer x10     — ten POSTs at once: median create-to-ACTIVE, and wall time to the last ACTIVE
+ *   bare           — a fresh server by hand (initdb / install-db / plain start) until ready;
+ *                    x10: ten of them started at once
+ *   coffer, cold   — POST /instances to ACTIVE with no spares (COFFER_SPARES=none): the engine is
+ *                    built from nothing (a database and a user made where the engine has them)
+ *   coffer, spares — the same with the datastore's default pool of spares (config.ts), measured on
+ *                    a node at rest: the pool is full before each create, and before the ten
+ *   x10            — ten POSTs at once: median create-to-ACTIVE, and wall time to the last ACTIVE
  *   idle memory    — PSS of each instance's engine processes with ten running (Coffer runs no
  *                    process per instance: the guest lives in the one server process)
+ * Clients poll every 5 ms, as the bare measurement does (one instance list for the ten).
  * Usage: node dist/bench/provision.js [--runs N] [--only postgresql,mariadb,redis]
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { DEFAULT_SPARES } from '../src/config.js'
+import { parseSpareSizes } from '../src/core/spares.js'
 import { pgCreateBody, TestClient } from '../test/helpers/api-client.js'
 import { ADMIN_PASSWORD, processesUnder, startCoffer } from '../test/helpers/coffer-process.js'
 import { bareMariadb, barePostgresql, bareRedis, benchRoot, removeRoot, type BareEngine } from './bare-engines.js'
@@ -18,7 +25,7 @@ const arg = (name: string) => (process.argv.includes(name) ? process.argv[proces
 const runs = Number(arg('--runs')) || 5
 const only = arg('--only')?.split(',')
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN
-const s = (ms: number) => (ms / 1000).toFixed(2)
+const s = (ms: number) => (ms / 1000).toFixed(3)
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 const pssKb = (pid: number): number => {
@@ -29,20 +36,28 @@ const pssKb = (pid: number): number => {
   }
 }
 
-async function bare(engine: BareEngine): Promise<number> {
+interface Figures {
+  readonly one: number
+  readonly tenMedian: number
+  readonly tenWall: number
+}
+
+async function bare(engine: BareEngine): Promise<Figures> {
   const root = benchRoot()
-  const times: number[] = []
   try {
-    for (let i = 0; i < runs; i++) times.push(await engine.once(root, i))
+    const one: number[] = []
+    for (let i = 0; i < runs; i++) one.push(await engine.once(root, i))
+    const t = performance.now()
+    const ten = await Promise.all(Array.from({ length: 10 }, (_, i) => engine.once(root, 100 + i)))
+    return { one: median(one), tenMedian: median(ten), tenWall: performance.now() - t }
   } finally {
     await sleep(300)
     removeRoot(root)
   }
-  return median(times)
 }
 
-async function coffer(engine: BareEngine) {
-  const c = await startCoffer({ COFFER_HEARTBEAT_MS: '5000' })
+async function coffer(engine: BareEngine, spares: number): Promise<Figures & { idleMb: number; serverMb: number }> {
+  const c = await startCoffer({ COFFER_HEARTBEAT_MS: '5000', COFFER_SPARES: spares > 0 ? `${engine.datastore}=${spares}` : 'none' })
   try {
     const api = new TestClient(c.url)
     await api.login('admin', ADMIN_PASSWORD, 'admin')
@@ -50,18 +65,42 @@ async function coffer(engine: BareEngine) {
     const schema = version.capabilities.databases
       ? { databases: [{ name: 'app' }], users: [{ name: 'app', password: 'bench-pass-1', databases: [{ name: 'app' }] }] }
       : { users: [{ name: 'app', password: 'bench-pass-1', databases: [] }] }
-    const create = async (name: string) => {
-      const t = performance.now()
+    const poolFull = async () => {
+      for (let i = 0; spares > 0 && i < 1200; i++) {
+        if ((await api.api('GET', '/mgmt/spares')).body.pools.every((p: { ready: number; wanted: number }) => p.ready >= p.wanted)) return
+        await sleep(100)
+      }
+    }
+    const post = async (name: string): Promise<string> => {
       const body = pgCreateBody(name, schema)
       body.instance.datastore = { type: engine.datastore, version: engine.version }
       const r = await api.api('POST', '/instances', body)
       if (r.status !== 200) throw new Error(JSON.stringify(r.body))
+      return r.body.instance.id
+    }
+    const create = async (name: string) => {
+      const t = performance.now()
+      const id = await post(name)
       for (;;) {
-        const i = (await api.api('GET', `/instances/${r.body.instance.id}`)).body.instance
-        if (i.status === 'ACTIVE') return { id: i.id as string, ms: performance.now() - t }
+        const i = (await api.api('GET', `/instances/${id}`)).body.instance
+        if (i.status === 'ACTIVE') return { id, ms: performance.now() - t }
         if (i.status === 'ERROR') throw new Error(JSON.stringify(i.fault))
-        await sleep(10)
+        await sleep(5)
       }
+    }
+    // Ten at once are watched the way a person would: one instance list, not ten pollers.
+    const createTen = async () => {
+      const t = performance.now()
+      const ids = await Promise.all(Array.from({ length: 10 }, (_, i) => post(`ten-${i}`)))
+      const done = new Map<string, number>()
+      while (done.size < ids.length) {
+        for (const i of (await api.api('GET', '/instances')).body.instances) {
+          if (i.status === 'ERROR') throw new Error(JSON.stringify(i.fault))
+          if (i.status === 'ACTIVE' && ids.includes(i.id) && !done.has(i.id)) done.set(i.id, performance.now() - t)
+        }
+        await sleep(5)
+      }
+      return ids.map((id) => ({ id, ms: done.get(id) ?? NaN }))
     }
     const dropAll = async (ids: string[]) => {
       await Promise.all(ids.map((id) => api.api('DELETE', `/instances/${id}`)))
@@ -70,13 +109,14 @@ async function coffer(engine: BareEngine) {
     await dropAll([(await create('warm-up')).id]) // the first create may wait for the node's template
     const one: number[] = []
     for (let i = 0; i < runs; i++) {
+      await poolFull()
       const r = await create(`one-${i}`)
       one.push(r.ms)
       await dropAll([r.id])
     }
-    const t = performance.now()
-    const ten = await Promise.all(Array.from({ length: 10 }, (_, i) => create(`ten-${i}`)))
-    const tenWall = performance.now() - t
+    await poolFull()
+    const ten = await createTen()
+    const tenWall = Math.max(...ten.map((r) => r.ms))
     await sleep(3000) // let the engines settle to idle
     const perInstance = ten.map((r) => processesUnder(join(c.home, 'instances', r.id)).reduce((kb, pid) => kb + pssKb(pid), 0))
     const serverPss = pssKb(c.child.pid ?? 0)
@@ -88,15 +128,25 @@ async function coffer(engine: BareEngine) {
 }
 
 const engines = [barePostgresql, bareMariadb, bareRedis].filter((e) => !only || only.includes(e.datastore))
-console.log(`Provisioning, ${runs} runs each; ratio = Coffer / bare (${new Date().toISOString().slice(0, 10)}, ${readdirSync('/sys/devices/system/cpu').filter((d) => /^cpu\d+$/.test(d)).length} CPUs)\n`)
-console.log('| engine | bare (s) | coffer x1 median (s) | ratio | x10 median (s) | x10 wall (s) | idle MB per instance |')
-console.log('| --- | --- | --- | --- | --- | --- | --- |')
+const defaults = parseSpareSizes(DEFAULT_SPARES)
+const cpus = readdirSync('/sys/devices/system/cpu').filter((d) => /^cpu\d+$/.test(d)).length
+console.log(`Provisioning, ${runs} runs each, times in seconds; ratio = Coffer / bare (${new Date().toISOString().slice(0, 10)}, ${cpus} CPUs)\n`)
+console.log('| engine | bare x1 | Coffer x1 cold | Coffer x1 from a spare | bare x10 median / wall | Coffer x10 cold median / wall | Coffer x10 with spares median / wall | spares kept | idle MB per instance |')
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |')
+const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`
 for (const e of engines) {
   try {
     const b = await bare(e)
-    const c = await coffer(e)
-    console.log(`| ${e.datastore} ${e.version} (${e.what}) | ${s(b)} | ${s(c.one)} | ${(c.one / b).toFixed(2)}x | ${s(c.tenMedian)} | ${s(c.tenWall)} | ${c.idleMb.toFixed(1)} (server ${c.serverMb.toFixed(0)} MB in all) |`)
+    const cold = await coffer(e, 0)
+    const pool = defaults[e.datastore] ?? 0
+    const warm = pool > 0 ? await coffer(e, pool) : undefined
+    const warmOne = warm ? `${s(warm.one)} (${ratio(warm.one, b.one)})` : 'no spares'
+    const warmTen = warm ? `${s(warm.tenMedian)} / ${s(warm.tenWall)} (${ratio(warm.tenWall, b.tenWall)})` : 'no spares'
+    console.log(
+      `| ${e.datastore} ${e.version} (${e.what}) | ${s(b.one)} | ${s(cold.one)} (${ratio(cold.one, b.one)}) | ${warmOne} | ${s(b.tenMedian)} / ${s(b.tenWall)} ` +
+        `| ${s(cold.tenMedian)} / ${s(cold.tenWall)} (${ratio(cold.tenWall, b.tenWall)}) | ${warmTen} | ${pool} | ${cold.idleMb.toFixed(1)} (server ${cold.serverMb.toFixed(0)} MB in all) |`,
+    )
   } catch (err) {
-    console.log(`| ${e.datastore} ${e.version} | failed: ${(err as Error).message} | | | | | |`)
+    console.log(`| ${e.datastore} ${e.version} | failed: ${(err as Error).message} | | | | | | | |`)
   }
 }

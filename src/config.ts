@@ -4,6 +4,14 @@
  */
 import { homedir, hostname } from 'node:os'
 import { join, resolve } from 'node:path'
+import { parseSpareSizes, type SpareSizes } from './core/spares.js'
+
+/**
+ * Spares kept ready per datastore when COFFER_SPARES is not set. A spare costs its idle engine
+ * (Redis ~3 MB, PostgreSQL ~16 MB, MariaDB ~45 MB), an OS account and a port; Redis gets enough to
+ * take a burst of ten creates because its spares cost next to nothing.
+ */
+export const DEFAULT_SPARES = 'redis=10,postgresql=2,mariadb=2'
 
 export interface Settings {
   /** Everything Coffer keeps on this machine: state, instances' volumes, templates, logs. */
@@ -26,6 +34,8 @@ export interface Settings {
   readonly maxVolumeGb: number
   /** Instances a project may have (Trove's max_instances_per_tenant). */
   readonly maxInstancesPerProject: number
+  /** Ready instances kept per datastore, for creates that take one (core/spares.ts). */
+  readonly spares: SpareSizes
 }
 
 export interface SettingsInput {
@@ -51,6 +61,7 @@ export function resolveSettings(flags: SettingsInput = {}, env: NodeJS.ProcessEn
     ...(env.COFFER_ADMIN_PASSWORD ? { adminPassword: env.COFFER_ADMIN_PASSWORD } : {}),
     maxVolumeGb: Number(env.COFFER_MAX_VOLUME_GB ?? 10),
     maxInstancesPerProject: Number(env.COFFER_MAX_INSTANCES ?? 10),
+    spares: parseSpareSizes(env.COFFER_SPARES ?? DEFAULT_SPARES),
   }
 }
 

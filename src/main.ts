@@ -26,6 +26,7 @@ import { restartInstance } from './tasks/restart-instance.js'
 import { configurationSteps } from './tasks/steps/configuration-steps.js'
 import { deleteInstance } from './tasks/delete-instance.js'
 import { TaskRunner } from './tasks/runner.js'
+import { SpareKeeper } from './tasks/spare-keeper.js'
 import { instanceSpec } from './tasks/steps/instance-spec.js'
 import { instanceSteps } from './tasks/steps/instance-steps.js'
 
@@ -65,6 +66,8 @@ export async function startServer(settings: Settings, log: (msg: string) => void
     log,
   })
 
+  const spares = new SpareKeeper({ db, sizes: settings.spares, kickTasks: () => runner.kick(), log })
+
   // Instances whose engine should be running: placed here, no task at work on them, no fault.
   const runningOnNode = async () => {
     const rows = (await instancesOnNode(db, node.name)).filter((r) => r.port !== null && r.task_status === 'NONE' && !r.fault_message)
@@ -90,6 +93,7 @@ export async function startServer(settings: Settings, log: (msg: string) => void
   )
   await api.listen({ port: settings.port, host: settings.bind })
   runner.start()
+  spares.start()
   node.startHeartbeats(settings.heartbeatMs, runningOnNode, (hb) => bus.publishHeartbeat(hb))
 
   return {
@@ -98,6 +102,7 @@ export async function startServer(settings: Settings, log: (msg: string) => void
     async stop() {
       node.stopHeartbeats()
       await api.close()
+      await spares.stop()
       await runner.stop()
       await store.close()
     },

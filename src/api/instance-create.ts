@@ -1,6 +1,7 @@
 /**
  * POST /instances: validate everything, then write the instance (BUILD) and its create task in one
- * transaction, so a bad request leaves nothing behind and a good one is never half-recorded.
+ * transaction, so a bad request leaves nothing behind and a good one is never half-recorded. When
+ * the node keeps a ready spare of the version, the instance is that spare (same transaction).
  */
 import { randomUUID } from 'node:crypto'
 import { z } from 'zod'
@@ -9,9 +10,11 @@ import type { Capability } from '../core/manifest.js'
 import { validateInitialSchema, validateInstanceName } from '../core/validation.js'
 import { findVersionIn, manifestOf } from '../store/repos/datastores.js'
 import { findFlavor } from '../store/repos/flavors.js'
-import { countInstances, insertInstance, now } from '../store/repos/instances.js'
+import { countInstances, findInstance, insertInstance, newInstanceRow } from '../store/repos/instances.js'
+import { claimSpare } from '../store/repos/spares.js'
 import { enqueueTask } from '../store/repos/tasks.js'
 import type { InstanceRow } from '../store/schema.js'
+import type { CreateInstanceInput } from '../tasks/create-instance.js'
 import type { ApiContext } from './context.js'
 import { parseBody } from './parse.js'
 import { requireConfiguration } from './routes/configurations.js'
@@ -63,39 +66,28 @@ export async function createInstance(ctx: ApiContext, projectId: string, body: u
     throw new OverLimit(`Volume size ${req.volume.size} GB is over the largest allowed, ${ctx.settings.maxVolumeGb} GB.`)
   }
 
-  const ts = now()
-  const row: InstanceRow = {
+  const fresh = newInstanceRow({
     id: randomUUID(),
     project_id: projectId,
     name: req.name,
     flavor_id: flavor.id,
     volume_size: req.volume.size,
     datastore_version_id: version.id,
-    node: null,
-    port: null,
-    task_status: 'BUILDING',
-    service_status: 'NEW',
-    fault_message: null,
-    fault_details: null,
-    fault_created: null,
-    volume_used_bytes: null,
-    heartbeat_at: null,
-    created_at: ts,
-    updated_at: ts,
-    service_status_updated: ts,
-    root_enabled_at: null,
-    root_enabled_by: null,
     configuration_id: configuration?.id ?? null,
-    pending_restart: 0,
-  }
-  await ctx.db.transaction().execute(async (trx) => {
+  })
+  const row = await ctx.db.transaction().execute(async (trx) => {
     // Counted inside the transaction so racing creates cannot both pass the quota.
     if ((await countInstances(trx, projectId)) >= ctx.settings.maxInstancesPerProject) {
       throw new OverLimit(`Quota exceeded for resources: ['instances']. This project may have ${ctx.settings.maxInstancesPerProject} instances.`)
     }
-    await insertInstance(trx, row)
-    await enqueueTask(trx, { instanceId: row.id, kind: 'create-instance', input: { instanceId: row.id, databases: req.databases, users: req.users } })
+    const spare = await claimSpare(trx, fresh)
+    const id = spare?.id ?? fresh.id
+    if (!spare) await insertInstance(trx, fresh)
+    const input: CreateInstanceInput = { instanceId: id, databases: req.databases, users: req.users, ...(spare ? { fromSpare: { sameFlavor: spare.sameFlavor } } : {}) }
+    await enqueueTask(trx, { instanceId: id, kind: 'create-instance', input })
+    return spare ? await findInstance(trx, id) : fresh
   })
+  if (!row) throw new Error('the claimed spare vanished inside its own transaction')
   ctx.kickTasks()
   return row
 }

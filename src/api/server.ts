@@ -16,6 +16,7 @@ import { keystoneRoutes } from './routes/keystone.js'
 import { limitRoutes } from './routes/limits.js'
 import { parameterRoutes } from './routes/parameters.js'
 import { rootRoutes } from './routes/root.js'
+import { spareRoutes } from './routes/spares.js'
 import { userRoutes } from './routes/users.js'
 import { versionRoutes } from './routes/versions.js'
 
@@ -51,7 +52,7 @@ export function buildApi(ctx: ApiContext, log: (msg: string, err?: unknown) => v
   keystoneAdminRoutes(app, ctx.db)
   void app.register(async (v1) => {
     v1.addHook('preHandler', requireToken(ctx.db))
-    flavorRoutes(v1, ctx.db)
+    flavorRoutes(v1, ctx)
     datastoreRoutes(v1, ctx.db)
     instanceRoutes(v1, ctx)
     databaseRoutes(v1, ctx)
@@ -60,6 +61,7 @@ export function buildApi(ctx: ApiContext, log: (msg: string, err?: unknown) => v
     configurationRoutes(v1, ctx)
     parameterRoutes(v1, ctx)
     limitRoutes(v1, ctx.settings)
+    spareRoutes(v1, ctx)
   })
   return app
 }

@@ -8,6 +8,7 @@ import { configurationCommands } from './commands/configurations.js'
 import { instanceCommands } from './commands/instances.js'
 import { schemaCommands } from './commands/schema.js'
 import { serveCommand } from './commands/serve.js'
+import { spareCommands } from './commands/spares.js'
 import { findCredentials } from './credentials.js'
 
 const program = new Command('coffer')
@@ -23,6 +24,7 @@ instanceCommands(program, lazyClient)
 catalogCommands(program, lazyClient)
 schemaCommands(program, lazyClient)
 configurationCommands(program, lazyClient)
+spareCommands(program, lazyClient)
 
 try {
   await program.parseAsync(process.argv)

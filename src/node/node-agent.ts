@@ -8,7 +8,7 @@ import type { ConfigurationValues, ParameterSpec } from '../core/configuration.j
 import { errorMessage, NotFound, NotImplemented } from '../core/errors.js'
 import type { DatastoreManifest } from '../core/manifest.js'
 import { resolveOsAccount } from '../guest/datastores/common/os-account.js'
-import type { Datastore, InstanceContext } from '../guest/datastores/datastore.js'
+import type { Datastore, InstanceContext, OsAccount } from '../guest/datastores/datastore.js'
 import type { GuestApi, GuestDatabase, GuestUser, Heartbeat, InstanceSpec, SchemaOp } from '../guest/protocol.js'
 import { GUEST_PROTOCOL_VERSION } from '../guest/protocol.js'
 
@@ -23,6 +23,8 @@ export interface NodeAgentOptions {
 export class NodeAgent implements GuestApi {
   readonly #o: NodeAgentOptions
   #manifests = new Map<string, DatastoreManifest>()
+  /** Node-wide engine accounts (Debian's `postgres`...) by name: looked up once, they do not change. */
+  readonly #nodeAccounts = new Map<string, Promise<OsAccount>>()
   #heartbeat: NodeJS.Timeout | undefined
 
   constructor(o: NodeAgentOptions) {
@@ -78,7 +80,7 @@ export class NodeAgent implements GuestApi {
     const info = this.#manifests.get(datastore)?.versions.find((v) => v.name === version)
     if (!ds || !info) throw new NotFound(`This node has no ${datastore} ${version}.`)
     if (!ds.configuration) throw new NotImplemented(`Datastore ${datastore} has no configuration parameters.`)
-    const account = await resolveOsAccount(ds.osAccountName)
+    const account = await this.#nodeAccount(ds)
     return ds.configuration.catalog({ cacheDir: await this.#o.compute.prepareCache(account), account, version: info })
   }
 
@@ -209,8 +211,18 @@ export class NodeAgent implements GuestApi {
       port: spec.port,
       flavor: spec.flavor,
       account,
-      nodeAccount: await resolveOsAccount(ds.osAccountName),
+      nodeAccount: await this.#nodeAccount(ds),
     }
+  }
+
+  #nodeAccount(ds: Datastore): Promise<OsAccount> {
+    let account = this.#nodeAccounts.get(ds.osAccountName)
+    if (!account) {
+      account = resolveOsAccount(ds.osAccountName)
+      account.catch(() => this.#nodeAccounts.delete(ds.osAccountName))
+      this.#nodeAccounts.set(ds.osAccountName, account)
+    }
+    return account
   }
 
   async #requireContext(spec: InstanceSpec): Promise<InstanceContext> {

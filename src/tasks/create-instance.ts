@@ -7,21 +7,36 @@ export interface CreateInstanceInput {
   readonly instanceId: string
   readonly databases: GuestDatabase[]
   readonly users: GuestUser[]
+  /** Set when the create claimed a spare: its engine runs already, tuned for the spare's flavor. */
+  readonly fromSpare?: { readonly sameFlavor: boolean }
 }
 
-/** BUILD → ACTIVE: place, make the envelope, let the guest prepare the engine, wait until it answers. */
+/**
+ * BUILD → ACTIVE: place, make the envelope, let the guest prepare the engine, wait until it
+ * answers. A claimed spare goes through the same steps; those already done for it are quick no-ops.
+ */
 export const createInstance = (steps: InstanceSteps, configuration: ConfigurationSteps) =>
   workflow<CreateInstanceInput>({
     kind: 'create-instance',
     async run(t, input) {
       const id = input.instanceId
-      await t.step('place', () => steps.place(id))
-      await t.step('create-envelope', () => steps.createEnvelope(id))
+      // A spare was placed and given its envelope when it was made.
+      if (!input.fromSpare) {
+        await t.step('place', () => steps.place(id))
+        await t.step('create-envelope', () => steps.createEnvelope(id))
+      }
       await t.step('guest-prepare', () => steps.prepare(id, { databases: input.databases, users: input.users }))
-      const restartRequired = await t.step('configure', () => configuration.apply(id, { onlyIfAny: true }))
-      // A new instance has no clients yet: restart now rather than leave it RESTART_REQUIRED.
-      if (restartRequired.length > 0) await t.step('restart-for-configuration', () => configuration.restart(id))
-      await t.step('wait-healthy', () => steps.waitHealthy(id, t.cancelled))
+      // A spare runs with its version's defaults already (changes to them reach spares too): only a
+      // group given at create is new to it.
+      const restartRequired = await t.step('configure', () => configuration.apply(id, input.fromSpare ? { onlyIfGroup: true } : { onlyIfAny: true }))
+      // A new instance has no clients yet: restart now rather than leave it RESTART_REQUIRED. A
+      // spare of another flavor restarts too: every engine renders its flavor's tuning at start.
+      const retune = input.fromSpare !== undefined && !input.fromSpare.sameFlavor
+      const restart = restartRequired.length > 0 || retune
+      if (restart) await t.step('restart-for-configuration', () => configuration.restart(id))
+      // A spare's running engine was just logged into by prepare (which resolves only when the
+      // engine accepts connections); anything started or restarted here is waited for.
+      if (!input.fromSpare || restart) await t.step('wait-healthy', () => steps.waitHealthy(id, t.cancelled))
       await t.step('mark-active', () => steps.markActive(id))
     },
     shouldStop: (input) => steps.isDeleting(input.instanceId),

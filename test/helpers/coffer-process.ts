@@ -48,6 +48,9 @@ export async function startCoffer(extraEnv: Record<string, string> = {}): Promis
     COFFER_HEARTBEAT_MS: '500',
     COFFER_INSTANCE_PORT_FIRST: String(instancePortFirst),
     COFFER_INSTANCE_PORT_LAST: String(instancePortFirst + 500),
+    // Tests that count an instance's processes, accounts and folders want no spares beside them;
+    // test/spares.test.ts turns them on.
+    COFFER_SPARES: 'none',
     ...more,
   })
   const launch = async (more: Record<string, string>): Promise<ChildProcess> => {

@@ -2,8 +2,9 @@ import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import { BadRequest, Conflict, NotFound } from '../../core/errors.js'
 import { deleteFlavor, findFlavor, insertFlavor, listFlavors } from '../../store/repos/flavors.js'
-import type { Db } from '../../store/schema.js'
+import { retireSparesOfFlavor, SPARE_PROJECT } from '../../store/repos/spares.js'
 import { requireAdmin } from '../auth.js'
+import type { ApiContext } from '../context.js'
 import { baseUrl } from '../links.js'
 import { parseBody } from '../parse.js'
 import { flavorView } from '../views/flavor.js'
@@ -20,7 +21,8 @@ const CreateBody = z.object({
   }),
 })
 
-export function flavorRoutes(app: FastifyInstance, db: Db): void {
+export function flavorRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  const { db } = ctx
   app.get<P>('/v1.0/:projectId/flavors', async (req) => ({
     flavors: (await listFlavors(db)).map((f) => flavorView(baseUrl(req), req.params.projectId, f)),
   }))
@@ -48,8 +50,10 @@ export function flavorRoutes(app: FastifyInstance, db: Db): void {
     requireAdmin(req)
     const f = await findFlavor(db, req.params.flavorId)
     if (!f) throw new NotFound(`Resource ${req.params.flavorId} cannot be found.`, 'FLAVOR_NOT_FOUND')
-    const used = await db.selectFrom('instances').select('id').where('flavor_id', '=', f.id).executeTakeFirst()
+    const used = await db.selectFrom('instances').select('id').where('flavor_id', '=', f.id).where('project_id', '!=', SPARE_PROJECT).executeTakeFirst()
     if (used) throw new BadRequest(`Flavor ${f.id} is used by instances; it cannot be deleted.`)
+    // Spares of it go; the spare keeper makes new ones of another flavor.
+    if ((await retireSparesOfFlavor(db, f.id)) > 0) ctx.kickTasks()
     await deleteFlavor(db, f.id)
     return reply.code(202).send()
   })

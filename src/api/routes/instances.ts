@@ -3,7 +3,7 @@ import { BadRequest, NotFound, NotImplemented, Unprocessable } from '../../core/
 import { isReady } from '../../core/instance.js'
 import { findVersionById } from '../../store/repos/datastores.js'
 import * as instances from '../../store/repos/instances.js'
-import { enqueueTask, openTasksOf } from '../../store/repos/tasks.js'
+import { enqueueTask } from '../../store/repos/tasks.js'
 import type { InstanceRow } from '../../store/schema.js'
 import type { ApiContext } from '../context.js'
 import { createInstance } from '../instance-create.js'
@@ -59,11 +59,7 @@ export function instanceRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.delete<P>('/v1.0/:projectId/instances/:instanceId', async (req, reply) => {
     const r = await load(req)
     if (r.task_status !== 'DELETING') {
-      await db.transaction().execute(async (trx) => {
-        await instances.updateInstance(trx, r.id, { task_status: 'DELETING' })
-        const open = await openTasksOf(trx, r.id)
-        if (!open.some((t) => t.kind === 'delete-instance')) await enqueueTask(trx, { instanceId: r.id, kind: 'delete-instance', input: { instanceId: r.id } })
-      })
+      await instances.requestDelete(db, r.id)
       ctx.kickTasks()
     }
     return reply.code(202).send()

@@ -19,11 +19,22 @@ export const isRoot = (): boolean => process.getuid?.() === 0
 /** `coffer-` and the first 16 hex digits of the instance id: unique enough, and within 32 characters. */
 export const accountName = (instanceId: string): string => `coffer-${instanceId.replaceAll('-', '').slice(0, 16)}`
 
-/** The account from /etc/passwd, where useradd writes it (read in-process: spawning `id` costs ms per call). */
+/** Accounts this process made or found; forgotten when it removes them. */
+const known = new Map<string, EnvelopeOwner>()
+
+/**
+ * The account from /etc/passwd, where useradd writes it (read in-process: spawning `id` costs ms
+ * per call), or from what this process knows already: every engine call looks its account up.
+ */
 async function idOf(name: string): Promise<EnvelopeOwner | undefined> {
+  const cached = known.get(name)
+  if (cached) return cached
   const line = (await readFile('/etc/passwd', 'utf8')).split('\n').find((l) => l.startsWith(`${name}:`))
   const [, , uid, gid] = line?.split(':') ?? []
-  return uid === undefined || gid === undefined ? undefined : { name, uid: Number(uid), gid: Number(gid) }
+  if (uid === undefined || gid === undefined) return undefined
+  const account = { name, uid: Number(uid), gid: Number(gid) }
+  known.set(name, account)
+  return account
 }
 
 let group: Promise<number> | undefined
@@ -58,6 +69,9 @@ export async function ensureInstanceAccount(instanceId: string): Promise<Envelop
   if (!isRoot()) return currentUser()
   await engineGroup()
   const name = accountName(instanceId)
+  // An existing account (a resumed step, a claimed spare) needs no place in useradd's queue.
+  const existing = await idOf(name)
+  if (existing) return existing
   return oneAtATime(async () => {
     const found = await idOf(name)
     if (found) return found
@@ -74,6 +88,7 @@ export async function removeInstanceAccount(instanceId: string): Promise<void> {
   const name = accountName(instanceId)
   await oneAtATime(async () => {
     if (await idOf(name)) await run('userdel', [name])
+    known.delete(name)
   })
 }
 

@@ -1,4 +1,5 @@
 import type { Db, InstanceRow, InstanceUpdate, NewInstanceRow } from '../schema.js'
+import { enqueueTask, openTasksOf } from './tasks.js'
 
 export const now = (): string => new Date().toISOString()
 
@@ -47,4 +48,41 @@ export async function deleteInstanceRow(db: Db, id: string): Promise<void> {
 export async function usedPorts(db: Db, node: string): Promise<Set<number>> {
   const rows = await db.selectFrom('instances').select('port').where('node', '=', node).where('port', 'is not', null).execute()
   return new Set(rows.map((r) => Number(r.port)))
+}
+
+/**
+ * Marks the instance DELETING and queues its delete task (once), in one transaction. The caller
+ * wakes the task runner.
+ */
+export async function requestDelete(db: Db, id: string): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await updateInstance(trx, id, { task_status: 'DELETING' })
+    const open = await openTasksOf(trx, id)
+    if (!open.some((t) => t.kind === 'delete-instance')) await enqueueTask(trx, { instanceId: id, kind: 'delete-instance', input: { instanceId: id } })
+  })
+}
+
+/** A new instance row in BUILD, not placed yet: the fields a create decides, defaults for the rest. */
+export function newInstanceRow(
+  f: Pick<InstanceRow, 'id' | 'project_id' | 'name' | 'flavor_id' | 'volume_size' | 'datastore_version_id' | 'configuration_id'>,
+): InstanceRow {
+  const ts = now()
+  return {
+    ...f,
+    node: null,
+    port: null,
+    task_status: 'BUILDING',
+    service_status: 'NEW',
+    fault_message: null,
+    fault_details: null,
+    fault_created: null,
+    volume_used_bytes: null,
+    heartbeat_at: null,
+    created_at: ts,
+    updated_at: ts,
+    service_status_updated: ts,
+    root_enabled_at: null,
+    root_enabled_by: null,
+    pending_restart: 0,
+  }
 }

@@ -16,12 +16,14 @@ export function configurationSteps(d: { readonly db: Db; readonly bus: Bus }) {
   const { db, bus } = d
   return {
     /**
-     * Applies the overrides; resolves with the parameters that wait for a restart. With `onlyIfAny`
-     * (a new instance), nothing is asked of the guest when there are none: its datastore may have no
-     * configuration at all.
+     * Applies the overrides; resolves with the parameters that wait for a restart. For a new
+     * instance nothing is asked of the guest when there is nothing to apply (its datastore may
+     * have no configuration at all): `onlyIfAny` when it has no values, `onlyIfGroup` (a claimed
+     * spare, which has its version's defaults already) when it has no group.
      */
-    async apply(id: string, o: { onlyIfAny?: boolean } = {}): Promise<readonly string[]> {
+    async apply(id: string, o: { onlyIfAny?: boolean; onlyIfGroup?: boolean } = {}): Promise<readonly string[]> {
       const row = await requireInstance(db, id)
+      if (o.onlyIfGroup && row.configuration_id === null) return []
       const values = await overridesFor(db, row)
       if (o.onlyIfAny && Object.keys(values).length === 0) return []
       const { restartRequired } = await bus.node(row.node ?? '').configure(await instanceSpec(db, row), values)

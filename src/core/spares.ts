@@ -1,0 +1,70 @@
+/**
+ * Spares: instances a node prepares before anyone asks, so a create can take one that is already
+ * running instead of building an engine from nothing (a warm pool). A spare belongs to no project;
+ * a create claims it by giving it an owner, a name and a flavor. This file holds the pure rules:
+ * how many of each datastore version to keep, and what to do to get there.
+ */
+
+/** How many spares to keep per datastore name (the default version of each is kept warm). */
+export type SpareSizes = Readonly<Record<string, number>>
+
+/** One datastore version's pool as the state store shows it. */
+export interface SparePool {
+  readonly versionId: string
+  readonly wanted: number
+  /** Spares ready to be claimed, oldest first. */
+  readonly ready: readonly string[]
+  /** Spares still being built. */
+  readonly building: number
+  /** Spares whose build failed or whose engine is in trouble. */
+  readonly broken: readonly string[]
+  /** When a spare of this version last failed (epoch ms), if ever. */
+  readonly lastFailureAt?: number
+}
+
+export type SpareAction = { readonly kind: 'make'; readonly versionId: string } | { readonly kind: 'retire'; readonly id: string }
+
+export interface PlanInputs {
+  readonly nowMs: number
+  /** After a spare of a version failed, no new one is tried for this long. */
+  readonly backoffMs: number
+  /** A client's create is in progress on the node. */
+  readonly clientsCreating: boolean
+}
+
+/**
+ * What to do now: retire broken spares and any beyond the wanted number (oldest first), and start
+ * one new spare per version that is short — unless one is being built already (refilling one at a
+ * time), a client's create is in progress (spares are background work: they never compete with
+ * the creates they exist to speed up), or a spare failed within the back-off (an engine that cannot
+ * start is not retried in a loop).
+ */
+export function planSpares(pools: readonly SparePool[], o: PlanInputs): SpareAction[] {
+  const actions: SpareAction[] = []
+  for (const p of pools) {
+    for (const id of p.broken) actions.push({ kind: 'retire', id })
+    const excess = p.ready.length + p.building - p.wanted
+    for (const id of p.ready.slice(0, Math.max(0, excess))) actions.push({ kind: 'retire', id })
+    const coolingDown = p.lastFailureAt !== undefined && o.nowMs - p.lastFailureAt < o.backoffMs
+    if (!o.clientsCreating && p.building === 0 && p.ready.length < p.wanted && !coolingDown) actions.push({ kind: 'make', versionId: p.versionId })
+  }
+  return actions
+}
+
+/**
+ * Reads `COFFER_SPARES`: `none`, or comma-separated `datastore=count` pairs
+ * (`redis=10,postgresql=2`). Throws with the offending part on anything else.
+ */
+export function parseSpareSizes(text: string): SpareSizes {
+  const trimmed = text.trim()
+  if (trimmed === '' || trimmed === 'none') return {}
+  const sizes: Record<string, number> = {}
+  for (const part of trimmed.split(',')) {
+    const m = /^\s*([a-z][a-z0-9_-]*)\s*=\s*(\d+)\s*$/.exec(part)
+    if (!m?.[1] || m[2] === undefined) throw new Error(`COFFER_SPARES: '${part.trim()}' is not datastore=count (e.g. redis=10,postgresql=2, or none)`)
+    const n = Number(m[2])
+    if (n > 100) throw new Error(`COFFER_SPARES: ${m[1]}=${n} is more than 100 spares`)
+    sizes[m[1]] = n
+  }
+  return sizes
+}

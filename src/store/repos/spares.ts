@@ -1,0 +1,91 @@
+/**
+ * Spares are rows of `instances` owned by the reserved project SPARE_PROJECT (no real project has
+ * that id: real ones are 32 hex digits), so everything that runs an instance — placement, the
+ * envelope, heartbeats, the supervisor, adoption after a restart, delete — runs a spare too, and
+ * every project-scoped query leaves them out. A create claims one by giving it an owner.
+ */
+import type { Db, InstanceRow } from '../schema.js'
+import { now } from './instances.js'
+import { enqueueTask, openTasksOf } from './tasks.js'
+
+export const SPARE_PROJECT = 'coffer-spares'
+
+export const listSpares = (db: Db): Promise<InstanceRow[]> =>
+  db.selectFrom('instances').selectAll().where('project_id', '=', SPARE_PROJECT).orderBy('created_at').orderBy('id').execute()
+
+/** A spare that can be handed out now: built, healthy, no fault, no task at work on it. */
+export const isClaimable = (r: InstanceRow): boolean => r.task_status === 'NONE' && r.service_status === 'HEALTHY' && r.fault_message === null && r.port !== null
+
+/**
+ * Gives a ready spare of `wanted`'s datastore version to a client's create: the spare's row takes
+ * everything from `wanted` (owner, name, flavor, times, BUILD) but keeps its own id, node and port.
+ * Prefers a spare of the same flavor (nothing to retune). Call inside the create's transaction;
+ * resolves with the claimed id and whether its flavor matched, or undefined when none is ready.
+ */
+export async function claimSpare(db: Db, wanted: InstanceRow): Promise<{ id: string; sameFlavor: boolean } | undefined> {
+  const { id: _id, node: _node, port: _port, ...claim } = wanted
+  const candidates = (await listSpares(db)).filter((r) => r.datastore_version_id === wanted.datastore_version_id && isClaimable(r))
+  candidates.sort((a, b) => Number(b.flavor_id === wanted.flavor_id) - Number(a.flavor_id === wanted.flavor_id))
+  for (const c of candidates) {
+    const r = await db
+      .updateTable('instances')
+      .set(claim)
+      .where('id', '=', c.id)
+      .where('project_id', '=', SPARE_PROJECT)
+      .where('task_status', '=', 'NONE')
+      .executeTakeFirst()
+    if (Number(r.numUpdatedRows) === 1) return { id: c.id, sameFlavor: c.flavor_id === wanted.flavor_id }
+  }
+  return undefined
+}
+
+/**
+ * Starts deleting a spare unless a create claimed it first (or it is being deleted already).
+ * Resolves true when its delete task was queued.
+ */
+export async function retireSpare(db: Db, id: string): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const r = await trx
+      .updateTable('instances')
+      .set({ task_status: 'DELETING', updated_at: now() })
+      .where('id', '=', id)
+      .where('project_id', '=', SPARE_PROJECT)
+      .where('task_status', '=', 'NONE')
+      .executeTakeFirst()
+    if (Number(r.numUpdatedRows) !== 1) return false
+    if (!(await openTasksOf(trx, id)).some((t) => t.kind === 'delete-instance')) await enqueueTask(trx, { instanceId: id, kind: 'delete-instance', input: { instanceId: id } })
+    return true
+  })
+}
+
+/** Retires every unclaimed spare of this flavor (it is being deleted); resolves how many. */
+export async function retireSparesOfFlavor(db: Db, flavorId: string): Promise<number> {
+  const ids = (await listSpares(db)).filter((r) => r.flavor_id === flavorId).map((r) => r.id)
+  let n = 0
+  for (const id of ids) if (await retireSpare(db, id)) n++
+  return n
+}
+
+/**
+ * The flavor a new spare of this version gets: the one its latest client instance asked for (the
+ * likeliest next ask), else the smallest there is; undefined when there are no flavors.
+ */
+export async function spareFlavor(db: Db, versionId: string): Promise<string | undefined> {
+  const latest = await db
+    .selectFrom('instances')
+    .innerJoin('flavors', 'flavors.id', 'instances.flavor_id')
+    .select('instances.flavor_id')
+    .where('instances.datastore_version_id', '=', versionId)
+    .where('instances.project_id', '!=', SPARE_PROJECT)
+    .orderBy('instances.created_at', 'desc')
+    .executeTakeFirst()
+  if (latest) return latest.flavor_id
+  const smallest = await db.selectFrom('flavors').select('id').orderBy('ram_mb').orderBy('vcpus').orderBy('id').executeTakeFirst()
+  return smallest?.id
+}
+
+/** True while a client's instance is being built (spares wait: they must not slow it down). */
+export async function clientsCreating(db: Db): Promise<boolean> {
+  const r = await db.selectFrom('instances').select('id').where('task_status', '=', 'BUILDING').where('project_id', '!=', SPARE_PROJECT).executeTakeFirst()
+  return r !== undefined
+}

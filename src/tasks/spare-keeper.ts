@@ -1,0 +1,107 @@
+/**
+ * Keeps each datastore's pool of spares (core/spares.ts) at its wanted size, looking every
+ * second. A spare is built and torn down by the ordinary create and delete tasks, so it is as
+ * durable as any instance: a crash while building one resumes it.
+ */
+import { randomUUID } from 'node:crypto'
+import { errorMessage } from '../core/errors.js'
+import { planSpares, type SparePool, type SpareSizes } from '../core/spares.js'
+import { listDatastores } from '../store/repos/datastores.js'
+import { insertInstance, newInstanceRow } from '../store/repos/instances.js'
+import { clientsCreating, isClaimable, listSpares, retireSpare, SPARE_PROJECT, spareFlavor } from '../store/repos/spares.js'
+import { enqueueTask } from '../store/repos/tasks.js'
+import type { Db } from '../store/schema.js'
+import type { CreateInstanceInput } from './create-instance.js'
+
+export interface SpareKeeperOptions {
+  readonly db: Db
+  readonly sizes: SpareSizes
+  /** Wakes the task runner after tasks were queued. */
+  readonly kickTasks: () => void
+  readonly log: (msg: string) => void
+  readonly intervalMs?: number
+  /** After a spare of a version failed, no new one is tried for this long. */
+  readonly backoffMs?: number
+}
+
+export class SpareKeeper {
+  readonly #o: Required<SpareKeeperOptions>
+  readonly #lastFailure = new Map<string, number>()
+  #timer: NodeJS.Timeout | undefined
+  #current: Promise<void> | undefined
+  #stopped = false
+
+  constructor(o: SpareKeeperOptions) {
+    this.#o = { intervalMs: 1000, backoffMs: 60_000, ...o }
+  }
+
+  /**
+   * Looks at once, then every interval. With no spares wanted, that first look only takes down
+   * the spares an earlier run made.
+   */
+  start(): void {
+    const keepLooking = Object.values(this.#o.sizes).some((n) => n > 0)
+    const look = (): void => {
+      this.#current = this.#once()
+        .catch((err) => this.#o.log(`spares: ${errorMessage(err)}`))
+        .finally(() => {
+          if (keepLooking && !this.#stopped) this.#timer = setTimeout(look, this.#o.intervalMs).unref()
+        })
+    }
+    look()
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true
+    clearTimeout(this.#timer)
+    await this.#current
+  }
+
+  async #once(): Promise<void> {
+    const { db } = this.#o
+    const actions = planSpares(await this.#pools(), { nowMs: Date.now(), backoffMs: this.#o.backoffMs, clientsCreating: await clientsCreating(db) })
+    for (const a of actions) {
+      if (a.kind === 'retire') await retireSpare(db, a.id)
+      else await this.#make(a.versionId)
+    }
+    if (actions.length > 0) this.#o.kickTasks()
+  }
+
+  /** Each warm version (a datastore's default, while installed) and any version that still has spares. */
+  async #pools(): Promise<SparePool[]> {
+    const wanted = new Map<string, number>()
+    for (const ds of await listDatastores(this.#o.db)) {
+      const v = ds.versions.find((x) => x.id === ds.default_version_id && x.active === 1)
+      const n = this.#o.sizes[ds.name] ?? 0
+      if (v && n > 0) wanted.set(v.id, n)
+    }
+    const spares = (await listSpares(this.#o.db)).filter((r) => r.task_status !== 'DELETING')
+    const versions = new Set([...wanted.keys(), ...spares.map((r) => r.datastore_version_id)])
+    return [...versions].map((versionId) => {
+      const mine = spares.filter((r) => r.datastore_version_id === versionId)
+      const broken = mine.filter((r) => r.fault_message !== null).map((r) => r.id)
+      if (broken.length > 0) this.#lastFailure.set(versionId, Date.now())
+      const lastFailureAt = this.#lastFailure.get(versionId)
+      return {
+        versionId,
+        wanted: wanted.get(versionId) ?? 0,
+        ready: mine.filter(isClaimable).map((r) => r.id),
+        building: mine.filter((r) => r.task_status === 'BUILDING').length,
+        broken,
+        ...(lastFailureAt === undefined ? {} : { lastFailureAt }),
+      }
+    })
+  }
+
+  async #make(versionId: string): Promise<void> {
+    const { db } = this.#o
+    const flavor = await spareFlavor(db, versionId)
+    if (!flavor) return
+    const row = newInstanceRow({ id: randomUUID(), project_id: SPARE_PROJECT, name: 'spare', flavor_id: flavor, volume_size: 1, datastore_version_id: versionId, configuration_id: null })
+    const input: CreateInstanceInput = { instanceId: row.id, databases: [], users: [] }
+    await db.transaction().execute(async (trx) => {
+      await insertInstance(trx, row)
+      await enqueueTask(trx, { instanceId: row.id, kind: 'create-instance', input })
+    })
+  }
+}
