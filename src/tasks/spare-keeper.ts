@@ -35,17 +35,13 @@ export class SpareKeeper {
     this.#o = { intervalMs: 1000, backoffMs: 60_000, ...o }
   }
 
-  /**
-   * Looks at once, then every interval. With no spares wanted, that first look only takes down
-   * the spares an earlier run made.
-   */
+  /** Looks at once, then every interval (with no spares wanted, to take down those an earlier run made). */
   start(): void {
-    const keepLooking = Object.values(this.#o.sizes).some((n) => n > 0)
     const look = (): void => {
       this.#current = this.#once()
         .catch((err) => this.#o.log(`spares: ${errorMessage(err)}`))
         .finally(() => {
-          if (keepLooking && !this.#stopped) this.#timer = setTimeout(look, this.#o.intervalMs).unref()
+          if (!this.#stopped) this.#timer = setTimeout(look, this.#o.intervalMs).unref()
         })
     }
     look()
