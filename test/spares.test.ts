@@ -4,7 +4,7 @@
  * flavor, a configuration group, a crash mid-claim, and spares that are no longer wanted.
  */
 import assert from 'node:assert/strict'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { startCofferAsAdmin } from './helpers/admin-session.js'
@@ -157,5 +157,31 @@ describe('spares', () => {
       assert.equal(existsSync(join(coffer.home, 'instances', id)), false)
       assert.deepEqual(processesUnder(join(coffer.home, 'instances', id)), [])
     }
+  })
+})
+
+describe('spares through a crash', () => {
+  let coffer: CofferProcess
+  after(async () => coffer?.destroy())
+
+  it('finishes a spare whose build a crash cut short, and makes no second one', async () => {
+    let api: TestClient
+    ;({ coffer, api } = await startCofferAsAdmin())
+    await coffer.kill('SIGTERM')
+    // The server may die before the helper sees it listen: the spare's build starts right away.
+    await coffer.restart({ COFFER_SPARES: 'redis=1', COFFER_CRASH_AFTER_STEP: 'create-instance:create-envelope' }).catch(() => undefined)
+    await new Promise((r) => (coffer.child.exitCode === null && coffer.child.signalCode === null ? coffer.child.once('exit', r) : r(undefined)))
+    assert.equal(readdirSync(join(coffer.home, 'instances')).length, 1, 'the crash left one envelope behind')
+    await coffer.restart({ COFFER_SPARES: 'redis=1' })
+    const deadline = Date.now() + 60_000
+    let body
+    do {
+      await new Promise((r) => setTimeout(r, 200))
+      body = (await api.api('GET', '/mgmt/spares')).body
+    } while (!(body.pools[0]?.ready === 1 && body.spares.length === 1) && Date.now() < deadline)
+    assert.equal(body.spares.length, 1, JSON.stringify(body))
+    assert.equal(body.spares[0].status, 'READY')
+    assert.deepEqual(readdirSync(join(coffer.home, 'instances')), [body.spares[0].id], 'one envelope, the spare\'s')
+    assert.equal(engineMains(join(coffer.home, 'instances', body.spares[0].id)).length, 1)
   })
 })

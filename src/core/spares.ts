@@ -16,7 +16,7 @@ export interface SparePool {
   readonly ready: readonly string[]
   /** Spares still being built. */
   readonly building: number
-  /** Spares whose build failed or whose engine is in trouble. */
+  /** Spares no longer fit to hand out (a failed build, settings waiting for a restart). */
   readonly broken: readonly string[]
   /** When a spare of this version last failed (epoch ms), if ever. */
   readonly lastFailureAt?: number

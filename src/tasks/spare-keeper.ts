@@ -8,7 +8,7 @@ import { errorMessage } from '../core/errors.js'
 import { planSpares, type SparePool, type SpareSizes } from '../core/spares.js'
 import { listDatastores } from '../store/repos/datastores.js'
 import { insertInstance, newInstanceRow } from '../store/repos/instances.js'
-import { clientsCreating, isClaimable, listSpares, retireSpare, SPARE_PROJECT, spareFlavor } from '../store/repos/spares.js'
+import { clientsCreating, isClaimable, isSpoilt, listSpares, retireSpare, SPARE_PROJECT, spareFlavor } from '../store/repos/spares.js'
 import { enqueueTask } from '../store/repos/tasks.js'
 import type { Db } from '../store/schema.js'
 import type { CreateInstanceInput } from './create-instance.js'
@@ -75,8 +75,8 @@ export class SpareKeeper {
     const versions = new Set([...wanted.keys(), ...spares.map((r) => r.datastore_version_id)])
     return [...versions].map((versionId) => {
       const mine = spares.filter((r) => r.datastore_version_id === versionId)
-      const broken = mine.filter((r) => r.fault_message !== null).map((r) => r.id)
-      if (broken.length > 0) this.#lastFailure.set(versionId, Date.now())
+      const broken = mine.filter((r) => r.task_status === 'NONE' && isSpoilt(r)).map((r) => r.id)
+      if (mine.some((r) => r.fault_message !== null)) this.#lastFailure.set(versionId, Date.now())
       const lastFailureAt = this.#lastFailure.get(versionId)
       return {
         versionId,

@@ -13,8 +13,14 @@ export const SPARE_PROJECT = 'coffer-spares'
 export const listSpares = (db: Db): Promise<InstanceRow[]> =>
   db.selectFrom('instances').selectAll().where('project_id', '=', SPARE_PROJECT).orderBy('created_at').orderBy('id').execute()
 
-/** A spare that can be handed out now: built, healthy, no fault, no task at work on it. */
-export const isClaimable = (r: InstanceRow): boolean => r.task_status === 'NONE' && r.service_status === 'HEALTHY' && r.fault_message === null && r.port !== null
+/**
+ * A spare that is no use any more: its build failed, or new version defaults wait for a restart
+ * it would not get (a claim restarts only for the client's flavor or group).
+ */
+export const isSpoilt = (r: InstanceRow): boolean => r.fault_message !== null || Number(r.pending_restart) === 1
+
+/** A spare that can be handed out now: built, healthy, not spoilt, no task at work on it. */
+export const isClaimable = (r: InstanceRow): boolean => r.task_status === 'NONE' && r.service_status === 'HEALTHY' && r.port !== null && !isSpoilt(r)
 
 /**
  * Gives a ready spare of `wanted`'s datastore version to a client's create: the spare's row takes
