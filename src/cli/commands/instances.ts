@@ -39,10 +39,15 @@ function parseUser(spec: string, databases: readonly string[]) {
   return { name: spec.slice(0, at), password: spec.slice(at + 1), databases: databases.map((name) => ({ name })) }
 }
 
+/**
+ * Polls the instance, often at first (a create from a spare is done in tens of milliseconds) and
+ * then less (a cold create takes seconds): 20 ms doubling to 500 ms. A dot a second shows progress.
+ */
 async function waitFor(client: CofferClient, id: string, until: (i: any | undefined) => boolean, json: boolean): Promise<any> {
   const started = Date.now()
   let last = ''
-  for (;;) {
+  let dotAt = started
+  for (let pause = 20; ; pause = Math.min(500, pause * 2)) {
     let inst: any
     try {
       inst = (await client.request('GET', `/instances/${id}`)).instance
@@ -51,13 +56,16 @@ async function waitFor(client: CofferClient, id: string, until: (i: any | undefi
     }
     const status = inst?.status ?? 'DELETED'
     if (status !== last && !json) process.stderr.write(`${last ? '\n' : ''}${id}: ${status}`)
-    else if (!json) process.stderr.write('.')
+    else if (!json && Date.now() - dotAt >= 1000) {
+      process.stderr.write('.')
+      dotAt = Date.now()
+    }
     last = status
     if (until(inst)) {
       if (!json) process.stderr.write(` (${((Date.now() - started) / 1000).toFixed(1)} s)\n`)
       return inst
     }
-    await new Promise((r) => setTimeout(r, 250))
+    await new Promise((r) => setTimeout(r, pause))
   }
 }
 

@@ -17,6 +17,10 @@ export function serveCommand(program: Command): void {
       console.log(`Home: ${settings.home}`)
       if (b.generatedPassword) console.log(`Created user 'admin' in project 'admin' with password: ${b.generatedPassword}  (shown once; also in ${b.openrc})`)
       console.log(`Log in: \`source ${b.openrc}\`, or use OS_CLOUD=coffer with ${b.cloudsYaml}; then \`bin/coffer list\` or \`openstack database instance list\`.`)
+      const spares = Object.entries(settings.spares).filter(([, n]) => n > 0)
+      console.log(spares.length > 0
+        ? `Keeping spares ready for fast creates: ${spares.map(([ds, n]) => `${ds} ${n}`).join(', ')} (COFFER_SPARES=none turns this off; \`bin/coffer spare-list\` shows them).`
+        : 'No spares kept (COFFER_SPARES): every create builds its engine from nothing.')
       console.log('Stop with Ctrl-C: databases keep running and are taken over at the next start.')
       const stop = () => {
         console.error('stopping (instances keep running)…')

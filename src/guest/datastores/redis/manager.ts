@@ -173,7 +173,9 @@ export const redisEngine: EngineLifecycle = {
       if (spec.databases.length > 0) throw new BadRequest('Redis has no named databases; create the instance without databases.')
       checkUsers(spec.users)
       await ensureServicePassword(ctx)
-      await startUnlocked(ctx)
+      // A server running already (a claimed spare, a resumed prepare) is shown to answer by the
+      // login that makes the users; without users to make, start pings it.
+      if (spec.users.length === 0 || !(await serverPid(ctx))) await startUnlocked(ctx)
       await redisUsers.create(ctx, spec.users)
     }),
 
