@@ -57,7 +57,7 @@ export class SpareKeeper {
     const { db } = this.#o
     const actions = planSpares(await this.#pools(), { nowMs: Date.now(), backoffMs: this.#o.backoffMs, clientsCreating: await clientsCreating(db) })
     for (const a of actions) {
-      if (a.kind === 'retire') await retireSpare(db, a.id)
+      if (a.kind === 'retire') await db.transaction().execute((trx) => retireSpare(trx, a.id))
       else await this.#make(a.versionId)
     }
     if (actions.length > 0) this.#o.kickTasks()

@@ -50,11 +50,16 @@ export function flavorRoutes(app: FastifyInstance, ctx: ApiContext): void {
     requireAdmin(req)
     const f = await findFlavor(db, req.params.flavorId)
     if (!f) throw new NotFound(`Resource ${req.params.flavorId} cannot be found.`, 'FLAVOR_NOT_FOUND')
-    const used = await db.selectFrom('instances').select('id').where('flavor_id', '=', f.id).where('project_id', '!=', SPARE_PROJECT).executeTakeFirst()
-    if (used) throw new BadRequest(`Flavor ${f.id} is used by instances; it cannot be deleted.`)
-    // Spares of it go; the spare keeper makes new ones of another flavor.
-    if ((await retireSparesOfFlavor(db, f.id)) > 0) ctx.kickTasks()
-    await deleteFlavor(db, f.id)
+    // One transaction: a create cannot claim a spare of the flavor between the check and the delete.
+    const retired = await db.transaction().execute(async (trx) => {
+      const used = await trx.selectFrom('instances').select('id').where('flavor_id', '=', f.id).where('project_id', '!=', SPARE_PROJECT).executeTakeFirst()
+      if (used) throw new BadRequest(`Flavor ${f.id} is used by instances; it cannot be deleted.`)
+      // Spares of it go; the spare keeper makes new ones of another flavor.
+      const n = await retireSparesOfFlavor(trx, f.id)
+      await deleteFlavor(trx, f.id)
+      return n
+    })
+    if (retired > 0) ctx.kickTasks()
     return reply.code(202).send()
   })
 }

@@ -57,9 +57,14 @@ export async function usedPorts(db: Db, node: string): Promise<Set<number>> {
 export async function requestDelete(db: Db, id: string): Promise<void> {
   await db.transaction().execute(async (trx) => {
     await updateInstance(trx, id, { task_status: 'DELETING' })
-    const open = await openTasksOf(trx, id)
-    if (!open.some((t) => t.kind === 'delete-instance')) await enqueueTask(trx, { instanceId: id, kind: 'delete-instance', input: { instanceId: id } })
+    await queueDeleteTask(trx, id)
   })
+}
+
+/** Queues the instance's delete task unless one is open already. Call inside a transaction. */
+export async function queueDeleteTask(db: Db, id: string): Promise<void> {
+  const open = await openTasksOf(db, id)
+  if (!open.some((t) => t.kind === 'delete-instance')) await enqueueTask(db, { instanceId: id, kind: 'delete-instance', input: { instanceId: id } })
 }
 
 /** A new instance row in BUILD, not placed yet: the fields a create decides, defaults for the rest. */

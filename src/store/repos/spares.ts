@@ -5,8 +5,7 @@
  * every project-scoped query leaves them out. A create claims one by giving it an owner.
  */
 import type { Db, InstanceRow } from '../schema.js'
-import { now } from './instances.js'
-import { enqueueTask, openTasksOf } from './tasks.js'
+import { now, queueDeleteTask } from './instances.js'
 
 export const SPARE_PROJECT = 'coffer-spares'
 
@@ -47,28 +46,25 @@ export async function claimSpare(db: Db, wanted: InstanceRow): Promise<{ id: str
 
 /**
  * Starts deleting a spare unless a create claimed it first (or it is being deleted already).
- * Resolves true when its delete task was queued.
+ * Resolves true when its delete task was queued. Call inside a transaction.
  */
 export async function retireSpare(db: Db, id: string): Promise<boolean> {
-  return db.transaction().execute(async (trx) => {
-    const r = await trx
-      .updateTable('instances')
-      .set({ task_status: 'DELETING', updated_at: now() })
-      .where('id', '=', id)
-      .where('project_id', '=', SPARE_PROJECT)
-      .where('task_status', '=', 'NONE')
-      .executeTakeFirst()
-    if (Number(r.numUpdatedRows) !== 1) return false
-    if (!(await openTasksOf(trx, id)).some((t) => t.kind === 'delete-instance')) await enqueueTask(trx, { instanceId: id, kind: 'delete-instance', input: { instanceId: id } })
-    return true
-  })
+  const r = await db
+    .updateTable('instances')
+    .set({ task_status: 'DELETING', updated_at: now() })
+    .where('id', '=', id)
+    .where('project_id', '=', SPARE_PROJECT)
+    .where('task_status', '=', 'NONE')
+    .executeTakeFirst()
+  if (Number(r.numUpdatedRows) !== 1) return false
+  await queueDeleteTask(db, id)
+  return true
 }
 
-/** Retires every unclaimed spare of this flavor (it is being deleted); resolves how many. */
+/** Retires every unclaimed spare of this flavor (it is being deleted); resolves how many. Call inside a transaction. */
 export async function retireSparesOfFlavor(db: Db, flavorId: string): Promise<number> {
-  const ids = (await listSpares(db)).filter((r) => r.flavor_id === flavorId).map((r) => r.id)
   let n = 0
-  for (const id of ids) if (await retireSpare(db, id)) n++
+  for (const r of await listSpares(db)) if (r.flavor_id === flavorId && (await retireSpare(db, r.id))) n++
   return n
 }
 
