@@ -1,6 +1,5 @@
 import type { Command } from 'commander'
 import { resolveSettings } from '../../config.js'
-import { startServer } from '../../main.js'
 
 export function serveCommand(program: Command): void {
   program
@@ -11,6 +10,9 @@ export function serveCommand(program: Command): void {
     .option('--bind <addr>', 'address the API and instances listen on (default: 127.0.0.1)')
     .action(async (o: { home?: string; port?: string; bind?: string }) => {
       const settings = resolveSettings(o)
+      // Loaded here, not at the top: the other commands are API clients and start faster without
+      // the server's modules (the engines' drivers, the state store, the HTTP server).
+      const { startServer } = await import('../../main.js')
       const server = await startServer(settings, (m) => console.error(`${new Date().toISOString()} ${m}`))
       const b = server.bootstrap
       console.log(`Coffer is serving Trove's v1.0 API at ${server.url}/v1.0 (identity at ${server.url}/v3)`)
