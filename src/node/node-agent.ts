@@ -20,6 +20,12 @@ export interface NodeAgentOptions {
   readonly log: (msg: string) => void
 }
 
+/**
+ * Whether an engine found stopped in `stoppedLooks` looks in a row, after `restartsInARow`
+ * restarts that did not keep it up, is due another start: 2 looks, then 4, 8... up to 64.
+ */
+export const restartDue = (stoppedLooks: number, restartsInARow: number): boolean => stoppedLooks >= 2 ** Math.min(restartsInARow + 1, 6)
+
 export class NodeAgent implements GuestApi {
   readonly #o: NodeAgentOptions
   #manifests = new Map<string, DatastoreManifest>()
@@ -152,24 +158,30 @@ export class NodeAgent implements GuestApi {
   /**
    * Every `intervalMs`, looks at each engine that should be running and publishes what it saw. An
    * engine found stopped twice in a row (it died: out of memory, a crash, a kill) is started again,
-   * as a supervisor would; once, because a single look can fall inside a restart.
+   * as a supervisor would; twice, because a single look can fall inside a restart. An engine that
+   * will not start, or dies again before the next look, is tried after 2, 4, 8... looks, at most
+   * every 64 (~5 minutes at 5 s), until a look finds it running.
    */
   startHeartbeats(intervalMs: number, specs: () => Promise<readonly InstanceSpec[]>, publish: (hb: Heartbeat) => void): void {
     const stoppedSeen = new Map<string, number>()
+    const restartsInARow = new Map<string, number>()
     const beat = async (): Promise<void> => {
       for (const spec of await specs().catch(() => [])) {
+        const id = spec.instanceId
         const observedAt = Date.now()
         const s = await this.status(spec).catch(() => ({ healthy: false, state: 'failed' }))
-        const volumeUsedBytes = await this.#o.compute.volumeUsedBytes(spec.instanceId)
+        const volumeUsedBytes = await this.#o.compute.volumeUsedBytes(id)
         const serviceStatus = s.healthy ? 'HEALTHY' : s.state === 'stopped' ? 'SHUTDOWN' : 'FAILED'
-        publish({ protocol: GUEST_PROTOCOL_VERSION, instanceId: spec.instanceId, observedAt, serviceStatus, volumeUsedBytes })
-        const seen = s.state === 'stopped' ? (stoppedSeen.get(spec.instanceId) ?? 0) + 1 : 0
-        stoppedSeen.set(spec.instanceId, seen)
-        if (seen >= 2) {
-          stoppedSeen.delete(spec.instanceId)
-          this.#o.log(`instance ${spec.instanceId}: engine found stopped, starting it again`)
-          await this.#startEngine(spec).catch((err) => this.#o.log(`instance ${spec.instanceId}: could not start its engine: ${errorMessage(err)}`))
-        }
+        publish({ protocol: GUEST_PROTOCOL_VERSION, instanceId: id, observedAt, serviceStatus, volumeUsedBytes })
+        const seen = s.state === 'stopped' ? (stoppedSeen.get(id) ?? 0) + 1 : 0
+        stoppedSeen.set(id, seen)
+        if (s.state !== 'stopped') restartsInARow.delete(id)
+        const restarts = restartsInARow.get(id) ?? 0
+        if (!restartDue(seen, restarts)) continue
+        stoppedSeen.set(id, 0)
+        restartsInARow.set(id, restarts + 1)
+        this.#o.log(`instance ${id}: engine found stopped, starting it again${restarts > 0 ? ` (restart ${restarts + 1} in a row)` : ''}`)
+        await this.#startEngine(spec).catch((err) => this.#o.log(`instance ${id}: could not start its engine: ${errorMessage(err)}`))
       }
     }
     const loop = (): void => {

@@ -26,10 +26,22 @@ export function instanceRoutes(app: FastifyInstance, ctx: ApiContext): void {
     }
     return d
   }
-  const view = async (req: FastifyRequest, r: InstanceRow) => {
-    const group = r.configuration_id ? await db.selectFrom('configurations').select('name').where('id', '=', r.configuration_id).executeTakeFirst() : undefined
-    return instanceView(baseUrl(req), r, { datastore: await datastoreOf(r.datastore_version_id), address: ctx.settings.bind, configurationName: group?.name })
+  /** The names of the groups these instances have attached, in one query. */
+  const groupNames = async (rows: readonly InstanceRow[]): Promise<Map<string, string>> => {
+    const ids = [...new Set(rows.flatMap((r) => (r.configuration_id ? [r.configuration_id] : [])))]
+    if (ids.length === 0) return new Map()
+    const found = await db.selectFrom('configurations').select(['id', 'name']).where('id', 'in', ids).execute()
+    return new Map(found.map((g) => [g.id, g.name]))
   }
+  const views = async (req: FastifyRequest, rows: readonly InstanceRow[]) => {
+    const names = await groupNames(rows)
+    return Promise.all(
+      rows.map(async (r) =>
+        instanceView(baseUrl(req), r, { datastore: await datastoreOf(r.datastore_version_id), address: ctx.settings.bind, configurationName: r.configuration_id ? names.get(r.configuration_id) : undefined }),
+      ),
+    )
+  }
+  const view = async (req: FastifyRequest, r: InstanceRow) => (await views(req, [r]))[0]
   const load = async (req: FastifyRequest<P>) => {
     const r = await instances.findInstance(db, req.params.instanceId, req.params.projectId)
     if (!r) throw new NotFound(`Resource ${req.params.instanceId} cannot be found.`, 'INSTANCE_NOT_FOUND')
@@ -43,7 +55,7 @@ export function instanceRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const last = page.at(-1)
     const more = rows.length > limit && last
     return {
-      instances: await Promise.all(page.map((r) => view(req, r))),
+      instances: await views(req, page),
       ...(more ? { links: [{ rel: 'next', href: `${baseUrl(req)}/v1.0/${req.params.projectId}/instances?limit=${limit}&marker=${last.id}` }] } : {}),
     }
   }
