@@ -67,6 +67,9 @@ export async function startServer(settings: Settings, log: (msg: string) => void
   })
 
   const spares = new SpareKeeper({ db, sizes: settings.spares, kickTasks: () => runner.kick(), log })
+  for (const name of Object.keys(settings.spares).filter((n) => !manifests.some((m) => m.name === n))) {
+    log(`COFFER_SPARES names '${name}', which this node does not have (it has ${manifests.map((m) => m.name).join(', ')}); no spares for it`)
+  }
 
   // Instances whose engine should be running: placed here, no task at work on them, no fault.
   const runningOnNode = async () => {
