@@ -94,6 +94,23 @@ describe('spares', () => {
     assert.equal(await redisProbe.isSuperuser(inst.port, 'app', 'app-Passw0rd'), false, 'the client user cannot CONFIG')
   })
 
+  it('hands out no spare whose engine died, and gets the pool back to full working spares', async () => {
+    const [victim, other] = await readyOf('redis')
+    assert.ok(victim && other)
+    const [pid] = engineMains(join(coffer.home, 'instances', victim))
+    process.kill(pid ?? 0, 'SIGKILL')
+    const deadline = Date.now() + 30_000
+    while ((await spares()).spares.find((x) => x.id === victim)?.status === 'READY' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+    const inst = await create(redisProbe)
+    assert.equal(inst.id, other, 'the healthy spare was taken')
+    // The supervisor starts the dead engine again while the keeper may already have made a
+    // replacement; then the oldest spare beyond the wanted number, the dead one, is retired.
+    const ready = await readyOf('redis')
+    assert.equal(ready.length, 2)
+    for (const id of ready) assert.equal(engineMains(join(coffer.home, 'instances', id)).length, 1, `spare ${id} runs`)
+    if (!ready.includes(victim)) assert.equal(existsSync(join(coffer.home, 'instances', victim)), false, 'the retired spare is gone')
+  })
+
   it('retunes a spare of another flavor for the flavor asked', async () => {
     const spareFlavors = new Set((await poolsFull()).filter((s) => s.datastore.type === 'redis').map((s) => s.flavor.id))
     assert.deepEqual([...spareFlavors], ['1'])
