@@ -27,6 +27,8 @@ export interface SpareKeeperOptions {
 export class SpareKeeper {
   readonly #o: Required<SpareKeeperOptions>
   readonly #lastFailure = new Map<string, number>()
+  /** When each spare was last retired: one whose delete failed is retried only after the back-off. */
+  readonly #retiredAt = new Map<string, number>()
   #timer: NodeJS.Timeout | undefined
   #current: Promise<void> | undefined
   #stopped = false
@@ -55,10 +57,14 @@ export class SpareKeeper {
 
   async #once(): Promise<void> {
     const { db } = this.#o
+    for (const [id, at] of this.#retiredAt) if (Date.now() - at >= this.#o.backoffMs) this.#retiredAt.delete(id)
     const actions = planSpares(await this.#pools(), { nowMs: Date.now(), backoffMs: this.#o.backoffMs, clientsCreating: await clientsCreating(db) })
     for (const a of actions) {
-      if (a.kind === 'retire') await db.transaction().execute((trx) => retireSpare(trx, a.id))
-      else await this.#make(a.versionId)
+      if (a.kind === 'make') await this.#make(a.versionId)
+      else {
+        this.#retiredAt.set(a.id, Date.now())
+        await db.transaction().execute((trx) => retireSpare(trx, a.id))
+      }
     }
     if (actions.length > 0) this.#o.kickTasks()
   }
@@ -75,7 +81,7 @@ export class SpareKeeper {
     const versions = new Set([...wanted.keys(), ...spares.map((r) => r.datastore_version_id)])
     return [...versions].map((versionId) => {
       const mine = spares.filter((r) => r.datastore_version_id === versionId)
-      const broken = mine.filter((r) => r.task_status === 'NONE' && isSpoilt(r)).map((r) => r.id)
+      const broken = mine.filter((r) => r.task_status === 'NONE' && isSpoilt(r) && !this.#retiredAt.has(r.id)).map((r) => r.id)
       if (mine.some((r) => r.fault_message !== null)) this.#lastFailure.set(versionId, Date.now())
       const lastFailureAt = this.#lastFailure.get(versionId)
       return {
