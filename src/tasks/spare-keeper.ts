@@ -1,6 +1,6 @@
 /**
  * Keeps each datastore's pool of spares (core/spares.ts) at its wanted size, looking every
- * second. A spare is built and torn down by the ordinary create and delete tasks, so it is as
+ * second (five times a second while a pool is short). A spare is built and torn down by the ordinary create and delete tasks, so it is as
  * durable as any instance: a crash while building one resumes it.
  */
 import { randomUUID } from 'node:crypto'
@@ -37,13 +37,19 @@ export class SpareKeeper {
     this.#o = { intervalMs: 1000, backoffMs: 60_000, ...o }
   }
 
-  /** Looks at once, then every interval (with no spares wanted, to take down those an earlier run made). */
+  /**
+   * Looks at once, then every interval (with no spares wanted, to take down those an earlier run
+   * made); every fifth of it while a pool is short, so each new spare follows the last closely.
+   */
   start(): void {
     const look = (): void => {
       this.#current = this.#once()
-        .catch((err) => this.#o.log(`spares: ${errorMessage(err)}`))
-        .finally(() => {
-          if (!this.#stopped) this.#timer = setTimeout(look, this.#o.intervalMs).unref()
+        .catch((err) => {
+          this.#o.log(`spares: ${errorMessage(err)}`)
+          return false
+        })
+        .then((refilling) => {
+          if (!this.#stopped) this.#timer = setTimeout(look, refilling ? this.#o.intervalMs / 5 : this.#o.intervalMs).unref()
         })
     }
     look()
@@ -55,10 +61,12 @@ export class SpareKeeper {
     await this.#current
   }
 
-  async #once(): Promise<void> {
+  /** One look; resolves true while some pool is short. */
+  async #once(): Promise<boolean> {
     const { db } = this.#o
     for (const [id, at] of this.#retiredAt) if (Date.now() - at >= this.#o.backoffMs) this.#retiredAt.delete(id)
-    const actions = planSpares(await this.#pools(), { nowMs: Date.now(), backoffMs: this.#o.backoffMs, clientsCreating: await clientsCreating(db) })
+    const pools = await this.#pools()
+    const actions = planSpares(pools, { nowMs: Date.now(), backoffMs: this.#o.backoffMs, clientsCreating: await clientsCreating(db) })
     for (const a of actions) {
       if (a.kind === 'make') await this.#make(a.versionId)
       else {
@@ -67,6 +75,7 @@ export class SpareKeeper {
       }
     }
     if (actions.length > 0) this.#o.kickTasks()
+    return pools.some((p) => p.building > 0 || p.ready.length < p.wanted)
   }
 
   /** Each warm version (a datastore's default, while installed) and any version that still has spares. */
