@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
 import { buildApi } from './api/server.js'
+import { buildId } from './build-id.js'
 import { InProcessBus } from './bus/in-process-bus.js'
 import { LocalComputeDriver } from './compute/local/local-compute-driver.js'
 import { apiUrl, statePath, type Settings } from './config.js'
@@ -18,6 +19,7 @@ import { purgeExpiredTokens } from './identity/identity.js'
 import { NodeAgent } from './node/node-agent.js'
 import { syncDatastores } from './store/repos/datastores.js'
 import { instancesOnNode } from './store/repos/instances.js'
+import { retireSparesOfOtherBuilds } from './store/repos/spares.js'
 import { releaseLeasesOf } from './store/repos/tasks.js'
 import { openSqliteStore } from './store/state-store.js'
 import { applyConfiguration } from './tasks/apply-configuration.js'
@@ -66,7 +68,10 @@ export async function startServer(settings: Settings, log: (msg: string) => void
     log,
   })
 
-  const spares = new SpareKeeper({ db, sizes: settings.spares, kickTasks: () => runner.kick(), log })
+  const build = buildId()
+  const stale = await retireSparesOfOtherBuilds(db, build)
+  if (stale > 0) log(`replacing ${stale} spare(s) made by another build of Coffer`)
+  const spares = new SpareKeeper({ db, sizes: settings.spares, build, kickTasks: () => runner.kick(), log })
   for (const name of Object.keys(settings.spares).filter((n) => !manifests.some((m) => m.name === n))) {
     log(`COFFER_SPARES names '${name}', which this node does not have (it has ${manifests.map((m) => m.name).join(', ')}); no spares for it`)
   }

@@ -134,8 +134,8 @@ describe('spares', () => {
     assert.deepEqual((await spares()).spares.filter((s) => s.datastore.type === 'redis').map((s) => s.id), before)
   })
 
-  it('resumes a claim that a crash cut short, to one working instance', async () => {
-    await poolsFull()
+  it('keeps its spares across a restart, and resumes a claim that a crash cut short, to one working instance', async () => {
+    const before = (await poolsFull()).map((s) => s.id)
     await coffer.kill('SIGTERM')
     await coffer.restart({ COFFER_SPARES: SPARES, COFFER_CRASH_AFTER_STEP: 'create-instance:guest-prepare' })
     const exited = new Promise((r) => coffer.child.once('exit', r))
@@ -143,6 +143,7 @@ describe('spares', () => {
       instance: { name: 'crashy', flavorRef: '1', volume: { size: 1 }, datastore: { type: 'redis' }, users: [{ name: 'app', password: 'app-Passw0rd', databases: [] }] },
     })
     assert.equal(r.status, 200)
+    assert.ok(before.includes(r.body.instance.id), 'a spare from before the restart was claimed')
     await exited
     await coffer.restart({ COFFER_SPARES: SPARES })
     const inst = (await api.waitActive(r.body.instance.id)).body.instance
@@ -161,6 +162,18 @@ describe('spares', () => {
     assert.deepEqual(now.filter((s) => old.includes(s.id)), [])
     assert.ok(now.every((s) => s.flavor.id === '2'), JSON.stringify(now))
     for (const id of old) assert.equal(existsSync(join(coffer.home, 'instances', id)), false, `spare ${id} was removed`)
+  })
+
+  it('replaces, after an upgrade, the spares that the older build made', async () => {
+    const old = (await poolsFull()).map((s) => s.id)
+    await coffer.kill('SIGTERM')
+    await coffer.restart({ COFFER_SPARES: SPARES, COFFER_BUILD_ID: 'a-newer-build' })
+    const deadline = Date.now() + 120_000
+    let now = await poolsFull()
+    while (now.some((s) => old.includes(s.id)) && Date.now() < deadline) now = await poolsFull()
+    assert.deepEqual(now.filter((s) => old.includes(s.id)), [])
+    assert.equal(now.length, old.length)
+    for (const id of old) assert.equal(existsSync(join(coffer.home, 'instances', id)), false, `old spare ${id} was removed`)
   })
 
   it('takes spares down when they are no longer wanted', async () => {

@@ -91,6 +91,8 @@ export interface InstanceTable {
   configuration_id: string | null
   /** 1 when applied configuration waits for a restart (status RESTART_REQUIRED). */
   pending_restart: Generated<number>
+  /** For a spare: the build of Coffer that made it (see build-id.ts); null for client instances. */
+  built_by: string | null
 }
 
 export interface ConfigurationTable {

@@ -16,6 +16,8 @@ import type { CreateInstanceInput } from './create-instance.js'
 export interface SpareKeeperOptions {
   readonly db: Db
   readonly sizes: SpareSizes
+  /** This build of Coffer (build-id.ts), stamped on each spare it makes. */
+  readonly build: string
   /** Wakes the task runner after tasks were queued. */
   readonly kickTasks: () => void
   readonly log: (msg: string) => void
@@ -108,7 +110,7 @@ export class SpareKeeper {
     const { db } = this.#o
     const flavor = await spareFlavor(db, versionId)
     if (!flavor) return
-    const row = newInstanceRow({ id: randomUUID(), project_id: SPARE_PROJECT, name: 'spare', flavor_id: flavor, volume_size: 1, datastore_version_id: versionId, configuration_id: null })
+    const row = { ...newInstanceRow({ id: randomUUID(), project_id: SPARE_PROJECT, name: 'spare', flavor_id: flavor, volume_size: 1, datastore_version_id: versionId, configuration_id: null }), built_by: this.#o.build }
     const input: CreateInstanceInput = { instanceId: row.id, databases: [], users: [] }
     await db.transaction().execute(async (trx) => {
       await insertInstance(trx, row)

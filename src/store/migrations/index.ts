@@ -3,6 +3,7 @@ import * as initial from './0001-initial.js'
 import * as defaultFlavors from './0002-default-flavors.js'
 import * as rootHistory from './0003-root-history.js'
 import * as configurations from './0004-configurations.js'
+import * as spareBuild from './0005-spare-build.js'
 
 /** Migrations in order; compiled in, so the binary never looks for files at run time. */
 export const migrationProvider: MigrationProvider = {
@@ -11,5 +12,6 @@ export const migrationProvider: MigrationProvider = {
     '0002-default-flavors': defaultFlavors,
     '0003-root-history': rootHistory,
     '0004-configurations': configurations,
+    '0005-spare-build': spareBuild,
   }),
 }

@@ -89,5 +89,6 @@ export function newInstanceRow(
     root_enabled_at: null,
     root_enabled_by: null,
     pending_restart: 0,
+    built_by: null,
   }
 }

@@ -5,7 +5,7 @@
  * every project-scoped query leaves them out. A create claims one by giving it an owner.
  */
 import type { Db, InstanceRow } from '../schema.js'
-import { now, queueDeleteTask } from './instances.js'
+import { now, queueDeleteTask, updateInstance } from './instances.js'
 
 export const SPARE_PROJECT = 'coffer-spares'
 
@@ -90,4 +90,20 @@ export async function spareFlavor(db: Db, versionId: string): Promise<string | u
 export async function clientsCreating(db: Db): Promise<boolean> {
   const r = await db.selectFrom('instances').select('id').where('task_status', '=', 'BUILDING').where('project_id', '!=', SPARE_PROJECT).executeTakeFirst()
   return r !== undefined
+}
+
+/**
+ * Retires the spares that another build of Coffer made or is making (a resumed build stops at its
+ * next step, as a create does when its instance is deleted). Call at start, before engines are
+ * adopted; the keeper makes new ones. Resolves how many.
+ */
+export async function retireSparesOfOtherBuilds(db: Db, build: string): Promise<number> {
+  return db.transaction().execute(async (trx) => {
+    const stale = (await listSpares(trx)).filter((r) => r.task_status !== 'DELETING' && r.built_by !== build)
+    for (const r of stale) {
+      await updateInstance(trx, r.id, { task_status: 'DELETING' })
+      await queueDeleteTask(trx, r.id)
+    }
+    return stale.length
+  })
 }
