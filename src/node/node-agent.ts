@@ -8,6 +8,7 @@ import type { ConfigurationValues, ParameterSpec } from '../core/configuration.j
 import { errorMessage, NotFound, NotImplemented } from '../core/errors.js'
 import type { DatastoreManifest } from '../core/manifest.js'
 import { resolveOsAccount } from '../guest/datastores/common/os-account.js'
+import { serialised } from '../guest/datastores/common/serialise.js'
 import type { Datastore, InstanceContext, OsAccount } from '../guest/datastores/datastore.js'
 import type { GuestApi, GuestDatabase, GuestUser, Heartbeat, InstanceSpec, SchemaOp } from '../guest/protocol.js'
 import { GUEST_PROTOCOL_VERSION } from '../guest/protocol.js'
@@ -25,6 +26,13 @@ export interface NodeAgentOptions {
  * restarts that did not keep it up, is due another start: 2 looks, then 4, 8... up to 64.
  */
 export const restartDue = (stoppedLooks: number, restartsInARow: number): boolean => stoppedLooks >= 2 ** Math.min(restartsInARow + 1, 6)
+
+/**
+ * One lifecycle change (prepare, start, stop, restart, destroy) at a time per instance, so a
+ * supervisor's start cannot interleave with a delete and bring back an engine whose envelope is
+ * being removed. Engines serialise their own steps too; this covers what spans the envelope.
+ */
+const lifecycle = <T>(spec: InstanceSpec, fn: () => Promise<T>): Promise<T> => serialised(`node:${spec.instanceId}`, fn)
 
 export class NodeAgent implements GuestApi {
   readonly #o: NodeAgentOptions
@@ -56,8 +64,8 @@ export class NodeAgent implements GuestApi {
     await this.#o.compute.createEnvelope(spec.instanceId)
   }
 
-  async prepare(spec: InstanceSpec, initial: { databases: GuestDatabase[]; users: GuestUser[] }): Promise<void> {
-    await this.#datastore(spec).engine.prepare(await this.#requireContext(spec), initial)
+  prepare(spec: InstanceSpec, initial: { databases: GuestDatabase[]; users: GuestUser[] }): Promise<void> {
+    return lifecycle(spec, async () => this.#datastore(spec).engine.prepare(await this.#requireContext(spec), initial))
   }
 
   async status(spec: InstanceSpec): Promise<{ healthy: boolean; state: string; detail?: string }> {
@@ -67,14 +75,15 @@ export class NodeAgent implements GuestApi {
     return { healthy: s.healthy, state: s.state, ...(s.detail ? { detail: s.detail } : {}) }
   }
 
-  async stop(spec: InstanceSpec): Promise<void> {
-    const ctx = await this.#context(spec)
-    if (ctx) await this.#datastore(spec).engine.stop(ctx)
+  stop(spec: InstanceSpec): Promise<void> {
+    return lifecycle(spec, () => this.#stopEngine(spec))
   }
 
-  async destroy(spec: InstanceSpec): Promise<void> {
-    await this.stop(spec)
-    await this.#o.compute.destroyEnvelope(spec.instanceId)
+  destroy(spec: InstanceSpec): Promise<void> {
+    return lifecycle(spec, async () => {
+      await this.#stopEngine(spec)
+      await this.#o.compute.destroyEnvelope(spec.instanceId)
+    })
   }
 
   async effectiveConfiguration(spec: InstanceSpec): Promise<Record<string, string | number | boolean>> {
@@ -96,11 +105,13 @@ export class NodeAgent implements GuestApi {
     return ds.configuration.apply(await this.#requireContext(spec), values)
   }
 
-  async restart(spec: InstanceSpec): Promise<void> {
-    const ctx = await this.#requireContext(spec)
-    const { engine } = this.#datastore(spec)
-    await engine.stop(ctx)
-    await engine.start(ctx)
+  restart(spec: InstanceSpec): Promise<void> {
+    return lifecycle(spec, async () => {
+      const ctx = await this.#requireContext(spec)
+      const { engine } = this.#datastore(spec)
+      await engine.stop(ctx)
+      await engine.start(ctx)
+    })
   }
 
   async schema(spec: InstanceSpec, op: SchemaOp): Promise<unknown> {
@@ -195,8 +206,14 @@ export class NodeAgent implements GuestApi {
     clearTimeout(this.#heartbeat)
   }
 
-  async #startEngine(spec: InstanceSpec): Promise<void> {
-    await this.#datastore(spec).engine.start(await this.#requireContext(spec))
+  /** Starts the engine of an instance that should be running; fails if its envelope is gone (deleted meanwhile). */
+  #startEngine(spec: InstanceSpec): Promise<void> {
+    return lifecycle(spec, async () => this.#datastore(spec).engine.start(await this.#requireContext(spec)))
+  }
+
+  async #stopEngine(spec: InstanceSpec): Promise<void> {
+    const ctx = await this.#context(spec)
+    if (ctx) await this.#datastore(spec).engine.stop(ctx)
   }
 
   #datastore(spec: InstanceSpec): Datastore {
