@@ -13,7 +13,8 @@ export interface CreateInstanceInput {
 
 /**
  * BUILD → ACTIVE: place, make the envelope, let the guest prepare the engine, wait until it
- * answers. A claimed spare goes through the same steps; those already done for it are quick no-ops.
+ * answers. A claimed spare skips what was done when it was made, and restarts only to take on a
+ * flavor or group it did not have.
  */
 export const createInstance = (steps: InstanceSteps, configuration: ConfigurationSteps) =>
   workflow<CreateInstanceInput>({
