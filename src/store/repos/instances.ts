@@ -55,10 +55,13 @@ export async function usedPorts(db: Db, node: string): Promise<Set<number>> {
  * wakes the task runner.
  */
 export async function requestDelete(db: Db, id: string): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    await updateInstance(trx, id, { task_status: 'DELETING' })
-    await queueDeleteTask(trx, id)
-  })
+  await db.transaction().execute((trx) => markDeleting(trx, id))
+}
+
+/** requestDelete's two writes, for a caller already inside a transaction. */
+export async function markDeleting(db: Db, id: string): Promise<void> {
+  await updateInstance(db, id, { task_status: 'DELETING' })
+  await queueDeleteTask(db, id)
 }
 
 /** Queues the instance's delete task unless one is open already. Call inside a transaction. */

@@ -5,7 +5,7 @@
  * every project-scoped query leaves them out. A create claims one by giving it an owner.
  */
 import type { Db, InstanceRow } from '../schema.js'
-import { now, queueDeleteTask, updateInstance } from './instances.js'
+import { markDeleting, now, queueDeleteTask } from './instances.js'
 
 export const SPARE_PROJECT = 'coffer-spares'
 
@@ -100,10 +100,7 @@ export async function clientsCreating(db: Db): Promise<boolean> {
 export async function retireSparesOfOtherBuilds(db: Db, build: string): Promise<number> {
   return db.transaction().execute(async (trx) => {
     const stale = (await listSpares(trx)).filter((r) => r.task_status !== 'DELETING' && r.built_by !== build)
-    for (const r of stale) {
-      await updateInstance(trx, r.id, { task_status: 'DELETING' })
-      await queueDeleteTask(trx, r.id)
-    }
+    for (const r of stale) await markDeleting(trx, r.id)
     return stale.length
   })
 }
