@@ -65,5 +65,4 @@ export function resolveSettings(flags: SettingsInput = {}, env: NodeJS.ProcessEn
   }
 }
 
-export const statePath = (s: Settings): string => join(s.home, 'state.sqlite')
 export const apiUrl = (s: Settings): string => `http://${s.bind.includes(':') ? `[${s.bind}]` : s.bind}:${s.port}`

@@ -3,12 +3,11 @@
  * local node and compute driver, the task runner and the API, in one process.
  */
 import { randomBytes } from 'node:crypto'
-import { mkdir } from 'node:fs/promises'
 import { buildApi } from './api/server.js'
 import { buildId } from './build-id.js'
 import { InProcessBus } from './bus/in-process-bus.js'
 import { LocalComputeDriver } from './compute/local/local-compute-driver.js'
-import { apiUrl, statePath, type Settings } from './config.js'
+import { apiUrl, type Settings } from './config.js'
 import { takeHeartbeat } from './conductor/conductor.js'
 import { errorMessage } from './core/errors.js'
 import type { DatastoreManifest } from './core/manifest.js'
@@ -17,6 +16,7 @@ import { datastores } from './guest/datastores/index.js'
 import { bootstrapIdentity, type Bootstrap } from './identity/bootstrap.js'
 import { purgeExpiredTokens } from './identity/identity.js'
 import { NodeAgent } from './node/node-agent.js'
+import { loadSealer, preparePrivateHome, statePath } from './private-home.js'
 import { syncDatastores } from './store/repos/datastores.js'
 import { instancesOnNode } from './store/repos/instances.js'
 import { retireSparesOfOtherBuilds } from './store/repos/spares.js'
@@ -39,8 +39,9 @@ export interface RunningServer {
 }
 
 export async function startServer(settings: Settings, log: (msg: string) => void = console.error): Promise<RunningServer> {
-  await mkdir(settings.home, { recursive: true, mode: 0o700 })
-  const store = await openSqliteStore(statePath(settings))
+  await preparePrivateHome(settings.home)
+  const store = await openSqliteStore(statePath(settings.home))
+  const sealer = await loadSealer(settings.home)
   const { db } = store
   const url = apiUrl(settings)
   const bootstrap = await bootstrapIdentity(db, settings.home, url, settings.adminPassword)
@@ -54,7 +55,7 @@ export async function startServer(settings: Settings, log: (msg: string) => void
   bus.attach(node.name, node)
   bus.onHeartbeat((hb) => void takeHeartbeat(db, hb).catch((err) => log(`heartbeat: ${errorMessage(err)}`)))
 
-  const steps = instanceSteps({ db, bus, ports: settings.instancePorts, healthyTimeoutMs: 120_000 })
+  const steps = instanceSteps({ db, bus, sealer, ports: settings.instancePorts, healthyTimeoutMs: 120_000 })
   const configSteps = configurationSteps({ db, bus })
   // Leases of a previous run of this node are released at once: in the embedded mode nobody else
   // could be running them, and waiting for them to expire would only delay the resume.
@@ -89,6 +90,7 @@ export async function startServer(settings: Settings, log: (msg: string) => void
     {
       db,
       settings,
+      sealer,
       kickTasks: () => runner.kick(),
       guestOf: async (row) => ({ api: bus.node(row.node ?? ''), spec: await instanceSpec(db, row) }),
       catalog: async (datastore, version) => {

@@ -1,5 +1,6 @@
 import type { Settings } from '../config.js'
 import type { ParameterSpec } from '../core/configuration.js'
+import type { Sealer } from '../store/sealed.js'
 import type { GuestApi, InstanceSpec } from '../guest/protocol.js'
 import type { Db, InstanceRow } from '../store/schema.js'
 
@@ -7,6 +8,8 @@ import type { Db, InstanceRow } from '../store/schema.js'
 export interface ApiContext {
   readonly db: Db
   readonly settings: Settings
+  /** Seals secrets that a task must keep until it has used them (core/sealed.ts). */
+  readonly sealer: Sealer
   /** Wakes the task runner after a task was enqueued. */
   readonly kickTasks: () => void
   /** The guest API of the node an instance is placed on, and what that node needs to know of it. */

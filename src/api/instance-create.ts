@@ -83,7 +83,8 @@ export async function createInstance(ctx: ApiContext, projectId: string, body: u
     const spare = await claimSpare(trx, fresh)
     const id = spare?.id ?? fresh.id
     if (!spare) await insertInstance(trx, fresh)
-    const input: CreateInstanceInput = { instanceId: id, databases: req.databases, users: req.users, ...(spare ? { fromSpare: { sameFlavor: spare.sameFlavor } } : {}) }
+    const users = req.users.map((u) => ({ ...u, password: ctx.sealer.seal(u.password) }))
+    const input: CreateInstanceInput = { instanceId: id, databases: req.databases, users, ...(spare ? { fromSpare: { sameFlavor: spare.sameFlavor } } : {}) }
     await enqueueTask(trx, { instanceId: id, kind: 'create-instance', input })
     return spare ? await findInstance(trx, id) : fresh
   })

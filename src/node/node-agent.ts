@@ -231,16 +231,18 @@ export class NodeAgent implements GuestApi {
     const envelope = await this.#o.compute.envelope(spec.instanceId)
     if (!envelope) return undefined
     const { account, ...paths } = envelope
+    const nodeAccount = await this.#nodeAccount(ds)
     return {
       instanceId: spec.instanceId,
       version,
       ...paths,
-      cacheDir: this.#o.compute.cacheDir,
+      // The datastore's own account builds templates there; it is let through on first use.
+      cacheDir: await this.#o.compute.prepareCache(nodeAccount),
       bindAddress: this.#o.bind,
       port: spec.port,
       flavor: spec.flavor,
       account,
-      nodeAccount: await this.#nodeAccount(ds),
+      nodeAccount,
     }
   }
 

@@ -2,7 +2,7 @@
  * The state store: one Kysely database, SQLite under the home folder in the embedded mode or
  * PostgreSQL in the distributed one. Repositories take the `Db` and are plain functions.
  */
-import { mkdirSync } from 'node:fs'
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs'
 import { dirname } from 'node:path'
 import SQLite from 'better-sqlite3'
 import { Kysely, Migrator, SqliteDialect } from 'kysely'
@@ -15,7 +15,11 @@ export interface StateStore {
 }
 
 export async function openSqliteStore(file: string): Promise<StateStore> {
-  mkdirSync(dirname(file), { recursive: true })
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
+  // SQLite gives its -wal and -shm files the main file's mode, so a 0600 file keeps all three private.
+  closeSync(openSync(file, 'a', 0o600))
+  chmodSync(file, 0o600)
+  for (const f of [`${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, 0o600)
   const database = new SQLite(file)
   // WAL lets the CLI and tests read while the server writes; NORMAL sync is durable across crashes of
   // the process (the only crash a kill -9 test can cause) and still fast.
@@ -23,6 +27,8 @@ export async function openSqliteStore(file: string): Promise<StateStore> {
   database.pragma('synchronous = NORMAL')
   database.pragma('foreign_keys = ON')
   database.pragma('busy_timeout = 5000')
+  // Deleted rows (revoked tokens, scrubbed task inputs) are overwritten, not left in free pages.
+  database.pragma('secure_delete = ON')
   const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database }) })
   await migrate(db)
   return { db, close: () => db.destroy() }

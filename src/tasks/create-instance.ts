@@ -1,3 +1,4 @@
+import type { Sealed } from '../store/sealed.js'
 import type { GuestDatabase, GuestUser } from '../guest/protocol.js'
 import type { ConfigurationSteps } from './steps/configuration-steps.js'
 import type { InstanceSteps } from './steps/instance-steps.js'
@@ -6,10 +7,13 @@ import { workflow } from './workflow.js'
 export interface CreateInstanceInput {
   readonly instanceId: string
   readonly databases: GuestDatabase[]
-  readonly users: GuestUser[]
+  /** Passwords are sealed: the task's input sits in the state store until the users exist. */
+  readonly users: SealedUser[]
   /** Set when the create claimed a spare: its engine runs already, tuned for the spare's flavor. */
   readonly fromSpare?: { readonly sameFlavor: boolean }
 }
+
+export type SealedUser = Omit<GuestUser, 'password'> & { readonly password: Sealed | '' }
 
 /**
  * BUILD → ACTIVE: place, make the envelope, let the guest prepare the engine, wait until it
@@ -46,5 +50,5 @@ export const createInstance = (steps: InstanceSteps, configuration: Configuratio
       if (!(await steps.isDeleting(input.instanceId))) await steps.markFailed(input.instanceId, err)
     },
     // Initial users' passwords are needed only until the guest has made the users.
-    scrub: (input) => ({ ...input, users: input.users.map((u) => ({ ...u, password: '' })) }),
+    scrub: (input) => ({ ...input, users: input.users.map((u) => ({ ...u, password: '' as const })) }),
   })

@@ -14,6 +14,9 @@ export class LocalComputeDriver implements ComputeDriver {
   readonly #root: string
   readonly #bind: string
   readonly #traversable = new Set<string>()
+  /** Instances whose folder this process has made private (see #keepToItsOwner). */
+  readonly #private = new Set<string>()
+  readonly #tightened = new Set<string>()
   readonly cacheDir: string
 
   constructor(home: string, bind: string) {
@@ -32,14 +35,17 @@ export class LocalComputeDriver implements ComputeDriver {
   async createEnvelope(instanceId: string): Promise<Envelope> {
     const p = this.paths(instanceId)
     const account = await ensureInstanceAccount(instanceId)
+    await this.#unlisted(this.#root)
     if (isRoot()) await this.#letThrough(`g:${await engineGroup()}`, this.#root)
+    await mkdir(dirname(p.volumeDir), { recursive: true, mode: 0o700 })
+    await this.#keepToItsOwner(instanceId, account)
     for (const dir of [p.volumeDir, p.runDir]) {
       await mkdir(dir, { recursive: true })
       await chown(dir, account.uid, account.gid)
       await chmod(dir, 0o700)
     }
     await mkdir(p.guestDir, { recursive: true, mode: 0o700 })
-    await mkdir(this.cacheDir, { recursive: true })
+    await mkdir(this.cacheDir, { recursive: true, mode: 0o700 })
     return { ...p, account }
   }
 
@@ -47,16 +53,38 @@ export class LocalComputeDriver implements ComputeDriver {
     const p = this.paths(instanceId)
     const account = await findInstanceAccount(instanceId)
     if (!account || !(await lstat(p.volumeDir).catch(() => undefined))) return undefined
+    if (!this.#private.has(instanceId)) {
+      await this.#unlisted(this.#root)
+      await this.#keepToItsOwner(instanceId, account)
+    }
     return { ...p, account }
   }
 
+  /**
+   * An instance's folder (`<root>/<id>`, which also holds the guest's secrets) is 0700 to Coffer,
+   * and only the instance's own account may pass through it (an ACL, `--x`) to its volume and run
+   * folders: no engine can list the instances or enter another's folder. A folder made by an older
+   * Coffer (0755) is tightened the first time this process sees it.
+   */
+  async #keepToItsOwner(instanceId: string, account: EnvelopeOwner): Promise<void> {
+    const dir = dirname(this.paths(instanceId).volumeDir)
+    // With the ACL in place the group bits show its mask, --x; without accounts there is no ACL.
+    const wanted = isRoot() && account.uid !== process.getuid?.() ? 0o010 : 0
+    if (((await lstat(dir)).mode & 0o077) !== wanted) {
+      await chmod(dir, 0o700)
+      if (isRoot() && account.uid !== process.getuid?.()) await run('setfacl', ['-m', `u:${account.uid}:x`, dir])
+    }
+    this.#private.add(instanceId)
+  }
+
   async prepareCache(owner: EnvelopeOwner): Promise<string> {
-    await mkdir(this.cacheDir, { recursive: true })
+    await this.#unlisted(this.cacheDir)
     if (isRoot() && owner.uid !== 0) await this.#letThrough(`u:${owner.uid}`, this.cacheDir)
     return this.cacheDir
   }
 
   async destroyEnvelope(instanceId: string): Promise<void> {
+    this.#private.delete(instanceId)
     await rm(dirname(this.paths(instanceId).volumeDir), { recursive: true, force: true })
     await removeInstanceAccount(instanceId)
   }
@@ -71,6 +99,15 @@ export class LocalComputeDriver implements ComputeDriver {
       server.once('error', () => done(false))
       server.listen({ port, host: this.#bind, exclusive: true }, () => server.close(() => done(true)))
     })
+  }
+
+  /** Makes `dir` (0700), or takes read from group and others on one an older Coffer made 0755. */
+  async #unlisted(dir: string): Promise<void> {
+    if (this.#tightened.has(dir)) return
+    await mkdir(dir, { recursive: true, mode: 0o700 })
+    const st = await lstat(dir)
+    if (st.mode & 0o044) await chmod(dir, st.mode & 0o7711)
+    this.#tightened.add(dir)
   }
 
   /**

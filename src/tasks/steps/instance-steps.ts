@@ -3,15 +3,19 @@
  */
 import { CofferError } from '../../core/errors.js'
 import type { Bus } from '../../bus/bus.js'
-import type { GuestDatabase, GuestUser } from '../../guest/protocol.js'
+import { isSealed, type Sealer } from '../../store/sealed.js'
+import type { GuestDatabase } from '../../guest/protocol.js'
 import * as instances from '../../store/repos/instances.js'
 import type { Db } from '../../store/schema.js'
 import { TaskCancelled } from '../workflow.js'
+import type { SealedUser } from '../create-instance.js'
 import { instanceSpec, requireInstance } from './instance-spec.js'
 
 export interface StepDeps {
   readonly db: Db
   readonly bus: Bus
+  /** Opens the initial users' sealed passwords just before they go to the guest. */
+  readonly sealer: Sealer
   readonly ports: { readonly first: number; readonly last: number }
   /** How long an engine may take to answer after prepare. */
   readonly healthyTimeoutMs: number
@@ -53,9 +57,14 @@ export function instanceSteps(d: StepDeps) {
       await api.createEnvelope(spec)
     },
 
-    async prepare(id: string, initial: { databases: GuestDatabase[]; users: GuestUser[] }): Promise<void> {
+    async prepare(id: string, initial: { databases: GuestDatabase[]; users: SealedUser[] }): Promise<void> {
       const { api, spec } = await node(id)
-      await api.prepare(spec, initial)
+      const users = initial.users.map((u) => {
+        if (u.password === '') throw new CofferError('INTERNAL', `the password of initial user ${u.name} was already wiped`, { retryable: false })
+        // A task queued by a Coffer from before sealing holds the password as it was given.
+        return { ...u, password: isSealed(u.password) ? d.sealer.open(u.password) : u.password }
+      })
+      await api.prepare(spec, { databases: initial.databases, users })
     },
 
     async waitHealthy(id: string, cancelled: () => Promise<boolean>): Promise<void> {

@@ -1,0 +1,62 @@
+/**
+ * The home folder has a private part that no engine account can reach: `<home>/private/` (0700, no
+ * ACL) holds the state store and the sealing key. Engines' accounts may pass through the home itself
+ * (an ACL lets them reach `instances/<their id>/`), so nothing secret may sit directly in it except
+ * files that are 0600 to Coffer's user (openrc, clouds.yaml, which users look for there).
+ */
+import { randomBytes } from 'node:crypto'
+import { chmod, mkdir, open, readFile, rename, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { sealerWith, type Sealer } from './store/sealed.js'
+
+export const privateDir = (home: string): string => join(home, 'private')
+export const statePath = (home: string): string => join(privateDir(home), 'state.sqlite')
+const sealingKeyPath = (home: string): string => join(privateDir(home), 'sealing.key')
+
+/** Files users read from the home directly; they hold the admin's password. */
+const CREDENTIAL_FILES = ['openrc', 'clouds.yaml']
+/** The state store's files, which lived in the home itself before the private part existed. */
+const STATE_FILES = ['state.sqlite', 'state.sqlite-wal', 'state.sqlite-shm']
+
+/**
+ * Makes the home and its private part, and tightens a home made by an older Coffer: its state store
+ * moves into the private part and every credential file becomes 0600. Run before anything opens
+ * the store.
+ */
+export async function preparePrivateHome(home: string): Promise<void> {
+  await mkdir(home, { recursive: true, mode: 0o700 })
+  // Nobody else may list or write the home. Traverse bits stay: they (or, with an ACL, its mask)
+  // are how running engines reach their own folders below it.
+  const mode = (await stat(home)).mode
+  if (mode & 0o066) await chmod(home, mode & 0o7711)
+  await mkdir(privateDir(home), { recursive: true, mode: 0o700 })
+  await chmod(privateDir(home), 0o700)
+  for (const f of STATE_FILES) {
+    const legacy = join(home, f)
+    if (!(await exists(legacy))) continue
+    await chmod(legacy, 0o600)
+    if (!(await exists(join(privateDir(home), f)))) await rename(legacy, join(privateDir(home), f))
+  }
+  for (const f of CREDENTIAL_FILES) if (await exists(join(home, f))) await chmod(join(home, f), 0o600)
+}
+
+/** The key that seals secrets waiting in the state store; made on first use, 0600. */
+export async function loadSealer(home: string): Promise<Sealer> {
+  const path = sealingKeyPath(home)
+  try {
+    const fh = await open(path, 'wx', 0o600)
+    try {
+      await fh.writeFile(randomBytes(32))
+      await fh.sync()
+    } finally {
+      await fh.close()
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+  }
+  const key = await readFile(path)
+  if (key.length !== 32) throw new Error(`${path} is not a sealing key (32 bytes); restore it from a backup of the home, or remove it to lose the passwords of creates still running`)
+  return sealerWith(key)
+}
+
+const exists = (p: string): Promise<boolean> => stat(p).then(() => true, () => false)
