@@ -1,6 +1,7 @@
 /**
  * The side-effect steps of instance workflows. Each is idempotent: run twice, it does its work once.
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import { CofferError } from '../../core/errors.js'
 import type { Bus } from '../../bus/bus.js'
 import type { GuestDatabase, GuestUser } from '../../guest/protocol.js'
@@ -53,21 +54,21 @@ export function instanceSteps(d: StepDeps) {
       await api.createEnvelope(spec)
     },
 
-    async prepare(id: string, initial: { databases: GuestDatabase[]; users: GuestUser[] }): Promise<void> {
+    async prepare(id: string, initial: { databases: GuestDatabase[]; users: GuestUser[] }, signal?: AbortSignal): Promise<void> {
       const { api, spec } = await node(id)
-      await api.prepare(spec, initial)
+      await api.prepare(spec, initial, { signal })
     },
 
-    async waitHealthy(id: string, cancelled: () => Promise<boolean>): Promise<void> {
+    async waitHealthy(id: string, signal: AbortSignal): Promise<void> {
       const { api, spec } = await node(id)
       const deadline = Date.now() + d.healthyTimeoutMs
       let last = ''
       while (Date.now() < deadline) {
-        if (await cancelled()) throw new TaskCancelled()
+        if (signal.aborted) throw new TaskCancelled()
         const s = await api.status(spec)
         if (s.healthy) return
         last = s.detail ?? s.state
-        await new Promise((r) => setTimeout(r, 50))
+        await sleep(50, undefined, { signal }).catch(() => undefined)
       }
       throw new CofferError('TIMEOUT', `the engine did not answer within ${d.healthyTimeoutMs / 1000} s (${last})`, { retryable: false })
     },
