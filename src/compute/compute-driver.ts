@@ -32,7 +32,10 @@ export interface ComputeDriver {
   envelope(instanceId: string): Promise<Envelope | undefined>
   /** Removes the envelope, its account and everything in it. Idempotent; only removes what it created. */
   destroyEnvelope(instanceId: string): Promise<void>
-  /** Bytes used on the instance's volume. 0 when it does not exist. */
+  /**
+   * Bytes used on the instance's volume; 0 when it does not exist. May be the last measure, renewed
+   * in the background, so a call answers at once however large the volume is.
+   */
   volumeUsedBytes(instanceId: string): Promise<number>
   /** True when nothing listens on the port of the bind address right now. */
   portIsFree(port: number): Promise<boolean>

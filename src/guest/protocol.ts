@@ -55,12 +55,22 @@ export interface Heartbeat {
   readonly volumeUsedBytes: number
 }
 
+/**
+ * How a caller may end a long command early. In-process the signal is handed through; a bus over a
+ * wire sends a cancel for the call when it fires. The node stops what the command was waiting for
+ * (child processes, waits for an engine) and the call rejects; the command's partial work is left
+ * for the next command on the instance (its delete) to clean up.
+ */
+export interface CallOptions {
+  readonly signal?: AbortSignal | undefined
+}
+
 /** Commands a node carries out for the task manager. Every one is idempotent. */
 export interface GuestApi {
   /** True when the node could give this port to a new instance right now. */
   portIsFree(port: number): Promise<boolean>
   createEnvelope(spec: InstanceSpec): Promise<void>
-  prepare(spec: InstanceSpec, initial: { databases: GuestDatabase[]; users: GuestUser[] }): Promise<void>
+  prepare(spec: InstanceSpec, initial: { databases: GuestDatabase[]; users: GuestUser[] }, options?: CallOptions): Promise<void>
   status(spec: InstanceSpec): Promise<{ healthy: boolean; state: string; detail?: string }>
   stop(spec: InstanceSpec): Promise<void>
   destroy(spec: InstanceSpec): Promise<void>
@@ -68,9 +78,9 @@ export interface GuestApi {
   /** The settable parameters of a datastore version on this node; NotImplemented without configuration. */
   catalog(datastore: string, version: string): Promise<ParameterSpec[]>
   /** Makes `values` the instance's configuration overrides; resolves with the names that need a restart. */
-  configure(spec: InstanceSpec, values: ConfigurationValues): Promise<{ restartRequired: readonly string[] }>
+  configure(spec: InstanceSpec, values: ConfigurationValues, options?: CallOptions): Promise<{ restartRequired: readonly string[] }>
   /** Stops and starts the engine; resolves once it accepts connections again. */
-  restart(spec: InstanceSpec): Promise<void>
+  restart(spec: InstanceSpec, options?: CallOptions): Promise<void>
   /** Databases, users and root inside the instance; a datastore without the part answers NotImplemented. */
   schema(spec: InstanceSpec, op: SchemaOp): Promise<unknown>
 }

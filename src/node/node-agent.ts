@@ -10,7 +10,7 @@ import type { DatastoreManifest } from '../core/manifest.js'
 import { resolveOsAccount } from '../guest/datastores/common/os-account.js'
 import { serialised } from '../guest/datastores/common/serialise.js'
 import type { Datastore, InstanceContext, OsAccount } from '../guest/datastores/datastore.js'
-import type { GuestApi, GuestDatabase, GuestUser, Heartbeat, InstanceSpec, SchemaOp } from '../guest/protocol.js'
+import type { CallOptions, GuestApi, GuestDatabase, GuestUser, Heartbeat, InstanceSpec, SchemaOp } from '../guest/protocol.js'
 import { GUEST_PROTOCOL_VERSION } from '../guest/protocol.js'
 
 export interface NodeAgentOptions {
@@ -32,7 +32,12 @@ export const restartDue = (stoppedLooks: number, restartsInARow: number): boolea
  * supervisor's start cannot interleave with a delete and bring back an engine whose envelope is
  * being removed. Engines serialise their own steps too; this covers what spans the envelope.
  */
-const lifecycle = <T>(spec: InstanceSpec, fn: () => Promise<T>): Promise<T> => serialised(`node:${spec.instanceId}`, fn)
+const lifecycle = <T>(spec: InstanceSpec, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> =>
+  // A change cancelled while it queued behind another never starts.
+  serialised(`node:${spec.instanceId}`, async () => {
+    signal?.throwIfAborted()
+    return fn()
+  })
 
 export class NodeAgent implements GuestApi {
   readonly #o: NodeAgentOptions
@@ -64,8 +69,9 @@ export class NodeAgent implements GuestApi {
     await this.#o.compute.createEnvelope(spec.instanceId)
   }
 
-  prepare(spec: InstanceSpec, initial: { databases: GuestDatabase[]; users: GuestUser[] }): Promise<void> {
-    return lifecycle(spec, async () => this.#datastore(spec).engine.prepare(await this.#requireContext(spec), initial))
+  prepare(spec: InstanceSpec, initial: { databases: GuestDatabase[]; users: GuestUser[] }, options: CallOptions = {}): Promise<void> {
+    const { signal } = options
+    return lifecycle(spec, async () => this.#datastore(spec).engine.prepare(await this.#requireContext(spec, signal), initial), signal)
   }
 
   async status(spec: InstanceSpec): Promise<{ healthy: boolean; state: string; detail?: string }> {
@@ -99,19 +105,26 @@ export class NodeAgent implements GuestApi {
     return ds.configuration.catalog({ cacheDir: await this.#o.compute.prepareCache(account), account, version: info })
   }
 
-  async configure(spec: InstanceSpec, values: ConfigurationValues): Promise<{ restartRequired: readonly string[] }> {
+  async configure(spec: InstanceSpec, values: ConfigurationValues, options: CallOptions = {}): Promise<{ restartRequired: readonly string[] }> {
     const ds = this.#datastore(spec)
     if (!ds.configuration) throw new NotImplemented(`Datastore ${spec.datastore} has no configuration parameters.`)
-    return ds.configuration.apply(await this.#requireContext(spec), values)
+    return ds.configuration.apply(await this.#requireContext(spec, options.signal), values)
   }
 
-  restart(spec: InstanceSpec): Promise<void> {
-    return lifecycle(spec, async () => {
-      const ctx = await this.#requireContext(spec)
-      const { engine } = this.#datastore(spec)
-      await engine.stop(ctx)
-      await engine.start(ctx)
-    })
+  restart(spec: InstanceSpec, options: CallOptions = {}): Promise<void> {
+    const { signal } = options
+    return lifecycle(
+      spec,
+      async () => {
+        const ctx = await this.#requireContext(spec, signal)
+        const { engine } = this.#datastore(spec)
+        await engine.stop(ctx)
+        // Cancelled between the two: the engine stays stopped for the delete that cancelled it.
+        signal?.throwIfAborted()
+        await engine.start(ctx)
+      },
+      signal,
+    )
   }
 
   async schema(spec: InstanceSpec, op: SchemaOp): Promise<unknown> {
@@ -172,28 +185,40 @@ export class NodeAgent implements GuestApi {
    * as a supervisor would; twice, because a single look can fall inside a restart. An engine that
    * will not start, or dies again before the next look, is tried after 2, 4, 8... looks, at most
    * every 64 (~5 minutes at 5 s), until a look finds it running.
+   *
+   * Each instance is looked at on its own: one whose last look has not finished (an engine that
+   * hangs, a restart under way) is skipped this round, and never holds back the others' heartbeats.
    */
   startHeartbeats(intervalMs: number, specs: () => Promise<readonly InstanceSpec[]>, publish: (hb: Heartbeat) => void): void {
     const stoppedSeen = new Map<string, number>()
     const restartsInARow = new Map<string, number>()
+    const looking = new Set<string>()
     const beat = async (): Promise<void> => {
       for (const spec of await specs().catch(() => [])) {
         const id = spec.instanceId
-        const observedAt = Date.now()
-        const s = await this.status(spec).catch(() => ({ healthy: false, state: 'failed' }))
-        const volumeUsedBytes = await this.#o.compute.volumeUsedBytes(id)
-        const serviceStatus = s.healthy ? 'HEALTHY' : s.state === 'stopped' ? 'SHUTDOWN' : 'FAILED'
-        publish({ protocol: GUEST_PROTOCOL_VERSION, instanceId: id, observedAt, serviceStatus, volumeUsedBytes })
-        const seen = s.state === 'stopped' ? (stoppedSeen.get(id) ?? 0) + 1 : 0
-        stoppedSeen.set(id, seen)
-        if (s.state !== 'stopped') restartsInARow.delete(id)
-        const restarts = restartsInARow.get(id) ?? 0
-        if (!restartDue(seen, restarts)) continue
-        stoppedSeen.set(id, 0)
-        restartsInARow.set(id, restarts + 1)
-        this.#o.log(`instance ${id}: engine found stopped, starting it again${restarts > 0 ? ` (restart ${restarts + 1} in a row)` : ''}`)
-        await this.#startEngine(spec).catch((err) => this.#o.log(`instance ${id}: could not start its engine: ${errorMessage(err)}`))
+        if (looking.has(id)) continue
+        looking.add(id)
+        void look(spec)
+          .catch((err) => this.#o.log(`instance ${id}: heartbeat: ${errorMessage(err)}`))
+          .finally(() => looking.delete(id))
       }
+    }
+    const look = async (spec: InstanceSpec): Promise<void> => {
+      const id = spec.instanceId
+      const observedAt = Date.now()
+      const s = await this.status(spec).catch(() => ({ healthy: false, state: 'failed' }))
+      const volumeUsedBytes = await this.#o.compute.volumeUsedBytes(id)
+      const serviceStatus = s.healthy ? 'HEALTHY' : s.state === 'stopped' ? 'SHUTDOWN' : 'FAILED'
+      publish({ protocol: GUEST_PROTOCOL_VERSION, instanceId: id, observedAt, serviceStatus, volumeUsedBytes })
+      const seen = s.state === 'stopped' ? (stoppedSeen.get(id) ?? 0) + 1 : 0
+      stoppedSeen.set(id, seen)
+      if (s.state !== 'stopped') restartsInARow.delete(id)
+      const restarts = restartsInARow.get(id) ?? 0
+      if (!restartDue(seen, restarts)) return
+      stoppedSeen.set(id, 0)
+      restartsInARow.set(id, restarts + 1)
+      this.#o.log(`instance ${id}: engine found stopped, starting it again${restarts > 0 ? ` (restart ${restarts + 1} in a row)` : ''}`)
+      await this.#startEngine(spec).catch((err) => this.#o.log(`instance ${id}: could not start its engine: ${errorMessage(err)}`))
     }
     const loop = (): void => {
       this.#heartbeat = setTimeout(() => void beat().finally(loop), intervalMs)
@@ -256,9 +281,9 @@ export class NodeAgent implements GuestApi {
     return account
   }
 
-  async #requireContext(spec: InstanceSpec): Promise<InstanceContext> {
+  async #requireContext(spec: InstanceSpec, signal?: AbortSignal): Promise<InstanceContext> {
     const ctx = await this.#context(spec)
     if (!ctx) throw new Error(`instance ${spec.instanceId} has no envelope on node ${this.#o.name}`)
-    return ctx
+    return signal ? { ...ctx, signal } : ctx
   }
 }

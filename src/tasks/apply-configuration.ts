@@ -14,7 +14,7 @@ export const applyConfiguration = (steps: ConfigurationSteps, instance: Instance
   workflow<ApplyConfigurationInput>({
     kind: 'apply-configuration',
     async run(t, input) {
-      const restartRequired = await t.step('apply', () => steps.apply(input.instanceId))
+      const restartRequired = await t.step('apply', (signal) => steps.apply(input.instanceId, { signal }))
       await t.step('record', () => steps.record(input.instanceId, restartRequired))
     },
     shouldStop: (input) => instance.isDeleting(input.instanceId),

@@ -30,18 +30,18 @@ export const createInstance = (steps: InstanceSteps, configuration: Configuratio
         await t.step('place', () => steps.place(id))
         await t.step('create-envelope', () => steps.createEnvelope(id))
       }
-      await t.step('guest-prepare', () => steps.prepare(id, { databases: input.databases, users: input.users }))
+      await t.step('guest-prepare', (signal) => steps.prepare(id, { databases: input.databases, users: input.users }, signal))
       // A spare runs with its version's defaults already (changes to them reach spares too): only a
       // group given at create is new to it.
-      const restartRequired = await t.step('configure', () => configuration.apply(id, input.fromSpare ? { onlyIfGroup: true } : { onlyIfAny: true }))
+      const restartRequired = await t.step('configure', (signal) => configuration.apply(id, { ...(input.fromSpare ? { onlyIfGroup: true } : { onlyIfAny: true }), signal }))
       // A new instance has no clients yet: restart now rather than leave it RESTART_REQUIRED. A
       // spare of another flavor restarts too: every engine renders its flavor's tuning at start.
       const retune = input.fromSpare !== undefined && !input.fromSpare.sameFlavor
       const restart = restartRequired.length > 0 || retune
-      if (restart) await t.step('restart-for-configuration', () => configuration.restart(id))
+      if (restart) await t.step('restart-for-configuration', (signal) => configuration.restart(id, signal))
       // A spare's running engine was just logged into by prepare (which resolves only when the
       // engine accepts connections); anything started or restarted here is waited for.
-      if (!input.fromSpare || restart) await t.step('wait-healthy', () => steps.waitHealthy(id, t.cancelled))
+      if (!input.fromSpare || restart) await t.step('wait-healthy', (signal) => steps.waitHealthy(id, signal))
       await t.step('mark-active', () => steps.markActive(id))
     },
     shouldStop: (input) => steps.isDeleting(input.instanceId),

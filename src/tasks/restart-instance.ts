@@ -11,8 +11,8 @@ export const restartInstance = (steps: ConfigurationSteps, instance: InstanceSte
   workflow<RestartInstanceInput>({
     kind: 'restart-instance',
     async run(t, input) {
-      await t.step('restart', () => steps.restart(input.instanceId))
-      await t.step('wait-healthy', () => instance.waitHealthy(input.instanceId, t.cancelled))
+      await t.step('restart', (signal) => steps.restart(input.instanceId, signal))
+      await t.step('wait-healthy', (signal) => instance.waitHealthy(input.instanceId, signal))
       await t.step('mark-restarted', () => steps.markRestarted(input.instanceId))
     },
     shouldStop: (input) => instance.isDeleting(input.instanceId),

@@ -8,10 +8,16 @@ import type { CofferError } from '../core/errors.js'
 export interface WorkflowContext {
   readonly taskId: string
   /**
-   * Runs `fn` once per task: a recorded step returns its recorded result without running again.
-   * Retryable failures are tried again a few times with backoff before the task fails.
+   * Aborted when the task is cancelled while it runs (its instance is being deleted). Steps pass it
+   * on to what they wait for, so a cancelled step stops its waits and child processes and rejects.
    */
-  step<T>(name: string, fn: () => Promise<T>): Promise<T>
+  readonly signal: AbortSignal
+  /**
+   * Runs `fn` once per task: a recorded step returns its recorded result without running again.
+   * Retryable failures are tried again a few times with backoff before the task fails; a cancelled
+   * task is not retried, and its step rejects with TaskCancelled.
+   */
+  step<T>(name: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T>
   /** True once the task should stop at the next step boundary (e.g. its instance is being deleted). */
   cancelled(): Promise<boolean>
 }
@@ -19,7 +25,11 @@ export interface WorkflowContext {
 export interface Workflow<I = any> {
   readonly kind: string
   run(t: WorkflowContext, input: I): Promise<void>
-  /** Checked before every step; true ends the task as cancelled. */
+  /**
+   * Read from the state store before every step and, while a step runs, whenever the runner looks
+   * for work; true aborts the running step and ends the task as cancelled. A workflow without it is
+   * never cancelled (a delete).
+   */
   shouldStop?(input: I): Promise<boolean>
   /** Called once when the task fails for good; records the fault where a user sees it. */
   onFailure?(input: I, error: CofferError): Promise<void>

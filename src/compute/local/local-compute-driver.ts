@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process'
-import { chmod, chown, lstat, mkdir, readdir, rm } from 'node:fs/promises'
+import { chmod, chown, lstat, mkdir } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import type { ComputeDriver, Envelope, EnvelopeOwner, EnvelopePaths } from '../compute-driver.js'
 import { engineGroup, ensureInstanceAccount, findInstanceAccount, isRoot, removeInstanceAccount } from './accounts.js'
+import { removeTree, VolumeMeter } from './volume-trees.js'
 
 const run = promisify(execFile)
 const ID = /^[0-9a-f-]{36}$/
@@ -83,14 +84,18 @@ export class LocalComputeDriver implements ComputeDriver {
     return this.cacheDir
   }
 
+  readonly #volumes = new VolumeMeter()
+
   async destroyEnvelope(instanceId: string): Promise<void> {
     this.#private.delete(instanceId)
-    await rm(dirname(this.paths(instanceId).volumeDir), { recursive: true, force: true })
+    this.#volumes.forget(instanceId)
+    await removeTree(dirname(this.paths(instanceId).volumeDir))
     await removeInstanceAccount(instanceId)
   }
 
+  /** The last measure, refreshed in the background: a heartbeat never waits for a large volume's walk. */
   async volumeUsedBytes(instanceId: string): Promise<number> {
-    return treeBytes(this.paths(instanceId).volumeDir)
+    return this.#volumes.usedBytes(instanceId, this.paths(instanceId).volumeDir)
   }
 
   portIsFree(port: number): Promise<boolean> {
@@ -129,20 +134,4 @@ export class LocalComputeDriver implements ComputeDriver {
     }
     this.#traversable.add(`${who}:${dir}`)
   }
-}
-
-async function treeBytes(dir: string): Promise<number> {
-  let total = 0
-  let entries
-  try {
-    entries = await readdir(dir, { withFileTypes: true })
-  } catch {
-    return 0
-  }
-  for (const e of entries) {
-    const p = join(dir, e.name)
-    if (e.isDirectory()) total += await treeBytes(p)
-    else if (e.isFile()) total += (await lstat(p).catch(() => ({ blocks: 0 }))).blocks * 512
-  }
-  return total
 }

@@ -35,6 +35,12 @@ export interface InstanceContext {
   readonly account: OsAccount
   /** The datastore's node-wide account (e.g. Debian's `postgres`): builds templates in the cache. */
   readonly nodeAccount: OsAccount
+  /**
+   * Fires when the control plane cancels the command (the instance is being deleted). Waits and
+   * child processes started for the command stop and the call rejects; what was started (an engine)
+   * may stay for the delete to remove. Absent: the command cannot be cancelled.
+   */
+  readonly signal?: AbortSignal | undefined
 }
 
 export interface PrepareSpec {

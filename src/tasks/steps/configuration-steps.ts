@@ -21,12 +21,12 @@ export function configurationSteps(d: { readonly db: Db; readonly bus: Bus }) {
      * have no configuration at all): `onlyIfAny` when it has no values, `onlyIfGroup` (a claimed
      * spare, which has its version's defaults already) when it has no group.
      */
-    async apply(id: string, o: { onlyIfAny?: boolean; onlyIfGroup?: boolean } = {}): Promise<readonly string[]> {
+    async apply(id: string, o: { onlyIfAny?: boolean; onlyIfGroup?: boolean; signal?: AbortSignal } = {}): Promise<readonly string[]> {
       const row = await requireInstance(db, id)
       if (o.onlyIfGroup && row.configuration_id === null) return []
       const values = await overridesFor(db, row)
       if (o.onlyIfAny && Object.keys(values).length === 0) return []
-      const { restartRequired } = await bus.node(row.node ?? '').configure(await instanceSpec(db, row), values)
+      const { restartRequired } = await bus.node(row.node ?? '').configure(await instanceSpec(db, row), values, { signal: o.signal })
       return restartRequired
     },
 
@@ -37,9 +37,9 @@ export function configurationSteps(d: { readonly db: Db; readonly bus: Bus }) {
       await instances.updateInstance(db, id, { pending_restart: restartRequired.length > 0 ? 1 : 0, ...(clearFault ? { fault_message: null, fault_created: null, fault_details: null } : {}) })
     },
 
-    async restart(id: string): Promise<void> {
+    async restart(id: string, signal?: AbortSignal): Promise<void> {
       const row = await requireInstance(db, id)
-      await bus.node(row.node ?? '').restart(await instanceSpec(db, row))
+      await bus.node(row.node ?? '').restart(await instanceSpec(db, row), { signal })
     },
 
     async markRestarted(id: string): Promise<void> {

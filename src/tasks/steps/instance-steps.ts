@@ -1,6 +1,7 @@
 /**
  * The side-effect steps of instance workflows. Each is idempotent: run twice, it does its work once.
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import { CofferError } from '../../core/errors.js'
 import type { Bus } from '../../bus/bus.js'
 import { isSealed, type Sealer } from '../../store/sealed.js'
@@ -57,26 +58,26 @@ export function instanceSteps(d: StepDeps) {
       await api.createEnvelope(spec)
     },
 
-    async prepare(id: string, initial: { databases: GuestDatabase[]; users: SealedUser[] }): Promise<void> {
+    async prepare(id: string, initial: { databases: GuestDatabase[]; users: SealedUser[] }, signal?: AbortSignal): Promise<void> {
       const { api, spec } = await node(id)
       const users = initial.users.map((u) => {
         if (u.password === '') throw new CofferError('INTERNAL', `the password of initial user ${u.name} was already wiped`, { retryable: false })
         // A task queued by a Coffer from before sealing holds the password as it was given.
         return { ...u, password: isSealed(u.password) ? d.sealer.open(u.password) : u.password }
       })
-      await api.prepare(spec, { databases: initial.databases, users })
+      await api.prepare(spec, { databases: initial.databases, users }, { signal })
     },
 
-    async waitHealthy(id: string, cancelled: () => Promise<boolean>): Promise<void> {
+    async waitHealthy(id: string, signal: AbortSignal): Promise<void> {
       const { api, spec } = await node(id)
       const deadline = Date.now() + d.healthyTimeoutMs
       let last = ''
       while (Date.now() < deadline) {
-        if (await cancelled()) throw new TaskCancelled()
+        if (signal.aborted) throw new TaskCancelled()
         const s = await api.status(spec)
         if (s.healthy) return
         last = s.detail ?? s.state
-        await new Promise((r) => setTimeout(r, 50))
+        await sleep(50, undefined, { signal }).catch(() => undefined)
       }
       throw new CofferError('TIMEOUT', `the engine did not answer within ${d.healthyTimeoutMs / 1000} s (${last})`, { retryable: false })
     },

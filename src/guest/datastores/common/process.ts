@@ -62,10 +62,12 @@ export async function runAs(
   command: string,
   args: readonly string[],
   account: OsAccount,
-  options: { readonly cwd?: string; readonly timeoutMs?: number } = {},
+  options: { readonly cwd?: string; readonly timeoutMs?: number; readonly signal?: AbortSignal | undefined } = {},
 ): Promise<{ stdout: string; stderr: string }> {
   return execFileP(command, [...args], {
     cwd: options.cwd ?? '/',
+    // A cancelled command's child is killed (SIGTERM) rather than left to finish.
+    ...(options.signal ? { signal: options.signal } : {}),
     env: { ...ENGINE_ENV },
     timeout: options.timeoutMs ?? 120_000,
     maxBuffer: 4 * 1024 * 1024,

@@ -92,6 +92,7 @@ export function mysqlFamilyEngine(server: MysqlFamilyServer): EngineLifecycle {
   async function waitReady(ctx: InstanceContext, pid: number, password: string): Promise<void> {
     const deadline = Date.now() + START_TIMEOUT_MS
     for (;;) {
+      ctx.signal?.throwIfAborted()
       if (await answers(ctx, password)) return
       if (!(await isAlive(pid))) {
         throw new Error(`${server.name} of instance ${ctx.instanceId} exited while starting. Log:\n${await tailFile(instancePaths(ctx).logFile)}`)

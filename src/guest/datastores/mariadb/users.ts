@@ -100,6 +100,7 @@ export const mariadbDatabases: DatabaseAdmin = {
     databases.forEach((d) => refuseReserved('database', d.name))
     await withService(ctx, async (c) => {
       for (const db of databases) {
+        ctx.signal?.throwIfAborted()
         // Character set and collation names are quoted as strings, which MariaDB accepts there.
         const options = [
           db.character_set ? c.format(' CHARACTER SET ?', [db.character_set]) : '',

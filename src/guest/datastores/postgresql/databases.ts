@@ -26,6 +26,7 @@ export const postgresqlDatabases: DatabaseAdmin = {
     databases.forEach((d) => refuseReserved('database', d.name))
     await withService(ctx, async (c) => {
       for (const db of databases) {
+        ctx.signal?.throwIfAborted()
         const ident = c.escapeIdentifier(db.name)
         if (!(await databaseExists(c, db.name))) {
           const options = [

@@ -74,6 +74,7 @@ async function waitReady(ctx: InstanceContext, pid: number): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS
   const pidFile = join(dataDir(ctx), 'postmaster.pid')
   for (;;) {
+    ctx.signal?.throwIfAborted()
     const lines = (await readFile(pidFile, 'utf8').catch(() => '')).split('\n')
     const status = lines[7]?.trim()
     if (Number(lines[0]) === pid && (status === 'ready' || status === 'standby')) return

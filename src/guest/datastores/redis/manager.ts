@@ -79,6 +79,7 @@ async function ping(ctx: InstanceContext, password: string): Promise<unknown> {
 async function waitReady(ctx: InstanceContext, pid: number, password: string): Promise<void> {
   let deadline = Date.now() + START_TIMEOUT_MS
   for (;;) {
+    ctx.signal?.throwIfAborted()
     try {
       if ((await ping(ctx, password)) === 'PONG') return
     } catch (err) {
