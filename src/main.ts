@@ -48,6 +48,8 @@ export async function startServer(settings: Settings, log: (msg: string) => void
   await purgeExpiredTokens(db)
 
   const compute = new LocalComputeDriver(settings.home, settings.bind)
+  const strays = await compute.removeStrayAccounts()
+  if (strays.length > 0) log(`removed ${strays.length} OS account(s) this home made for instances that are gone`)
   const node = new NodeAgent({ name: settings.nodeName, bind: settings.bind, compute, datastores, log })
   const manifests = await node.discover()
   await syncDatastores(db, manifests)

@@ -4,6 +4,11 @@
  * All of them share the primary group `coffer-engines`, which is what lets them pass through the
  * home folder's ancestors (an ACL for the group); each volume itself is 0700 to its own account.
  * When Coffer does not run as root it cannot switch users: everything runs as the current user.
+ *
+ * Their uids come from a range of their own (COFFER_ACCOUNT_UID_FIRST, default 200000, as container
+ * runtimes keep theirs), not Debian's system range (100-999, shared with packages and ~800 wide).
+ * Each account's comment names the home that made it, so a home removes its own leftovers (accounts
+ * whose instance folder is gone) and never another home's.
  */
 import { execFile } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
@@ -15,6 +20,14 @@ const run = promisify(execFile)
 export const ENGINE_GROUP = 'coffer-engines'
 
 export const isRoot = (): boolean => process.getuid?.() === 0
+
+export const UID_FIRST = Number(process.env.COFFER_ACCOUNT_UID_FIRST ?? 200_000)
+/** Wide enough for any node; below the 2^31 that some tools still choke on. */
+const UID_SPAN = 1_000_000
+
+// A comment is one field of /etc/passwd: no ':' or newline in it.
+const commentFor = (instanceId: string, home: string): string => `Coffer instance ${instanceId} of ${home.replace(/[:\n]/g, '_')}`
+const COMMENT = /^Coffer instance ([0-9a-f-]{36}) of (.*)$/
 
 /** `coffer-` and the first 16 hex digits of the instance id: unique enough, and within 32 characters. */
 export const accountName = (instanceId: string): string => `coffer-${instanceId.replaceAll('-', '').slice(0, 16)}`
@@ -65,7 +78,7 @@ export async function findInstanceAccount(instanceId: string): Promise<EnvelopeO
   return idOf(accountName(instanceId))
 }
 
-export async function ensureInstanceAccount(instanceId: string): Promise<EnvelopeOwner> {
+export async function ensureInstanceAccount(instanceId: string, home: string): Promise<EnvelopeOwner> {
   if (!isRoot()) return currentUser()
   await engineGroup()
   const name = accountName(instanceId)
@@ -75,11 +88,48 @@ export async function ensureInstanceAccount(instanceId: string): Promise<Envelop
   return oneAtATime(async () => {
     const found = await idOf(name)
     if (found) return found
-    await run('useradd', ['--system', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', '--gid', ENGINE_GROUP, '--comment', `Coffer instance ${instanceId}`, name])
+    // Another home's Coffer may take the same free uid at the same moment: useradd then refuses it
+    // (uids stay unique), and the next free one is tried.
+    for (let attempt = 1; ; attempt++) {
+      const uid = firstFreeUid(await readFile('/etc/passwd', 'utf8'))
+      try {
+        await run('useradd', ['--system', '--uid', String(uid), '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', '--gid', ENGINE_GROUP, '--comment', commentFor(instanceId, home), name])
+        break
+      } catch (err) {
+        if (attempt >= 5 || (await idOf(name))) throw err
+      }
+    }
     const made = await idOf(name)
     if (!made) throw new Error(`account ${name} was not created`)
     return made
   })
+}
+
+/** The lowest uid of Coffer's range that /etc/passwd does not use. */
+export function firstFreeUid(passwd: string, first = UID_FIRST): number {
+  const used = new Set(passwd.split('\n').map((l) => Number(l.split(':')[2])))
+  for (let uid = first; uid < first + UID_SPAN; uid++) if (!used.has(uid)) return uid
+  throw new Error(`no free uid left from ${first} to ${first + UID_SPAN - 1} (COFFER_ACCOUNT_UID_FIRST)`)
+}
+
+/** Instance ids of the accounts that `home` made, from their comments in /etc/passwd. */
+export function accountsOfHome(passwd: string, home: string): string[] {
+  return passwd.split('\n').flatMap((l) => {
+    const m = COMMENT.exec(l.split(':')[4] ?? '')
+    return m?.[1] && m[2] === home.replace(/[:\n]/g, '_') ? [m[1]] : []
+  })
+}
+
+/** Removes the accounts `home` made whose instance `stillThere` says is gone. Returns their ids. */
+export async function removeStrayAccounts(home: string, stillThere: (instanceId: string) => Promise<boolean>): Promise<string[]> {
+  if (!isRoot()) return []
+  const removed: string[] = []
+  for (const id of accountsOfHome(await readFile('/etc/passwd', 'utf8'), home)) {
+    if (await stillThere(id)) continue
+    await removeInstanceAccount(id)
+    removed.push(id)
+  }
+  return removed
 }
 
 /** Removes the instance's account; its engine must have stopped. No-op when absent. */

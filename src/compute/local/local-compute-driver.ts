@@ -4,7 +4,7 @@ import { createServer } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import type { ComputeDriver, Envelope, EnvelopeOwner, EnvelopePaths } from '../compute-driver.js'
-import { engineGroup, ensureInstanceAccount, findInstanceAccount, isRoot, removeInstanceAccount } from './accounts.js'
+import { engineGroup, ensureInstanceAccount, findInstanceAccount, isRoot, removeInstanceAccount, removeStrayAccounts } from './accounts.js'
 import { removeTree, VolumeMeter } from './volume-trees.js'
 
 const run = promisify(execFile)
@@ -12,6 +12,7 @@ const ID = /^[0-9a-f-]{36}$/
 
 /** Instances live in `<home>/instances/<id>/{volume,run,guest}`; templates in `<home>/cache`. */
 export class LocalComputeDriver implements ComputeDriver {
+  readonly #home: string
   readonly #root: string
   readonly #bind: string
   readonly #traversable = new Set<string>()
@@ -21,6 +22,7 @@ export class LocalComputeDriver implements ComputeDriver {
   readonly cacheDir: string
 
   constructor(home: string, bind: string) {
+    this.#home = resolve(home)
     this.#root = join(resolve(home), 'instances')
     this.cacheDir = join(resolve(home), 'cache')
     this.#bind = bind
@@ -35,7 +37,7 @@ export class LocalComputeDriver implements ComputeDriver {
 
   async createEnvelope(instanceId: string): Promise<Envelope> {
     const p = this.paths(instanceId)
-    const account = await ensureInstanceAccount(instanceId)
+    const account = await ensureInstanceAccount(instanceId, this.#home)
     await this.#unlisted(this.#root)
     if (isRoot()) await this.#letThrough(`g:${await engineGroup()}`, this.#root)
     await mkdir(dirname(p.volumeDir), { recursive: true, mode: 0o700 })
@@ -94,6 +96,14 @@ export class LocalComputeDriver implements ComputeDriver {
   }
 
   /** The last measure, refreshed in the background: a heartbeat never waits for a large volume's walk. */
+  /**
+   * Removes the OS accounts this home made for instances whose folder is gone (a test or a crash
+   * killed Coffer between making the account and the folder, or during a delete). Returns their ids.
+   */
+  removeStrayAccounts(): Promise<string[]> {
+    return removeStrayAccounts(this.#home, (id) => lstat(dirname(this.paths(id).volumeDir)).then(() => true, () => false))
+  }
+
   async volumeUsedBytes(instanceId: string): Promise<number> {
     return this.#volumes.usedBytes(instanceId, this.paths(instanceId).volumeDir)
   }
