@@ -43,7 +43,7 @@ export async function startServer(settings: Settings, log: (msg: string) => void
   const store = await openSqliteStore(statePath(settings))
   const { db } = store
   const url = apiUrl(settings)
-  const bootstrap = await bootstrapIdentity(db, settings.home, url, settings.adminPassword)
+  const bootstrap = await bootstrapIdentity(db, settings.home, url, settings.adminPassword, settings.adminProject)
   await purgeExpiredTokens(db)
 
   const compute = new LocalComputeDriver(settings.home, settings.bind)
