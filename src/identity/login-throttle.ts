@@ -14,6 +14,8 @@
  *   window, they wait their turn one at a time, 250 ms apart doubling per further failure, at
  *   most 4 s apart; a queue longer than 30 s is refused until it drains. Every engine and client
  *   on an embedded node shares the loopback address, so locking it would lock out everyone.
+ *   Behind a reverse proxy on the node every client looks like loopback, and these rules apply to
+ *   all of them (the source address is the socket's; X-Forwarded-For is not trusted).
  */
 
 import { ADMIN_USER } from './roles.js'
