@@ -30,6 +30,13 @@ export interface Settings {
   readonly taskConcurrency: number
   /** Password for the `admin` user made on first start; generated when absent. */
   readonly adminPassword?: string
+  /** The project whose `admin` role makes a cloud admin (identity/roles.ts). */
+  readonly adminProject: string
+  /**
+   * Failed logins allowed per user name (and, x4, per address) within `windowMs` before a lockout
+   * of `lockoutMs`, doubling with each lockout in a row (identity/login-throttle.ts).
+   */
+  readonly loginThrottle: { readonly failures: number; readonly windowMs: number; readonly lockoutMs: number }
   /** Largest volume a create may ask for, in GB (Trove's max_accepted_volume_size). */
   readonly maxVolumeGb: number
   /** Instances a project may have (Trove's max_instances_per_tenant). */
@@ -59,6 +66,12 @@ export function resolveSettings(flags: SettingsInput = {}, env: NodeJS.ProcessEn
     heartbeatMs: Number(env.COFFER_HEARTBEAT_MS ?? 5000),
     taskConcurrency: Number(env.COFFER_TASK_CONCURRENCY ?? 16),
     ...(env.COFFER_ADMIN_PASSWORD ? { adminPassword: env.COFFER_ADMIN_PASSWORD } : {}),
+    adminProject: env.COFFER_ADMIN_PROJECT || 'admin',
+    loginThrottle: {
+      failures: Number(env.COFFER_LOGIN_FAILURES ?? 5),
+      windowMs: Number(env.COFFER_LOGIN_WINDOW_SECONDS ?? 300) * 1000,
+      lockoutMs: Number(env.COFFER_LOGIN_LOCKOUT_SECONDS ?? 60) * 1000,
+    },
     maxVolumeGb: Number(env.COFFER_MAX_VOLUME_GB ?? 10),
     maxInstancesPerProject: Number(env.COFFER_MAX_INSTANCES ?? 10),
     spares: parseSpareSizes(env.COFFER_SPARES ?? DEFAULT_SPARES),

@@ -44,7 +44,7 @@ export async function startServer(settings: Settings, log: (msg: string) => void
   const sealer = await loadSealer(settings.home)
   const { db } = store
   const url = apiUrl(settings)
-  const bootstrap = await bootstrapIdentity(db, settings.home, url, settings.adminPassword)
+  const bootstrap = await bootstrapIdentity(db, settings.home, url, settings.adminPassword, settings.adminProject)
   await purgeExpiredTokens(db)
 
   const compute = new LocalComputeDriver(settings.home, settings.bind)

@@ -17,7 +17,8 @@ import { statusInputs } from './views/instance.js'
 const UpdateBody = z.object({ instance: z.record(z.string(), z.unknown()) })
 const UNSUPPORTED: Record<string, string> = { replica_of: 'detaching replicas', slave_of: 'detaching replicas', access: 'changing access', datastore_version: 'upgrades' }
 
-export async function updateInstanceAttributes(ctx: ApiContext, projectId: string, instanceId: string, body: unknown): Promise<void> {
+/** `projectId` undefined: the cloud admin's lookup in any project (auth.ts projectScope). */
+export async function updateInstanceAttributes(ctx: ApiContext, projectId: string | undefined, instanceId: string, body: unknown): Promise<void> {
   const row = await findInstance(ctx.db, instanceId, projectId)
   if (!row) throw new NotFound(`Resource ${instanceId} cannot be found.`, 'INSTANCE_NOT_FOUND')
   const { instance: attrs } = parseBody(UpdateBody, body)
@@ -41,7 +42,7 @@ export async function updateInstanceAttributes(ctx: ApiContext, projectId: strin
   if (!version || !manifestOf(version).capabilities.configuration) throw new NotImplemented('This datastore has no configuration parameters.')
   if (attach !== undefined) {
     if (typeof attach !== 'string') throw new BadRequest("Validation error: instance['configuration'] must be a configuration group id or null.")
-    const group = await requireConfiguration(ctx.db, attach, projectId)
+    const group = await requireConfiguration(ctx.db, attach, row.project_id)
     if (group.datastore_version_id !== row.datastore_version_id) throw new BadRequest(`Configuration group ${group.id} is for another datastore version than instance ${row.id}.`)
     if (row.configuration_id === group.id) return
     if (row.configuration_id) throw new BadRequest(`Instance ${row.id} already has configuration group ${row.configuration_id} attached; detach it first.`)

@@ -49,9 +49,9 @@ export function buildApi(ctx: ApiContext, log: (msg: string, err?: unknown) => v
 
   versionRoutes(app)
   keystoneRoutes(app, ctx.db, ctx.settings)
-  keystoneAdminRoutes(app, ctx.db)
+  keystoneAdminRoutes(app, ctx.db, ctx.settings.adminProject)
   void app.register(async (v1) => {
-    v1.addHook('preHandler', requireToken(ctx.db))
+    v1.addHook('preHandler', requireToken(ctx.db, ctx.settings.adminProject))
     flavorRoutes(v1, ctx)
     datastoreRoutes(v1, ctx.db)
     instanceRoutes(v1, ctx)

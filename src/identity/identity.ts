@@ -6,6 +6,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { Unauthorized } from '../core/errors.js'
 import type { Db } from '../store/schema.js'
 import { hashPassword, verifyPassword } from './passwords.js'
+import { isCloudAdmin } from './roles.js'
 
 export interface Principal {
   readonly userId: string
@@ -13,11 +14,11 @@ export interface Principal {
   readonly projectId: string
   readonly projectName: string
   readonly roles: readonly string[]
+  /** The admin role on the admin project: reaches every project and the admin routes. */
+  readonly cloudAdmin: boolean
   readonly issuedAt: string
   readonly expiresAt: string
 }
-
-export const isAdmin = (p: Principal): boolean => p.roles.includes('admin')
 
 const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex')
 const newId = (): string => randomUUID().replaceAll('-', '')
@@ -51,8 +52,13 @@ export interface Credentials {
 
 const INVALID = 'The request you have made requires authentication.'
 
-export async function issueToken(db: Db, c: Credentials, ttlMs: number): Promise<{ token: string; principal: Principal }> {
+/** Checked when the user name is unknown, so an answer takes as long whether the user exists or not. */
+let noUserHash: Promise<string> | undefined
+const dummyHash = (): Promise<string> => (noUserHash ??= hashPassword(randomBytes(16).toString('hex')))
+
+export async function issueToken(db: Db, c: Credentials, ttlMs: number, adminProject: string): Promise<{ token: string; principal: Principal }> {
   const user = await db.selectFrom('users').selectAll().where('name', '=', c.userName).executeTakeFirst()
+  if (!user) await verifyPassword(c.password, await dummyHash())
   if (!user || !(await verifyPassword(c.password, user.password_hash))) throw new Unauthorized(INVALID)
   let pq = db.selectFrom('projects').selectAll()
   if (c.project?.id) pq = pq.where('id', '=', c.project.id)
@@ -66,11 +72,20 @@ export async function issueToken(db: Db, c: Credentials, ttlMs: number): Promise
   const issued = new Date()
   const expires = issued.getTime() + ttlMs
   await db.insertInto('tokens').values({ token_hash: hashToken(token), user_id: user.id, project_id: project.id, issued_at: issued.toISOString(), expires_at: expires }).execute()
-  const principal = { userId: user.id, userName: user.name, projectId: project.id, projectName: project.name, roles, issuedAt: issued.toISOString(), expiresAt: new Date(expires).toISOString() }
+  const principal = {
+    userId: user.id,
+    userName: user.name,
+    projectId: project.id,
+    projectName: project.name,
+    roles,
+    cloudAdmin: isCloudAdmin(roles, project.name, adminProject),
+    issuedAt: issued.toISOString(),
+    expiresAt: new Date(expires).toISOString(),
+  }
   return { token, principal }
 }
 
-export async function validateToken(db: Db, token: string | undefined): Promise<Principal> {
+export async function validateToken(db: Db, token: string | undefined, adminProject: string): Promise<Principal> {
   if (!token) throw new Unauthorized()
   const row = await db
     .selectFrom('tokens')
@@ -80,12 +95,15 @@ export async function validateToken(db: Db, token: string | undefined): Promise<
     .where('tokens.token_hash', '=', hashToken(token))
     .executeTakeFirst()
   if (!row || Number(row.expires_at) <= Date.now()) throw new Unauthorized()
+  // Roles are read on every call, so a role removed takes effect at once, not at the token's expiry.
+  const roles = await rolesOf(db, row.user_id, row.project_id)
   return {
     userId: row.user_id,
     userName: row.user_name,
     projectId: row.project_id,
     projectName: row.project_name,
-    roles: await rolesOf(db, row.user_id, row.project_id),
+    roles,
+    cloudAdmin: isCloudAdmin(roles, row.project_name, adminProject),
     issuedAt: row.issued_at,
     expiresAt: new Date(Number(row.expires_at)).toISOString(),
   }

@@ -5,6 +5,7 @@ import { findVersionById } from '../../store/repos/datastores.js'
 import * as instances from '../../store/repos/instances.js'
 import { enqueueTask } from '../../store/repos/tasks.js'
 import type { InstanceRow } from '../../store/schema.js'
+import { projectScope, requireAdmin } from '../auth.js'
 import type { ApiContext } from '../context.js'
 import { createInstance } from '../instance-create.js'
 import { updateInstanceAttributes } from '../instance-update.js'
@@ -43,7 +44,7 @@ export function instanceRoutes(app: FastifyInstance, ctx: ApiContext): void {
   }
   const view = async (req: FastifyRequest, r: InstanceRow) => (await views(req, [r]))[0]
   const load = async (req: FastifyRequest<P>) => {
-    const r = await instances.findInstance(db, req.params.instanceId, req.params.projectId)
+    const r = await instances.findInstance(db, req.params.instanceId, projectScope(req))
     if (!r) throw new NotFound(`Resource ${req.params.instanceId} cannot be found.`, 'INSTANCE_NOT_FOUND')
     return r
   }
@@ -85,7 +86,7 @@ export function instanceRoutes(app: FastifyInstance, ctx: ApiContext): void {
   })
 
   const update = async (req: FastifyRequest<P>, reply: FastifyReply) => {
-    await updateInstanceAttributes(ctx, req.params.projectId, req.params.instanceId, req.body)
+    await updateInstanceAttributes(ctx, projectScope(req), req.params.instanceId, req.body)
     return reply.code(202).send()
   }
   app.put<P>('/v1.0/:projectId/instances/:instanceId', update)
@@ -93,10 +94,16 @@ export function instanceRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.post<P>('/v1.0/:projectId/instances/:instanceId/action', async (req, reply) => {
     const r = await load(req)
-    if (!isReady(statusInputs(r))) throw new Unprocessable(`Instance ${r.id} is not ready.`)
     const body = (req.body ?? {}) as Record<string, unknown>
     const action = Object.keys(body)
     if (action.length !== 1) throw new BadRequest('Name exactly one action, e.g. {"restart": {}}.')
+    // Meant for instances that are not ready, so it comes before the readiness check.
+    if (action[0] === 'reset_status') {
+      requireAdmin(req)
+      await instances.resetStatus(db, r.id)
+      return reply.code(202).send()
+    }
+    if (!isReady(statusInputs(r))) throw new Unprocessable(`Instance ${r.id} is not ready.`)
     switch (action[0]) {
       case 'restart':
         await db.transaction().execute(async (trx) => {

@@ -1,11 +1,16 @@
 /**
  * The Keystone v3 subset Trove's clients need: version discovery, password login scoped to a
  * project, and token validation. The catalog points the `database` service at this same server.
+ * Failed logins are throttled (identity/login-throttle.ts); a token is validated or revoked only by
+ * its own user or the cloud admin (Keystone's `service_admin_or_token_subject`).
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { apiUrl, type Settings } from '../../config.js'
+import { Forbidden, Unauthorized } from '../../core/errors.js'
 import { issueToken, revokeToken, validateToken, type Principal } from '../../identity/identity.js'
+import { LoginThrottle } from '../../identity/login-throttle.js'
 import type { Db } from '../../store/schema.js'
 import { header } from '../auth.js'
 import { baseUrl } from '../links.js'
@@ -68,26 +73,47 @@ export function keystoneRoutes(app: FastifyInstance, db: Db, settings: Settings)
   app.get('/v3', async (req) => ({ version: identityVersion(base(req)) }))
   app.get('/v3/', async (req) => ({ version: identityVersion(base(req)) }))
 
+  const throttle = new LoginThrottle(settings.loginThrottle)
   app.post('/v3/auth/tokens', async (req, reply) => {
     const body = parseBody(AuthBody, req.body)
     const { user } = body.auth.identity.password
     const scope = body.auth.scope?.project
     const project = scope?.id ? { id: scope.id } : scope?.name ? { name: scope.name } : undefined
-    const { token, principal } = await issueToken(db, { userName: user.name ?? '', password: user.password, ...(project ? { project } : {}) }, settings.tokenTtlMs)
-    return reply.code(201).header('X-Subject-Token', token).send(tokenBody(base(req), principal))
+    const userName = user.name ?? ''
+    const admission = throttle.admit(userName, req.ip)
+    if (!admission.go) {
+      const seconds = Math.ceil(admission.retryAfterMs / 1000)
+      void reply.header('Retry-After', String(seconds))
+      throw new Unauthorized(`Too many failed logins; try again in ${seconds} seconds.`)
+    }
+    if (admission.delayMs > 0) await sleep(admission.delayMs)
+    try {
+      const { token, principal } = await issueToken(db, { userName, password: user.password, ...(project ? { project } : {}) }, settings.tokenTtlMs, settings.adminProject)
+      throttle.succeeded(userName)
+      return await reply.code(201).header('X-Subject-Token', token).send(tokenBody(base(req), principal))
+    } catch (err) {
+      if (err instanceof Unauthorized) throttle.failed(userName, req.ip)
+      throw err
+    }
   })
+
+  /** The subject token's principal, when the caller may see it: its own user, or the cloud admin. */
+  const subjectOf = async (req: FastifyRequest): Promise<Principal> => {
+    const caller = await validateToken(db, header(req, 'x-auth-token'), settings.adminProject)
+    const subject = await validateToken(db, header(req, 'x-subject-token'), settings.adminProject)
+    if (subject.userId !== caller.userId && !caller.cloudAdmin) throw new Forbidden('You are not authorized to perform the requested action: identity:validate_token.')
+    return subject
+  }
 
   // Logout: the subject token stops working at once.
   app.delete('/v3/auth/tokens', async (req, reply) => {
-    await validateToken(db, header(req, 'x-auth-token'))
-    await validateToken(db, header(req, 'x-subject-token'))
+    await subjectOf(req)
     await revokeToken(db, header(req, 'x-subject-token') ?? '')
     return reply.code(204).send()
   })
 
   app.get('/v3/auth/tokens', async (req, reply) => {
-    await validateToken(db, header(req, 'x-auth-token'))
-    const subject = await validateToken(db, header(req, 'x-subject-token'))
+    const subject = await subjectOf(req)
     return reply.header('X-Subject-Token', header(req, 'x-subject-token')).send(tokenBody(base(req), subject))
   })
 }

@@ -17,7 +17,7 @@ export function serveCommand(program: Command): void {
       const b = server.bootstrap
       console.log(`Coffer is serving Trove's v1.0 API at ${server.url}/v1.0 (identity at ${server.url}/v3)`)
       console.log(`Home: ${settings.home}`)
-      if (b.generatedPassword) console.log(`Created user 'admin' in project 'admin' with password: ${b.generatedPassword}  (shown once; also in ${b.openrc})`)
+      if (b.generatedPassword) console.log(`Created user 'admin' in project '${settings.adminProject}' with password: ${b.generatedPassword}  (shown once; also in ${b.openrc})`)
       console.log(`Log in: \`source ${b.openrc}\`, or use OS_CLOUD=coffer with ${b.cloudsYaml}; then \`bin/coffer list\` or \`openstack database instance list\`.`)
       const spares = Object.entries(settings.spares).filter(([, n]) => n > 0)
       console.log(spares.length > 0

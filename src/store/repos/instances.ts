@@ -70,6 +70,27 @@ export async function queueDeleteTask(db: Db, id: string): Promise<void> {
   if (!open.some((t) => t.kind === 'delete-instance')) await enqueueTask(db, { instanceId: id, kind: 'delete-instance', input: { instanceId: id } })
 }
 
+/**
+ * Trove's `reset_status`, the cloud admin's way out of a stuck state: no task, no fault, and a
+ * service status of SHUTDOWN until the next heartbeat tells the truth (ACTIVE when the engine
+ * answers). A delete under way stays under way. Tasks still open are left to finish or fail.
+ */
+export async function resetStatus(db: Db, id: string): Promise<void> {
+  await db
+    .updateTable('instances')
+    .set((eb) => ({
+      task_status: eb.case().when('task_status', '=', 'DELETING').then('DELETING').else('NONE').end(),
+      service_status: 'SHUTDOWN',
+      fault_message: null,
+      fault_details: null,
+      fault_created: null,
+      service_status_updated: now(),
+      updated_at: now(),
+    }))
+    .where('id', '=', id)
+    .execute()
+}
+
 /** A new instance row in BUILD, not placed yet: the fields a create decides, defaults for the rest. */
 export function newInstanceRow(
   f: Pick<InstanceRow, 'id' | 'project_id' | 'name' | 'flavor_id' | 'volume_size' | 'datastore_version_id' | 'configuration_id'>,
