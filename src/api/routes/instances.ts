@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { BadRequest, NotFound, NotImplemented, Unprocessable } from '../../core/errors.js'
+import { readyForConfiguration } from '../../core/configuration.js'
 import { isReady } from '../../core/instance.js'
 import { findVersionById } from '../../store/repos/datastores.js'
 import * as instances from '../../store/repos/instances.js'
@@ -93,7 +94,8 @@ export function instanceRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.post<P>('/v1.0/:projectId/instances/:instanceId/action', async (req, reply) => {
     const r = await load(req)
-    if (!isReady(statusInputs(r))) throw new Unprocessable(`Instance ${r.id} is not ready.`)
+    // A failed configuration apply leaves the engine running as before: it may still be restarted.
+    if (!readyForConfiguration(statusInputs(r))) throw new Unprocessable(`Instance ${r.id} is not ready.`)
     const body = (req.body ?? {}) as Record<string, unknown>
     const action = Object.keys(body)
     if (action.length !== 1) throw new BadRequest('Name exactly one action, e.g. {"restart": {}}.')
