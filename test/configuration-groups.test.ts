@@ -9,7 +9,7 @@ import { startCofferAsAdmin } from './helpers/admin-session.js'
 import { TestClient, type Reply } from './helpers/api-client.js'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
-import { processesUnder, type CofferProcess } from './helpers/coffer-process.js'
+import { engineMains, processesUnder, type CofferProcess } from './helpers/coffer-process.js'
 import { mariadbConfiguration, postgresqlConfiguration, redisConfiguration } from './helpers/engines.js'
 
 async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
@@ -21,8 +21,44 @@ async function eventually(what: string, check: () => Promise<boolean>, timeoutMs
   assert.fail(`${what} did not happen within ${timeoutMs / 1000} s`)
 }
 
+/** Per datastore: values the catalog refuses (as the security probe sent them), and one it passes that the engine refuses at apply. */
+const badInput: Record<string, { refused: [Record<string, unknown>, RegExp][]; engineRefused?: Record<string, unknown>; skip?: string }> = {
+  mariadb: {
+    refused: [
+      [{ time_zone: '+99:99' }, /time_zone is not allowed: it must be one of: SYSTEM; or an offset from UTC/],
+      [{ character_set_server: 'nosuch' }, /'nosuch' for the configuration parameter character_set_server is not one of the \d+ values the engine knows/],
+      [{ lc_time_names: '../../etc/passwd' }, /lc_time_names is not one of the \d+ values the engine knows/],
+      [{ collation_server: 'nosuch_ci' }, /collation_server is not one of/],
+      [{ sql_mode: 'ANSI;x' }, /item 'ANSI;x' in the value for the configuration parameter sql_mode is not one of/],
+      [{ tx_isolation: 'CHAOS' }, /tx_isolation is not one of: READ-UNCOMMITTED/],
+    ],
+    // Each is a value the engine knows, but not together: the collation belongs to another character set.
+    engineRefused: { character_set_server: 'latin1', collation_server: 'utf8mb4_bin' },
+  },
+  redis: {
+    refused: [
+      // Redis 7.0 takes 'zzz' (keeps 'z') yet publishes nothing without K or E; 'q' it refuses outright.
+      [{ 'notify-keyspace-events': 'zzz' }, /notify-keyspace-events is not allowed: it must be letters from K E g/],
+      [{ 'notify-keyspace-events': 'KEq' }, /notify-keyspace-events is not allowed/],
+      [{ 'maxmemory-policy': 'lru' }, /maxmemory-policy is not one of: .*allkeys-lru/],
+      [{ appendfsync: 'sometimes' }, /appendfsync is not one of: always, everysec, no/],
+    ],
+    skip: 'every value the Redis catalog passes, Redis 7.0 takes (its bounds are the engine\'s own)',
+  },
+  postgresql: {
+    refused: [
+      [{ log_statement: 'verbose' }, /log_statement is not one of: none, ddl, mod, all/],
+      [{ default_transaction_isolation: '../../etc/passwd' }, /default_transaction_isolation is not one of/],
+      [{ timezone: 'Mars/Olympus' }, /timezone is not supported/],
+    ],
+    // Within pg_settings' range (1..262143), but its check hook adds the worker and WAL sender slots and says no.
+    engineRefused: { max_connections: 262143 },
+  },
+}
+
 for (const cp of [postgresqlConfiguration, mariadbConfiguration, redisConfiguration]) {
   const { probe } = cp
+  const bad = badInput[probe.datastore]!
   describe(`configuration groups on ${probe.datastore}`, () => {
     let coffer: CofferProcess
     let api: TestClient
@@ -159,6 +195,79 @@ for (const cp of [postgresqlConfiguration, mariadbConfiguration, redisConfigurat
       assert.deepEqual((await api.api('GET', path)).body.values, { [cp.live.name]: cp.live.second })
       assert.equal((await api.api('PUT', path, { values: {} })).status, 200)
       await eventually('back to the flavor default', async () => (await read(instances[0]!, cp.live.name)) !== cp.live.secondRead)
+    })
+
+    it('refuses values outside the engine\'s lists and formats at create, update and patch, and changes nothing', async () => {
+      const ia = instances[0]!
+      const g = await api.api('POST', '/configurations', { configuration: { name: 'good', values: { [cp.live.name]: cp.live.first }, datastore } })
+      assert.equal(g.status, 200, JSON.stringify(g.body))
+      const id = g.body.configuration.id
+      assert.equal((await api.api('PUT', `/instances/${ia.id}`, { instance: { configuration: id } })).status, 202)
+      await eventually('attached', async () => (await read(ia, cp.live.name)) === cp.live.firstRead)
+      const groups = async () => (await api.api('GET', '/configurations')).body.configurations.map((c: any) => c.name).sort()
+      const listed = await groups()
+      // RESTART_REQUIRED when an earlier detach put a restart-only value back; either way it stays as it is.
+      const statusBefore = await status(ia.id)
+      for (const [values, message] of bad.refused) {
+        const name = Object.keys(values)[0]!
+        const running = name === 'timezone' ? undefined : await read(ia, name)
+        const replies = {
+          create: await api.api('POST', '/configurations', { configuration: { name: 'bad', values, datastore } }),
+          put: await api.api('PUT', `/configurations/${id}`, { configuration: { values } }),
+          patch: await api.api('PATCH', `/configurations/${id}`, { configuration: { values } }),
+        }
+        for (const [how, r] of Object.entries(replies)) {
+          assert.equal(r.status, 400, `${how} ${JSON.stringify(values)}: ${JSON.stringify(r.body)}`)
+          assert.equal(r.body.badRequest.code, 400)
+          assert.match(r.body.badRequest.message, message, how)
+        }
+        assert.deepEqual((await api.api('GET', `/configurations/${id}`)).body.configuration.values, { [cp.live.name]: cp.live.first })
+        if (running !== undefined) assert.equal(await read(ia, name), running, `${name} untouched on the instance`)
+        assert.equal(await read(ia, cp.live.name), cp.live.firstRead)
+        assert.equal(await status(ia.id), statusBefore)
+      }
+      assert.deepEqual(await groups(), listed, 'no group was created')
+      const defaultValue = await read(instances[1]!, cp.live.name)
+      assert.equal((await api.api('PUT', `/instances/${ia.id}`, { instance: { configuration: null } })).status, 202)
+      await eventually('detached', async () => (await read(ia, cp.live.name)) === defaultValue)
+      assert.equal((await api.api('DELETE', `/configurations/${id}`)).status, 202)
+    })
+
+    it('leaves an instance usable when the engine refuses an attached group: restart, detach and a fixed group work', async (t) => {
+      if (!bad.engineRefused) return t.skip(bad.skip)
+      const ib = instances[1]!
+      const home = join(coffer.home, 'instances', ib.id)
+      const defaultValue = await read(ib, cp.live.name)
+      const refused = await api.api('POST', '/configurations', { configuration: { name: 'refused', values: bad.engineRefused, datastore } })
+      assert.equal(refused.status, 200, JSON.stringify(refused.body))
+      assert.equal((await api.api('PUT', `/instances/${ib.id}`, { instance: { configuration: refused.body.configuration.id } })).status, 202)
+      await eventually('the refusal is reported', async () => (await status(ib.id)) === 'ERROR')
+      const failed = (await api.api('GET', `/instances/${ib.id}`)).body.instance
+      assert.match(failed.fault.message, new RegExp(`Applying configuration failed: .*${Object.keys(bad.engineRefused).at(-1)}`))
+      assert.equal(await read(ib, cp.live.name), defaultValue, 'the engine keeps its previous settings')
+
+      const before = engineMains(home)
+      assert.ok(before.length > 0)
+      assert.equal((await api.api('POST', `/instances/${ib.id}/action`, { restart: {} })).status, 202, 'restart is allowed')
+      await eventually('the engine restarted', async () => {
+        const now = engineMains(home)
+        return now.length > 0 && !now.some((pid) => before.includes(pid)) && (await read(ib, cp.live.name).catch(() => undefined)) === defaultValue
+      }, 60_000)
+      await eventually('the restart task is done', async () => {
+        const r = await api.api('PUT', `/instances/${ib.id}`, { instance: { configuration: null } })
+        return r.status === 202
+      }, 60_000)
+      await eventually('detach clears the fault', async () => (await status(ib.id)) === 'ACTIVE')
+      assert.equal((await api.api('GET', `/instances/${ib.id}`)).body.instance.fault, undefined)
+      assert.equal(await read(ib, cp.live.name), defaultValue)
+
+      const fixed = await api.api('POST', '/configurations', { configuration: { name: 'fixed', values: { [cp.live.name]: cp.live.first }, datastore } })
+      assert.equal((await api.api('PUT', `/instances/${ib.id}`, { instance: { configuration: fixed.body.configuration.id } })).status, 202)
+      await eventually('the fixed group is applied', async () => (await read(ib, cp.live.name)) === cp.live.firstRead)
+      await eventually('ACTIVE with the fixed group', async () => (await status(ib.id)) === 'ACTIVE')
+      assert.equal((await api.api('PUT', `/instances/${ib.id}`, { instance: { configuration: null } })).status, 202)
+      await eventually('detached', async () => (await read(ib, cp.live.name)) === defaultValue)
+      for (const g of [refused, fixed]) assert.equal((await api.api('DELETE', `/configurations/${g.body.configuration.id}`)).status, 202)
     })
 
     it('reports a failed apply on that instance only, and the others still follow', async () => {

@@ -10,12 +10,13 @@ import { readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import * as mysql from 'mysql2/promise'
-import type { ParameterSpec } from '../src/core/configuration.js'
+import { type ParameterSpec, validateValues } from '../src/core/configuration.js'
 import { BadRequest } from '../src/core/errors.js'
 import { runAs } from '../src/guest/datastores/common/process.js'
 import type { ConfigurationAdmin, InstanceContext, OsAccount } from '../src/guest/datastores/datastore.js'
 import { mariadb, mariadbServer } from '../src/guest/datastores/mariadb/index.js'
 import { cnfPath, instancePaths } from '../src/guest/datastores/mariadb/manager.js'
+import { readNames } from '../src/guest/datastores/mariadb/configuration.js'
 import { cnfName, MARIADB_PARAMETERS, type MariadbVariableRow, SYSTEM_VARIABLES_QUERY, toParameterSpec } from '../src/guest/datastores/mariadb/parameters.js'
 import { withService } from '../src/guest/datastores/mariadb/service-account.js'
 import { ensureTemplate } from '../src/guest/datastores/mariadb/template.js'
@@ -79,7 +80,7 @@ describe('MariaDB configuration groups', async () => {
       times.push(performance.now() - started)
     }
     t.diagnostic(`catalog cached, 5 runs: median ${median(times).toFixed(2)} ms`)
-    assert.deepEqual((await readdir(ctx.cacheDir)).sort(), ['mariadb-10.11', `mariadb-${ctx.version.versionNumber}-variables.json`])
+    assert.deepEqual((await readdir(ctx.cacheDir)).sort(), ['mariadb-10.11', `mariadb-${ctx.version.versionNumber}-catalog.json`])
     assert.deepEqual(await processesNaming(ctx.cacheDir), [], 'the throwaway server is gone')
   })
 
@@ -115,7 +116,9 @@ describe('MariaDB configuration groups', async () => {
   it('matches a live SELECT from SYSTEM_VARIABLES on a running instance', async () => {
     await engine.prepare(ctx, { databases: [{ name: 'app' }], users: [] })
     const live = await withService(ctx, async (c) => (await c.query<(mysql.RowDataPacket & MariadbVariableRow)[]>(SYSTEM_VARIABLES_QUERY))[0])
-    const byName = new Map(live.map((r) => [r.name, toParameterSpec({ ...r })]))
+    // The instance runs without the locales plugin: its names come from locales.ts, which must match the throwaway's LOCALES.
+    const names = await withService(ctx, readNames)
+    const byName = new Map(live.map((r) => [r.name, toParameterSpec({ ...r }, names)]))
     for (const p of catalog) assert.deepEqual(byName.get(p.name), p, p.name)
     const [[mc]] = await withService(ctx, (c) => c.query<mysql.RowDataPacket[]>(
       "SELECT NUMERIC_MIN_VALUE AS min, NUMERIC_MAX_VALUE AS max, READ_ONLY AS ro FROM information_schema.SYSTEM_VARIABLES WHERE VARIABLE_NAME = 'MAX_CONNECTIONS'"))
@@ -210,6 +213,33 @@ describe('MariaDB configuration groups', async () => {
       assert.deepEqual(await saved(), file)
       assert.deepEqual(await everything(), before, JSON.stringify(values))
     }
+  })
+
+  it('checks texts against the engine\'s own names: what the probe sent is refused, the edges the engine takes pass and apply', async () => {
+    const check = (values: Record<string, unknown>) => validateValues(catalog, values, 'mariadb 10.11')
+    const byName = new Map(catalog.map((p) => [p.name, p]))
+    assert.ok((byName.get('character_set_server')?.allowed ?? []).includes('utf8mb4'))
+    assert.ok((byName.get('collation_server')?.allowed ?? []).length > 300)
+    assert.ok((byName.get('lc_time_names')?.allowed ?? []).includes('de_DE'))
+    for (const values of [{ time_zone: '+99:99' }, { time_zone: '+13:01' }, { time_zone: '-13:00' }, { time_zone: 'UTC' }, { character_set_server: 'nosuch' },
+      { lc_time_names: '../../etc/passwd' }, { lc_time_names: 'xx_YY' }, { collation_server: 'nosuch_ci' }, { sql_mode: 'ANSI;x' }, { log_slow_verbosity: 'query_plan, explain' }]) {
+      assert.throws(() => check(values), (err) => err instanceof BadRequest && err.message.includes(Object.keys(values)[0]!), JSON.stringify(values))
+    }
+    const before = await everything()
+    const file = (await saved()) as Record<string, string | number | boolean>
+    // Each of these passes the catalog and the engine; together they show the catalog is not stricter than MariaDB.
+    const taken: Record<string, string>[] = [
+      { time_zone: '-12:59', lc_time_names: 'de_de', character_set_server: 'UTF8MB4', collation_server: 'utf8mb4_unicode_ci' },
+      { time_zone: '+13:00', character_set_server: 'utf8', collation_server: 'utf8_general_ci', sql_mode: 'traditional,ANSI', log_slow_verbosity: 'query_plan,explain' },
+      { time_zone: 'system' },
+    ]
+    for (const values of taken) {
+      check(values)
+      await config.apply(ctx, { ...file, ...values })
+    }
+    await config.apply(ctx, file)
+    assert.deepEqual(await saved(), file)
+    assert.deepEqual(await everything(), before)
   })
 
   it('detaching (apply {}) brings every value back, live and after a restart', async (t) => {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { appendFile, readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import type { ParameterSpec } from '../src/core/configuration.js'
+import { type ParameterSpec, validateValues } from '../src/core/configuration.js'
 import type { ConfigurationAdmin, InstanceContext } from '../src/guest/datastores/datastore.js'
 import { postgresql } from '../src/guest/datastores/postgresql/index.js'
 import { dataDir } from '../src/guest/datastores/postgresql/manager.js'
@@ -128,6 +128,21 @@ describe('PostgreSQL configuration groups', async () => {
     assert.equal(await show('work_mem'), '8MB')
     assert.equal(await show('log_statement'), 'none')
     assert.deepEqual(JSON.parse(await readFile(join(ctx.guestDir, 'postgresql-configuration.json'), 'utf8')), { work_mem: 8192, log_min_duration_statement: 250, max_connections: 123 })
+  })
+
+  it('compares enum values regardless of case as PostgreSQL does, and its check of max_connections against the other slots refuses cleanly', async () => {
+    const file = JSON.parse(await readFile(join(ctx.guestDir, 'postgresql-configuration.json'), 'utf8')) as Record<string, number>
+    assert.deepEqual(validateValues(catalog, { log_statement: 'DDL' }, 'postgresql 15'), { log_statement: 'DDL' })
+    assert.throws(() => validateValues(catalog, { log_statement: 'verbose' }, 'postgresql 15'), /log_statement is not one of: none, ddl, mod, all/)
+    await config.apply(ctx, { ...file, log_statement: 'DDL' })
+    assert.equal(await show('log_statement'), 'ddl')
+    // Within pg_settings' range, so the catalog passes it; the engine adds the worker and WAL sender slots and refuses.
+    assert.deepEqual(validateValues(catalog, { max_connections: 262143 }, 'postgresql 15'), { max_connections: 262143 })
+    await assert.rejects(config.apply(ctx, { ...file, max_connections: 262143 }), /PostgreSQL refused the value for the configuration parameter max_connections/)
+    assert.equal(await show('log_statement'), 'ddl', 'the refused apply changed nothing')
+    await config.apply(ctx, file)
+    assert.equal(await show('log_statement'), 'none')
+    assert.deepEqual(JSON.parse(await readFile(join(ctx.guestDir, 'postgresql-configuration.json'), 'utf8')), file)
   })
 
   it("keeps Coffer's own service account free of the group's timeouts", async () => {

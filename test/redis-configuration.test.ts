@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import type { ParameterSpec } from '../src/core/configuration.js'
+import { type ParameterSpec, validateValues } from '../src/core/configuration.js'
 import type { ConfigurationAdmin, InstanceContext } from '../src/guest/datastores/datastore.js'
 import { withService } from '../src/guest/datastores/redis/client.js'
 import { redis } from '../src/guest/datastores/redis/index.js'
@@ -87,6 +87,21 @@ describe('Redis configuration groups', async () => {
     await assert.rejects(config.apply(ctx, { maxmemory: 1 }), /not supported/)
     assert.deepEqual(await configGet(['timeout', 'notify-keyspace-events']), { timeout: '300', 'notify-keyspace-events': 'AKE' })
     assert.deepEqual(JSON.parse(await readFile(join(ctx.guestDir, 'redis-configuration.json'), 'utf8')).timeout, 300)
+  })
+
+  it('takes every keyspace-event letter the catalog takes, and the catalog refuses what the probe sent', async () => {
+    const file = JSON.parse(await readFile(join(ctx.guestDir, 'redis-configuration.json'), 'utf8')) as Record<string, string | number | boolean>
+    const check = (events: string) => validateValues(catalog, { 'notify-keyspace-events': events }, 'redis 7.0')
+    // Redis 7.0 takes 'zzz' (keeping 'z') but publishes nothing without K or E; 'q' it refuses itself.
+    for (const events of ['zzz', 'KEq', 'K E']) assert.throws(() => check(events), /notify-keyspace-events is not allowed/, events)
+    check('KEg$lshzxetmdnA')
+    await config.apply(ctx, { ...file, 'notify-keyspace-events': 'KEg$lshzxetmdnA' })
+    // Redis shows the classes it keeps in its own spelling ('A' for most of them).
+    assert.equal((await configGet(['notify-keyspace-events']))['notify-keyspace-events'], 'AKEm')
+    await config.apply(ctx, { ...file, 'notify-keyspace-events': 'K$lshzxetmdn' })
+    assert.equal((await configGet(['notify-keyspace-events']))['notify-keyspace-events'], '$lshzxetdnKm')
+    await config.apply(ctx, file)
+    assert.deepEqual(await configGet(['timeout', 'notify-keyspace-events']), { timeout: '300', 'notify-keyspace-events': 'AKE' })
   })
 
   it('keeps the overrides across a restart, written into redis.conf', async () => {

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod'
 import { BadRequest, NotFound, NotImplemented, Unprocessable } from '../core/errors.js'
-import { isReady } from '../core/instance.js'
+import { readyForConfiguration } from '../core/configuration.js'
 import { validateInstanceName } from '../core/validation.js'
 import { findVersionById, manifestOf } from '../store/repos/datastores.js'
 import { findInstance, updateInstance } from '../store/repos/instances.js'
@@ -37,7 +37,8 @@ export async function updateInstanceAttributes(ctx: ApiContext, projectId: strin
   const detach = other === 'configuration' ? attrs.configuration === null : Object.keys(attrs).length === 0
   const attach = other === 'configuration' && attrs.configuration !== null ? attrs.configuration : undefined
   if (!detach && attach === undefined) return
-  if (!isReady(statusInputs(row))) throw new Unprocessable(`Instance ${row.id} is not ready.`)
+  // A failed apply leaves the instance in ERROR but usable: a detach or another group is the way out.
+  if (!readyForConfiguration(statusInputs(row))) throw new Unprocessable(`Instance ${row.id} is not ready.`)
   const version = await findVersionById(ctx.db, row.datastore_version_id)
   if (!version || !manifestOf(version).capabilities.configuration) throw new NotImplemented('This datastore has no configuration parameters.')
   if (attach !== undefined) {

@@ -1,12 +1,18 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { validateValues, type ParameterSpec } from './configuration.js'
+import { CONFIGURATION_FAULT, readyForConfiguration, validateValues, type ParameterSpec } from './configuration.js'
+import type { StatusInputs } from './instance.js'
 
 const catalog: ParameterSpec[] = [
   { name: 'max_connections', type: 'integer', min: 1, max: 10000, restartRequired: true },
   { name: 'random_page_cost', type: 'float', min: 0, max: 100, restartRequired: false },
   { name: 'autovacuum', type: 'boolean', restartRequired: false },
   { name: 'log_statement', type: 'string', allowed: ['none', 'ddl', 'mod', 'all'], restartRequired: false },
+  { name: 'charset', type: 'string', allowed: Array.from({ length: 40 }, (_, i) => `cs${i}`), ignoreCase: true, restartRequired: false },
+  { name: 'sql_mode', type: 'string', items: ['ANSI', 'TRADITIONAL', 'STRICT_ALL_TABLES'], ignoreCase: true, restartRequired: false },
+  { name: 'time_zone', type: 'string', allowed: ['SYSTEM'], pattern: '[+-](?:0?[0-9]|1[0-2]):[0-5][0-9]|\\+13:00', format: 'an offset +HH:MM', ignoreCase: true, restartRequired: false },
+  { name: 'events', type: 'string', pattern: '|(?=[^KE]*[KE])[KEg$lshzxetmdnA]+', format: 'letters of KEg$lshzxetmdnA with K or E', restartRequired: false },
+  { name: 'free_text', type: 'string', restartRequired: false },
 ]
 
 describe('configuration values', () => {
@@ -27,5 +33,42 @@ describe('configuration values', () => {
     assert.throws(() => validateValues(catalog, { autovacuum: 'maybe' }, 'pg 15'), /not of type boolean/)
     assert.throws(() => validateValues(catalog, { log_statement: 'verbose' }, 'pg 15'), /not one of: none, ddl, mod, all/)
     assert.throws(() => validateValues(catalog, { log_statement: "x'; DROP" }, 'pg 15'), /not allowed/)
+  })
+
+  it('takes only values the catalog lists, in the engine\'s own case rules', () => {
+    assert.deepEqual(validateValues(catalog, { charset: 'CS3', sql_mode: 'ansi,TRADITIONAL', time_zone: 'system', events: 'KEA' }, 'x'), {
+      charset: 'CS3', sql_mode: 'ansi,TRADITIONAL', time_zone: 'system', events: 'KEA',
+    })
+    for (const tz of ['+02:00', '-12:59', '+13:00', '+1:30', '-00:00']) assert.doesNotThrow(() => validateValues(catalog, { time_zone: tz }, 'x'), tz)
+    for (const events of ['', 'K$', 'Ez', 'KEg$lshzxetmdnA']) assert.doesNotThrow(() => validateValues(catalog, { events }, 'x'), events)
+    assert.doesNotThrow(() => validateValues(catalog, { sql_mode: '' }, 'x'))
+    assert.throws(() => validateValues(catalog, { log_statement: 'DDL' }, 'x'), /not one of: none, ddl, mod, all/, 'case matters unless the catalog says not')
+  })
+  it('refuses what the probe sent, naming the parameter and what is allowed', () => {
+    assert.throws(() => validateValues(catalog, { charset: 'nosuch' }, 'x'), /value 'nosuch' for the configuration parameter charset is not one of the 40 values the engine knows/)
+    assert.throws(() => validateValues(catalog, { charset: '../../etc/passwd' }, 'x'), /charset is not one of/)
+    for (const tz of ['+99:99', '+13:01', '-13:00', '+14:00', '01:00', 'UTC', ' +01:00', '+01:00/../x']) {
+      assert.throws(() => validateValues(catalog, { time_zone: tz }, 'x'), /time_zone is not allowed: it must be one of: SYSTEM; or an offset \+HH:MM/, tz)
+    }
+    assert.throws(() => validateValues(catalog, { events: 'zzz' }, 'x'), /events is not allowed: it must be letters of KEg\$lshzxetmdnA with K or E/)
+    assert.throws(() => validateValues(catalog, { events: 'KEq' }, 'x'), /events is not allowed/)
+    assert.throws(() => validateValues(catalog, { sql_mode: 'ANSI, TRADITIONAL' }, 'x'), /item ' TRADITIONAL' in the value for the configuration parameter sql_mode is not one of: ANSI, TRADITIONAL, STRICT_ALL_TABLES/)
+    assert.throws(() => validateValues(catalog, { sql_mode: 'ANSI;x' }, 'x'), /item 'ANSI;x'/)
+    assert.throws(() => validateValues(catalog, { free_text: 'anything' }, 'x'), /free_text has no known format of values; it cannot be set/)
+    assert.throws(() => validateValues(catalog, { charset: 'cs1\n' }, 'x'), /characters or a length that are not allowed/)
+    assert.throws(() => validateValues(catalog, { charset: 'a'.repeat(1025) }, 'x'), /characters or a length that are not allowed/)
+  })
+})
+
+describe('readiness after a failed apply', () => {
+  const s = (over: Partial<StatusInputs>): StatusInputs => ({ taskStatus: 'NONE', serviceStatus: 'HEALTHY', fault: null, ...over })
+  const fault = (message: string) => ({ message, created: '2026-01-01T00:00:00Z' })
+  it('lets a restart, detach or attach clear a configuration fault, but nothing else', () => {
+    assert.equal(readyForConfiguration(s({})), true)
+    assert.equal(readyForConfiguration(s({ fault: fault(`${CONFIGURATION_FAULT}: MariaDB refused ...`) })), true)
+    assert.equal(readyForConfiguration(s({ fault: fault('Build failed') })), false)
+    assert.equal(readyForConfiguration(s({ fault: fault(`${CONFIGURATION_FAULT}: x`), taskStatus: 'REBOOTING' })), false)
+    assert.equal(readyForConfiguration(s({ fault: fault(`${CONFIGURATION_FAULT}: x`), serviceStatus: 'SHUTDOWN' })), false)
+    assert.equal(readyForConfiguration(s({ serviceStatus: 'BUILD' })), false)
   })
 })

@@ -3,6 +3,7 @@
  * The catalog itself comes from the engine (see ConfigurationAdmin.catalog on the guest side).
  */
 import { BadRequest } from './errors.js'
+import { isReady, type StatusInputs } from './instance.js'
 
 export type ParameterType = 'integer' | 'float' | 'boolean' | 'string'
 export type ParameterValue = string | number | boolean
@@ -16,6 +17,14 @@ export interface ParameterSpec {
   readonly max?: number
   /** The only values a string parameter may take (an engine's enum), when it has such a list. */
   readonly allowed?: readonly string[]
+  /** For a list-valued string parameter (MariaDB's SET type): each comma-separated item must be one of these; empty is allowed. */
+  readonly items?: readonly string[]
+  /** A JavaScript regular expression (its source) the whole value must match when it is not in `allowed`. */
+  readonly pattern?: string
+  /** What `pattern` admits, in words, for messages ("SYSTEM, or an offset from -12:59 to +13:00 such as +02:00"). */
+  readonly format?: string
+  /** True when the engine compares `allowed` values and `items` regardless of case. Default false. */
+  readonly ignoreCase?: boolean
   /** True when a new value takes effect only after the engine restarts. */
   readonly restartRequired: boolean
   readonly description?: string
@@ -59,8 +68,50 @@ function checkValue(p: ParameterSpec, raw: unknown): ParameterValue {
       if (typeof raw !== 'string' && typeof raw !== 'number') throw wrongType()
       const s = String(raw)
       if (/[\p{Cc}'"\\]/u.test(s) || s.length > 1024) throw new BadRequest(`The value for the configuration parameter ${p.name} has characters or a length that are not allowed.`)
-      if (p.allowed && !p.allowed.includes(s)) throw new BadRequest(`The value '${s}' for the configuration parameter ${p.name} is not one of: ${p.allowed.join(', ')}.`)
+      checkText(p, s)
       return s
     }
   }
+}
+
+// Longer lists are named by their size only; the parameter's own page lists them (allowed_values).
+const LISTED = 20
+
+/** Throws BadRequest unless `s` is one of the values the catalog knows for `p`. */
+function checkText(p: ParameterSpec, s: string): void {
+  const fold = (v: string): string => (p.ignoreCase ? v.toLowerCase() : v)
+  const inList = (list: readonly string[], v: string): boolean => list.some((x) => fold(x) === fold(v))
+  const oneOf = (list: readonly string[]): string =>
+    list.length <= LISTED ? `one of: ${list.join(', ')}` : `one of the ${list.length} values the engine knows (the parameter's allowed_values)`
+  const shown = s.length > 64 ? `${s.slice(0, 64)}...` : s
+  if (p.items) {
+    const bad = s === '' ? undefined : s.split(',').find((item) => !inList(p.items ?? [], item))
+    if (bad === undefined) return
+    throw new BadRequest(`The item '${bad.slice(0, 64)}' in the value for the configuration parameter ${p.name} is not ${oneOf(p.items)}. Separate items with commas, without spaces.`)
+  }
+  if (p.allowed && inList(p.allowed, s)) return
+  if (p.pattern !== undefined && new RegExp(`^(?:${p.pattern})$`, 'u').test(s)) return
+  const allowed = p.allowed ?? []
+  if (allowed.length === 0 && p.pattern === undefined) {
+    // A catalog names a format for every text it offers; anything else could be a path or a
+    // statement the engine would take, so it is refused rather than passed through.
+    throw new BadRequest(`The configuration parameter ${p.name} has no known format of values; it cannot be set.`)
+  }
+  if (p.pattern === undefined) throw new BadRequest(`The value '${shown}' for the configuration parameter ${p.name} is not ${oneOf(allowed)}.`)
+  const what = [...(allowed.length > 0 ? [oneOf(allowed)] : []), p.format ?? `a value matching ${p.pattern}`].join('; or ')
+  throw new BadRequest(`The value '${shown}' for the configuration parameter ${p.name} is not allowed: it must be ${what}.`)
+}
+
+/** A failed apply's fault message starts so; the engine keeps its previous settings then. */
+export const CONFIGURATION_FAULT = 'Applying configuration failed'
+
+/**
+ * True when what can clear a failed apply may run on the instance: a restart, an attach, a detach.
+ * A failed apply leaves the engine running with its previous settings, so its fault must not lock
+ * the instance the way a failed build does; any other fault, or a running task, still does.
+ */
+export function readyForConfiguration(s: StatusInputs): boolean {
+  if (isReady(s)) return true
+  const engineUp = s.serviceStatus === 'HEALTHY' || s.serviceStatus === 'ACTIVE'
+  return s.taskStatus === 'NONE' && engineUp && s.fault?.message.startsWith(CONFIGURATION_FAULT) === true
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { BadRequest, NotFound, NotImplemented, Unprocessable } from '../../core/errors.js'
-import { isReady } from '../../core/instance.js'
+import { readyForConfiguration } from '../../core/configuration.js'
 import { findVersionById } from '../../store/repos/datastores.js'
 import * as instances from '../../store/repos/instances.js'
 import { enqueueTask } from '../../store/repos/tasks.js'
@@ -80,7 +80,7 @@ export function instanceRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get<P>('/v1.0/:projectId/instances/:instanceId/configuration', async (req) => {
     const r = await load(req)
-    if (!isReady(statusInputs(r))) throw new Unprocessable(`Instance ${r.id} is not ready.`)
+    if (!readyForConfiguration(statusInputs(r))) throw new Unprocessable(`Instance ${r.id} is not ready.`)
     const { api, spec } = await ctx.guestOf(r)
     return { instance: { configuration: await api.effectiveConfiguration(spec) } }
   })
@@ -103,7 +103,8 @@ export function instanceRoutes(app: FastifyInstance, ctx: ApiContext): void {
       await instances.resetStatus(db, r.id)
       return reply.code(202).send()
     }
-    if (!isReady(statusInputs(r))) throw new Unprocessable(`Instance ${r.id} is not ready.`)
+    // A failed configuration apply leaves the engine running as before: it may still be restarted.
+    if (!readyForConfiguration(statusInputs(r))) throw new Unprocessable(`Instance ${r.id} is not ready.`)
     switch (action[0]) {
       case 'restart':
         await db.transaction().execute(async (trx) => {

@@ -2,15 +2,13 @@
  * Steps that bring an instance's engine in line with its configuration: the datastore version's
  * defaults and its group's values, on top of what the flavor gives.
  */
+import { CONFIGURATION_FAULT } from '../../core/configuration.js'
 import type { CofferError } from '../../core/errors.js'
 import type { Bus } from '../../bus/bus.js'
 import { overridesFor } from '../../store/repos/configurations.js'
 import * as instances from '../../store/repos/instances.js'
 import type { Db } from '../../store/schema.js'
 import { instanceSpec, requireInstance } from './instance-spec.js'
-
-/** Faults this kind of step records start so, so a later successful apply knows it may clear them. */
-export const CONFIGURATION_FAULT = 'Applying configuration failed'
 
 export function configurationSteps(d: { readonly db: Db; readonly bus: Bus }) {
   const { db, bus } = d

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { InstanceContext } from '../datastore.js'
 import { cnfSetting, renderMyCnf } from './config.js'
-import { catalogFromVariables, cnfName, cnfOverrides, MARIADB_PARAMETERS, type MariadbVariableRow, refused, sameValue, sqlValue, toParameterSpec } from './parameters.js'
+import { validateValues } from '../../../core/configuration.js'
+import { catalogFromVariables, cnfName, cnfOverrides, MARIADB_PARAMETERS, type MariadbVariableRow, refused, sameValue, sqlValue, toParameterSpec, withUtf8Aliases } from './parameters.js'
 import { mariadbTuning } from './tuning.js'
 
 const row = (over: Partial<MariadbVariableRow> & { name: string }): MariadbVariableRow => ({
@@ -46,13 +47,40 @@ describe('MariaDB catalog from SYSTEM_VARIABLES', () => {
     assert.deepEqual(toParameterSpec(row({ name: 'slow_query_log', type: 'BOOLEAN', enumValues: 'OFF,ON' }))?.type, 'boolean')
     const isolation = toParameterSpec(row({ name: 'tx_isolation', type: 'ENUM', enumValues: 'READ-UNCOMMITTED,READ-COMMITTED,REPEATABLE-READ,SERIALIZABLE' }))
     assert.deepEqual(isolation?.allowed, ['READ-UNCOMMITTED', 'READ-COMMITTED', 'REPEATABLE-READ', 'SERIALIZABLE'])
-    assert.equal(toParameterSpec(row({ name: 'character_set_server', type: 'ENUM' }))?.allowed, undefined, 'checked by the engine')
     assert.deepEqual(toParameterSpec(row({ name: 'sql_mode', type: 'SET', enumValues: 'ANSI,TRADITIONAL' })), {
-      name: 'sql_mode', type: 'string', restartRequired: false, description: 'Something.',
+      name: 'sql_mode', type: 'string', items: ['ANSI', 'TRADITIONAL'], ignoreCase: true, restartRequired: false, description: 'Something.',
     })
-    assert.equal(toParameterSpec(row({ name: 'time_zone', type: 'VARCHAR' }))?.type, 'string')
+    assert.equal(toParameterSpec(row({ name: 'some_text', type: 'VARCHAR' })), undefined, 'no format known: not offered')
+    assert.equal(toParameterSpec(row({ name: 'some_enum', type: 'ENUM' })), undefined, 'an ENUM without a list: not offered')
     assert.equal(toParameterSpec(row({ name: 'optimizer_switch', type: 'FLAGSET' })), undefined)
     assert.equal(toParameterSpec(row({ name: 'insert_id', scope: 'SESSION ONLY' })), undefined)
+  })
+
+  it('takes the names of character sets, collations, locales and time zones from the engine', () => {
+    const names = { characterSets: ['latin1', 'utf8mb4'], collations: ['latin1_bin', 'utf8mb4_bin'], locales: ['en_US', 'de_DE'], timeZones: [] }
+    for (const name of ['character_set_server', 'collation_server', 'lc_time_names', 'time_zone']) {
+      assert.equal(toParameterSpec(row({ name, type: name === 'time_zone' ? 'VARCHAR' : 'ENUM' })), undefined, `${name} without the engine's names`)
+    }
+    const spec = (name: string) => toParameterSpec(row({ name, type: 'ENUM' }), names)
+    assert.deepEqual(spec('character_set_server')?.allowed, ['latin1', 'utf8mb4'])
+    assert.deepEqual(spec('collation_server')?.allowed, ['latin1_bin', 'utf8mb4_bin'])
+    assert.deepEqual(spec('lc_time_names')?.allowed, ['en_US', 'de_DE'])
+    const tz = toParameterSpec(row({ name: 'time_zone', type: 'VARCHAR' }), names)
+    assert.deepEqual(tz?.allowed, ['SYSTEM'])
+    assert.deepEqual(toParameterSpec(row({ name: 'time_zone', type: 'VARCHAR' }), { ...names, timeZones: ['Europe/Paris'] })?.allowed, ['SYSTEM', 'Europe/Paris'])
+    const catalog = catalogFromVariables([row({ name: 'character_set_server', type: 'ENUM' }), row({ name: 'time_zone', type: 'VARCHAR' }),
+      row({ name: 'lc_time_names', type: 'ENUM' }), row({ name: 'collation_server', type: 'ENUM' })], names)
+    const ok = { character_set_server: 'UTF8MB4', collation_server: 'latin1_bin', lc_time_names: 'de_de', time_zone: '+02:00' }
+    assert.deepEqual(validateValues(catalog, ok, 'mariadb'), ok)
+    for (const [name, value] of [['time_zone', '+99:99'], ['character_set_server', 'nosuch'], ['lc_time_names', '../../etc/passwd'], ['collation_server', 'nosuch_ci']]) {
+      assert.throws(() => validateValues(catalog, { [name!]: value }, 'mariadb'), new RegExp(`configuration parameter ${name} is not`), `${name}: ${value}`)
+    }
+  })
+
+  it('adds the utf8 names 10.11 takes while old_mode has UTF8_IS_UTF8MB3', () => {
+    const names = { characterSets: ['latin1', 'utf8mb3'], collations: ['utf8mb3_bin', 'utf8mb4_bin'], locales: [], timeZones: [] }
+    assert.deepEqual(withUtf8Aliases(names, 'UTF8_IS_UTF8MB3'), { ...names, characterSets: ['latin1', 'utf8mb3', 'utf8'], collations: ['utf8mb3_bin', 'utf8_bin', 'utf8mb4_bin'] })
+    assert.deepEqual(withUtf8Aliases(names, ''), names)
   })
 
   it('needs a restart exactly for READ_ONLY variables', () => {

@@ -3,6 +3,7 @@
  *
  * Catalog: read once per MariaDB version from information_schema.SYSTEM_VARIABLES of a throwaway
  * server (a copy of the node's template, unix socket only, in a temporary folder under cacheDir),
+ * with the names its text variables take (character sets, collations, locales, time zones),
  * cached as JSON in cacheDir, filtered by the allow-list in parameters.ts. Values are bare numbers
  * in the engine's own unit, bytes for sizes (see parameters.ts). MySQL has no SYSTEM_VARIABLES
  * table (its types and bounds are nowhere in SQL), so only MariaDB offers this.
@@ -31,7 +32,9 @@ import type { ConfigurationAdmin, InstanceContext, OsAccount } from '../datastor
 import type { MysqlClient } from './client.js'
 import { cofferSettings } from './config.js'
 import { type MysqlFamilyServer, SERVICE_USER } from './manifest.js'
-import { catalogFromVariables, cnfName, MARIADB_PARAMETERS, type MariadbVariableRow, refused, sameValue, sqlValue, SYSTEM_VARIABLES_QUERY } from './parameters.js'
+import { MARIADB_LOCALES } from './locales.js'
+import { catalogFromVariables, cnfName, MARIADB_PARAMETERS, type MariadbNames, type MariadbVariableRow, NAMES_QUERIES, refused, sameValue, sqlValue, SYSTEM_VARIABLES_QUERY,
+  withUtf8Aliases } from './parameters.js'
 import { withService } from './service-account.js'
 import { ensureTemplate, TEMPLATE_LOG_FILE_SIZE } from './template.js'
 import { mariadbTuning } from './tuning.js'
@@ -60,19 +63,25 @@ export const readOverridesSync = (ctx: InstanceContext, server = 'mariadb'): Con
 
 // ---- catalog ----
 
-const cacheFile = (node: Node): string => join(node.cacheDir, `mariadb-${node.version.versionNumber}-variables.json`)
+/** What the catalog is made from, as cached. */
+interface CatalogSource {
+  readonly variables: MariadbVariableRow[]
+  readonly names: MariadbNames
+}
+
+const cacheFile = (node: Node): string => join(node.cacheDir, `mariadb-${node.version.versionNumber}-catalog.json`)
 const tmpPrefix = (node: Node): string => `mariadb-${node.version.name}-variables.tmp-`
 // One read per version at a time in this process, as readFromThrowaway requires.
-const reading = new Map<string, Promise<MariadbVariableRow[]>>()
+const reading = new Map<string, Promise<CatalogSource>>()
 
-/** Every row of SYSTEM_VARIABLES: from the cache, else from a throwaway server (then cached). */
-function variablesOf(server: MysqlFamilyServer, node: Node): Promise<MariadbVariableRow[]> {
+/** SYSTEM_VARIABLES and the names: from the cache, else from a throwaway server (then cached). */
+function sourceOf(server: MysqlFamilyServer, node: Node): Promise<CatalogSource> {
   const file = cacheFile(node)
   let p = reading.get(file)
   if (!p) {
     // A missing or unreadable cache (a crash mid-write cannot leave one: it is renamed into place) is read again.
     p = readFile(file, 'utf8')
-      .then((t) => JSON.parse(t) as MariadbVariableRow[])
+      .then((t) => JSON.parse(t) as CatalogSource)
       .catch(() => readFromEngine(server, node))
       .finally(() => reading.delete(file))
     reading.set(file, p)
@@ -80,9 +89,23 @@ function variablesOf(server: MysqlFamilyServer, node: Node): Promise<MariadbVari
   return p
 }
 
-async function readFromEngine(server: MysqlFamilyServer, node: Node): Promise<MariadbVariableRow[]> {
+/** The names the engine takes for character sets, collations, locales and time zones (see MariadbNames). */
+export async function readNames(c: MysqlClient): Promise<MariadbNames> {
+  const list = async (sql: string): Promise<string[]> => (await c.query<mysql.RowDataPacket[]>(sql))[0].map((r) => String(r.name))
+  // LOCALES exists only with the `locales` plugin loaded; its list is fixed per version anyway.
+  const locales = await list(NAMES_QUERIES.locales).catch(() => [] as string[])
+  const names = {
+    characterSets: await list(NAMES_QUERIES.characterSets),
+    collations: await list(NAMES_QUERIES.collations),
+    locales: locales.length > 0 ? locales : [...MARIADB_LOCALES],
+    timeZones: await list(NAMES_QUERIES.timeZones),
+  }
+  return withUtf8Aliases(names, await globalOf(c, 'old_mode'))
+}
+
+async function readFromEngine(server: MysqlFamilyServer, node: Node): Promise<CatalogSource> {
   const template = await ensureTemplate(node.cacheDir, server, node.version, node.account)
-  const rows = await readFromThrowaway({
+  const source = await readFromThrowaway({
     cacheDir: node.cacheDir,
     prefix: tmpPrefix(node),
     template,
@@ -94,9 +117,10 @@ async function readFromEngine(server: MysqlFamilyServer, node: Node): Promise<Ma
       spawnDetached({
         command: server.serverBinary,
         // No TCP at all, a small footprint; the template's own redo size, so nothing is resized.
+        // The locales plugin only adds information_schema.LOCALES; a server without it still starts.
         args: ['--no-defaults', `--datadir=${dataDir}`, `--socket=${join(runDir, 'mysqld.sock')}`, `--pid-file=${join(runDir, 'mysqld.pid')}`,
           `--log-error=${join(runDir, 'error.log')}`, `--tmpdir=${runDir}`, '--skip-networking', '--innodb-buffer-pool-size=16M',
-          `--innodb-log-file-size=${TEMPLATE_LOG_FILE_SIZE}`, '--key-buffer-size=1M', '--aria-pagecache-buffer-size=1M'],
+          `--innodb-log-file-size=${TEMPLATE_LOG_FILE_SIZE}`, '--key-buffer-size=1M', '--aria-pagecache-buffer-size=1M', '--plugin-load-add=locales'],
         account: node.account,
         logFile: join(dir, 'console.log'),
       }),
@@ -104,7 +128,7 @@ async function readFromEngine(server: MysqlFamilyServer, node: Node): Promise<Ma
       const client = await waitReady(pid, runDir, template.password)
       try {
         const [result] = await client.query<(mysql.RowDataPacket & MariadbVariableRow)[]>(SYSTEM_VARIABLES_QUERY)
-        return result.map((r) => ({ ...r }))
+        return { variables: result.map((r) => ({ ...r })), names: await readNames(client) }
       } finally {
         await client.end().catch(() => client.destroy())
       }
@@ -112,8 +136,8 @@ async function readFromEngine(server: MysqlFamilyServer, node: Node): Promise<Ma
   })
   // Cached only once the throwaway is gone: a crash before this leaves no cache, so the next call
   // reads again and its clean-up stops whatever the crash left running.
-  await writeFileAtomic(cacheFile(node), JSON.stringify(rows), { mode: 0o644 })
-  return rows
+  await writeFileAtomic(cacheFile(node), JSON.stringify(source), { mode: 0o644 })
+  return source
 }
 
 /** Logs in on the throwaway's socket once it answers; rejects when it exits or takes over 60 s. */
@@ -235,7 +259,10 @@ export function mariadbConfiguration(server: MysqlFamilyServer): ConfigurationAd
   }
 
   return {
-    catalog: async (node: Node): Promise<ParameterSpec[]> => catalogFromVariables(await variablesOf(server, node)),
+    catalog: async (node: Node): Promise<ParameterSpec[]> => {
+      const { variables, names } = await sourceOf(server, node)
+      return catalogFromVariables(variables, names)
+    },
     // Same queue as start and stop (manager.ts keys it by volumeDir): a start never renders half an apply.
     apply: (ctx: InstanceContext, values: ConfigurationValues) => serialised(ctx.volumeDir, () => applyUnlocked(ctx, values)),
   }

@@ -101,8 +101,52 @@ const bound = (text: string | null): number | undefined => {
   return Number.isFinite(n) ? Math.max(-Number.MAX_SAFE_INTEGER, Math.min(Number.MAX_SAFE_INTEGER, n)) : undefined
 }
 
-/** One catalog entry from a row; undefined for SESSION ONLY variables and FLAGSET (optimizer_switch). */
-export function toParameterSpec(row: MariadbVariableRow): ParameterSpec | undefined {
+/** The values the engine knows for the text variables that name something, read beside SYSTEM_VARIABLES. */
+export interface MariadbNames {
+  readonly characterSets: readonly string[]
+  readonly collations: readonly string[]
+  /** What lc_time_names takes (information_schema.LOCALES, else the list in locales.ts). */
+  readonly locales: readonly string[]
+  /** Named time zones: empty unless the server's time zone tables are loaded. */
+  readonly timeZones: readonly string[]
+}
+
+/** The queries that read MariadbNames, each giving rows of `name`. */
+export const NAMES_QUERIES: Readonly<Record<keyof MariadbNames, string>> = {
+  characterSets: 'SELECT CHARACTER_SET_NAME AS name FROM information_schema.CHARACTER_SETS ORDER BY 1',
+  collations: 'SELECT COLLATION_NAME AS name FROM information_schema.COLLATIONS ORDER BY 1',
+  locales: 'SELECT NAME AS name FROM information_schema.LOCALES ORDER BY ID',
+  timeZones: 'SELECT Name AS name FROM mysql.time_zone_name ORDER BY 1',
+}
+
+/**
+ * Adds the `utf8` names the engine also takes while its old_mode has UTF8_IS_UTF8MB3 (10.11's
+ * default), though information_schema lists only the `utf8mb3` ones.
+ */
+export function withUtf8Aliases(names: MariadbNames, oldMode: string): MariadbNames {
+  if (!oldMode.split(',').includes('UTF8_IS_UTF8MB3')) return names
+  const alias = (n: string): string[] => (n === 'utf8mb3' || n.startsWith('utf8mb3_') ? [n, n.replace(/^utf8mb3/, 'utf8')] : [n])
+  return { ...names, characterSets: names.characterSets.flatMap(alias), collations: names.collations.flatMap(alias) }
+}
+
+// What SET GLOBAL time_zone takes besides SYSTEM and named zones: 10.11 refuses -13:00 and +13:01.
+const OFFSET = '[+-](?:0?[0-9]|1[0-2]):[0-5][0-9]|\\+13:00'
+const OFFSET_FORMAT = 'an offset from UTC written +HH:MM, from -12:59 to +13:00 (such as +02:00)'
+
+/** Text variables whose values are names the engine lists, or a format of their own. */
+const NAMED: Readonly<Record<string, (n: MariadbNames) => Partial<ParameterSpec>>> = {
+  character_set_server: (n) => ({ allowed: n.characterSets }),
+  collation_server: (n) => ({ allowed: n.collations }),
+  lc_time_names: (n) => ({ allowed: n.locales }),
+  time_zone: (n) => ({ allowed: ['SYSTEM', ...n.timeZones], pattern: OFFSET, format: OFFSET_FORMAT }),
+}
+
+/**
+ * One catalog entry from a row; undefined for SESSION ONLY variables, FLAGSET (optimizer_switch)
+ * and any text variable whose values Coffer cannot check (no list in the row, none in `names`).
+ * MariaDB compares every text value here regardless of case.
+ */
+export function toParameterSpec(row: MariadbVariableRow, names?: MariadbNames): ParameterSpec | undefined {
   if (row.scope === 'SESSION ONLY') return undefined
   const unit = PARAMETERS[row.name] ? ` Unit: ${PARAMETERS[row.name]}.` : ''
   const sessions = row.scope === 'SESSION' ? ' Takes effect in new sessions.' : ''
@@ -111,6 +155,7 @@ export function toParameterSpec(row: MariadbVariableRow): ParameterSpec | undefi
   const min = bound(row.min)
   const max = bound(row.max)
   const range = { ...(min !== undefined ? { min } : {}), ...(max !== undefined ? { max } : {}) }
+  const text = { ...base, type: 'string' as const, ignoreCase: true }
   switch (row.type) {
     case 'INT':
     case 'BIGINT':
@@ -122,21 +167,25 @@ export function toParameterSpec(row: MariadbVariableRow): ParameterSpec | undefi
     case 'BOOLEAN':
       return { ...base, type: 'boolean' }
     case 'ENUM':
-      // character_set_server and collation_server are ENUMs without a list: the engine checks them.
-      return { ...base, type: 'string', ...(row.enumValues ? { allowed: row.enumValues.split(',') } : {}) }
     case 'SET':
-    case 'VARCHAR':
-      return { ...base, type: 'string' }
+    case 'VARCHAR': {
+      // character_set_server, collation_server and lc_time_names are ENUMs without a list.
+      const named = NAMED[row.name]
+      if (named) return names ? { ...text, ...named(names) } : undefined
+      if (!row.enumValues) return undefined
+      const list = row.enumValues.split(',')
+      return row.type === 'SET' ? { ...text, items: list } : row.type === 'ENUM' ? { ...text, allowed: list } : undefined
+    }
     default:
       return undefined
   }
 }
 
 /** The catalog: the allow-listed variables the engine reported, sorted by name. */
-export function catalogFromVariables(rows: readonly MariadbVariableRow[]): ParameterSpec[] {
+export function catalogFromVariables(rows: readonly MariadbVariableRow[], names?: MariadbNames): ParameterSpec[] {
   return rows
     .filter((row) => MARIADB_PARAMETERS.has(row.name))
-    .map(toParameterSpec)
+    .map((row) => toParameterSpec(row, names))
     .filter((spec): spec is ParameterSpec => spec !== undefined)
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
 }

@@ -32,7 +32,8 @@ describe('PostgreSQL catalog from pg_settings', () => {
     })
     assert.equal(toParameterSpec(row({ name: 'jit', vartype: 'bool', short_desc: null }))?.type, 'boolean')
     assert.deepEqual(toParameterSpec(row({ name: 'log_statement', vartype: 'enum', enumvals: ['none', 'ddl'] }))?.allowed, ['none', 'ddl'])
-    assert.equal(toParameterSpec(row({ name: 'x', vartype: 'string' }))?.type, 'string')
+    assert.equal(toParameterSpec(row({ name: 'log_statement', vartype: 'enum', enumvals: ['none', 'ddl'] }))?.ignoreCase, true, 'PostgreSQL takes DDL for ddl')
+    assert.equal(toParameterSpec(row({ name: 'x', vartype: 'string' })), undefined, 'free text: no format to check, not offered')
     assert.equal(toParameterSpec(row({ name: 'x', vartype: 'mystery' })), undefined)
   })
 

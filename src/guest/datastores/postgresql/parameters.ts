@@ -76,7 +76,10 @@ const bound = (text: string | null): number | undefined => {
   return Number.isFinite(n) ? n : undefined
 }
 
-/** One catalog entry from a pg_settings row; undefined for a vartype Coffer does not know. */
+/**
+ * One catalog entry from a pg_settings row; undefined for a vartype Coffer does not know, and for
+ * free-text (`string`) parameters, whose values Coffer has no list or format to check.
+ */
 export function toParameterSpec(row: PgSettingRow): ParameterSpec | undefined {
   const unit = row.unit ? ` Unit: ${row.unit}.` : ''
   const sessions = row.context === 'backend' || row.context === 'superuser-backend' ? ' Takes effect in new sessions.' : ''
@@ -92,10 +95,9 @@ export function toParameterSpec(row: PgSettingRow): ParameterSpec | undefined {
       return { ...base, type: 'integer', ...range }
     case 'real':
       return { ...base, type: 'float', ...range }
-    case 'string':
-      return { ...base, type: 'string' }
     case 'enum':
-      return { ...base, type: 'string', ...(row.enumvals ? { allowed: [...row.enumvals] } : {}) }
+      // PostgreSQL compares enum values regardless of case ('DDL' is ddl).
+      return row.enumvals ? { ...base, type: 'string', allowed: [...row.enumvals], ignoreCase: true } : undefined
     default:
       return undefined
   }

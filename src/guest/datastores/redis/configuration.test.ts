@@ -31,6 +31,18 @@ describe('Redis parameter list', () => {
     assert.equal(redisCatalog().find((p) => p.name === 'notify-keyspace-events')?.type, 'string')
   })
 
+  it('takes the keyspace-event letters Redis 7.0 knows, with K or E, and the enums\' values only', () => {
+    const check = (values: Record<string, unknown>) => validateValues(redisCatalog(), values, 'redis 7.0')
+    for (const events of ['', 'KEA', 'K$lshzxetmdn', 'Ex', 'AK']) assert.doesNotThrow(() => check({ 'notify-keyspace-events': events }), events)
+    // Redis 7.0 takes 'zzz' (as 'z') but publishes nothing without K or E; 'q' it refuses.
+    for (const events of ['zzz', 'KEq', 'K E', 'K,E', '../x']) {
+      assert.throws(() => check({ 'notify-keyspace-events': events }), /notify-keyspace-events is not allowed: it must be letters from K E g \$ l s h z x e t m d n A/, events)
+    }
+    assert.throws(() => check({ 'maxmemory-policy': 'lru' }), /maxmemory-policy is not one of: .*allkeys-lru/)
+    assert.throws(() => check({ appendfsync: 'sometimes' }), /appendfsync is not one of: always, everysec, no/)
+    for (const p of redisCatalog()) if (p.type === 'string') assert.ok(p.allowed || p.pattern !== undefined, `${p.name} has a format`)
+  })
+
   it('records defaults that pass the catalog\'s own rules', () => {
     const defaults = Object.fromEntries(REDIS_PARAMETERS.map((p) => [p.name, p.type === 'boolean' ? p.default === 'yes' : p.default]))
     assert.doesNotThrow(() => validateValues(redisCatalog(), defaults, 'redis 7.0'))

@@ -27,10 +27,15 @@ const INT_MAX = 2_147_483_647
 const BIG = Number.MAX_SAFE_INTEGER
 const POLICIES = ['volatile-lru', 'allkeys-lru', 'volatile-lfu', 'allkeys-lfu', 'volatile-random', 'allkeys-random', 'volatile-ttl', 'noeviction']
 
+// The classes Redis 7.0 knows; without K (keyspace) or E (keyevent) it accepts the value but publishes nothing.
+const KEYSPACE_EVENTS = '|(?=[^KE]*[KE])[KEg$lshzxetmdnA]+'
+
 const int = (name: string, dflt: number, min: number, max: number, description: string): RedisParameter =>
   ({ name, type: 'integer', min, max, restartRequired: false, default: String(dflt), description })
 const bool = (name: string, dflt: boolean, description: string): RedisParameter =>
   ({ name, type: 'boolean', restartRequired: false, default: dflt ? 'yes' : 'no', description })
+const text = (name: string, dflt: string, pattern: string, format: string, description: string): RedisParameter =>
+  ({ name, type: 'string', pattern, format, restartRequired: false, default: dflt, description })
 const oneOf = (name: string, dflt: string, allowed: readonly string[], description: string): RedisParameter =>
   ({ name, type: 'string', allowed, restartRequired: false, default: dflt, description })
 
@@ -53,7 +58,8 @@ export const REDIS_PARAMETERS: readonly RedisParameter[] = [
   int('tcp-keepalive', 300, 0, INT_MAX, 'Seconds between TCP keepalive probes to clients; 0 off.'),
   int('busy-reply-threshold', 5000, 0, INT_MAX, 'Milliseconds a script or function may run before Redis answers BUSY to others.'),
   int('tracking-table-max-keys', 1_000_000, 0, BIG, 'Keys remembered for client-side caching invalidation; 0 no limit.'),
-  oneOf('notify-keyspace-events', '', [], 'Keyspace events published (letters of "KEg$lshzxetdmnA"); empty for none.'),
+  text('notify-keyspace-events', '', KEYSPACE_EVENTS, 'letters from K E g $ l s h z x e t m d n A, with K or E among them; or empty for none',
+    'Keyspace events published (letters of "KEg$lshzxetmdnA"); empty for none.'),
   // Persistence (the AOF is always on)
   oneOf('appendfsync', 'everysec', ['always', 'everysec', 'no'], 'When the append-only file is flushed to disk.'),
   bool('no-appendfsync-on-rewrite', false, 'Skip fsync while an AOF rewrite or snapshot runs (may lose more on a crash).'),
