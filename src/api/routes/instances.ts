@@ -3,6 +3,7 @@ import { BadRequest, NotFound, NotImplemented, Unprocessable } from '../../core/
 import { isReady } from '../../core/instance.js'
 import { findVersionById } from '../../store/repos/datastores.js'
 import * as instances from '../../store/repos/instances.js'
+import { isAdmin } from '../../identity/identity.js'
 import { enqueueTask } from '../../store/repos/tasks.js'
 import type { InstanceRow } from '../../store/schema.js'
 import type { ApiContext } from '../context.js'
@@ -37,7 +38,7 @@ export function instanceRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const names = await groupNames(rows)
     return Promise.all(
       rows.map(async (r) =>
-        instanceView(baseUrl(req), r, { datastore: await datastoreOf(r.datastore_version_id), address: ctx.settings.bind, configurationName: r.configuration_id ? names.get(r.configuration_id) : undefined }),
+        instanceView(baseUrl(req), r, { datastore: await datastoreOf(r.datastore_version_id), address: ctx.settings.bind, configurationName: r.configuration_id ? names.get(r.configuration_id) : undefined, admin: isAdmin(req.principal) }),
       ),
     )
   }

@@ -2,6 +2,7 @@
  * The side-effect steps of instance workflows. Each is idempotent: run twice, it does its work once.
  */
 import { CofferError } from '../../core/errors.js'
+import { faultOf } from '../../core/fault-message.js'
 import type { Bus } from '../../bus/bus.js'
 import type { GuestDatabase, GuestUser } from '../../guest/protocol.js'
 import * as instances from '../../store/repos/instances.js'
@@ -80,8 +81,9 @@ export function instanceSteps(d: StepDeps) {
     async markFailed(id: string, err: CofferError): Promise<void> {
       const row = await instances.findInstance(db, id)
       if (!row) return
-      // A failed delete leaves the instance in ERROR so it can be deleted again.
-      await instances.updateInstance(db, id, { task_status: 'NONE', service_status: 'ERROR', fault_message: err.message, fault_created: instances.now() })
+      // A failed delete leaves the instance in ERROR so it can be deleted again. Paths and log lines go to the details only.
+      const fault = faultOf(err)
+      await instances.updateInstance(db, id, { task_status: 'NONE', service_status: 'ERROR', fault_message: fault.message, fault_details: fault.details, fault_created: instances.now() })
     },
 
     async isDeleting(id: string): Promise<boolean> {
