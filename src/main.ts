@@ -3,6 +3,7 @@
  * local node and compute driver, the task runner and the API, in one process.
  */
 import { randomBytes } from 'node:crypto'
+import { availableParallelism, totalmem } from 'node:os'
 import { buildApi } from './api/server.js'
 import { buildId } from './build-id.js'
 import { InProcessBus } from './bus/in-process-bus.js'
@@ -88,6 +89,11 @@ export async function startServer(settings: Settings, log: (msg: string) => void
   await node.adopt(await runningOnNode())
   warmTemplates(compute, manifests, log)
 
+  const anyNode = () => {
+    const name = bus.nodes()[0]
+    if (!name) throw new Error('no node is connected')
+    return bus.node(name)
+  }
   const api = buildApi(
     {
       db,
@@ -95,11 +101,10 @@ export async function startServer(settings: Settings, log: (msg: string) => void
       sealer,
       kickTasks: () => runner.kick(),
       guestOf: async (row) => ({ api: bus.node(row.node ?? ''), spec: await instanceSpec(db, row) }),
-      catalog: async (datastore, version) => {
-        const name = bus.nodes()[0]
-        if (!name) throw new Error('no node is connected')
-        return bus.node(name).catalog(datastore, version)
-      },
+      catalog: async (datastore, version) => anyNode().catalog(datastore, version),
+      characterSets: async (datastore, version) => anyNode().characterSets(datastore, version),
+      // The one local node for now; a nodes table will give the largest node's figures.
+      capacity: { ramMb: Math.floor(totalmem() / 2 ** 20), vcpus: availableParallelism() },
     },
     (msg, err) => log(`${msg}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
   )

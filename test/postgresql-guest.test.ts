@@ -134,7 +134,7 @@ describe('PostgreSQL guest', async () => {
     const squatter = createServer()
     await new Promise<void>((resolve) => squatter.listen(ctx.port, '127.0.0.1', resolve))
     try {
-      await assert.rejects(postgresql.engine.start(ctx), /exited while starting[\s\S]*could not (bind|create)/)
+      await assert.rejects(postgresql.engine.start(ctx), (err: { message: string; details?: string }) => /exited while starting/.test(err.message) && /could not (bind|create)/.test(err.details ?? ''))
     } finally {
       await new Promise((resolve) => squatter.close(resolve))
     }

@@ -1,4 +1,5 @@
 import type { Settings } from '../config.js'
+import type { CharacterSetCatalog } from '../core/character-sets.js'
 import type { ParameterSpec } from '../core/configuration.js'
 import type { Sealer } from '../store/sealed.js'
 import type { GuestApi, InstanceSpec } from '../guest/protocol.js'
@@ -15,5 +16,14 @@ export interface ApiContext {
   /** The guest API of the node an instance is placed on, and what that node needs to know of it. */
   /** The parameter catalog of a datastore version, asked of a node that has it. */
   readonly catalog: (datastore: string, version: string) => Promise<ParameterSpec[]>
+  /** The character sets and collations of a datastore version, asked of a node that has it. */
+  readonly characterSets: (datastore: string, version: string) => Promise<CharacterSetCatalog>
+  /** What the largest node can give one instance; flavors over it are refused at create. */
+  readonly capacity: NodeCapacity
   readonly guestOf: (row: InstanceRow) => Promise<{ readonly api: GuestApi; readonly spec: InstanceSpec }>
+}
+
+export interface NodeCapacity {
+  readonly ramMb: number
+  readonly vcpus: number
 }

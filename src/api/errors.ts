@@ -63,6 +63,22 @@ export function faultFor(err: unknown, log: (msg: string, err: unknown) => void)
   }
 }
 
+/**
+ * Errors Fastify raises before a route runs (`FST_*`), as faults. A URL part longer than the
+ * router takes names nothing that exists: 404, as for any unknown id.
+ */
+export function frameworkFault(err: unknown, log: (msg: string, err: unknown) => void): FaultReply {
+  const code = (err as { code?: unknown })?.code
+  if (code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return faultFor(new NotFound(`The resource could not be found: a part of the URL is longer than ${MAX_PARAM_LENGTH} characters.`), log)
+  }
+  if (code === 'FST_ERR_BAD_URL') return faultFor(new BadRequest('The URL is not valid: it has a part that does not decode (bad percent-encoding).'), log)
+  return faultFor(err, log)
+}
+
+/** The longest URL part (an id, a name, `name@host`) the router takes. */
+export const MAX_PARAM_LENGTH = 512
+
 function httpStatusOf(err: unknown): number | undefined {
   const s = (err as { statusCode?: unknown })?.statusCode
   return typeof s === 'number' ? s : undefined

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto'
 import { z } from 'zod'
 import { BadRequest, NotFound, NotImplemented, OverLimit } from '../core/errors.js'
 import type { Capability } from '../core/manifest.js'
-import { validateInitialSchema, validateInstanceName } from '../core/validation.js'
+import { validateInitialSchema, validateInstanceName, validateUserHost } from '../core/validation.js'
 import { findVersionIn, manifestOf } from '../store/repos/datastores.js'
 import { findFlavor } from '../store/repos/flavors.js'
 import { countInstances, findInstance, insertInstance, newInstanceRow } from '../store/repos/instances.js'
@@ -15,6 +15,7 @@ import { claimSpare } from '../store/repos/spares.js'
 import { enqueueTask } from '../store/repos/tasks.js'
 import type { InstanceRow } from '../store/schema.js'
 import type { CreateInstanceInput } from '../tasks/create-instance.js'
+import { checkDatabaseCharacterSets } from './character-set-check.js'
 import type { ApiContext } from './context.js'
 import { parseBody } from './parse.js'
 import { requireConfiguration } from './routes/configurations.js'
@@ -58,9 +59,14 @@ export async function createInstance(ctx: ApiContext, projectId: string, body: u
   needs('databases', req.databases.length > 0, 'databases')
   needs('users', req.users.length > 0, 'users')
   validateInitialSchema(manifest.names, req.databases, req.users)
+  for (const u of req.users) validateUserHost(manifest, u.host)
+  await checkDatabaseCharacterSets(ctx, ds.name, version.name, req.databases)
   const configuration = req.configuration === undefined ? undefined : await requireConfiguration(ctx.db, req.configuration, projectId)
   if (configuration && configuration.datastore_version_id !== version.id) {
     throw new BadRequest(`Configuration group ${configuration.id} is for another datastore version; the instance is ${ds.name} ${version.name}.`)
+  }
+  if (flavor.ram_mb > ctx.capacity.ramMb || flavor.vcpus > ctx.capacity.vcpus) {
+    throw new OverLimit(`Flavor ${flavor.id} (${flavor.ram_mb} MB RAM, ${flavor.vcpus} vCPUs) is larger than any node can give: at most ${ctx.capacity.ramMb} MB RAM and ${ctx.capacity.vcpus} vCPUs.`)
   }
   if (req.volume.size > ctx.settings.maxVolumeGb) {
     throw new OverLimit(`Volume size ${req.volume.size} GB is over the largest allowed, ${ctx.settings.maxVolumeGb} GB.`)

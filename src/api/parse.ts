@@ -1,5 +1,7 @@
 import type { z } from 'zod'
+import { z as zod } from 'zod'
 import { BadRequest } from '../core/errors.js'
+import { validateLabel } from '../core/validation.js'
 
 /**
  * Checks a body against its schema, answering 400 in Trove's wording with the path of the first
@@ -13,3 +15,13 @@ export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infe
   const path = issue ? issue.path.map((p, i) => (i === 0 ? String(p) : `[${typeof p === 'number' ? p : `'${String(p)}'`}]`)).join('') : ''
   throw new BadRequest(`Validation error: ${path || 'body'}: ${issue?.message ?? 'invalid'}`, 'VALIDATION')
 }
+
+/** A name that is a label (configuration group, flavor): validateLabel's rules, as a schema field. */
+export const labelField = (kind: string, maxLength = 255) =>
+  zod.string().superRefine((name, c) => {
+    try {
+      validateLabel(kind, name, maxLength)
+    } catch (err) {
+      c.addIssue({ code: 'custom', message: (err as Error).message })
+    }
+  })

@@ -1,11 +1,11 @@
 /**
  * The HTTP API: Trove v1.0 routes and the Keystone v3 subset on one Fastify server.
  */
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import { BadRequest, NotFound } from '../core/errors.js'
 import { requireToken } from './auth.js'
 import type { ApiContext } from './context.js'
-import { faultFor, keystoneError } from './errors.js'
+import { faultFor, frameworkFault, keystoneError, MAX_PARAM_LENGTH, type FaultReply } from './errors.js'
 import { configurationRoutes } from './routes/configurations.js'
 import { databaseRoutes } from './routes/databases.js'
 import { datastoreRoutes } from './routes/datastores.js'
@@ -24,7 +24,14 @@ import { versionRoutes } from './routes/versions.js'
 const BODY_LIMIT = 256 * 1024
 
 export function buildApi(ctx: ApiContext, log: (msg: string, err?: unknown) => void): FastifyInstance {
-  const app = Fastify({ bodyLimit: BODY_LIMIT, logger: false })
+  const reply = (f: FaultReply, url: string, r: FastifyReply) => void r.code(f.status).send(url.startsWith('/v3') ? keystoneError(f) : f.body)
+  const app = Fastify({
+    bodyLimit: BODY_LIMIT,
+    logger: false,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // Fastify answers these itself, in its own shape, unless told otherwise.
+    frameworkErrors: (err, req, res) => reply(frameworkFault(err, log), req.url, res),
+  })
 
   // Clients send `Content-Type: application/json` on bodiless DELETEs too: an empty body is no body.
   app.removeContentTypeParser('application/json')
@@ -38,10 +45,7 @@ export function buildApi(ctx: ApiContext, log: (msg: string, err?: unknown) => v
     }
   })
 
-  app.setErrorHandler((err, req, reply) => {
-    const f = faultFor(err, log)
-    void reply.code(f.status).send(req.url.startsWith('/v3') ? keystoneError(f) : f.body)
-  })
+  app.setErrorHandler((err, req, res) => reply(frameworkFault(err, log), req.url, res))
   app.setNotFoundHandler((req, reply) => {
     const f = faultFor(new NotFound(`The resource could not be found: ${req.method} ${req.url.split('?')[0]}`), log)
     void reply.code(f.status).send(f.body)

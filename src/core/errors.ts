@@ -26,10 +26,16 @@ export interface CofferErrorOptions {
   readonly cause?: unknown
   /** false when retrying the same step cannot help (bad input, missing binary). Default: true. */
   readonly retryable?: boolean
+  /**
+   * What only an administrator should see: host paths, engine log excerpts. Kept out of `message`,
+   * which tenants see; recorded as the instance's `fault.details`.
+   */
+  readonly details?: string | undefined
 }
 
 export class CofferError extends Error {
   readonly retryable: boolean
+  readonly details: string | undefined
   constructor(
     readonly code: ErrorCode,
     message: string,
@@ -38,6 +44,7 @@ export class CofferError extends Error {
     super(message, { cause: options.cause })
     this.name = new.target.name
     this.retryable = options.retryable ?? true
+    this.details = options.details
   }
 }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { BadRequest } from './errors.js'
 import type { NameRules } from './manifest.js'
-import { validateInitialSchema, validateInstanceName, validateName } from './validation.js'
+import { limitItems, validateInitialSchema, validateInstanceName, validateLabel, validateName, validateUserHost } from './validation.js'
 
 const rules: NameRules = {
   maxLength: 16,
@@ -34,5 +34,23 @@ describe('validation', () => {
     assert.throws(() => validateInitialSchema(rules, [], [{ name: 'u1', password: 'p', databases: [{ name: 'db2' }] }]), /not in the request/)
     assert.throws(() => validateInitialSchema(rules, [], [{ name: 'u1', password: '', databases: [] }]), /needs a password/)
     assert.throws(() => validateInitialSchema(rules, [{ name: 'd' }, { name: 'd' }], []), /twice/)
+  })
+  for (const [what, bad] of [['NUL', 'a\u0000b'], ['a newline', 'a\nb'], ['a lone surrogate', 'a\uD800b'], ['invalid UTF-8', 'a\uFFFDb'], ['a bidi override', 'a\u202Eb']]) {
+    it(`refuses ${what} in every kind of name`, () => {
+      assert.throws(() => validateLabel('flavor', bad as string), BadRequest)
+      assert.throws(() => validateInstanceName(bad as string), BadRequest)
+      assert.throws(() => validateName(rules, 'database', bad as string), /not valid/)
+    })
+  }
+  it('accepts labels in any script, with emoji', () => validateLabel('configuration group', 'Zürich 東京 \u{1F600}'))
+  it('caps a request at 100 items', () => {
+    limitItems('users', 100)
+    assert.throws(() => limitItems('users', 101), /at most 100 users; this one names 101/)
+    assert.throws(() => validateInitialSchema(rules, Array.from({ length: 101 }, (_, i) => ({ name: `d${i}` })), []), /at most 100 databases/)
+  })
+  it('allows a host only where the datastore has hosts', () => {
+    validateUserHost({ name: 'mariadb', userHosts: true }, '10.0.0.%')
+    assert.throws(() => validateUserHost({ name: 'postgresql' }, '%'), /have no host/)
+    assert.throws(() => validateUserHost({ name: 'mariadb', userHosts: true }, "a' OR 1"), /not valid/)
   })
 })

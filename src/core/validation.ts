@@ -3,7 +3,7 @@
  * rules come from its manifest.
  */
 import { BadRequest } from './errors.js'
-import type { NameRules } from './manifest.js'
+import type { DatastoreManifest, NameRules } from './manifest.js'
 
 export interface DatabaseInput {
   readonly name: string
@@ -18,16 +18,54 @@ export interface UserInput {
   readonly databases: readonly { readonly name: string }[]
 }
 
-// Printable, no control characters; instance names are labels, not identifiers.
-const INSTANCE_NAME = /^[^\p{Cc}\p{Cf}]{1,255}$/u
+/** Most databases or users one request may create: each is one engine statement or more, done in one call. */
+export const MAX_ITEMS_PER_REQUEST = 100
+
+/**
+ * Why `text` cannot be a name, or undefined when it can: control and format characters (NUL,
+ * newlines, bidi overrides), lone surrogates, and U+FFFD, which is what invalid UTF-8 in a body
+ * decodes to.
+ */
+export function unprintable(text: string): string | undefined {
+  if (/[\p{Cc}]/u.test(text)) return 'it contains control characters'
+  if (/[\p{Cs}]/u.test(text)) return 'it contains a lone surrogate (not valid Unicode)'
+  if (text.includes('\uFFFD')) return 'it contains invalid UTF-8'
+  if (/[\p{Cf}]/u.test(text)) return 'it contains invisible format characters'
+  return undefined
+}
+
+/**
+ * The one check for names that are labels (instance, configuration group, flavor): 1 to
+ * `maxLength` printable characters, not only spaces.
+ */
+export function validateLabel(kind: string, name: string, maxLength = 255): void {
+  const why = unprintable(name) ?? (name.trim() === '' ? 'it is empty' : name.length > maxLength ? 'it is too long' : undefined)
+  if (why) throw new BadRequest(`The ${kind} name '${printable(name)}' is not valid: ${why}; use 1 to ${maxLength} printable characters.`)
+}
 
 export function validateInstanceName(name: string): void {
-  if (!INSTANCE_NAME.test(name) || name.trim() === '') {
-    throw new BadRequest(`Instance name '${printable(name)}' is not valid: use 1 to 255 printable characters.`)
+  validateLabel('instance', name)
+}
+
+/** Refuses a request that names more than MAX_ITEMS_PER_REQUEST databases or users. */
+export function limitItems(kind: 'databases' | 'users', count: number): void {
+  if (count > MAX_ITEMS_PER_REQUEST) {
+    throw new BadRequest(`A request may name at most ${MAX_ITEMS_PER_REQUEST} ${kind}; this one names ${count}. Send them in several requests.`)
   }
 }
 
+const HOST = /^(%|[A-Za-z0-9._%:-]{1,255})$/
+
+/** A user's host: only where the datastore has hosts, and a host name, an address or a pattern of them. */
+export function validateUserHost(m: Pick<DatastoreManifest, 'name' | 'userHosts'>, host: string | undefined): void {
+  if (host === undefined) return
+  if (!m.userHosts) throw new BadRequest(`Datastore ${m.name} users have no host; leave "host" out.`)
+  if (!HOST.test(host)) throw new BadRequest(`Host '${printable(host)}' is not valid: use a host name, an address or '%'.`)
+}
+
 export function validateName(rules: NameRules, kind: 'database' | 'user', name: string): void {
+  const why = unprintable(name)
+  if (why) throw new BadRequest(`The ${kind} name '${printable(name)}' is not valid: ${why}.`)
   if (name.length === 0 || name.length > rules.maxLength) {
     throw new BadRequest(`The ${kind} name '${printable(name)}' is not valid: it must be 1 to ${rules.maxLength} characters long.`)
   }
@@ -50,6 +88,8 @@ export function validatePassword(rules: NameRules, user: string, password: strin
 
 /** Databases and users of a create request: valid names, no duplicates, users grant only listed databases. */
 export function validateInitialSchema(rules: NameRules, databases: readonly DatabaseInput[], users: readonly UserInput[]): void {
+  limitItems('databases', databases.length)
+  limitItems('users', users.length)
   const dbNames = new Set<string>()
   for (const db of databases) {
     validateName(rules, 'database', db.name)
@@ -69,4 +109,4 @@ export function validateInitialSchema(rules: NameRules, databases: readonly Data
 }
 
 /** Makes a user-supplied string safe to echo in a message (no newlines or control characters). */
-export const printable = (s: string): string => s.replace(/[\p{Cc}\p{Cf}]/gu, '?').slice(0, 80)
+export const printable = (s: string): string => s.replace(/[\p{Cc}\p{Cf}\p{Cs}]/gu, '?').slice(0, 80)

@@ -2,6 +2,7 @@
  * Versioned messages between the control plane and the guests on a node (like Trove's guest RPC
  * and CloudNativePG's instance status). Types only; both planes import this file.
  */
+import type { CharacterSetCatalog } from '../core/character-sets.js'
 import type { ConfigurationValues, ParameterSpec } from '../core/configuration.js'
 
 export const GUEST_PROTOCOL_VERSION = 1
@@ -77,6 +78,8 @@ export interface GuestApi {
   effectiveConfiguration(spec: InstanceSpec): Promise<Record<string, string | number | boolean>>
   /** The settable parameters of a datastore version on this node; NotImplemented without configuration. */
   catalog(datastore: string, version: string): Promise<ParameterSpec[]>
+  /** The character sets and collations a database of this version may have; NotImplemented when the datastore cannot tell. */
+  characterSets(datastore: string, version: string): Promise<CharacterSetCatalog>
   /** Makes `values` the instance's configuration overrides; resolves with the names that need a restart. */
   configure(spec: InstanceSpec, values: ConfigurationValues, options?: CallOptions): Promise<{ restartRequired: readonly string[] }>
   /** Stops and starts the engine; resolves once it accepts connections again. */

@@ -4,6 +4,7 @@
  * heartbeats. Engines run detached: the agent can stop and start again without touching them.
  */
 import type { ComputeDriver } from '../compute/compute-driver.js'
+import type { CharacterSetCatalog } from '../core/character-sets.js'
 import type { ConfigurationValues, ParameterSpec } from '../core/configuration.js'
 import { errorMessage, NotFound, NotImplemented } from '../core/errors.js'
 import type { DatastoreManifest } from '../core/manifest.js'
@@ -103,6 +104,15 @@ export class NodeAgent implements GuestApi {
     if (!ds.configuration) throw new NotImplemented(`Datastore ${datastore} has no configuration parameters.`)
     const account = await this.#nodeAccount(ds)
     return ds.configuration.catalog({ cacheDir: await this.#o.compute.prepareCache(account), account, version: info })
+  }
+
+  async characterSets(datastore: string, version: string): Promise<CharacterSetCatalog> {
+    const ds = this.#o.datastores[datastore]
+    const info = this.#manifests.get(datastore)?.versions.find((v) => v.name === version)
+    if (!ds || !info) throw new NotFound(`This node has no ${datastore} ${version}.`)
+    if (!ds.characterSets) throw new NotImplemented(`Datastore ${datastore} cannot list its character sets.`)
+    const account = await this.#nodeAccount(ds)
+    return ds.characterSets({ cacheDir: await this.#o.compute.prepareCache(account), account, version: info })
   }
 
   async configure(spec: InstanceSpec, values: ConfigurationValues, options: CallOptions = {}): Promise<{ restartRequired: readonly string[] }> {

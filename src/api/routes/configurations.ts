@@ -14,20 +14,20 @@ import type { ConfigurationRow, Db } from '../../store/schema.js'
 import { requireAdmin } from '../auth.js'
 import type { ApiContext } from '../context.js'
 import { troveTime } from '../links.js'
-import { parseBody } from '../parse.js'
+import { labelField, parseBody } from '../parse.js'
 import { requireDatastore } from './datastores.js'
 import { catalogOf, resolveVersion } from './parameters.js'
 
 const Values = z.record(z.string(), z.unknown())
 const CreateBody = z.object({
   configuration: z.object({
-    name: z.string().min(1, 'is required').max(255),
+    name: labelField('configuration group'),
     description: z.string().max(1024).nullable().optional(),
     values: Values,
     datastore: z.object({ type: z.string(), version: z.string().optional() }, { error: 'is required: {"type": ..., "version": ...}' }),
   }),
 })
-const UpdateBody = z.object({ configuration: z.object({ values: Values, name: z.string().min(1).max(255).optional(), description: z.string().max(1024).nullable().optional() }) })
+const UpdateBody = z.object({ configuration: z.object({ values: Values, name: labelField('configuration group').optional(), description: z.string().max(1024).nullable().optional() }) })
 
 type P = { Params: { projectId: string; configId: string; versionId: string } }
 

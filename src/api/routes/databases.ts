@@ -5,15 +5,15 @@
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import { BadRequest, NotFound } from '../../core/errors.js'
+import { refuseDuplicateDatabases } from '../../core/schema-retry.js'
+import { limitItems, printable, validateName } from '../../core/validation.js'
 import type { GuestDatabase } from '../../guest/protocol.js'
-import { printable, validateName } from '../../core/validation.js'
+import { checkDatabaseCharacterSets } from '../character-set-check.js'
 import type { ApiContext } from '../context.js'
 import { page, readyInstance, type InstanceParams } from '../instance-guest.js'
 import { baseUrl } from '../links.js'
 import { parseBody } from '../parse.js'
 
-const CHARSET = /^[A-Za-z0-9_]{1,64}$/
-const COLLATE = /^[A-Za-z0-9_.@-]{1,64}$/
 const CreateBody = z.object({
   databases: z.array(z.object({ name: z.string(), character_set: z.string().optional(), collate: z.string().optional() })).min(1, 'name at least one database'),
 })
@@ -32,17 +32,16 @@ export function databaseRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.post<P>('/v1.0/:projectId/instances/:instanceId/databases', async (req, reply) => {
     const inst = await readyInstance(ctx, req, 'databases')
     const { databases } = parseBody(CreateBody, req.body)
+    limitItems('databases', databases.length)
     const seen = new Set<string>()
     for (const d of databases) {
       validateName(inst.manifest.names, 'database', d.name)
-      if (d.character_set !== undefined && !CHARSET.test(d.character_set)) throw new BadRequest(`Character set '${printable(d.character_set)}' is not valid.`)
-      if (d.collate !== undefined && !COLLATE.test(d.collate)) throw new BadRequest(`Collation '${printable(d.collate)}' is not valid.`)
       if (seen.has(d.name)) throw new BadRequest(`Database '${d.name}' is listed twice.`)
       seen.add(d.name)
     }
-    const existing = new Set((await inst.schema<GuestDatabase[]>({ op: 'list-databases' })).map((d) => d.name))
-    const clash = databases.find((d) => existing.has(d.name))
-    if (clash) throw new BadRequest(`A database with the name "${clash.name}" already exists.`)
+    // Every item is checked before any is made: one bad item changes nothing.
+    await checkDatabaseCharacterSets(ctx, inst.spec.datastore, inst.spec.version, databases)
+    refuseDuplicateDatabases(await inst.schema<GuestDatabase[]>({ op: 'list-databases' }), databases)
     await inst.schema({ op: 'create-databases', databases })
     return reply.code(202).send()
   })

@@ -6,7 +6,7 @@ import { retireSparesOfFlavor, SPARE_PROJECT } from '../../store/repos/spares.js
 import { requireAdmin } from '../auth.js'
 import type { ApiContext } from '../context.js'
 import { baseUrl } from '../links.js'
-import { parseBody } from '../parse.js'
+import { labelField, parseBody } from '../parse.js'
 import { flavorView } from '../views/flavor.js'
 
 type P = { Params: { projectId: string; flavorId: string } }
@@ -14,7 +14,7 @@ type P = { Params: { projectId: string; flavorId: string } }
 const CreateBody = z.object({
   flavor: z.object({
     id: z.union([z.string(), z.number()]).transform(String).pipe(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'use letters, digits, . _ -')).optional(),
-    name: z.string().min(1).max(64),
+    name: labelField('flavor', 64),
     ram: z.number().int().min(128, 'must be at least 128 MB').max(1024 * 1024),
     vcpus: z.number().int().min(1).max(256),
     disk: z.number().int().min(0).max(100_000).default(0),

@@ -38,7 +38,7 @@ export function instanceRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const names = await groupNames(rows)
     return Promise.all(
       rows.map(async (r) =>
-        instanceView(baseUrl(req), r, { datastore: await datastoreOf(r.datastore_version_id), address: ctx.settings.bind, configurationName: r.configuration_id ? names.get(r.configuration_id) : undefined }),
+        instanceView(baseUrl(req), r, { datastore: await datastoreOf(r.datastore_version_id), address: ctx.settings.bind, configurationName: r.configuration_id ? names.get(r.configuration_id) : undefined, admin: req.principal.cloudAdmin }),
       ),
     )
   }

@@ -6,14 +6,14 @@ import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import { BadRequest, NotFound } from '../../core/errors.js'
 import type { DatastoreManifest } from '../../core/manifest.js'
-import { printable, validateName, validatePassword } from '../../core/validation.js'
+import { refuseDuplicateUsers } from '../../core/schema-retry.js'
+import { limitItems, printable, validateName, validatePassword, validateUserHost } from '../../core/validation.js'
 import type { GuestDatabase, GuestUserInfo, UserRef } from '../../guest/protocol.js'
 import type { ApiContext } from '../context.js'
 import { page, readyInstance, type InstanceParams, type ReadyInstance } from '../instance-guest.js'
 import { baseUrl } from '../links.js'
 import { parseBody } from '../parse.js'
 
-const HOST = /^(%|[A-Za-z0-9._%:-]{1,255})$/
 const nameRef = z.object({ name: z.string() })
 const UserIn = z.object({ name: z.string(), password: z.string({ error: 'is required' }), host: z.string().optional(), databases: z.array(nameRef).default([]) })
 const CreateBody = z.object({ users: z.array(UserIn).min(1, 'name at least one user') })
@@ -31,11 +31,7 @@ function parseUserRef(m: DatastoreManifest, raw: string): UserRef {
   return ref
 }
 
-function checkHost(m: DatastoreManifest, host: string | undefined): void {
-  if (host === undefined) return
-  if (!m.userHosts) throw new BadRequest(`Datastore ${m.name} users have no host; leave "host" out.`)
-  if (!HOST.test(host)) throw new BadRequest(`Host '${printable(host)}' is not valid: use a host name, an address or '%'.`)
-}
+const checkHost = validateUserHost
 
 const sameUser = (m: DatastoreManifest, ref: UserRef) => (u: GuestUserInfo) => u.name === ref.name && (!m.userHosts || (u.host ?? '%') === (ref.host ?? '%'))
 
@@ -70,6 +66,7 @@ export function userRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const inst = await readyInstance(ctx, req, 'users')
     const { users } = parseBody(CreateBody, req.body)
     const m = inst.manifest
+    limitItems('users', users.length)
     for (const u of users) {
       validateName(m.names, 'user', u.name)
       validatePassword(m.names, u.name, u.password)
@@ -77,9 +74,7 @@ export function userRoutes(app: FastifyInstance, ctx: ApiContext): void {
     }
     if (new Set(users.map((u) => `${u.name}@${u.host ?? ''}`)).size !== users.length) throw new BadRequest('A user is listed twice.')
     await requireDatabases(inst, [...new Set(users.flatMap((u) => u.databases.map((d) => d.name)))])
-    const existing = await inst.schema<GuestUserInfo[]>({ op: 'list-users' })
-    const clash = users.find((u) => existing.some(sameUser(m, u)))
-    if (clash) throw new BadRequest(`A user with the name "${clash.name}" already exists.`)
+    refuseDuplicateUsers(await inst.schema<GuestUserInfo[]>({ op: 'list-users' }), users, !!m.userHosts)
     await inst.schema({ op: 'create-users', users })
     return reply.code(202).send()
   })
@@ -88,6 +83,7 @@ export function userRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.put<P>(path, async (req, reply) => {
     const inst = await readyInstance(ctx, req, 'users')
     const { users } = parseBody(PasswordsBody, req.body)
+    limitItems('users', users.length)
     for (const u of users) {
       validateName(inst.manifest.names, 'user', u.name)
       validatePassword(inst.manifest.names, u.name, u.password)

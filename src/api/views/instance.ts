@@ -1,3 +1,4 @@
+import { tenantMessage } from '../../core/fault-message.js'
 import { instanceStatus, operatingStatus, type StatusInputs } from '../../core/instance.js'
 import type { InstanceRow } from '../../store/schema.js'
 import { links, troveTime } from '../links.js'
@@ -15,6 +16,8 @@ export interface InstanceViewExtras {
   readonly address: string
   /** The attached configuration group's name, when one is attached. */
   readonly configurationName?: string | undefined
+  /** Whether the caller is an administrator, who alone sees a fault's details (host paths, engine logs). */
+  readonly admin?: boolean
 }
 
 const GB = 1024 ** 3
@@ -38,7 +41,8 @@ export function instanceView(base: string, r: InstanceRow, x: InstanceViewExtras
     },
     ...(r.port === null ? {} : { ip: [x.address], addresses: [{ address: x.address, type: 'private' }], port: Number(r.port), hostname: x.address }),
     ...(r.configuration_id ? { configuration: { id: r.configuration_id, name: x.configurationName ?? '', links: links(base, r.project_id, `configurations/${r.configuration_id}`) } } : {}),
-    ...(s.fault ? { fault: { message: s.fault.message, created: troveTime(s.fault.created), details: r.fault_details ?? s.fault.message } } : {}),
+    // Every writer of a fault is covered: what tenants read is made path-free here too.
+    ...(s.fault ? { fault: { message: x.admin ? s.fault.message : tenantMessage(s.fault.message), created: troveTime(s.fault.created), ...(x.admin ? { details: r.fault_details ?? s.fault.message } : {}) } } : {}),
     created: troveTime(r.created_at),
     updated: troveTime(r.updated_at),
     service_status_updated: troveTime(r.service_status_updated),

@@ -3,6 +3,7 @@
  * `guest/datastores/<name>/`; a datastore offers only the parts it implements, so a manifest can
  * never claim a capability that is not there (capabilitiesOf derives it from the parts).
  */
+import type { CharacterSetCatalog } from '../../core/character-sets.js'
 import type { ConfigurationValues, ParameterSpec } from '../../core/configuration.js'
 import type { DatastoreManifest, DatastoreVersionInfo } from '../../core/manifest.js'
 import type { GuestDatabase, GuestUser, GuestUserInfo, UserChanges, UserRef } from '../protocol.js'
@@ -143,6 +144,11 @@ export interface Datastore {
    */
   warm?(node: { readonly cacheDir: string; readonly account: OsAccount; readonly version: DatastoreVersionInfo }): Promise<void>
   readonly databases?: DatabaseAdmin
+  /**
+   * Optional, with databases: the character sets and collations a database may have, read from the
+   * engine (cached in `node.cacheDir`). Without it the API checks only their spelling.
+   */
+  characterSets?(node: { readonly cacheDir: string; readonly account: OsAccount; readonly version: DatastoreVersionInfo }): Promise<CharacterSetCatalog>
   readonly users?: UserAdmin
   readonly root?: RootAdmin
   readonly configuration?: ConfigurationAdmin

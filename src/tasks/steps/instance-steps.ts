@@ -3,6 +3,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { CofferError } from '../../core/errors.js'
+import { faultOf } from '../../core/fault-message.js'
 import type { Bus } from '../../bus/bus.js'
 import { isSealed, type Sealer } from '../../store/sealed.js'
 import type { GuestDatabase } from '../../guest/protocol.js'
@@ -90,8 +91,9 @@ export function instanceSteps(d: StepDeps) {
     async markFailed(id: string, err: CofferError): Promise<void> {
       const row = await instances.findInstance(db, id)
       if (!row) return
-      // A failed delete leaves the instance in ERROR so it can be deleted again.
-      await instances.updateInstance(db, id, { task_status: 'NONE', service_status: 'ERROR', fault_message: err.message, fault_created: instances.now() })
+      // A failed delete leaves the instance in ERROR so it can be deleted again. Paths and log lines go to the details only.
+      const fault = faultOf(err)
+      await instances.updateInstance(db, id, { task_status: 'NONE', service_status: 'ERROR', fault_message: fault.message, fault_details: fault.details, fault_created: instances.now() })
     },
 
     async isDeleting(id: string): Promise<boolean> {

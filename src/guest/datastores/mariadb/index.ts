@@ -5,6 +5,7 @@
  * only core, ../datastore.js and ../common.
  */
 import type { Datastore } from '../datastore.js'
+import { mysqlFamilyCharacterSets } from './character-sets.js'
 import { MARIADB_ONLY_SETTINGS } from './config.js'
 import { mariadbConfiguration } from './configuration.js'
 import { discoverMariadb, MARIADB_SERVER_BINARY, type MysqlFamilyServer } from './manifest.js'
@@ -35,6 +36,7 @@ export const mariadb: Datastore = {
     await configuration.catalog(node)
   },
   databases: mariadbDatabases,
+  characterSets: mysqlFamilyCharacterSets(mariadbServer),
   users: mariadbUsers,
   root: mariadbRoot,
   configuration,

@@ -10,7 +10,7 @@
 import { access, chmod, chown, mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { errorMessage } from '../../../core/errors.js'
+import { CofferError, errorMessage } from '../../../core/errors.js'
 import { removeTree, syncFileSystem, writeFileAtomic } from '../common/files.js'
 import { tailFile } from '../common/log-tail.js'
 import { runningAsRoot } from '../common/os-account.js'
@@ -95,10 +95,10 @@ export function mysqlFamilyEngine(server: MysqlFamilyServer): EngineLifecycle {
       ctx.signal?.throwIfAborted()
       if (await answers(ctx, password)) return
       if (!(await isAlive(pid))) {
-        throw new Error(`${server.name} of instance ${ctx.instanceId} exited while starting. Log:\n${await tailFile(instancePaths(ctx).logFile)}`)
+        throw new CofferError('ENGINE', `${server.name} of instance ${ctx.instanceId} exited while starting.`, { details: await tailFile(instancePaths(ctx).logFile) })
       }
       if (Date.now() > deadline) {
-        throw new Error(`${server.name} of instance ${ctx.instanceId} was not ready after ${START_TIMEOUT_MS / 1000} s. Log:\n${await tailFile(instancePaths(ctx).logFile)}`)
+        throw new CofferError('ENGINE', `${server.name} of instance ${ctx.instanceId} was not ready after ${START_TIMEOUT_MS / 1000} s.`, { details: await tailFile(instancePaths(ctx).logFile) })
       }
       await sleep(5)
     }

@@ -3,6 +3,7 @@
  * class hierarchy. Offered only where a real MySQL server is installed (see manifest.ts).
  */
 import type { Datastore } from '../datastore.js'
+import { mysqlFamilyCharacterSets } from '../mariadb/character-sets.js'
 import type { MysqlFamilyServer } from '../mariadb/manifest.js'
 import { mysqlFamilyEngine } from '../mariadb/manager.js'
 import { mariadbRoot } from '../mariadb/root.js'
@@ -26,6 +27,7 @@ export const mysql: Datastore = {
   engine: mysqlFamilyEngine(mysqlServer),
   warm: warmTemplate(mysqlServer),
   databases: mariadbDatabases,
+  characterSets: mysqlFamilyCharacterSets(mysqlServer),
   users: mariadbUsers,
   root: mariadbRoot,
 }

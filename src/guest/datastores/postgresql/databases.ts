@@ -5,8 +5,16 @@
 import type { GuestDatabase } from '../../protocol.js'
 import type { DatabaseAdmin, InstanceContext } from '../datastore.js'
 import { databaseExists, refuseReserved } from './catalog.js'
+import { TEMPLATE_ENCODING } from './character-sets.js'
 import { postgresqlNames } from './manifest.js'
 import { withService } from './service-account.js'
+
+/**
+ * The locale of a database given an encoding but no collation: the template's (C.UTF-8) suits
+ * only UTF8, while C suits every encoding and sorts the same way.
+ */
+const localeFor = (encoding: string | undefined): string | undefined =>
+  encoding === undefined || encoding.toLowerCase().replace(/[^a-z0-9]/g, '') === TEMPLATE_ENCODING.toLowerCase() ? undefined : 'C'
 
 /** PostgreSQL's DatabaseAdmin. */
 export const postgresqlDatabases: DatabaseAdmin = {
@@ -29,9 +37,10 @@ export const postgresqlDatabases: DatabaseAdmin = {
         ctx.signal?.throwIfAborted()
         const ident = c.escapeIdentifier(db.name)
         if (!(await databaseExists(c, db.name))) {
+          const locale = db.collate ?? localeFor(db.character_set)
           const options = [
             db.character_set ? `ENCODING ${c.escapeLiteral(db.character_set)}` : '',
-            db.collate ? `LC_COLLATE ${c.escapeLiteral(db.collate)} LC_CTYPE ${c.escapeLiteral(db.collate)}` : '',
+            locale ? `LC_COLLATE ${c.escapeLiteral(locale)} LC_CTYPE ${c.escapeLiteral(locale)}` : '',
           ].filter(Boolean)
           // template1's encoding and locale are fixed; other ones need the pristine template0.
           await c.query(`CREATE DATABASE ${ident}${options.length ? ` WITH ${options.join(' ')} TEMPLATE template0` : ''}`)

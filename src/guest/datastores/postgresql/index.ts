@@ -7,6 +7,7 @@ import { discoverPostgresql } from './manifest.js'
 import { postgresqlEngine } from './manager.js'
 import { warmPostgresql } from './template.js'
 import { postgresqlDatabases } from './databases.js'
+import { postgresqlCharacterSets } from './character-sets.js'
 import { postgresqlUsers } from './users.js'
 import { postgresqlRoot } from './root.js'
 import { postgresqlConfiguration } from './configuration.js'
@@ -21,6 +22,7 @@ export const postgresql: Datastore = {
     await postgresqlConfiguration.catalog(node)
   },
   databases: postgresqlDatabases,
+  characterSets: postgresqlCharacterSets,
   users: postgresqlUsers,
   root: postgresqlRoot,
   configuration: postgresqlConfiguration,

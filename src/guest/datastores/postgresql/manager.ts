@@ -6,7 +6,7 @@
 import { access, chmod, chown, mkdir, readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { errorMessage } from '../../../core/errors.js'
+import { CofferError, errorMessage } from '../../../core/errors.js'
 import { removeTree, syncFileSystem, writeFileAtomic } from '../common/files.js'
 import { runningAsRoot } from '../common/os-account.js'
 import { isAlive, procStat, signalUntilExit, spawnDetached, type StopSteps } from '../common/process.js'
@@ -79,10 +79,10 @@ async function waitReady(ctx: InstanceContext, pid: number): Promise<void> {
     const status = lines[7]?.trim()
     if (Number(lines[0]) === pid && (status === 'ready' || status === 'standby')) return
     if (!(await isAlive(pid))) {
-      throw new Error(`PostgreSQL of instance ${ctx.instanceId} exited while starting. Log:\n${await logTail(ctx)}`)
+      throw new CofferError('ENGINE', `PostgreSQL of instance ${ctx.instanceId} exited while starting.`, { details: await logTail(ctx) })
     }
     if (Date.now() > deadline) {
-      throw new Error(`PostgreSQL of instance ${ctx.instanceId} was not ready after ${START_TIMEOUT_MS / 1000} s. Log:\n${await logTail(ctx)}`)
+      throw new CofferError('ENGINE', `PostgreSQL of instance ${ctx.instanceId} was not ready after ${START_TIMEOUT_MS / 1000} s.`, { details: await logTail(ctx) })
     }
     await sleep(5)
   }

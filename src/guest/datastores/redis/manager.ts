@@ -7,7 +7,7 @@
 import { chmod, chown, mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { BadRequest, errorMessage } from '../../../core/errors.js'
+import { BadRequest, CofferError, errorMessage } from '../../../core/errors.js'
 import { writeFileAtomic } from '../common/files.js'
 import { tailFile } from '../common/log-tail.js'
 import { runningAsRoot } from '../common/os-account.js'
@@ -88,10 +88,10 @@ async function waitReady(ctx: InstanceContext, pid: number, password: string): P
       if (isLoading(err)) deadline = Math.max(deadline, Date.now() + START_TIMEOUT_MS)
     }
     if (!(await isAlive(pid))) {
-      throw new Error(`Redis of instance ${ctx.instanceId} exited while starting. Log:\n${await logTail(ctx)}`)
+      throw new CofferError('ENGINE', `Redis of instance ${ctx.instanceId} exited while starting.`, { details: await logTail(ctx) })
     }
     if (Date.now() > deadline) {
-      throw new Error(`Redis of instance ${ctx.instanceId} was not ready after ${START_TIMEOUT_MS / 1000} s. Log:\n${await logTail(ctx)}`)
+      throw new CofferError('ENGINE', `Redis of instance ${ctx.instanceId} was not ready after ${START_TIMEOUT_MS / 1000} s.`, { details: await logTail(ctx) })
     }
     await sleep(5)
   }
