@@ -38,7 +38,7 @@ export const requireAdmin = (req: FastifyRequest): void => {
 
 /**
  * The project an instance is looked up in by id: the URL's, or any for the cloud admin, who acts on
- * any project's instance through its own project's URL as Trove's admin context does (spares too).
+ * any project's instance through its own project's URL as Trove's admin context does (never a spare: repos/instances.ts findClientInstance).
  */
 export const projectScope = (req: FastifyRequest): string | undefined =>
   req.principal.cloudAdmin ? undefined : (req.params as { projectId: string }).projectId

@@ -8,7 +8,7 @@ import { isReady } from '../core/instance.js'
 import type { Capability, DatastoreManifest } from '../core/manifest.js'
 import type { GuestApi, InstanceSpec, SchemaOp } from '../guest/protocol.js'
 import { findVersionById, manifestOf } from '../store/repos/datastores.js'
-import { findInstance } from '../store/repos/instances.js'
+import { findClientInstance } from '../store/repos/instances.js'
 import type { InstanceRow } from '../store/schema.js'
 import { projectScope } from './auth.js'
 import type { ApiContext } from './context.js'
@@ -25,7 +25,7 @@ export interface ReadyInstance {
 export type InstanceParams = { Params: { projectId: string; instanceId: string } }
 
 export async function readyInstance(ctx: ApiContext, req: FastifyRequest<InstanceParams>, capability: Capability): Promise<ReadyInstance> {
-  const row = await findInstance(ctx.db, req.params.instanceId, projectScope(req))
+  const row = await findClientInstance(ctx.db, req.params.instanceId, projectScope(req))
   if (!row) throw new NotFound(`Resource ${req.params.instanceId} cannot be found.`, 'INSTANCE_NOT_FOUND')
   const version = await findVersionById(ctx.db, row.datastore_version_id)
   if (!version) throw new NotFound(`The datastore version of instance ${row.id} no longer exists.`)

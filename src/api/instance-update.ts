@@ -7,7 +7,7 @@ import { BadRequest, NotFound, NotImplemented, Unprocessable } from '../core/err
 import { readyForConfiguration } from '../core/configuration.js'
 import { validateInstanceName } from '../core/validation.js'
 import { findVersionById, manifestOf } from '../store/repos/datastores.js'
-import { findInstance, updateInstance } from '../store/repos/instances.js'
+import { findClientInstance, updateInstance } from '../store/repos/instances.js'
 import { enqueueTask } from '../store/repos/tasks.js'
 import type { ApiContext } from './context.js'
 import { parseBody } from './parse.js'
@@ -19,7 +19,7 @@ const UNSUPPORTED: Record<string, string> = { replica_of: 'detaching replicas', 
 
 /** `projectId` undefined: the cloud admin's lookup in any project (auth.ts projectScope). */
 export async function updateInstanceAttributes(ctx: ApiContext, projectId: string | undefined, instanceId: string, body: unknown): Promise<void> {
-  const row = await findInstance(ctx.db, instanceId, projectId)
+  const row = await findClientInstance(ctx.db, instanceId, projectId)
   if (!row) throw new NotFound(`Resource ${instanceId} cannot be found.`, 'INSTANCE_NOT_FOUND')
   const { instance: attrs } = parseBody(UpdateBody, body)
   const others = Object.keys(attrs).filter((k) => k !== 'name')

@@ -44,7 +44,7 @@ export function instanceRoutes(app: FastifyInstance, ctx: ApiContext): void {
   }
   const view = async (req: FastifyRequest, r: InstanceRow) => (await views(req, [r]))[0]
   const load = async (req: FastifyRequest<P>) => {
-    const r = await instances.findInstance(db, req.params.instanceId, projectScope(req))
+    const r = await instances.findClientInstance(db, req.params.instanceId, projectScope(req))
     if (!r) throw new NotFound(`Resource ${req.params.instanceId} cannot be found.`, 'INSTANCE_NOT_FOUND')
     return r
   }

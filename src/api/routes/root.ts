@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import { validatePassword } from '../../core/validation.js'
 import { generatePassword } from '../../identity/passwords.js'
-import { findInstance, updateInstance } from '../../store/repos/instances.js'
+import { findClientInstance, updateInstance } from '../../store/repos/instances.js'
 import { NotFound } from '../../core/errors.js'
 import { requireAdmin } from '../auth.js'
 import type { ApiContext } from '../context.js'
@@ -41,7 +41,7 @@ export function rootRoutes(app: FastifyInstance, ctx: ApiContext): void {
   // Trove's mgmt root history: when root was first enabled on an instance, and by whom.
   app.get<InstanceParams>('/v1.0/:projectId/mgmt/instances/:instanceId/root', async (req) => {
     requireAdmin(req)
-    const row = await findInstance(ctx.db, req.params.instanceId)
+    const row = await findClientInstance(ctx.db, req.params.instanceId, undefined)
     if (!row) throw new NotFound(`Resource ${req.params.instanceId} cannot be found.`, 'INSTANCE_NOT_FOUND')
     return { root_history: { id: row.id, enabled: troveTime(row.root_enabled_at) ?? 'Never', user: row.root_enabled_by ?? 'Nobody' } }
   })

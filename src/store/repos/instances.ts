@@ -7,10 +7,22 @@ export async function insertInstance(db: Db, row: NewInstanceRow): Promise<void>
   await db.insertInto('instances').values(row).execute()
 }
 
+/** The reserved owner of spares (repos/spares.ts): no real project id looks like it. */
+export const SPARE_PROJECT = 'coffer-spares'
+
 export async function findInstance(db: Db, id: string, projectId?: string): Promise<InstanceRow | undefined> {
   let q = db.selectFrom('instances').selectAll().where('id', '=', id)
   if (projectId !== undefined) q = q.where('project_id', '=', projectId)
   return q.executeTakeFirst()
+}
+
+/**
+ * An instance as a caller of the API may name it: in `projectId`, or in any project when that is
+ * undefined (the cloud admin); spares belong to no project and are never found this way.
+ */
+export async function findClientInstance(db: Db, id: string, projectId: string | undefined): Promise<InstanceRow | undefined> {
+  const row = await findInstance(db, id, projectId)
+  return row && row.project_id !== SPARE_PROJECT ? row : undefined
 }
 
 export interface Page {

@@ -5,9 +5,9 @@
  * every project-scoped query leaves them out. A create claims one by giving it an owner.
  */
 import type { Db, InstanceRow } from '../schema.js'
-import { markDeleting, now, queueDeleteTask } from './instances.js'
+import { markDeleting, now, queueDeleteTask, SPARE_PROJECT } from './instances.js'
 
-export const SPARE_PROJECT = 'coffer-spares'
+export { SPARE_PROJECT }
 
 export const listSpares = (db: Db): Promise<InstanceRow[]> =>
   db.selectFrom('instances').selectAll().where('project_id', '=', SPARE_PROJECT).orderBy('created_at').orderBy('id').execute()
