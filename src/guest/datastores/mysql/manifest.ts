@@ -8,11 +8,12 @@
  * MySQL server exists on the nodes this was written on. They are only used once one is found.
  */
 import { dirname, join } from 'node:path'
-import type { DatastoreManifest, NameRules } from '../../../core/manifest.js'
+import type { NameRules } from '../../../core/manifest.js'
+import type { DiscoveredManifest } from '../define-datastore.js'
 import { removeTree, writeFileAtomic } from '../common/files.js'
 import { runAs } from '../common/process.js'
 import type { OsAccount } from '../datastore.js'
-import { mariadbNames, mysqlFamilyCapabilities, serverVersion, versionInfo } from '../mariadb/manifest.js'
+import { mariadbNames, serverVersion, versionInfo } from '../mariadb/manifest.js'
 
 /** Where MySQL's packages put the server; on Debian with MariaDB, a link to mariadbd. */
 export const MYSQL_SERVER_BINARY = '/usr/sbin/mysqld'
@@ -40,8 +41,8 @@ export async function initialiseMysql(dataDir: string, statements: readonly stri
 }
 
 /** Offers the MySQL found at /usr/sbin/mysqld, if it is MySQL. Never throws. */
-export async function discoverMysql(): Promise<DatastoreManifest> {
+export async function discoverMysql(): Promise<DiscoveredManifest> {
   const found = await serverVersion(MYSQL_SERVER_BINARY)
   const versions = found?.product === 'mysql' ? [versionInfo(found.number)] : []
-  return { name: 'mysql', defaultPort: 3306, versions, capabilities: mysqlFamilyCapabilities, names: mysqlNames, userHosts: true }
+  return { name: 'mysql', defaultPort: 3306, versions, names: mysqlNames, userHosts: true }
 }
