@@ -19,6 +19,7 @@ describe('classifyStartFailure', () => {
     ['LOG:  invalid value for parameter "work_mem": "lots"\nFATAL:  configuration file "/v/data/postgresql.conf" contains errors', 'ENGINE_CONFIG_INVALID', false],
     ["*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\nReading the configuration file, at line 3\n>>> 'maxmemory lots'\nBad directive or wrong number of arguments", 'ENGINE_CONFIG_INVALID', false],
     ["[ERROR] /usr/sbin/mariadbd: unknown variable 'no_such_setting=1'", 'ENGINE_CONFIG_INVALID', false],
+    ["/usr/sbin/mariadbd: Character set 'nosuch' is not a compiled character set and is not specified in the '/usr/share/mysql/charsets/Index.xml' file\n[ERROR] Aborting", 'ENGINE_CONFIG_INVALID', false],
     ['FATAL:  data directory "/v/data" has invalid permissions', 'ENGINE_START_FAILED', true],
     ['FATAL:  could not open file "global/pg_control": Permission denied', 'ENGINE_START_FAILED', false],
     ['(no log)', 'ENGINE_START_FAILED', true],

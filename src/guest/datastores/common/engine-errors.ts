@@ -3,6 +3,7 @@
  * code and whether trying the same step again can help. Messages stay short and tenant-safe; log
  * excerpts go to `details` only.
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import { CofferError, type ErrorCode } from '../../../core/errors.js'
 
 interface StartFailure {
@@ -21,7 +22,7 @@ const RULES: readonly (readonly [RegExp, StartFailure])[] = [
   [/address already in use|could not bind|bind on tcp\/ip port/i, { code: 'PORT_IN_USE', retryable: false, reason: 'its port is in use by another process' }],
   [/no space left on device|disk full|ENOSPC/i, { code: 'DISK_FULL', retryable: false, reason: 'its volume is full' }],
   [
-    /fatal config file error|configuration file .* contains errors|invalid value for parameter|unrecognized configuration parameter|unknown variable|unknown option|bad directive/i,
+    /fatal config file error|configuration file .* contains errors|invalid value for parameter|unrecognized configuration parameter|unknown variable|unknown option|bad directive|is not a compiled character set|unknown (?:collation|character set)/i,
     { code: 'ENGINE_CONFIG_INVALID', retryable: false, reason: 'it refused its configuration' },
   ],
   [/permission denied|operation not permitted/i, { code: 'ENGINE_START_FAILED', retryable: false, reason: 'it may not use its files' }],
@@ -32,6 +33,20 @@ const UNKNOWN: StartFailure = { code: 'ENGINE_START_FAILED', retryable: true, re
 /** What an engine's log lines, written since it was started, say about why it exited. Pure. */
 export function classifyStartFailure(log: string): StartFailure {
   return RULES.find(([pattern]) => pattern.test(log))?.[1] ?? UNKNOWN
+}
+
+/**
+ * The log of an engine that just exited, read again for up to `waitMs` until it names a known
+ * cause: where a helper process writes the log (PostgreSQL's collector), the last lines may land
+ * just after the engine itself is gone.
+ */
+export async function settledLog(read: () => Promise<string>, waitMs = 1_000): Promise<string> {
+  const deadline = Date.now() + waitMs
+  for (;;) {
+    const log = await read()
+    if (classifyStartFailure(log) !== UNKNOWN || Date.now() >= deadline) return log
+    await sleep(20)
+  }
 }
 
 /** The engine process exited before it became ready; `log` is what it wrote since it was started. */

@@ -7,7 +7,7 @@ import { access, chmod, chown, mkdir, readdir, readFile, stat } from 'node:fs/pr
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { errorMessage } from '../../../core/errors.js'
-import { engineExited, engineNotReady, engineWouldNotStop, notPrepared, spawnFailed, unrecordedEngine } from '../common/engine-errors.js'
+import { engineExited, engineNotReady, engineWouldNotStop, notPrepared, settledLog, spawnFailed, unrecordedEngine } from '../common/engine-errors.js'
 import { removeTree, syncFileSystem, writeFileAtomic } from '../common/files.js'
 import { runningAsRoot } from '../common/os-account.js'
 import { isAlive, procStat, signalUntilExit, spawnDetached, type StopSteps } from '../common/process.js'
@@ -83,7 +83,7 @@ async function waitReady(ctx: InstanceContext, pid: number, marks?: ReadonlyMap<
     const status = lines[7]?.trim()
     if (Number(lines[0]) === pid && (status === 'ready' || status === 'standby')) return
     if (!(await isAlive(pid))) {
-      throw engineExited('PostgreSQL', ctx.instanceId, await logTail(ctx, marks))
+      throw engineExited('PostgreSQL', ctx.instanceId, await settledLog(() => logTail(ctx, marks)))
     }
     if (Date.now() > deadline) {
       throw engineNotReady('PostgreSQL', ctx.instanceId, START_TIMEOUT_MS / 1000, await logTail(ctx, marks))
