@@ -62,7 +62,7 @@ export function renderPostgresqlConf(ctx: InstanceContext, tuning: PostgresqlTun
 export function renderAutoConf(overrides: ConfigurationValues): string {
   const lines = Object.entries(overrides).map(([k, v]) => {
     // Names come from the allow-list; the check keeps a bug from ever writing a second line.
-    if (!/^[a-z_][a-z0-9_]*$/.test(k)) throw new CofferError('ENGINE_CONFIG_INVALID', `Not a parameter name: ${JSON.stringify(k)}.`, { retryable: false })
+    if (!/^[a-z_][a-z0-9_]*$/.test(k)) throw new CofferError('ENGINE_CONFIG_INVALID', `not a parameter name: ${JSON.stringify(k)}`, { retryable: false })
     return `${k} = ${confString(settingText(v))}`
   })
   // ALTER SYSTEM expects its own two header lines (and writes them back).

@@ -36,7 +36,7 @@ export function renderRedisConf(ctx: InstanceContext, tuning: RedisTuning, paths
   const settings = new Map(baseSettings(ctx, tuning, paths))
   for (const [k, v] of Object.entries(overrides)) {
     // One line per name: a bug upstream can never turn a name into a second directive.
-    if (!/^[a-z][a-z0-9-]*$/.test(k)) throw new CofferError('ENGINE_CONFIG_INVALID', `Not a parameter name: ${JSON.stringify(k)}.`, { retryable: false })
+    if (!/^[a-z][a-z0-9-]*$/.test(k)) throw new CofferError('ENGINE_CONFIG_INVALID', `not a parameter name: ${JSON.stringify(k)}`, { retryable: false })
     settings.set(k, confString(redisValue(v)))
   }
   const lines = [...settings].map(([k, v]) => `${k} ${v}`)
