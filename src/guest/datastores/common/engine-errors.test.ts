@@ -77,3 +77,20 @@ describe('tailFile from a mark', () => {
     }
   })
 })
+
+describe('toolFailed', () => {
+  it("keeps a tool's output in details, calls a full disk DISK_FULL, and lets a cancel through", async () => {
+    const { toolFailed } = await import('./engine-errors.js')
+    const failed = Object.assign(new Error('Command failed: /usr/lib/postgresql/15/bin/initdb -D /v/data'), { code: 1, stderr: 'initdb: error: could not create directory "/v/data": No space left on device\n' })
+    const err = toolFailed('/usr/lib/postgresql/15/bin/initdb', failed) as CofferError
+    assert.equal(err.code, 'DISK_FULL')
+    assert.equal(err.retryable, false)
+    assert.equal(err.message, 'initdb failed.')
+    assert.match(err.details ?? '', /No space left/)
+    const plain = toolFailed('initdb', Object.assign(new Error('Command failed'), { code: 1, stderr: 'something odd' })) as CofferError
+    assert.deepEqual([plain.code, plain.retryable], ['ENGINE_START_FAILED', true])
+    assert.equal((toolFailed('initdb', Object.assign(new Error('spawn initdb ENOENT'), { code: 'ENOENT' })) as CofferError).code, 'BINARY_MISSING')
+    const abort = Object.assign(new Error('aborted'), { name: 'AbortError' })
+    assert.equal(toolFailed('initdb', abort), abort)
+  })
+})

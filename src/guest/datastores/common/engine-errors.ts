@@ -3,6 +3,7 @@
  * code and whether trying the same step again can help. Messages stay short and tenant-safe; log
  * excerpts go to `details` only.
  */
+import { basename } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { CofferError, type ErrorCode } from '../../../core/errors.js'
 
@@ -77,6 +78,22 @@ export function spawnFailed(command: string, err: unknown): CofferError {
     return new CofferError('BINARY_MISSING', `The engine binary is not installed or not executable on this node.`, { retryable: false, cause: err, details: `${command}: ${errno}` })
   }
   return new CofferError('ENGINE_START_FAILED', 'The engine process could not be started.', { cause: err, details: `${command}: ${errno ?? String(err)}` })
+}
+
+/**
+ * A tool run to completion (initdb, an installer) failed. Its output, which may name host paths,
+ * goes to details; a cancel (AbortError) passes through unchanged.
+ */
+export function toolFailed(tool: string, err: unknown): unknown {
+  const e = (err ?? {}) as { code?: unknown; name?: unknown; stderr?: unknown; stdout?: unknown }
+  if (e.name === 'AbortError') return err
+  if (e.code === 'ENOENT' || e.code === 'EACCES') return spawnFailed(tool, err)
+  const output = [e.stderr, e.stdout].filter((x): x is string => typeof x === 'string' && x.trim() !== '').join('\n').trim()
+  const details = output ? output.split('\n').slice(-15).join('\n') : String(err)
+  const found = classifyStartFailure(details)
+  // A tool listens on no port: only lasting causes that fit it are kept.
+  const { code, retryable } = found.code === 'PORT_IN_USE' ? UNKNOWN : found
+  return new CofferError(code, `${basename(tool)} failed.`, { retryable, cause: err, details })
 }
 
 /** The engine process outlived every stop signal. */

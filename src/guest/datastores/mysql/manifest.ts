@@ -10,6 +10,7 @@
 import { dirname, join } from 'node:path'
 import type { NameRules } from '../../../core/manifest.js'
 import type { DiscoveredManifest } from '../define-datastore.js'
+import { toolFailed } from '../common/engine-errors.js'
 import { removeTree, writeFileAtomic } from '../common/files.js'
 import { runAs } from '../common/process.js'
 import type { OsAccount } from '../datastore.js'
@@ -34,7 +35,9 @@ export async function initialiseMysql(dataDir: string, statements: readonly stri
   const sqlFile = join(dirname(dataDir), 'init.sql')
   await writeFileAtomic(sqlFile, statements.map((s) => `${s.replace(/\s*\n\s*/g, ' ')};\n`).join(''), { mode: 0o600, account })
   try {
-    await runAs(MYSQL_SERVER_BINARY, ['--no-defaults', '--initialize-insecure', `--datadir=${dataDir}`, `--init-file=${sqlFile}`, '--innodb-log-file-size=16M'], account)
+    await runAs(MYSQL_SERVER_BINARY, ['--no-defaults', '--initialize-insecure', `--datadir=${dataDir}`, `--init-file=${sqlFile}`, '--innodb-log-file-size=16M'], account).catch((err: unknown) => {
+      throw toolFailed(MYSQL_SERVER_BINARY, err)
+    })
   } finally {
     await removeTree(sqlFile)
   }
