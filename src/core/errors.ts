@@ -21,6 +21,36 @@ export type ErrorCode =
   | 'ENGINE'
   | 'TIMEOUT'
   | 'INTERNAL'
+  // Engine failures, thrown by guest code; `retryable` says whether the same step may succeed again.
+  /** The engine exited while starting for a reason not known to be lasting (retryable). */
+  | 'ENGINE_START_FAILED'
+  /** The engine did not become ready in time (retryable: a busy node may be slow). */
+  | 'ENGINE_START_TIMEOUT'
+  /** Nothing answers on the engine's socket: stopped, or not up yet (retryable). */
+  | 'ENGINE_UNREACHABLE'
+  /** The engine refuses Coffer's own service login (not retryable: the password will not change by itself). */
+  | 'ENGINE_AUTH_FAILED'
+  /** The engine refused its configuration file or a value in it (not retryable). */
+  | 'ENGINE_CONFIG_INVALID'
+  /** The instance has no data folder yet: start before prepare (not retryable). */
+  | 'ENGINE_NOT_PREPARED'
+  /** What runs or lies on the volume contradicts the guest's records, and guessing could harm data (not retryable). */
+  | 'ENGINE_STATE_CONFLICT'
+  /** The engine process outlived every stop signal (retryable: a process in uninterruptible I/O ends later). */
+  | 'ENGINE_STOP_FAILED'
+  /**
+   * The instance's port is taken by another process. Not retryable on the same port: the caller
+   * moves the instance to another free port (or address) instead.
+   */
+  | 'PORT_IN_USE'
+  /** An engine binary or tool is not installed or not executable on the node (not retryable). */
+  | 'BINARY_MISSING'
+  /** The volume or the node's disk is full (not retryable until space is freed). */
+  | 'DISK_FULL'
+  /** The engine's OS account is missing or unusable on the node (not retryable). */
+  | 'OS_ACCOUNT_MISSING'
+  /** A guest secret file exists but cannot be read (not retryable). */
+  | 'SECRET_UNREADABLE'
 
 export interface CofferErrorOptions {
   readonly cause?: unknown

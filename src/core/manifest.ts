@@ -15,6 +15,37 @@ export const CAPABILITIES = [
 ] as const
 export type Capability = (typeof CAPABILITIES)[number]
 
+/**
+ * The optional parts of a datastore that capabilities stand for. Only their presence counts, so
+ * core needs none of their types; a datastore (guest/datastores/datastore.ts) fits this shape.
+ */
+export interface CapabilityParts {
+  readonly databases?: unknown
+  readonly users?: unknown
+  readonly root?: unknown
+  readonly configuration?: unknown
+  readonly backup?: { readonly supportsIncremental?: boolean }
+  readonly replication?: unknown
+  readonly clustering?: unknown
+}
+
+/**
+ * What a datastore can do, derived from the parts it has: a capability is never typed by hand, so
+ * a manifest cannot claim what is not there nor hide what is. Provisioning needs only the engine
+ * lifecycle, which every datastore must have.
+ */
+export const capabilitiesOf = (parts: CapabilityParts): Readonly<Record<Capability, boolean>> => ({
+  provisioning: true,
+  databases: parts.databases !== undefined,
+  users: parts.users !== undefined,
+  root: parts.root !== undefined,
+  configuration: parts.configuration !== undefined,
+  backup: parts.backup !== undefined,
+  incremental_backup: parts.backup?.supportsIncremental === true,
+  replication: parts.replication !== undefined,
+  clustering: parts.clustering !== undefined,
+})
+
 export interface DatastoreVersionInfo {
   /** The version users name, e.g. "15" or "10.11". */
   readonly name: string

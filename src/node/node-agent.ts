@@ -6,7 +6,7 @@
 import type { ComputeDriver } from '../compute/compute-driver.js'
 import type { CharacterSetCatalog } from '../core/character-sets.js'
 import type { ConfigurationValues, ParameterSpec } from '../core/configuration.js'
-import { errorMessage, NotFound, NotImplemented } from '../core/errors.js'
+import { CofferError, errorMessage, NotFound, NotImplemented } from '../core/errors.js'
 import type { DatastoreManifest } from '../core/manifest.js'
 import { resolveOsAccount } from '../guest/datastores/common/os-account.js'
 import { serialised } from '../guest/datastores/common/serialise.js'
@@ -253,7 +253,7 @@ export class NodeAgent implements GuestApi {
 
   #datastore(spec: InstanceSpec): Datastore {
     const ds = this.#o.datastores[spec.datastore]
-    if (!ds) throw new Error(`this node has no datastore ${spec.datastore}`)
+    if (!ds) throw new CofferError('DATASTORE_NOT_FOUND', `This node has no datastore ${spec.datastore}.`, { retryable: false })
     return ds
   }
 
@@ -262,7 +262,7 @@ export class NodeAgent implements GuestApi {
     const ds = this.#datastore(spec)
     const manifest = this.#manifests.get(spec.datastore) ?? (await ds.discover())
     const version = manifest.versions.find((v) => v.name === spec.version)
-    if (!version) throw new Error(`this node has no ${spec.datastore} ${spec.version}`)
+    if (!version) throw new CofferError('DATASTORE_VERSION_NOT_FOUND', `This node has no ${spec.datastore} ${spec.version}.`, { retryable: false })
     const envelope = await this.#o.compute.envelope(spec.instanceId)
     if (!envelope) return undefined
     const { account, ...paths } = envelope
@@ -293,7 +293,8 @@ export class NodeAgent implements GuestApi {
 
   async #requireContext(spec: InstanceSpec, signal?: AbortSignal): Promise<InstanceContext> {
     const ctx = await this.#context(spec)
-    if (!ctx) throw new Error(`instance ${spec.instanceId} has no envelope on node ${this.#o.name}`)
+    // Retrying cannot make one: the envelope is created by its own step, before any guest command.
+    if (!ctx) throw new CofferError('INSTANCE_NOT_READY', `Instance ${spec.instanceId} has no envelope on node ${this.#o.name}.`, { retryable: false })
     return signal ? { ...ctx, signal } : ctx
   }
 }

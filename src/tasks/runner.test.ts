@@ -96,4 +96,29 @@ describe('withRetries', () => {
     assert.equal(result, 'ok')
     assert.equal(tries, 2)
   })
+
+  it('fails at once on an engine error marked not retryable, but retries an untyped one', async () => {
+    let tries = 0
+    const lasting = withRetries(
+      async () => {
+        tries++
+        throw new CofferError('BINARY_MISSING', 'The engine binary is not installed.', { retryable: false })
+      },
+      new AbortController().signal,
+      () => {},
+    )
+    await assert.rejects(lasting, { code: 'BINARY_MISSING' })
+    assert.equal(tries, 1)
+    tries = 0
+    const result = await withRetries(
+      async () => {
+        if (++tries < 2) throw new Error('connect ECONNRESET')
+        return 'ok'
+      },
+      new AbortController().signal,
+      () => {},
+    )
+    assert.equal(result, 'ok')
+    assert.equal(tries, 2)
+  })
 })

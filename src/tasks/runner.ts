@@ -176,6 +176,8 @@ export async function withRetries<T>(fn: (signal: AbortSignal) => Promise<T>, si
     } catch (err) {
       if (signal.aborted || err instanceof TaskCancelled) throw new TaskCancelled()
       onError(err, attempt)
+      // An untyped error (a driver's socket error, a busy file) is of unknown kind: the few bounded
+      // retries are cheap, and every step is idempotent. Guest code types what it knows is lasting.
       const retryable = !(err instanceof CofferError) || err.retryable
       const delay = RETRY_DELAYS_MS[attempt - 1]
       if (!retryable || delay === undefined) throw err

@@ -133,7 +133,10 @@ export interface RootAdmin {
 }
 
 export interface Datastore {
-  /** Finds the engine binaries installed on this node; the manifest lists what was found. */
+  /**
+   * Finds the engine binaries installed on this node; the manifest lists what was found, and its
+   * capabilities are those of the parts below (`defineDatastore`). Never throws.
+   */
   discover(): Promise<DatastoreManifest>
   /** OS account name the engines of this datastore run as when Coffer runs as root. */
   readonly osAccountName: string

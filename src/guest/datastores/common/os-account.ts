@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { userInfo } from 'node:os'
 import { promisify } from 'node:util'
+import { CofferError } from '../../../core/errors.js'
 import type { OsAccount } from '../datastore.js'
 
 const run = promisify(execFile)
@@ -24,8 +25,8 @@ export async function resolveOsAccount(name: string): Promise<OsAccount> {
     return { name: me.username, uid: me.uid, gid: me.gid }
   }
   const found = fromPasswd(await readFile('/etc/passwd', 'utf8'), name) ?? (await fromGetent(name))
-  if (!found) throw new Error(`OS account '${name}' does not exist on this node; install the engine's package or create the account`)
-  if (found.uid === 0) throw new Error(`OS account '${name}' is root; engines must run as an unprivileged account`)
+  if (!found) throw new CofferError('OS_ACCOUNT_MISSING', `OS account '${name}' does not exist on this node; install the engine's package or create the account.`, { retryable: false })
+  if (found.uid === 0) throw new CofferError('OS_ACCOUNT_MISSING', `OS account '${name}' is root; engines must run as an unprivileged account.`, { retryable: false })
   return found
 }
 

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { CofferError } from '../../../core/errors.js'
 import { writeFileAtomic } from './files.js'
 
 /** A random URL-safe password of 32 characters (192 bits). */
@@ -17,7 +18,7 @@ export async function readSecret<T extends object>(dir: string, name: string): P
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     // A JSON error message could quote the file's content: say only where it failed.
-    throw new Error(`secret file ${secretPath(dir, name)} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'invalid JSON'})`)
+    throw new CofferError('SECRET_UNREADABLE', `A guest secret file cannot be read (${(err as NodeJS.ErrnoException).code ?? 'invalid JSON'}).`, { retryable: false, details: secretPath(dir, name) })
   }
 }
 

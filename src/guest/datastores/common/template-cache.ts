@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto'
 import { access, chmod, mkdir, readdir, rename, stat } from 'node:fs/promises'
 import { join } from 'node:path'
+import { CofferError } from '../../../core/errors.js'
 import type { OsAccount } from '../datastore.js'
 import { chownTree, copyTree, removeTree, syncDir, syncFileSystem, writeFileAtomic } from './files.js'
 import { isAlive } from './process.js'
@@ -86,7 +87,7 @@ async function readyTemplate(cacheDir: string, spec: TemplateSpec): Promise<Engi
     await removeTree(tmp)
   }
   const made = await readTemplate(dir)
-  if (!made) throw new Error(`${spec.engine} template ${dir} is incomplete after being built`)
+  if (!made) throw new CofferError('ENGINE_START_FAILED', `The ${spec.engine} template is incomplete after being built.`, { details: dir })
   return made
 }
 

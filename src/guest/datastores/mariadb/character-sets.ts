@@ -7,9 +7,9 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import * as mysql from 'mysql2/promise'
 import type { CharacterSetCatalog } from '../../../core/character-sets.js'
-import { CofferError } from '../../../core/errors.js'
 import type { DatastoreVersionInfo } from '../../../core/manifest.js'
 import { cachedRead } from '../common/cached-read.js'
+import { throwawayFailed } from '../common/engine-errors.js'
 import { tailFile } from '../common/log-tail.js'
 import { isAlive, spawnDetached } from '../common/process.js'
 import { readFromThrowaway } from '../common/throwaway-engine.js'
@@ -86,8 +86,8 @@ async function waitReady(pid: number, run: string, password: string): Promise<My
     } catch (err) {
       if ((err as { sqlState?: unknown }).sqlState !== undefined) throw err
     }
-    if (!(await isAlive(pid))) throw new CofferError('ENGINE', 'the throwaway server for the character set catalog exited', { details: await tailFile(join(run, 'error.log')) })
-    if (Date.now() > deadline) throw new CofferError('ENGINE', 'the throwaway server for the character set catalog was not ready in 60 s', { details: await tailFile(join(run, 'error.log')) })
+    if (!(await isAlive(pid))) throw throwawayFailed('server for the character set catalog', true, await tailFile(join(run, 'error.log')))
+    if (Date.now() > deadline) throw throwawayFailed('server for the character set catalog', false, await tailFile(join(run, 'error.log')))
     await sleep(5)
   }
 }

@@ -60,7 +60,8 @@ export const isAccessDenied = (err: unknown): boolean => {
 /** True when nothing answered on the socket: no server there (yet), or it went away. */
 export const isUnreachable = (err: unknown): boolean => {
   const code = (err as { code?: unknown } | null)?.code
-  return typeof code === 'string' && ['ENOENT', 'ECONNREFUSED', 'ECONNRESET', 'EAGAIN', 'ETIMEDOUT', 'PROTOCOL_CONNECTION_LOST'].includes(code)
+  // ENGINE_UNREACHABLE: the same, already typed by withService (service-account.ts).
+  return typeof code === 'string' && ['ENOENT', 'ECONNREFUSED', 'ECONNRESET', 'EAGAIN', 'ETIMEDOUT', 'PROTOCOL_CONNECTION_LOST', 'ENGINE_UNREACHABLE'].includes(code)
 }
 
 /** A quoted identifier (database name) usable anywhere: backticks doubled, dots kept inside. */

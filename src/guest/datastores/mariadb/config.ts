@@ -3,6 +3,7 @@
  * option file on the node (Debian's /etc/mysql/...) is read; it is rewritten at every start, so the
  * tuning follows the flavor after a resize and a hand edit never survives.
  */
+import { CofferError } from '../../../core/errors.js'
 import type { InstanceContext } from '../datastore.js'
 import type { MariadbTuning } from './tuning.js'
 
@@ -20,7 +21,7 @@ export interface MysqlFamilyPaths {
 /** A my.cnf value; refuses characters that could end the line or start a comment or another option. */
 export function cnfValue(value: string): string {
   if (/[\r\n\0#;"'\\]/.test(value) || value.trim() !== value || value === '') {
-    throw new Error(`my.cnf value ${JSON.stringify(value)} contains characters Coffer does not write`)
+    throw new CofferError('ENGINE_CONFIG_INVALID', `The my.cnf value ${JSON.stringify(value)} contains characters Coffer does not write.`, { retryable: false })
   }
   return value
 }

@@ -23,6 +23,7 @@ import type { ConfigurationValues, ParameterSpec, ParameterValue } from '../../.
 import { BadRequest, errorMessage } from '../../../core/errors.js'
 import type { DatastoreVersionInfo } from '../../../core/manifest.js'
 import { writeFileAtomic } from '../common/files.js'
+import { throwawayFailed } from '../common/engine-errors.js'
 import { tailFile } from '../common/log-tail.js'
 import { overridesFile } from '../common/overrides-file.js'
 import { isAlive, spawnDetached } from '../common/process.js'
@@ -153,8 +154,8 @@ async function waitReady(pid: number, run: string, password: string): Promise<My
       if ((err as { sqlState?: unknown }).sqlState !== undefined) throw err
     }
     const log = async (): Promise<string> => tailFile(join(run, 'error.log'))
-    if (!(await isAlive(pid))) throw new Error(`the throwaway MariaDB for the parameter catalog exited. Log:\n${await log()}`)
-    if (Date.now() > deadline) throw new Error(`the throwaway MariaDB for the parameter catalog was not ready in 60 s. Log:\n${await log()}`)
+    if (!(await isAlive(pid))) throw throwawayFailed('MariaDB for the parameter catalog', true, await log())
+    if (Date.now() > deadline) throw throwawayFailed('MariaDB for the parameter catalog', false, await log())
     await sleep(5)
   }
 }

@@ -5,6 +5,7 @@
  * only core, ../datastore.js and ../common.
  */
 import type { Datastore } from '../datastore.js'
+import { defineDatastore } from '../define-datastore.js'
 import { mysqlFamilyCharacterSets } from './character-sets.js'
 import { MARIADB_ONLY_SETTINGS } from './config.js'
 import { mariadbConfiguration } from './configuration.js'
@@ -26,7 +27,7 @@ export const mariadbServer: MysqlFamilyServer = {
 const configuration = mariadbConfiguration(mariadbServer)
 
 /** The `mariadb` datastore; engines run as Debian's `mysql` account unless the node gives each instance its own. */
-export const mariadb: Datastore = {
+export const mariadb: Datastore = defineDatastore({
   discover: discoverMariadb,
   osAccountName: 'mysql',
   engine: mysqlFamilyEngine(mariadbServer),
@@ -40,4 +41,4 @@ export const mariadb: Datastore = {
   users: mariadbUsers,
   root: mariadbRoot,
   configuration,
-}
+})

@@ -10,9 +10,10 @@
 import { access, chmod, chown, mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { CofferError, errorMessage } from '../../../core/errors.js'
+import { errorMessage } from '../../../core/errors.js'
+import { engineExited, engineNotReady, engineWouldNotStop, notPrepared, spawnFailed, unrecordedEngine } from '../common/engine-errors.js'
 import { removeTree, syncFileSystem, writeFileAtomic } from '../common/files.js'
-import { tailFile } from '../common/log-tail.js'
+import { logSizes, tailFile } from '../common/log-tail.js'
 import { runningAsRoot } from '../common/os-account.js'
 import { isAlive, procStat, signalUntilExit, spawnDetached, type StopSteps } from '../common/process.js'
 import { serialised as serialisedByKey } from '../common/serialise.js'
@@ -46,6 +47,9 @@ export const instancePaths = (ctx: InstanceContext): MysqlFamilyPaths => ({
   pidFile: join(ctx.runDir, 'mysqld.pid'),
   noFilesDir: join(ctx.volumeDir, 'no-files'),
 })
+
+// Only what the server says before it opens its error log (an unknown option, say) lands here.
+const consoleLog = (ctx: InstanceContext): string => join(ctx.volumeDir, 'log', 'console.log')
 
 const exists = (path: string): Promise<boolean> => access(path).then(() => true, () => false)
 const serialised = <T>(ctx: InstanceContext, fn: () => Promise<T>): Promise<T> => serialisedByKey(ctx.volumeDir, fn)
@@ -89,16 +93,23 @@ export function mysqlFamilyEngine(server: MysqlFamilyServer): EngineLifecycle {
   const running = async (ctx: InstanceContext): Promise<number | undefined> =>
     (await ourServer(ctx, server, instancePaths(ctx).pidFile)) ?? (await ourServer(ctx, server, spawnedPid(ctx)))
 
-  async function waitReady(ctx: InstanceContext, pid: number, password: string): Promise<void> {
+  /** What the server wrote, since `marks` when given: its console (bad options) and its error log. */
+  async function logTail(ctx: InstanceContext, marks: ReadonlyMap<string, number> = new Map()): Promise<string> {
+    const files = [consoleLog(ctx), instancePaths(ctx).logFile]
+    const tails = await Promise.all(files.map((f) => tailFile(f, 15, marks.get(f))))
+    return tails.filter((t) => !t.startsWith('(')).join('\n') || '(no log)'
+  }
+
+  async function waitReady(ctx: InstanceContext, pid: number, password: string, marks?: ReadonlyMap<string, number>): Promise<void> {
     const deadline = Date.now() + START_TIMEOUT_MS
     for (;;) {
       ctx.signal?.throwIfAborted()
       if (await answers(ctx, password)) return
       if (!(await isAlive(pid))) {
-        throw new CofferError('ENGINE', `${server.name} of instance ${ctx.instanceId} exited while starting.`, { details: await tailFile(instancePaths(ctx).logFile) })
+        throw engineExited(server.name, ctx.instanceId, await logTail(ctx, marks))
       }
       if (Date.now() > deadline) {
-        throw new CofferError('ENGINE', `${server.name} of instance ${ctx.instanceId} was not ready after ${START_TIMEOUT_MS / 1000} s.`, { details: await tailFile(instancePaths(ctx).logFile) })
+        throw engineNotReady(server.name, ctx.instanceId, START_TIMEOUT_MS / 1000, await logTail(ctx, marks))
       }
       await sleep(5)
     }
@@ -109,7 +120,7 @@ export function mysqlFamilyEngine(server: MysqlFamilyServer): EngineLifecycle {
     const pid = await running(ctx)
     if (pid) return waitReady(ctx, pid, password)
     const paths = instancePaths(ctx)
-    if (!(await exists(join(paths.dataDir, 'mysql')))) throw new Error(`instance ${ctx.instanceId} has no ${server.name} data folder; prepare it first`)
+    if (!(await exists(join(paths.dataDir, 'mysql')))) throw notPrepared(server.name, ctx.instanceId)
     await ensureDir(join(ctx.volumeDir, 'log'), 0o700, ctx.account)
     await ensureDir(paths.tmpDir, 0o700, ctx.account)
     // Owned by Coffer (when root) and read-only: the engine can write nothing there.
@@ -118,22 +129,24 @@ export function mysqlFamilyEngine(server: MysqlFamilyServer): EngineLifecycle {
     const overrides = cnfOverrides(await readOverrides(ctx, server.name))
     const cnf = renderMyCnf(ctx, mariadbTuning(ctx.flavor), paths, server.engineSettings, overrides)
     await writeFileAtomic(cnfPath(ctx), cnf, { mode: 0o600, account: ctx.account })
+    const marks = await logSizes([consoleLog(ctx), paths.logFile])
     const started = await spawnDetached({
       command: server.serverBinary,
       args: [`--defaults-file=${cnfPath(ctx)}`],
       account: ctx.account,
-      // Only what the server says before it opens its error log lands here.
-      logFile: join(ctx.volumeDir, 'log', 'console.log'),
+      logFile: consoleLog(ctx),
+    }).catch((err: unknown) => {
+      throw spawnFailed(server.serverBinary, err)
     })
     await writeFileAtomic(spawnedPid(ctx), `${started}\n`, { mode: 0o600 })
-    await waitReady(ctx, started, password)
+    await waitReady(ctx, started, password, marks)
   }
 
   async function stopUnlocked(ctx: InstanceContext): Promise<void> {
     const pid = await running(ctx)
     if (!pid) return
     if (await signalUntilExit(pid, STOP_STEPS)) return
-    throw new Error(`${server.name} of instance ${ctx.instanceId} (pid ${pid}) did not exit even after SIGKILL`)
+    throw engineWouldNotStop(server.name, ctx.instanceId, pid)
   }
 
   /** Copies the template into an empty data folder, unless a completed copy is recorded. */
@@ -142,7 +155,7 @@ export function mysqlFamilyEngine(server: MysqlFamilyServer): EngineLifecycle {
     const template = await ensureTemplate(ctx.cacheDir, server, ctx.version, ctx.nodeAccount)
     // Whatever is there is a copy cut short by a crash; never a live database, whatever happened to guestDir.
     const pid = await running(ctx)
-    if (pid) throw new Error(`instance ${ctx.instanceId} has a running ${server.name} (pid ${pid}) but no record of its data folder`)
+    if (pid) throw unrecordedEngine(server.name, ctx.instanceId, pid)
     await removeTree(dataDir(ctx))
     await copyTemplate(template, dataDir(ctx), ctx.account)
     // The copy sits in the page cache; make it durable before recording it as complete.

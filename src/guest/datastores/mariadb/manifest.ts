@@ -6,7 +6,8 @@
 import { execFile } from 'node:child_process'
 import { access, constants } from 'node:fs/promises'
 import { promisify } from 'node:util'
-import type { Capability, DatastoreManifest, DatastoreVersionInfo, NameRules } from '../../../core/manifest.js'
+import type { DatastoreVersionInfo, NameRules } from '../../../core/manifest.js'
+import type { DiscoveredManifest } from '../define-datastore.js'
 import type { OsAccount } from '../datastore.js'
 
 const run = promisify(execFile)
@@ -51,19 +52,6 @@ export const mariadbNames: NameRules = {
   passwordMaxLength: 256,
 }
 
-/** What the MySQL family's guest code can do today for both servers; MariaDB adds configuration groups. */
-export const mysqlFamilyCapabilities: Readonly<Record<Capability, boolean>> = {
-  provisioning: true,
-  databases: true,
-  users: true,
-  root: true,
-  configuration: false,
-  backup: false,
-  incremental_backup: false,
-  replication: false,
-  clustering: false,
-}
-
 /** A server's own account of its version, read from `<binary> --version`. */
 export interface ServerVersion {
   readonly product: 'mariadb' | 'mysql'
@@ -103,11 +91,9 @@ export const MARIADB_SERVER_BINARY = '/usr/sbin/mariadbd'
 export const MARIADB_INSTALL_DB = '/usr/bin/mariadb-install-db'
 
 /** Looks for MariaDB's server and installer. Never throws: none found means none offered. */
-export async function discoverMariadb(): Promise<DatastoreManifest> {
+export async function discoverMariadb(): Promise<DiscoveredManifest> {
   const found = await serverVersion(MARIADB_SERVER_BINARY)
   const installer = await access(MARIADB_INSTALL_DB, constants.X_OK).then(() => true, () => false)
   const versions = found?.product === 'mariadb' && installer ? [versionInfo(found.number)] : []
-  // Configuration groups need SYSTEM_VARIABLES (configuration.ts), which only MariaDB has.
-  const capabilities = { ...mysqlFamilyCapabilities, configuration: true }
-  return { name: 'mariadb', defaultPort: 3306, versions, capabilities, names: mariadbNames, userHosts: true }
+  return { name: 'mariadb', defaultPort: 3306, versions, names: mariadbNames, userHosts: true }
 }

@@ -13,7 +13,9 @@
 import type { RowDataPacket } from 'mysql2/promise'
 import { newPassword, readSecret, writeSecret } from '../common/secrets.js'
 import type { InstanceContext } from '../datastore.js'
-import { account, isAccessDenied, type MysqlClient, openClient } from './client.js'
+import { CofferError } from '../../../core/errors.js'
+import { serviceLoginFailed } from '../common/engine-errors.js'
+import { account, isAccessDenied, isUnreachable, type MysqlClient, openClient } from './client.js'
 import { SERVICE_USER } from './manifest.js'
 
 interface ServiceSecret {
@@ -34,7 +36,7 @@ export async function servicePasswords(ctx: InstanceContext, fallbacks: readonly
  * `fallbacks`. Returns the client and the password that worked. Rejects with the last error.
  */
 export async function connectService(ctx: InstanceContext, fallbacks: readonly string[] = []): Promise<{ client: MysqlClient; password: string }> {
-  let last: unknown = new Error(`instance ${ctx.instanceId} has no service password yet`)
+  let last: unknown = new CofferError('ENGINE_NOT_PREPARED', `Instance ${ctx.instanceId} has no service password yet; prepare it first.`, { retryable: false })
   for (const password of await servicePasswords(ctx, fallbacks)) {
     try {
       return { client: await openClient(ctx, password), password }
@@ -48,7 +50,9 @@ export async function connectService(ctx: InstanceContext, fallbacks: readonly s
 
 /** Runs `fn` as the service account, always closing the connection. */
 export async function withService<T>(ctx: InstanceContext, fn: (client: MysqlClient) => Promise<T>): Promise<T> {
-  const { client } = await connectService(ctx)
+  const { client } = await connectService(ctx).catch((err: unknown) => {
+    throw serviceLoginFailed('MariaDB', ctx.instanceId, err, isAccessDenied(err) ? 'refused' : isUnreachable(err) ? 'unreachable' : 'other')
+  })
   try {
     return await fn(client)
   } finally {

@@ -11,6 +11,7 @@ import { chown, mkdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import * as mysql from 'mysql2/promise'
 import type { DatastoreVersionInfo } from '../../../core/manifest.js'
+import { toolFailed } from '../common/engine-errors.js'
 import { removeTree, writeFileAtomic } from '../common/files.js'
 import { runningAsRoot } from '../common/os-account.js'
 import { runAs } from '../common/process.js'
@@ -80,7 +81,9 @@ export async function installMariadb(dataDir: string, statements: readonly strin
       '--skip-name-resolve',
       `--extra-file=${sqlFile}`,
       `--innodb-log-file-size=${TEMPLATE_LOG_FILE_SIZE}`,
-    ], account)
+    ], account).catch((err: unknown) => {
+      throw toolFailed(MARIADB_INSTALL_DB, err)
+    })
   } finally {
     await removeTree(sqlFile)
   }

@@ -3,6 +3,7 @@
  * class hierarchy. Offered only where a real MySQL server is installed (see manifest.ts).
  */
 import type { Datastore } from '../datastore.js'
+import { defineDatastore } from '../define-datastore.js'
 import { mysqlFamilyCharacterSets } from '../mariadb/character-sets.js'
 import type { MysqlFamilyServer } from '../mariadb/manifest.js'
 import { mysqlFamilyEngine } from '../mariadb/manager.js'
@@ -21,7 +22,7 @@ export const mysqlServer: MysqlFamilyServer = {
 }
 
 /** The `mysql` datastore: offers nothing on nodes without a real MySQL server. */
-export const mysql: Datastore = {
+export const mysql: Datastore = defineDatastore({
   discover: discoverMysql,
   osAccountName: 'mysql',
   engine: mysqlFamilyEngine(mysqlServer),
@@ -30,4 +31,5 @@ export const mysql: Datastore = {
   characterSets: mysqlFamilyCharacterSets(mysqlServer),
   users: mariadbUsers,
   root: mariadbRoot,
-}
+  // No configuration groups: MariaDB's reads SYSTEM_VARIABLES (../mariadb/configuration.ts), which MySQL lacks.
+})

@@ -8,11 +8,13 @@
  * MySQL server exists on the nodes this was written on. They are only used once one is found.
  */
 import { dirname, join } from 'node:path'
-import type { DatastoreManifest, NameRules } from '../../../core/manifest.js'
+import type { NameRules } from '../../../core/manifest.js'
+import type { DiscoveredManifest } from '../define-datastore.js'
+import { toolFailed } from '../common/engine-errors.js'
 import { removeTree, writeFileAtomic } from '../common/files.js'
 import { runAs } from '../common/process.js'
 import type { OsAccount } from '../datastore.js'
-import { mariadbNames, mysqlFamilyCapabilities, serverVersion, versionInfo } from '../mariadb/manifest.js'
+import { mariadbNames, serverVersion, versionInfo } from '../mariadb/manifest.js'
 
 /** Where MySQL's packages put the server; on Debian with MariaDB, a link to mariadbd. */
 export const MYSQL_SERVER_BINARY = '/usr/sbin/mysqld'
@@ -33,15 +35,17 @@ export async function initialiseMysql(dataDir: string, statements: readonly stri
   const sqlFile = join(dirname(dataDir), 'init.sql')
   await writeFileAtomic(sqlFile, statements.map((s) => `${s.replace(/\s*\n\s*/g, ' ')};\n`).join(''), { mode: 0o600, account })
   try {
-    await runAs(MYSQL_SERVER_BINARY, ['--no-defaults', '--initialize-insecure', `--datadir=${dataDir}`, `--init-file=${sqlFile}`, '--innodb-log-file-size=16M'], account)
+    await runAs(MYSQL_SERVER_BINARY, ['--no-defaults', '--initialize-insecure', `--datadir=${dataDir}`, `--init-file=${sqlFile}`, '--innodb-log-file-size=16M'], account).catch((err: unknown) => {
+      throw toolFailed(MYSQL_SERVER_BINARY, err)
+    })
   } finally {
     await removeTree(sqlFile)
   }
 }
 
 /** Offers the MySQL found at /usr/sbin/mysqld, if it is MySQL. Never throws. */
-export async function discoverMysql(): Promise<DatastoreManifest> {
+export async function discoverMysql(): Promise<DiscoveredManifest> {
   const found = await serverVersion(MYSQL_SERVER_BINARY)
   const versions = found?.product === 'mysql' ? [versionInfo(found.number)] : []
-  return { name: 'mysql', defaultPort: 3306, versions, capabilities: mysqlFamilyCapabilities, names: mysqlNames, userHosts: true }
+  return { name: 'mysql', defaultPort: 3306, versions, names: mysqlNames, userHosts: true }
 }

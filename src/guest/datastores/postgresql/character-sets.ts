@@ -10,9 +10,9 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
 import type { CharacterSetCatalog } from '../../../core/character-sets.js'
-import { CofferError } from '../../../core/errors.js'
 import type { DatastoreVersionInfo } from '../../../core/manifest.js'
 import { cachedRead } from '../common/cached-read.js'
+import { throwawayFailed } from '../common/engine-errors.js'
 import { tailFile } from '../common/log-tail.js'
 import { isAlive, spawnDetached } from '../common/process.js'
 import { readFromThrowaway } from '../common/throwaway-engine.js'
@@ -82,8 +82,8 @@ async function waitReady(data: string, pid: number, log: string): Promise<void> 
   for (;;) {
     const lines = (await readFile(join(data, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')
     if (Number(lines[0]) === pid && lines[7]?.trim() === 'ready') return
-    if (!(await isAlive(pid))) throw new CofferError('ENGINE', 'the throwaway PostgreSQL for the character set catalog exited', { details: await tailFile(log) })
-    if (Date.now() > deadline) throw new CofferError('ENGINE', 'the throwaway PostgreSQL for the character set catalog was not ready in 60 s', { details: await tailFile(log) })
+    if (!(await isAlive(pid))) throw throwawayFailed('PostgreSQL for the character set catalog', true, await tailFile(log))
+    if (Date.now() > deadline) throw throwawayFailed('PostgreSQL for the character set catalog', false, await tailFile(log))
     await sleep(5)
   }
 }

@@ -33,5 +33,11 @@ export async function openClient(ctx: InstanceContext, password: string, databas
   return client
 }
 
+/** True when nothing answers on the socket: the engine is down or not listening yet. */
+export const isUnreachable = (err: unknown): boolean => {
+  const code = (err as { code?: unknown } | null)?.code
+  return typeof code === 'string' && ['ENOENT', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P03'].includes(code)
+}
+
 /** True when a login failed on the password (SQLSTATE 28P01), as opposed to the engine being down. */
 export const isWrongPassword = (err: unknown): boolean => (err as { code?: unknown } | null)?.code === '28P01'

@@ -3,6 +3,7 @@
  * follows the flavor after a resize and a hand edit never survives. initdb's own postgresql.conf is
  * replaced, so the locale and time settings it would have written are set here.
  */
+import { CofferError } from '../../../core/errors.js'
 import type { ConfigurationValues } from '../../../core/configuration.js'
 import type { InstanceContext } from '../datastore.js'
 import { SERVICE_USER } from './manifest.js'
@@ -11,7 +12,7 @@ import type { PostgresqlTuning } from './tuning.js'
 
 /** A postgresql.conf string literal; refuses line breaks, which no setting of ours needs. */
 export function confString(value: string): string {
-  if (/[\r\n\0]/.test(value)) throw new Error('configuration values cannot contain line breaks')
+  if (/[\r\n\0]/.test(value)) throw new CofferError('ENGINE_CONFIG_INVALID', 'Configuration values cannot contain line breaks.', { retryable: false })
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`
 }
 
@@ -61,7 +62,7 @@ export function renderPostgresqlConf(ctx: InstanceContext, tuning: PostgresqlTun
 export function renderAutoConf(overrides: ConfigurationValues): string {
   const lines = Object.entries(overrides).map(([k, v]) => {
     // Names come from the allow-list; the check keeps a bug from ever writing a second line.
-    if (!/^[a-z_][a-z0-9_]*$/.test(k)) throw new Error(`not a parameter name: ${JSON.stringify(k)}`)
+    if (!/^[a-z_][a-z0-9_]*$/.test(k)) throw new CofferError('ENGINE_CONFIG_INVALID', `not a parameter name: ${JSON.stringify(k)}`, { retryable: false })
     return `${k} = ${confString(settingText(v))}`
   })
   // ALTER SYSTEM expects its own two header lines (and writes them back).

@@ -15,9 +15,10 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
 import type { ConfigurationValues, ParameterSpec } from '../../../core/configuration.js'
-import { BadRequest, errorMessage } from '../../../core/errors.js'
+import { BadRequest, CofferError, errorMessage } from '../../../core/errors.js'
 import type { DatastoreVersionInfo } from '../../../core/manifest.js'
 import { writeFileAtomic } from '../common/files.js'
+import { throwawayFailed } from '../common/engine-errors.js'
 import { tailFile } from '../common/log-tail.js'
 import { overridesFile } from '../common/overrides-file.js'
 import { isAlive, spawnDetached } from '../common/process.js'
@@ -103,8 +104,8 @@ async function waitReady(data: string, pid: number, log: string): Promise<void> 
   for (;;) {
     const lines = (await readFile(join(data, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')
     if (Number(lines[0]) === pid && lines[7]?.trim() === 'ready') return
-    if (!(await isAlive(pid))) throw new Error(`the throwaway PostgreSQL for the parameter catalog exited. Log:\n${await tailFile(log)}`)
-    if (Date.now() > deadline) throw new Error(`the throwaway PostgreSQL for the parameter catalog was not ready in 60 s. Log:\n${await tailFile(log)}`)
+    if (!(await isAlive(pid))) throw throwawayFailed('PostgreSQL for the parameter catalog', true, await tailFile(log))
+    if (Date.now() > deadline) throw throwawayFailed('PostgreSQL for the parameter catalog', false, await tailFile(log))
     await sleep(5)
   }
 }
@@ -124,7 +125,7 @@ async function reload(c: PgClient): Promise<void> {
     if (r.rows[0]?.done) return
     await sleep(5)
   }
-  throw new Error('PostgreSQL did not re-read its configuration within 10 s')
+  throw new CofferError('TIMEOUT', 'PostgreSQL did not re-read its configuration within 10 s.')
 }
 
 /** ALTER SYSTEM so that postgresql.auto.conf holds exactly `values`; names only from the allow-list. */

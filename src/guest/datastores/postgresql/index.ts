@@ -3,6 +3,7 @@
  * users inside an instance, and configuration groups. Imports only core, ../datastore.js and ../common.
  */
 import type { Datastore } from '../datastore.js'
+import { defineDatastore } from '../define-datastore.js'
 import { discoverPostgresql } from './manifest.js'
 import { postgresqlEngine } from './manager.js'
 import { warmPostgresql } from './template.js'
@@ -12,7 +13,7 @@ import { postgresqlUsers } from './users.js'
 import { postgresqlRoot } from './root.js'
 import { postgresqlConfiguration } from './configuration.js'
 
-export const postgresql: Datastore = {
+export const postgresql: Datastore = defineDatastore({
   discover: discoverPostgresql,
   osAccountName: 'postgres',
   engine: postgresqlEngine,
@@ -26,4 +27,4 @@ export const postgresql: Datastore = {
   users: postgresqlUsers,
   root: postgresqlRoot,
   configuration: postgresqlConfiguration,
-}
+})

@@ -6,11 +6,12 @@
 import { access, chmod, chown, mkdir, readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { CofferError, errorMessage } from '../../../core/errors.js'
+import { errorMessage } from '../../../core/errors.js'
+import { engineExited, engineNotReady, engineWouldNotStop, notPrepared, settledLog, spawnFailed, unrecordedEngine } from '../common/engine-errors.js'
 import { removeTree, syncFileSystem, writeFileAtomic } from '../common/files.js'
 import { runningAsRoot } from '../common/os-account.js'
 import { isAlive, procStat, signalUntilExit, spawnDetached, type StopSteps } from '../common/process.js'
-import { tailFile } from '../common/log-tail.js'
+import { logSizes, tailFile } from '../common/log-tail.js'
 import { serialised as serialisedByKey } from '../common/serialise.js'
 import { copyTemplate } from '../common/template-cache.js'
 import type { EngineLifecycle, EngineStatus, InstanceContext, PrepareSpec } from '../datastore.js'
@@ -57,20 +58,23 @@ async function postmaster(ctx: InstanceContext): Promise<Postmaster | undefined>
   return { pid, status: lines[7]?.trim() ?? '' }
 }
 
+const logFiles = async (ctx: InstanceContext): Promise<string[]> => (await readdir(logDir(ctx)).catch(() => [] as string[])).map((f) => join(logDir(ctx), f))
+
 /**
  * The end of the engine's logs: what it wrote to stderr before its log collector ran (a failed
- * bind lands there) and the collector's newest file, so neither hides the other.
+ * bind lands there) and the collector's newest file, so neither hides the other. With `marks`
+ * (taken before this start), only what this start wrote.
  */
-async function logTail(ctx: InstanceContext, lines = 15): Promise<string> {
-  const names = await readdir(logDir(ctx)).catch(() => [] as string[])
-  const collected = await Promise.all(names.filter((f) => f !== 'startup.log').map(async (f) => ({ f, t: (await stat(join(logDir(ctx), f))).mtimeMs })))
+async function logTail(ctx: InstanceContext, marks: ReadonlyMap<string, number> = new Map(), lines = 15): Promise<string> {
+  const startup = join(logDir(ctx), 'startup.log')
+  const collected = await Promise.all((await logFiles(ctx)).filter((f) => f !== startup).map(async (f) => ({ f, t: (await stat(f)).mtimeMs })))
   const newest = collected.sort((a, b) => b.t - a.t)[0]
-  const tails = [await tailFile(join(logDir(ctx), 'startup.log'), lines)]
-  if (newest) tails.push(await tailFile(join(logDir(ctx), newest.f), lines))
+  const tails = [await tailFile(startup, lines, marks.get(startup))]
+  if (newest) tails.push(await tailFile(newest.f, lines, marks.get(newest.f)))
   return tails.join('\n')
 }
 
-async function waitReady(ctx: InstanceContext, pid: number): Promise<void> {
+async function waitReady(ctx: InstanceContext, pid: number, marks?: ReadonlyMap<string, number>): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS
   const pidFile = join(dataDir(ctx), 'postmaster.pid')
   for (;;) {
@@ -79,10 +83,10 @@ async function waitReady(ctx: InstanceContext, pid: number): Promise<void> {
     const status = lines[7]?.trim()
     if (Number(lines[0]) === pid && (status === 'ready' || status === 'standby')) return
     if (!(await isAlive(pid))) {
-      throw new CofferError('ENGINE', `PostgreSQL of instance ${ctx.instanceId} exited while starting.`, { details: await logTail(ctx) })
+      throw engineExited('PostgreSQL', ctx.instanceId, await settledLog(() => logTail(ctx, marks)))
     }
     if (Date.now() > deadline) {
-      throw new CofferError('ENGINE', `PostgreSQL of instance ${ctx.instanceId} was not ready after ${START_TIMEOUT_MS / 1000} s.`, { details: await logTail(ctx) })
+      throw engineNotReady('PostgreSQL', ctx.instanceId, START_TIMEOUT_MS / 1000, await logTail(ctx, marks))
     }
     await sleep(5)
   }
@@ -100,12 +104,13 @@ async function startUnlocked(ctx: InstanceContext): Promise<void> {
   const running = await postmaster(ctx)
   if (running) return waitReady(ctx, running.pid)
   if (!(await exists(join(dataDir(ctx), 'PG_VERSION')))) {
-    throw new Error(`instance ${ctx.instanceId} has no PostgreSQL data folder; prepare it first`)
+    throw notPrepared('PostgreSQL', ctx.instanceId)
   }
   await mkdir(logDir(ctx), { recursive: true, mode: 0o700 })
   if (runningAsRoot()) await chown(logDir(ctx), ctx.account.uid, ctx.account.gid)
   await chmod(logDir(ctx), 0o700)
   await writeConfig(ctx)
+  const marks = await logSizes([join(logDir(ctx), 'startup.log'), ...(await logFiles(ctx))])
   const pid = await spawnDetached({
     command: join(binDir(ctx.version), 'postgres'),
     args: ['-D', dataDir(ctx)],
@@ -113,15 +118,17 @@ async function startUnlocked(ctx: InstanceContext): Promise<void> {
     // Only what PostgreSQL says before its logging collector takes over lands here.
     logFile: join(logDir(ctx), 'startup.log'),
     cwd: dataDir(ctx),
+  }).catch((err: unknown) => {
+    throw spawnFailed(join(binDir(ctx.version), 'postgres'), err)
   })
-  await waitReady(ctx, pid)
+  await waitReady(ctx, pid, marks)
 }
 
 async function stopUnlocked(ctx: InstanceContext): Promise<void> {
   const running = await postmaster(ctx)
   if (!running) return
   if (await signalUntilExit(running.pid, STOP_STEPS)) return
-  throw new Error(`PostgreSQL of instance ${ctx.instanceId} (pid ${running.pid}) did not exit even after SIGKILL`)
+  throw engineWouldNotStop('PostgreSQL', ctx.instanceId, running.pid)
 }
 
 /** Copies the template into an empty data folder, unless a completed copy is recorded. */
@@ -130,7 +137,7 @@ async function ensureDataFolder(ctx: InstanceContext): Promise<void> {
   const template = await ensureTemplate(ctx.cacheDir, ctx.version, ctx.nodeAccount)
   // Whatever is there is a copy cut short by a crash; never a live database, whatever happened to guestDir.
   const running = await postmaster(ctx)
-  if (running) throw new Error(`instance ${ctx.instanceId} has a running PostgreSQL (pid ${running.pid}) but no record of its data folder`)
+  if (running) throw unrecordedEngine('PostgreSQL', ctx.instanceId, running.pid)
   await removeTree(dataDir(ctx))
   await copyTemplate(template, dataDir(ctx), ctx.account)
   // The copy sits in the page cache; make it durable before recording it as complete.

@@ -3,7 +3,8 @@ import { execFile } from 'node:child_process'
 import { access, constants, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import type { DatastoreManifest, DatastoreVersionInfo, NameRules } from '../../../core/manifest.js'
+import type { DatastoreVersionInfo, NameRules } from '../../../core/manifest.js'
+import type { DiscoveredManifest } from '../define-datastore.js'
 
 const run = promisify(execFile)
 
@@ -31,7 +32,7 @@ export const postgresqlNames: NameRules = {
 }
 
 /** Scans the node for installed PostgreSQL versions (newest first). Never throws: none found means none offered. */
-export async function discoverPostgresql(): Promise<DatastoreManifest> {
+export async function discoverPostgresql(): Promise<DiscoveredManifest> {
   let majors: string[] = []
   try {
     majors = (await readdir(POSTGRESQL_ROOT)).filter((d) => /^\d+$/.test(d))
@@ -44,17 +45,6 @@ export async function discoverPostgresql(): Promise<DatastoreManifest> {
     name: 'postgresql',
     defaultPort: 5432,
     versions,
-    capabilities: {
-      provisioning: true,
-      databases: true,
-      users: true,
-      root: true,
-      configuration: true,
-      backup: false,
-      incremental_backup: false,
-      replication: false,
-      clustering: false,
-    },
     names: postgresqlNames,
   }
 }

@@ -6,7 +6,9 @@
  */
 import { newPassword, readSecret, writeSecret } from '../common/secrets.js'
 import type { InstanceContext } from '../datastore.js'
-import { isWrongPassword, openClient, type PgClient } from './client.js'
+import { CofferError } from '../../../core/errors.js'
+import { serviceLoginFailed } from '../common/engine-errors.js'
+import { isUnreachable, isWrongPassword, openClient, type PgClient } from './client.js'
 import { SERVICE_USER } from './manifest.js'
 import { passwordForServer } from './scram.js'
 
@@ -28,7 +30,7 @@ export async function connectService(
 ): Promise<{ client: PgClient; password: string }> {
   const saved = (await readSecret<ServiceSecret>(ctx.guestDir, SECRET)) ?? {}
   const candidates = [saved.password, saved.pending, ...fallbacks].filter((p): p is string => !!p)
-  let last: unknown = new Error(`instance ${ctx.instanceId} has no PostgreSQL service password yet`)
+  let last: unknown = new CofferError('ENGINE_NOT_PREPARED', `Instance ${ctx.instanceId} has no PostgreSQL service password yet; prepare it first.`, { retryable: false })
   for (const password of new Set(candidates)) {
     try {
       return { client: await openClient(ctx, password, database), password }
@@ -42,7 +44,9 @@ export async function connectService(
 
 /** Runs `fn` as the service account on `database`, always closing the connection. */
 export async function withService<T>(ctx: InstanceContext, fn: (client: PgClient) => Promise<T>, database = 'postgres'): Promise<T> {
-  const { client } = await connectService(ctx, database)
+  const { client } = await connectService(ctx, database).catch((err: unknown) => {
+    throw serviceLoginFailed('PostgreSQL', ctx.instanceId, err, isWrongPassword(err) ? 'refused' : isUnreachable(err) ? 'unreachable' : 'other')
+  })
   try {
     return await fn(client)
   } finally {

@@ -7,6 +7,7 @@
 import { chown, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { DatastoreVersionInfo } from '../../../core/manifest.js'
+import { toolFailed } from '../common/engine-errors.js'
 import { removeTree, writeFileAtomic } from '../common/files.js'
 import { runningAsRoot } from '../common/os-account.js'
 import { runAs } from '../common/process.js'
@@ -41,7 +42,9 @@ async function build(tmp: string, version: DatastoreVersionInfo, account: OsAcco
     // --no-sync: the template cache flushes the file system once the folder is complete.
     await runAs(join(binDir(version), 'initdb'), [
       '-D', data, '--no-sync', '-U', SERVICE_USER, '--auth=scram-sha-256', `--pwfile=${pwfile}`, '-E', 'UTF8', `--locale=${locale}`,
-    ], account)
+    ], account).catch((err: unknown) => {
+      throw toolFailed(join(binDir(version), 'initdb'), err)
+    })
   }
   try {
     await initdb('C.UTF-8')

@@ -6,7 +6,8 @@
  */
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
-import { errorMessage } from '../../../core/errors.js'
+import { CofferError, errorMessage } from '../../../core/errors.js'
+import { serviceLoginFailed } from '../common/engine-errors.js'
 import { newPassword, readSecret, writeSecret } from '../common/secrets.js'
 import type { InstanceContext } from '../datastore.js'
 import { SERVICE_USER } from './manifest.js'
@@ -52,7 +53,7 @@ export async function openClient(ctx: InstanceContext, user: string, password: s
 /** The service user's password; rejects when the instance has none yet (not prepared). */
 export async function servicePassword(ctx: InstanceContext): Promise<string> {
   const saved = await readSecret<{ password?: string }>(ctx.guestDir, SECRET)
-  if (!saved?.password) throw new Error(`instance ${ctx.instanceId} has no Redis service password; prepare it first`)
+  if (!saved?.password) throw new CofferError('ENGINE_NOT_PREPARED', `Instance ${ctx.instanceId} has no Redis service password; prepare it first.`, { retryable: false })
   return saved.password
 }
 
@@ -70,7 +71,9 @@ export async function ensureServicePassword(ctx: InstanceContext): Promise<strin
 
 /** Runs `fn` as the service user and always closes the connection. */
 export async function withService<T>(ctx: InstanceContext, fn: (client: RedisClient) => Promise<T>): Promise<T> {
-  const client = await openClient(ctx, SERVICE_USER, await servicePassword(ctx))
+  const client = await openClient(ctx, SERVICE_USER, await servicePassword(ctx)).catch((err: unknown) => {
+    throw serviceLoginFailed('Redis', ctx.instanceId, err, isWrongPassword(err) ? 'refused' : isUnreachable(err) ? 'unreachable' : 'other')
+  })
   try {
     return await fn(client)
   } finally {
@@ -112,6 +115,9 @@ export function redacted(err: unknown, secrets: readonly string[]): Error {
 
 /** True when a login failed on the credentials, as opposed to the engine being down. */
 export const isWrongPassword = (err: unknown): boolean => /^WRONGPASS/.test((err as Error | null)?.message ?? '')
+
+/** True when nothing answers on the socket: the server is down or not listening yet. */
+export const isUnreachable = (err: unknown): boolean => /^Connection is closed|ENOENT|ECONNREFUSED|ECONNRESET/.test((err as Error | null)?.message ?? '')
 
 /** True while the engine loads its data and refuses commands (it answers, so it is making progress). */
 export const isLoading = (err: unknown): boolean => /^LOADING/.test((err as Error | null)?.message ?? '')

@@ -5,6 +5,7 @@
  * kept off (no unauthenticated access), and the service user with the instance's own password.
  */
 import { createHash } from 'node:crypto'
+import { CofferError } from '../../../core/errors.js'
 import type { ConfigurationValues } from '../../../core/configuration.js'
 import type { InstanceContext } from '../datastore.js'
 import { SERVICE_USER } from './manifest.js'
@@ -23,7 +24,7 @@ export interface RedisPaths {
 
 /** A redis.conf argument: double-quoted with escapes (sdssplitargs); refuses line breaks and NUL. */
 export function confString(value: string): string {
-  if (/[\r\n\0]/.test(value)) throw new Error('configuration values cannot contain line breaks')
+  if (/[\r\n\0]/.test(value)) throw new CofferError('ENGINE_CONFIG_INVALID', 'Configuration values cannot contain line breaks.', { retryable: false })
   return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`
 }
 
@@ -35,7 +36,7 @@ export function renderRedisConf(ctx: InstanceContext, tuning: RedisTuning, paths
   const settings = new Map(baseSettings(ctx, tuning, paths))
   for (const [k, v] of Object.entries(overrides)) {
     // One line per name: a bug upstream can never turn a name into a second directive.
-    if (!/^[a-z][a-z0-9-]*$/.test(k)) throw new Error(`not a parameter name: ${JSON.stringify(k)}`)
+    if (!/^[a-z][a-z0-9-]*$/.test(k)) throw new CofferError('ENGINE_CONFIG_INVALID', `not a parameter name: ${JSON.stringify(k)}`, { retryable: false })
     settings.set(k, confString(redisValue(v)))
   }
   const lines = [...settings].map(([k, v]) => `${k} ${v}`)

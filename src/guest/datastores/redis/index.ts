@@ -4,17 +4,18 @@
  * Trove databases. Imports only core, ../datastore.js and ../common.
  */
 import type { Datastore } from '../datastore.js'
+import { defineDatastore } from '../define-datastore.js'
 import { redisConfiguration } from './configuration.js'
 import { redisEngine } from './manager.js'
 import { discoverRedis } from './manifest.js'
 import { redisRoot } from './root.js'
 import { redisUsers } from './users.js'
 
-export const redis: Datastore = {
+export const redis: Datastore = defineDatastore({
   discover: discoverRedis,
   osAccountName: 'redis',
   engine: redisEngine,
   users: redisUsers,
   root: redisRoot,
   configuration: redisConfiguration,
-}
+})

@@ -7,9 +7,10 @@
 import { chmod, chown, mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { BadRequest, CofferError, errorMessage } from '../../../core/errors.js'
+import { BadRequest, errorMessage } from '../../../core/errors.js'
+import { engineExited, engineNotReady, engineWouldNotStop, serviceLoginFailed, spawnFailed } from '../common/engine-errors.js'
 import { writeFileAtomic } from '../common/files.js'
-import { tailFile } from '../common/log-tail.js'
+import { logSizes, tailFile } from '../common/log-tail.js'
 import { runningAsRoot } from '../common/os-account.js'
 import { isAlive, procStat, signalUntilExit, spawnDetached, type StopSteps, waitForExit } from '../common/process.js'
 import { serialised as serialisedByKey } from '../common/serialise.js'
@@ -58,10 +59,10 @@ async function serverPid(ctx: InstanceContext): Promise<number | undefined> {
   return cmdline.replace(/\0/g, ' ').includes(redisPaths(ctx).conf) ? pid : undefined
 }
 
-/** The end of what the server wrote: its start-up output (bad redis.conf) and its own log. */
-async function logTail(ctx: InstanceContext): Promise<string> {
+/** The end of what the server wrote, since `marks` when given: its start-up output (bad redis.conf) and its own log. */
+async function logTail(ctx: InstanceContext, marks: ReadonlyMap<string, number> = new Map()): Promise<string> {
   const { startupLog, logFile } = redisPaths(ctx)
-  const tails = [await tailFile(startupLog, 5), await tailFile(logFile, 15)]
+  const tails = [await tailFile(startupLog, 5, marks.get(startupLog)), await tailFile(logFile, 15, marks.get(logFile))]
   return tails.filter((t) => !t.startsWith('(')).join('\n') || '(no log)'
 }
 
@@ -76,22 +77,22 @@ async function ping(ctx: InstanceContext, password: string): Promise<unknown> {
 }
 
 /** Polls an authenticated PING every ~5 ms until it answers PONG, the server exits, or time runs out. */
-async function waitReady(ctx: InstanceContext, pid: number, password: string): Promise<void> {
+async function waitReady(ctx: InstanceContext, pid: number, password: string, marks?: ReadonlyMap<string, number>): Promise<void> {
   let deadline = Date.now() + START_TIMEOUT_MS
   for (;;) {
     ctx.signal?.throwIfAborted()
     try {
       if ((await ping(ctx, password)) === 'PONG') return
     } catch (err) {
-      if (isWrongPassword(err)) throw new Error(`Redis of instance ${ctx.instanceId} refuses the service user's password`)
+      if (isWrongPassword(err)) throw serviceLoginFailed('Redis', ctx.instanceId, err, 'refused')
       // Loading a large AOF takes as long as it takes; the server is alive and says so.
       if (isLoading(err)) deadline = Math.max(deadline, Date.now() + START_TIMEOUT_MS)
     }
     if (!(await isAlive(pid))) {
-      throw new CofferError('ENGINE', `Redis of instance ${ctx.instanceId} exited while starting.`, { details: await logTail(ctx) })
+      throw engineExited('Redis', ctx.instanceId, await logTail(ctx, marks))
     }
     if (Date.now() > deadline) {
-      throw new CofferError('ENGINE', `Redis of instance ${ctx.instanceId} was not ready after ${START_TIMEOUT_MS / 1000} s.`, { details: await logTail(ctx) })
+      throw engineNotReady('Redis', ctx.instanceId, START_TIMEOUT_MS / 1000, await logTail(ctx, marks))
     }
     await sleep(5)
   }
@@ -126,14 +127,17 @@ async function startUnlocked(ctx: InstanceContext): Promise<void> {
   await engineDir(ctx, paths.logDir)
   // The ACL file is in place before the first start: the server is never up without passwords.
   await writeConfig(ctx, password)
+  const marks = await logSizes([paths.startupLog, paths.logFile])
   const pid = await spawnDetached({
     command: REDIS_SERVER,
     args: [paths.conf],
     account: ctx.account,
     logFile: paths.startupLog,
     cwd: paths.dataDir,
+  }).catch((err: unknown) => {
+    throw spawnFailed(REDIS_SERVER, err)
   })
-  await waitReady(ctx, pid, password)
+  await waitReady(ctx, pid, password, marks)
 }
 
 /**
@@ -163,7 +167,7 @@ async function stopUnlocked(ctx: InstanceContext): Promise<void> {
   if (!pid) return
   if ((await requestShutdown(ctx)) && (await waitForExit(pid, SHUTDOWN_TIMEOUT_MS))) return
   if (await signalUntilExit(pid, STOP_STEPS)) return
-  throw new Error(`Redis of instance ${ctx.instanceId} (pid ${pid}) did not exit even after SIGKILL`)
+  throw engineWouldNotStop('Redis', ctx.instanceId, pid)
 }
 
 /** Redis's EngineLifecycle. */

@@ -2,7 +2,8 @@
 import { execFile } from 'node:child_process'
 import { access, constants } from 'node:fs/promises'
 import { promisify } from 'node:util'
-import type { DatastoreManifest, DatastoreVersionInfo, NameRules } from '../../../core/manifest.js'
+import type { DatastoreVersionInfo, NameRules } from '../../../core/manifest.js'
+import type { DiscoveredManifest } from '../define-datastore.js'
 
 const run = promisify(execFile)
 
@@ -32,23 +33,12 @@ export const redisNames: NameRules = {
 }
 
 /** Finds redis-server on the node. Never throws: not found means no version offered. */
-export async function discoverRedis(): Promise<DatastoreManifest> {
+export async function discoverRedis(): Promise<DiscoveredManifest> {
   const version = await installedVersion()
   return {
     name: 'redis',
     defaultPort: 6379,
     versions: version ? [version] : [],
-    capabilities: {
-      provisioning: true,
-      databases: false,
-      users: true,
-      root: true,
-      configuration: true,
-      backup: false,
-      incremental_backup: false,
-      replication: false,
-      clustering: false,
-    },
     names: redisNames,
   }
 }
