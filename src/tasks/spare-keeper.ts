@@ -8,10 +8,10 @@ import { errorMessage } from '../core/errors.js'
 import { planSpares, type SparePool, type SpareSizes } from '../core/spares.js'
 import { listDatastores } from '../store/repos/datastores.js'
 import { insertInstance, newInstanceRow } from '../store/repos/instances.js'
-import { clientsCreating, isClaimable, isSpoilt, listSpares, retireSpare, SPARE_PROJECT, spareFlavor } from '../store/repos/spares.js'
-import { enqueueTask } from '../store/repos/tasks.js'
+import { clientsCreating, isClaimable, isSpoilt, listSpares, SPARE_PROJECT, spareFlavor } from '../store/repos/spares.js'
 import type { Db } from '../store/schema.js'
 import type { CreateInstanceInput } from './create-instance.js'
+import { enqueue, retireSpare } from './queue.js'
 
 export interface SpareKeeperOptions {
   readonly db: Db
@@ -114,7 +114,7 @@ export class SpareKeeper {
     const input: CreateInstanceInput = { instanceId: row.id, databases: [], users: [] }
     await db.transaction().execute(async (trx) => {
       await insertInstance(trx, row)
-      await enqueueTask(trx, { instanceId: row.id, kind: 'create-instance', input })
+      await enqueue(trx, { instanceId: row.id, kind: 'create-instance', input })
     })
   }
 }
