@@ -36,6 +36,9 @@ export const TASK_TRANSITIONS: Readonly<Record<TaskStatus, readonly TaskStatus[]
   DELETING: ['NONE'],
 }
 
+/** Every task status but DELETING: an instance that is not on its way out. */
+export const NOT_DELETING: readonly TaskStatus[] = TASK_STATUSES.filter((t) => t !== 'DELETING')
+
 export const canTransition = (from: TaskStatus, to: TaskStatus): boolean => TASK_TRANSITIONS[from].includes(to)
 
 /** The operations whose failure an instance shows: its tasks' kinds (later: backups). */
@@ -103,6 +106,7 @@ export function operatingStatus(inputs: StatusInputs): string {
 export const isMendable = (fault: Pick<Fault, 'operation'> | null): boolean => fault === null || MENDABLE.includes(fault.operation as Operation)
 
 export const isDeleting = (s: Pick<StatusInputs, 'taskStatus'>): boolean => s.taskStatus === 'DELETING'
+export const isBuilding = (s: Pick<StatusInputs, 'taskStatus'>): boolean => s.taskStatus === 'BUILDING'
 
 const engineUp = (s: StatusInputs): boolean => s.serviceStatus === 'HEALTHY' || s.serviceStatus === 'ACTIVE'
 

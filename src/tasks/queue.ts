@@ -4,7 +4,7 @@
  * caller waits, for a bounded time, until tasks it queued have ended.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import { isDeleting, type TaskStatus } from '../core/instance.js'
+import { isDeleting, NOT_DELETING, type TaskStatus } from '../core/instance.js'
 import { findInstance } from '../store/repos/instances.js'
 import { listSpares, SPARE_PROJECT } from '../store/repos/spares.js'
 import { insertTask, openTasksOf, stillOpen } from '../store/repos/tasks.js'
@@ -34,7 +34,7 @@ export function enqueue<K extends TaskKind>(trx: Db, task: { readonly instanceId
  * deleted already or is gone. Call inside a transaction; the caller wakes the task runner.
  */
 export async function requestDelete(trx: Db, id: string): Promise<boolean> {
-  return deleteIf(trx, id, ['NONE', 'BUILDING', 'REBOOTING'])
+  return deleteIf(trx, id, NOT_DELETING)
 }
 
 /**

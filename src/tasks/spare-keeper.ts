@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { errorMessage } from '../core/errors.js'
+import { isBuilding, isDeleting } from '../core/instance.js'
 import { planSpares, type SparePool, type SpareSizes } from '../core/spares.js'
 import { listDatastores } from '../store/repos/datastores.js'
 import { insertInstance, newInstanceRow } from '../store/repos/instances.js'
@@ -88,7 +89,7 @@ export class SpareKeeper {
       const n = this.#o.sizes[ds.name] ?? 0
       if (v && n > 0) wanted.set(v.id, n)
     }
-    const spares = (await listSpares(this.#o.db)).filter((r) => r.task_status !== 'DELETING')
+    const spares = (await listSpares(this.#o.db)).filter((r) => !isDeleting({ taskStatus: r.task_status }))
     const versions = new Set([...wanted.keys(), ...spares.map((r) => r.datastore_version_id)])
     return [...versions].map((versionId) => {
       const mine = spares.filter((r) => r.datastore_version_id === versionId)
@@ -99,7 +100,7 @@ export class SpareKeeper {
         versionId,
         wanted: wanted.get(versionId) ?? 0,
         ready: mine.filter(isClaimable).map((r) => r.id),
-        building: mine.filter((r) => r.task_status === 'BUILDING').length,
+        building: mine.filter((r) => isBuilding({ taskStatus: r.task_status })).length,
         broken,
         ...(lastFailureAt === undefined ? {} : { lastFailureAt }),
       }

@@ -6,6 +6,7 @@ import { CONFIGURATION_FAULT } from '../../core/configuration.js'
 import type { CofferError } from '../../core/errors.js'
 import type { Bus } from '../../bus/bus.js'
 import { overridesFor } from '../../store/repos/configurations.js'
+import { NOT_DELETING } from '../../core/instance.js'
 import { transition } from '../../store/repos/transition.js'
 import type { Db } from '../../store/schema.js'
 import { instanceSpec, requireInstance } from './instance-spec.js'
@@ -30,7 +31,7 @@ export function configurationSteps(d: { readonly db: Db; readonly bus: Bus }) {
 
     /** The apply succeeded: records what waits for a restart, and clears a fault it mends. */
     async record(id: string, restartRequired: readonly string[]): Promise<void> {
-      await transition(db, id, ['NONE', 'BUILDING', 'REBOOTING'], null, { pendingRestart: restartRequired.length > 0, clearFault: 'mended' })
+      await transition(db, id, NOT_DELETING, null, { pendingRestart: restartRequired.length > 0, clearFault: 'mended' })
     },
 
     async restart(id: string, signal?: AbortSignal): Promise<void> {
@@ -45,7 +46,7 @@ export function configurationSteps(d: { readonly db: Db; readonly bus: Bus }) {
     /** The engine keeps its previous settings: the fault says so, and the task status stays as it is. */
     async markApplyFailed(id: string, err: CofferError, taskId: string): Promise<void> {
       const fault = { message: `${CONFIGURATION_FAULT}: ${err.message}`, details: 'The engine keeps running with its previous settings; update or detach the group to try again.', operation: 'apply-configuration' as const, taskId }
-      await transition(db, id, ['NONE', 'BUILDING', 'REBOOTING'], null, { fault })
+      await transition(db, id, NOT_DELETING, null, { fault })
     },
   }
 }

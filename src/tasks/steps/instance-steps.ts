@@ -4,7 +4,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { CofferError } from '../../core/errors.js'
 import { faultOf } from '../../core/fault-message.js'
-import { isDeleting, OPERATION_TASK_STATUS, type Operation } from '../../core/instance.js'
+import { isDeleting, NOT_DELETING, OPERATION_TASK_STATUS, type Operation } from '../../core/instance.js'
 import type { Bus } from '../../bus/bus.js'
 import { isSealed, type Sealer } from '../../store/sealed.js'
 import type { GuestDatabase } from '../../guest/protocol.js'
@@ -98,7 +98,7 @@ export function instanceSteps(d: StepDeps) {
     async markFailed(id: string, err: CofferError, operation: Operation, taskId: string): Promise<void> {
       const fault = { ...faultOf(err), operation, taskId }
       const from = OPERATION_TASK_STATUS[operation]
-      await transition(db, id, from ?? ['NONE', 'BUILDING', 'REBOOTING'], from === null ? null : 'NONE', { fault, serviceStatus: 'ERROR' })
+      await transition(db, id, from ?? NOT_DELETING, from === null ? null : 'NONE', { fault, serviceStatus: 'ERROR' })
     },
 
     async isDeleting(id: string): Promise<boolean> {
