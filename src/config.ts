@@ -43,6 +43,11 @@ export interface Settings {
   readonly maxInstancesPerProject: number
   /** Ready instances kept per datastore, for creates that take one (core/spares.ts). */
   readonly spares: SpareSizes
+  /**
+   * How long a configuration change the engines take live (attach, detach, a group's PUT or PATCH)
+   * waits for its applies before answering; past it the answer is 202 with the applies still running.
+   */
+  readonly configurationWaitMs: number
 }
 
 export interface SettingsInput {
@@ -75,6 +80,7 @@ export function resolveSettings(flags: SettingsInput = {}, env: NodeJS.ProcessEn
     maxVolumeGb: Number(env.COFFER_MAX_VOLUME_GB ?? 10),
     maxInstancesPerProject: Number(env.COFFER_MAX_INSTANCES ?? 10),
     spares: parseSpareSizes(env.COFFER_SPARES ?? DEFAULT_SPARES),
+    configurationWaitMs: Number(env.COFFER_CONFIGURATION_WAIT_MS ?? 10_000),
   }
 }
 

@@ -5,6 +5,8 @@
 import { randomBytes } from 'node:crypto'
 import { availableParallelism, totalmem } from 'node:os'
 import { buildApi } from './api/server.js'
+import { statusInputs } from './api/views/instance.js'
+import { isSupervised } from './core/instance.js'
 import { buildId } from './build-id.js'
 import { InProcessBus } from './bus/in-process-bus.js'
 import { LocalComputeDriver } from './compute/local/local-compute-driver.js'
@@ -80,9 +82,10 @@ export async function startServer(settings: Settings, log: (msg: string) => void
     log(`COFFER_SPARES names '${name}', which this node does not have (it has ${manifests.map((m) => m.name).join(', ')}); no spares for it`)
   }
 
-  // Instances whose engine should be running: placed here, no task at work on them, no fault.
+  // Instances whose engine should be running: placed here, no task at work on them, and no fault
+  // but one a restart or a configuration change may mend (core/instance.ts isSupervised).
   const runningOnNode = async () => {
-    const rows = (await instancesOnNode(db, node.name)).filter((r) => r.port !== null && r.task_status === 'NONE' && !r.fault_message)
+    const rows = (await instancesOnNode(db, node.name)).filter((r) => r.port !== null && isSupervised(statusInputs(r)))
     return Promise.all(rows.map((r) => instanceSpec(db, r)))
   }
   // Running engines are left as they are; ones that stopped with the host are started again.

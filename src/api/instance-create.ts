@@ -12,9 +12,9 @@ import { findVersionIn, manifestOf } from '../store/repos/datastores.js'
 import { findFlavor } from '../store/repos/flavors.js'
 import { countInstances, findInstance, insertInstance, newInstanceRow } from '../store/repos/instances.js'
 import { claimSpare } from '../store/repos/spares.js'
-import { enqueueTask } from '../store/repos/tasks.js'
 import type { InstanceRow } from '../store/schema.js'
 import type { CreateInstanceInput } from '../tasks/create-instance.js'
+import { enqueue } from '../tasks/queue.js'
 import { checkDatabaseCharacterSets } from './character-set-check.js'
 import type { ApiContext } from './context.js'
 import { parseBody } from './parse.js'
@@ -91,7 +91,7 @@ export async function createInstance(ctx: ApiContext, projectId: string, body: u
     if (!spare) await insertInstance(trx, fresh)
     const users = req.users.map((u) => ({ ...u, password: ctx.sealer.seal(u.password) }))
     const input: CreateInstanceInput = { instanceId: id, databases: req.databases, users, ...(spare ? { fromSpare: { sameFlavor: spare.sameFlavor } } : {}) }
-    await enqueueTask(trx, { instanceId: id, kind: 'create-instance', input })
+    await enqueue(trx, { instanceId: id, kind: 'create-instance', input })
     return spare ? await findInstance(trx, id) : fresh
   })
   if (!row) throw new Error('the claimed spare vanished inside its own transaction')

@@ -4,11 +4,13 @@
  */
 import { z } from 'zod'
 import { BadRequest, NotFound, NotImplemented, Unprocessable } from '../core/errors.js'
-import { readyForConfiguration } from '../core/configuration.js'
+import { mayConfigure } from '../core/instance.js'
 import { validateInstanceName } from '../core/validation.js'
 import { findVersionById, manifestOf } from '../store/repos/datastores.js'
 import { findClientInstance, updateInstance } from '../store/repos/instances.js'
-import { enqueueTask } from '../store/repos/tasks.js'
+import type { InstanceRow } from '../store/schema.js'
+import { enqueue } from '../tasks/queue.js'
+import { appliesEnded } from './configuration-answer.js'
 import type { ApiContext } from './context.js'
 import { parseBody } from './parse.js'
 import { requireConfiguration } from './routes/configurations.js'
@@ -17,7 +19,12 @@ import { statusInputs } from './views/instance.js'
 const UpdateBody = z.object({ instance: z.record(z.string(), z.unknown()) })
 const UNSUPPORTED: Record<string, string> = { replica_of: 'detaching replicas', slave_of: 'detaching replicas', access: 'changing access', datastore_version: 'upgrades' }
 
-/** `projectId` undefined: the cloud admin's lookup in any project (auth.ts projectScope). */
+/**
+ * Checks everything the body asks for first (a 4xx changes nothing: no rename before a bad group
+ * id), then renames, attaches or detaches and queues the apply in one transaction. An attach or
+ * detach answers once the engine has the new values, or after the bounded wait (appliesEnded).
+ * `projectId` undefined: the cloud admin's lookup in any project (auth.ts projectScope).
+ */
 export async function updateInstanceAttributes(ctx: ApiContext, projectId: string | undefined, instanceId: string, body: unknown): Promise<void> {
   const row = await findClientInstance(ctx.db, instanceId, projectId)
   if (!row) throw new NotFound(`Resource ${instanceId} cannot be found.`, 'INSTANCE_NOT_FOUND')
@@ -27,32 +34,40 @@ export async function updateInstanceAttributes(ctx: ApiContext, projectId: strin
   const other = others[0]
   if (other && UNSUPPORTED[other]) throw new NotImplemented(`Updating ${other} (${UNSUPPORTED[other]}) is not supported yet.`)
   if (other && other !== 'configuration') throw new BadRequest(`Instance attribute '${other}' cannot be updated.`)
-
-  if (attrs.name !== undefined) {
-    if (typeof attrs.name !== 'string') throw new BadRequest("Validation error: instance['name'] must be a string.")
-    validateInstanceName(attrs.name)
-    await updateInstance(ctx.db, row.id, { name: attrs.name })
+  const name = attrs.name
+  if (name !== undefined) {
+    if (typeof name !== 'string') throw new BadRequest("Validation error: instance['name'] must be a string.")
+    validateInstanceName(name)
   }
+  const configuration = await configurationChange(ctx, row, other === 'configuration', attrs)
+
+  const applies = await ctx.db.transaction().execute(async (trx) => {
+    if (typeof name === 'string') await updateInstance(trx, row.id, { name })
+    if (configuration === undefined) return []
+    await updateInstance(trx, row.id, { configuration_id: configuration.id })
+    return [await enqueue(trx, { instanceId: row.id, kind: 'apply-configuration', input: { instanceId: row.id } })]
+  })
+  await appliesEnded(ctx, applies)
+}
+
+/**
+ * The group the instance should have after the request ({ id: null } to detach), or undefined when
+ * its configuration does not change. Throws the request's 4xx before anything is written.
+ */
+async function configurationChange(ctx: ApiContext, row: InstanceRow, named: boolean, attrs: Record<string, unknown>): Promise<{ id: string | null } | undefined> {
   // Detach when `configuration` is null, or when the body names nothing at all (Trove).
-  const detach = other === 'configuration' ? attrs.configuration === null : Object.keys(attrs).length === 0
-  const attach = other === 'configuration' && attrs.configuration !== null ? attrs.configuration : undefined
-  if (!detach && attach === undefined) return
-  // A failed apply leaves the instance in ERROR but usable: a detach or another group is the way out.
-  if (!readyForConfiguration(statusInputs(row))) throw new Unprocessable(`Instance ${row.id} is not ready.`)
+  const detach = named ? attrs.configuration === null : Object.keys(attrs).length === 0
+  const attach = named && attrs.configuration !== null ? attrs.configuration : undefined
+  if (!detach && attach === undefined) return undefined
+  // A failed apply or restart leaves the instance in ERROR but usable: a detach or another group is the way out.
+  if (!mayConfigure(statusInputs(row))) throw new Unprocessable(`Instance ${row.id} is not ready.`)
   const version = await findVersionById(ctx.db, row.datastore_version_id)
   if (!version || !manifestOf(version).capabilities.configuration) throw new NotImplemented('This datastore has no configuration parameters.')
-  if (attach !== undefined) {
-    if (typeof attach !== 'string') throw new BadRequest("Validation error: instance['configuration'] must be a configuration group id or null.")
-    const group = await requireConfiguration(ctx.db, attach, row.project_id)
-    if (group.datastore_version_id !== row.datastore_version_id) throw new BadRequest(`Configuration group ${group.id} is for another datastore version than instance ${row.id}.`)
-    if (row.configuration_id === group.id) return
-    if (row.configuration_id) throw new BadRequest(`Instance ${row.id} already has configuration group ${row.configuration_id} attached; detach it first.`)
-  } else if (!row.configuration_id) {
-    return
-  }
-  await ctx.db.transaction().execute(async (trx) => {
-    await updateInstance(trx, row.id, { configuration_id: attach ?? null })
-    await enqueueTask(trx, { instanceId: row.id, kind: 'apply-configuration', input: { instanceId: row.id } })
-  })
-  ctx.kickTasks()
+  if (attach === undefined) return row.configuration_id ? { id: null } : undefined
+  if (typeof attach !== 'string') throw new BadRequest("Validation error: instance['configuration'] must be a configuration group id or null.")
+  const group = await requireConfiguration(ctx.db, attach, row.project_id)
+  if (group.datastore_version_id !== row.datastore_version_id) throw new BadRequest(`Configuration group ${group.id} is for another datastore version than instance ${row.id}.`)
+  if (row.configuration_id === group.id) return undefined
+  if (row.configuration_id) throw new BadRequest(`Instance ${row.id} already has configuration group ${row.configuration_id} attached; detach it first.`)
+  return { id: group.id }
 }

@@ -13,9 +13,10 @@ export async function takeHeartbeat(db: Db, hb: Heartbeat): Promise<boolean> {
     .updateTable('instances')
     .set({ service_status: hb.serviceStatus, volume_used_bytes: hb.volumeUsedBytes, heartbeat_at: hb.observedAt, service_status_updated: ts, updated_at: ts })
     .where('id', '=', hb.instanceId)
-    // While a task builds or deletes the instance, the task owns its status.
+    // While a task builds, restarts or deletes the instance, the task owns its status. A fault shown
+    // does not stop the reports: the fault belongs to the operation that failed, and the engine's
+    // health goes on being true (it is what a restart or detach that mends the fault starts from).
     .where('task_status', '=', 'NONE')
-    .where('fault_message', 'is', null)
     .where((eb) => eb.or([eb('heartbeat_at', 'is', null), eb('heartbeat_at', '<', hb.observedAt)]))
     .executeTakeFirst()
   return Number(r.numUpdatedRows) === 1

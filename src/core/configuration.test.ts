@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { CONFIGURATION_FAULT, readyForConfiguration, validateValues, type ParameterSpec } from './configuration.js'
-import type { StatusInputs } from './instance.js'
+import { typedValues, validateValues, type ParameterSpec } from './configuration.js'
 
 const catalog: ParameterSpec[] = [
   { name: 'max_connections', type: 'integer', min: 1, max: 10000, restartRequired: true },
@@ -60,15 +59,23 @@ describe('configuration values', () => {
   })
 })
 
-describe('readiness after a failed apply', () => {
-  const s = (over: Partial<StatusInputs>): StatusInputs => ({ taskStatus: 'NONE', serviceStatus: 'HEALTHY', fault: null, ...over })
-  const fault = (message: string) => ({ message, created: '2026-01-01T00:00:00Z' })
-  it('lets a restart, detach or attach clear a configuration fault, but nothing else', () => {
-    assert.equal(readyForConfiguration(s({})), true)
-    assert.equal(readyForConfiguration(s({ fault: fault(`${CONFIGURATION_FAULT}: MariaDB refused ...`) })), true)
-    assert.equal(readyForConfiguration(s({ fault: fault('Build failed') })), false)
-    assert.equal(readyForConfiguration(s({ fault: fault(`${CONFIGURATION_FAULT}: x`), taskStatus: 'REBOOTING' })), false)
-    assert.equal(readyForConfiguration(s({ fault: fault(`${CONFIGURATION_FAULT}: x`), serviceStatus: 'SHUTDOWN' })), false)
-    assert.equal(readyForConfiguration(s({ serviceStatus: 'BUILD' })), false)
+describe('typedValues', () => {
+  const catalog: ParameterSpec[] = [
+    { name: 'max_connections', type: 'integer', restartRequired: true },
+    { name: 'ratio', type: 'float', restartRequired: false },
+    { name: 'fsync', type: 'boolean', restartRequired: true },
+    { name: 'work_mem', type: 'integer', restartRequired: false },
+    { name: 'policy', type: 'string', restartRequired: false },
+  ]
+  it('types numbers and switches reported as text, and leaves the rest as it is', () => {
+    assert.deepEqual(typedValues(catalog, { max_connections: '100', ratio: '0.5', fsync: 'off', work_mem: '128MB', policy: '100', port: '5432', already: 3 }), {
+      max_connections: 100,
+      ratio: 0.5,
+      fsync: false,
+      work_mem: '128MB',
+      policy: '100',
+      port: '5432',
+      already: 3,
+    })
   })
 })

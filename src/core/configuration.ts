@@ -3,7 +3,6 @@
  * The catalog itself comes from the engine (see ConfigurationAdmin.catalog on the guest side).
  */
 import { BadRequest } from './errors.js'
-import { isReady, type StatusInputs } from './instance.js'
 
 export type ParameterType = 'integer' | 'float' | 'boolean' | 'string'
 export type ParameterValue = string | number | boolean
@@ -106,12 +105,18 @@ function checkText(p: ParameterSpec, s: string): void {
 export const CONFIGURATION_FAULT = 'Applying configuration failed'
 
 /**
- * True when what can clear a failed apply may run on the instance: a restart, an attach, a detach.
- * A failed apply leaves the engine running with its previous settings, so its fault must not lock
- * the instance the way a failed build does; any other fault, or a running task, still does.
+ * `values` with each catalogued parameter typed as the catalog types it: engines and their tuning
+ * report numbers and switches as text ("100", "on"). Text that is not a plain number or switch
+ * (a size with a unit, "128MB") and parameters the catalog does not know are left as they are.
  */
-export function readyForConfiguration(s: StatusInputs): boolean {
-  if (isReady(s)) return true
-  const engineUp = s.serviceStatus === 'HEALTHY' || s.serviceStatus === 'ACTIVE'
-  return s.taskStatus === 'NONE' && engineUp && s.fault?.message.startsWith(CONFIGURATION_FAULT) === true
+export function typedValues(catalog: readonly ParameterSpec[], values: Readonly<Record<string, ParameterValue>>): Record<string, ParameterValue> {
+  const byName = new Map(catalog.map((p) => [p.name, p]))
+  const out: Record<string, ParameterValue> = {}
+  for (const [name, v] of Object.entries(values)) {
+    const type = byName.get(name)?.type
+    if (typeof v !== 'string' || type === undefined || type === 'string') out[name] = v
+    else if (type === 'boolean') out[name] = /^(true|on|yes|1)$/i.test(v) ? true : /^(false|off|no|0)$/i.test(v) ? false : v
+    else out[name] = /^-?\d+(\.\d+)?$/.test(v.trim()) && (type === 'float' || !v.includes('.')) ? Number(v) : v
+  }
+  return out
 }

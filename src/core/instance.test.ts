@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { instanceStatus, operatingStatus } from './instance.js'
+import { canTransition, instanceStatus, isSupervised, mayConfigure, mayRestart, operatingStatus, TASK_STATUSES, TASK_TRANSITIONS, type Operation, type StatusInputs } from './instance.js'
 
 const fault = { message: 'boom', created: '2026-01-01T00:00:00' }
 
@@ -20,5 +20,50 @@ describe('instance status', () => {
     assert.equal(operatingStatus({ taskStatus: 'BUILDING', serviceStatus: 'HEALTHY', fault: null }), '')
     assert.equal(operatingStatus({ taskStatus: 'NONE', serviceStatus: 'HEALTHY', fault: null }), 'HEALTHY')
     assert.equal(operatingStatus({ taskStatus: 'NONE', serviceStatus: 'HEALTHY', fault }), '')
+  })
+})
+
+describe('task status transitions', () => {
+  it('lets every task end, and a delete follow anything but itself', () => {
+    for (const from of TASK_STATUSES) {
+      assert.equal(canTransition(from, 'NONE'), true, `${from} → NONE`)
+      assert.equal(canTransition(from, 'DELETING'), from !== 'DELETING', `${from} → DELETING`)
+    }
+  })
+  it('starts a task only from NONE: no restart during a build, nothing but its end after a delete began', () => {
+    assert.equal(canTransition('NONE', 'REBOOTING'), true)
+    assert.equal(canTransition('NONE', 'BUILDING'), true, 'a create claims a spare')
+    assert.equal(canTransition('BUILDING', 'REBOOTING'), false)
+    assert.equal(canTransition('REBOOTING', 'BUILDING'), false)
+    assert.equal(canTransition('REBOOTING', 'REBOOTING'), false)
+    assert.deepEqual(TASK_TRANSITIONS.DELETING, ['NONE'])
+  })
+})
+
+describe('what may start on an instance', () => {
+  const s = (over: Partial<StatusInputs>): StatusInputs => ({ taskStatus: 'NONE', serviceStatus: 'HEALTHY', fault: null, ...over })
+  const failed = (operation: Operation | null) => ({ ...fault, operation })
+  it('lets a restart, detach or attach mend a failed apply or restart, but not a failed build or delete', () => {
+    assert.equal(mayConfigure(s({})), true)
+    assert.equal(mayConfigure(s({ fault: failed('apply-configuration') })), true)
+    assert.equal(mayConfigure(s({ fault: failed('restart-instance') })), true)
+    assert.equal(mayConfigure(s({ fault: failed('create-instance') })), false)
+    assert.equal(mayConfigure(s({ fault: failed('delete-instance') })), false)
+    assert.equal(mayConfigure(s({ fault: failed(null) })), false, 'a fault from before faults named their operation')
+    assert.equal(mayConfigure(s({ fault: failed('apply-configuration'), taskStatus: 'REBOOTING' })), false)
+    assert.equal(mayConfigure(s({ fault: failed('apply-configuration'), serviceStatus: 'SHUTDOWN' })), false)
+    assert.equal(mayConfigure(s({ serviceStatus: 'BUILD' })), false)
+  })
+  it('lets a restart try to mend an engine that stopped answering', () => {
+    assert.equal(mayRestart(s({ fault: failed('restart-instance'), serviceStatus: 'ERROR' })), true)
+    assert.equal(mayRestart(s({ serviceStatus: 'SHUTDOWN' })), true)
+    assert.equal(mayRestart(s({ fault: failed('create-instance'), serviceStatus: 'ERROR' })), false)
+    assert.equal(mayRestart(s({ taskStatus: 'BUILDING', serviceStatus: 'NEW' })), false)
+    assert.equal(mayRestart(s({ taskStatus: 'REBOOTING' })), false)
+  })
+  it('keeps watching an engine whose fault is a mendable one', () => {
+    assert.equal(isSupervised(s({ fault: failed('apply-configuration') })), true)
+    assert.equal(isSupervised(s({ fault: failed('create-instance'), serviceStatus: 'ERROR' })), false)
+    assert.equal(isSupervised(s({ taskStatus: 'DELETING' })), false)
   })
 })

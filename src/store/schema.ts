@@ -3,6 +3,7 @@
  * (distributed): times are ISO-8601 text or epoch milliseconds, booleans are 0/1 integers, JSON is text.
  */
 import type { Generated, Insertable, Kysely, Selectable, Updateable } from 'kysely'
+import type { Operation, ServiceStatus, TaskStatus } from '../core/instance.js'
 
 export interface ProjectTable {
   id: string
@@ -73,11 +74,17 @@ export interface InstanceTable {
   datastore_version_id: string
   node: string | null
   port: number | null
-  task_status: string
-  service_status: string
+  /** Changed only through repos/transition.ts, as core/instance.ts TASK_TRANSITIONS allows. */
+  task_status: TaskStatus
+  service_status: ServiceStatus
+  /** The fault shown: of the last operation that failed, until one that mends it succeeds. */
   fault_message: string | null
   fault_details: string | null
   fault_created: string | null
+  /** The kind of operation the fault belongs to (core/instance.ts Operation); null before faults named it. */
+  fault_operation: Operation | null
+  /** The task that failed, when the fault came from one. */
+  fault_task_id: string | null
   volume_used_bytes: number | null
   /** observedAt (epoch ms) of the last heartbeat taken, so older ones are dropped. */
   heartbeat_at: number | null

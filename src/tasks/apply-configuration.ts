@@ -18,5 +18,5 @@ export const applyConfiguration = (steps: ConfigurationSteps, instance: Instance
       await t.step('record', () => steps.record(input.instanceId, restartRequired))
     },
     shouldStop: (input) => instance.isDeleting(input.instanceId),
-    onFailure: (input, err) => steps.markApplyFailed(input.instanceId, err),
+    onFailure: (input, err, task) => steps.markApplyFailed(input.instanceId, err, task.id),
   })

@@ -45,9 +45,9 @@ export const createInstance = (steps: InstanceSteps, configuration: Configuratio
       await t.step('mark-active', () => steps.markActive(id))
     },
     shouldStop: (input) => steps.isDeleting(input.instanceId),
-    onFailure: async (input, err) => {
+    onFailure: async (input, err, task) => {
       // An instance on its way out needs no fault; its delete task cleans up what this one left.
-      if (!(await steps.isDeleting(input.instanceId))) await steps.markFailed(input.instanceId, err)
+      if (!(await steps.isDeleting(input.instanceId))) await steps.markFailed(input.instanceId, err, 'create-instance', task.id)
     },
     // Initial users' passwords are needed only until the guest has made the users.
     scrub: (input) => ({ ...input, users: input.users.map((u) => ({ ...u, password: '' as const })) }),

@@ -14,5 +14,5 @@ export const deleteInstance = (steps: InstanceSteps) =>
       await t.step('forget', () => steps.forget(input.instanceId))
     },
     // The instance stays, in ERROR with the reason, and can be deleted again.
-    onFailure: (input, err) => steps.markFailed(input.instanceId, err),
+    onFailure: (input, err, task) => steps.markFailed(input.instanceId, err, 'delete-instance', task.id),
   })

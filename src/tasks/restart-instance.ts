@@ -16,5 +16,5 @@ export const restartInstance = (steps: ConfigurationSteps, instance: InstanceSte
       await t.step('mark-restarted', () => steps.markRestarted(input.instanceId))
     },
     shouldStop: (input) => instance.isDeleting(input.instanceId),
-    onFailure: (input, err) => instance.markFailed(input.instanceId, err),
+    onFailure: (input, err, task) => instance.markFailed(input.instanceId, err, 'restart-instance', task.id),
   })

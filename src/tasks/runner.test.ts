@@ -49,11 +49,11 @@ describe('a running task is cancelled by what the store says', () => {
     })
     const stop = workflow({ kind: 'stop', run: async () => stopRan() })
     const runner = new TaskRunner({ db, owner: 'test/1', workflows: [long, stop], concurrency: 2 })
-    const longId = await tasks.enqueueTask(db, { instanceId: INSTANCE, kind: 'long', input: { instanceId: INSTANCE } })
+    const longId = await tasks.insertTask(db, { instanceId: INSTANCE, kind: 'long', input: { instanceId: INSTANCE } })
     runner.start()
     try {
       await stepStarted
-      await tasks.enqueueTask(db, { instanceId: INSTANCE, kind: 'stop', input: {} })
+      await tasks.insertTask(db, { instanceId: INSTANCE, kind: 'stop', input: {} })
       // No kick: the runner's own look at the store finds it, as it would for another process's delete.
       await stopDone
       await runner.idle()

@@ -13,6 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { CofferError, errorMessage } from '../core/errors.js'
 import * as tasks from '../store/repos/tasks.js'
 import type { Db, TaskRow } from '../store/schema.js'
+import { taskEnded } from './queue.js'
 import { TaskCancelled, type Workflow, type WorkflowContext } from './workflow.js'
 
 export interface RunnerOptions {
@@ -82,6 +83,7 @@ export class TaskRunner {
         const abort = new AbortController()
         const done = this.#execute(task, abort).finally(() => {
           this.#running.delete(task.id)
+          taskEnded(task.id)
           this.kick()
         })
         this.#running.set(task.id, { abort, shouldStop: this.#shouldStop(task), done })
@@ -152,7 +154,7 @@ export class TaskRunner {
       }
       const failure = err instanceof CofferError ? err : new CofferError('INTERNAL', errorMessage(err), { cause: err })
       this.#o.log?.(`task ${task.kind} ${task.id} failed: ${failure.message}`)
-      await wf.onFailure?.(input, failure).catch((e) => this.#o.log?.(`task ${task.id} onFailure: ${errorMessage(e)}`))
+      await wf.onFailure?.(input, failure, { id: task.id }).catch((e) => this.#o.log?.(`task ${task.id} onFailure: ${errorMessage(e)}`))
       await tasks.finishTask(db, task.id, 'failed', failure.message, wf.scrub?.(input))
     } finally {
       clearInterval(renew)

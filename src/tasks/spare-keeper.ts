@@ -5,13 +5,14 @@
  */
 import { randomUUID } from 'node:crypto'
 import { errorMessage } from '../core/errors.js'
+import { isBuilding, isDeleting } from '../core/instance.js'
 import { planSpares, type SparePool, type SpareSizes } from '../core/spares.js'
 import { listDatastores } from '../store/repos/datastores.js'
 import { insertInstance, newInstanceRow } from '../store/repos/instances.js'
-import { clientsCreating, isClaimable, isSpoilt, listSpares, retireSpare, SPARE_PROJECT, spareFlavor } from '../store/repos/spares.js'
-import { enqueueTask } from '../store/repos/tasks.js'
+import { clientsCreating, isClaimable, isSpoilt, listSpares, SPARE_PROJECT, spareFlavor } from '../store/repos/spares.js'
 import type { Db } from '../store/schema.js'
 import type { CreateInstanceInput } from './create-instance.js'
+import { enqueue, retireSpare } from './queue.js'
 
 export interface SpareKeeperOptions {
   readonly db: Db
@@ -88,7 +89,7 @@ export class SpareKeeper {
       const n = this.#o.sizes[ds.name] ?? 0
       if (v && n > 0) wanted.set(v.id, n)
     }
-    const spares = (await listSpares(this.#o.db)).filter((r) => r.task_status !== 'DELETING')
+    const spares = (await listSpares(this.#o.db)).filter((r) => !isDeleting({ taskStatus: r.task_status }))
     const versions = new Set([...wanted.keys(), ...spares.map((r) => r.datastore_version_id)])
     return [...versions].map((versionId) => {
       const mine = spares.filter((r) => r.datastore_version_id === versionId)
@@ -99,7 +100,7 @@ export class SpareKeeper {
         versionId,
         wanted: wanted.get(versionId) ?? 0,
         ready: mine.filter(isClaimable).map((r) => r.id),
-        building: mine.filter((r) => r.task_status === 'BUILDING').length,
+        building: mine.filter((r) => isBuilding({ taskStatus: r.task_status })).length,
         broken,
         ...(lastFailureAt === undefined ? {} : { lastFailureAt }),
       }
@@ -114,7 +115,7 @@ export class SpareKeeper {
     const input: CreateInstanceInput = { instanceId: row.id, databases: [], users: [] }
     await db.transaction().execute(async (trx) => {
       await insertInstance(trx, row)
-      await enqueueTask(trx, { instanceId: row.id, kind: 'create-instance', input })
+      await enqueue(trx, { instanceId: row.id, kind: 'create-instance', input })
     })
   }
 }

@@ -31,8 +31,8 @@ export interface Workflow<I = any> {
    * never cancelled (a delete).
    */
   shouldStop?(input: I): Promise<boolean>
-  /** Called once when the task fails for good; records the fault where a user sees it. */
-  onFailure?(input: I, error: CofferError): Promise<void>
+  /** Called once when the task fails for good; records the fault (of `task`) where a user sees it. */
+  onFailure?(input: I, error: CofferError, task: { readonly id: string }): Promise<void>
   /** The input to keep once the task has ended: secrets removed. */
   scrub?(input: I): unknown
 }

@@ -17,6 +17,7 @@ import * as instances from '../../src/store/repos/instances.js'
 import * as tasks from '../../src/store/repos/tasks.js'
 import type { Db } from '../../src/store/schema.js'
 import { migrate, type StateStore } from '../../src/store/state-store.js'
+import { requestDelete } from '../../src/tasks/queue.js'
 import type { SuiteSkip } from './datastore-suite.js'
 
 export interface StateStoreUnderTest {
@@ -134,23 +135,22 @@ export function runStateStoreSuite(name: string, o: StateStoreSuiteOptions): voi
 
     test('instances > a delete request marks DELETING and queues one delete task, however often asked', async () => {
       const id = await newInstance()
-      await instances.requestDelete(db, id)
-      await instances.requestDelete(db, id)
+      await requestDelete(db, id)
+      await requestDelete(db, id)
       assert.equal((await instances.findInstance(db, id))?.task_status, 'DELETING')
       assert.deepEqual((await tasks.openTasksOf(db, id)).map((t) => t.kind), ['delete-instance'])
-      await instances.resetStatus(db, id)
-      const reset = await instances.findInstance(db, id)
-      assert.equal(reset?.task_status, 'DELETING', 'a delete under way stays under way')
-      assert.equal(reset?.service_status, 'SHUTDOWN')
+      const before = await instances.findInstance(db, id)
+      assert.equal(await instances.resetStatus(db, id), false, 'nothing to reset on an instance being deleted')
+      assert.deepEqual(await instances.findInstance(db, id), before, 'a delete under way stays under way, untouched')
       for (const t of await tasks.openTasksOf(db, id)) await tasks.finishTask(db, t.id, 'done', null)
       await instances.deleteInstanceRow(db, id)
     })
 
     test('tasks > claimed one at a time per instance, in order, under a lease that runs out', async () => {
       const instanceId = randomUUID()
-      const first = await tasks.enqueueTask(db, { instanceId, kind: 'one', input: { n: 1 } })
+      const first = await tasks.insertTask(db, { instanceId, kind: 'one', input: { n: 1 } })
       await sleep(2)
-      const second = await tasks.enqueueTask(db, { instanceId, kind: 'two', input: { n: 2 } })
+      const second = await tasks.insertTask(db, { instanceId, kind: 'two', input: { n: 2 } })
       const claimed = await tasks.claimTask(db, 'owner-a', 50, new Set())
       assert.equal(claimed?.id, first)
       assert.equal(claimed?.state, 'running')
@@ -170,7 +170,7 @@ export function runStateStoreSuite(name: string, o: StateStoreSuiteOptions): voi
 
     test('tasks > a lost owner\'s leases are released for its next run', async () => {
       const instanceId = randomUUID()
-      const id = await tasks.enqueueTask(db, { instanceId, kind: 'one', input: {} })
+      const id = await tasks.insertTask(db, { instanceId, kind: 'one', input: {} })
       assert.equal((await tasks.claimTask(db, 'node-1/123', 60_000, new Set()))?.id, id)
       await tasks.releaseLeasesOf(db, 'node-1/')
       assert.equal((await tasks.claimTask(db, 'node-1/456', 60_000, new Set()))?.id, id)

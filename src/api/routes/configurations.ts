@@ -7,11 +7,13 @@ import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import { validateValues, type ConfigurationValues } from '../../core/configuration.js'
 import { BadRequest, NotFound } from '../../core/errors.js'
+import { isDeleting, isMendable } from '../../core/instance.js'
 import * as configs from '../../store/repos/configurations.js'
 import { findVersionById } from '../../store/repos/datastores.js'
-import { enqueueTask } from '../../store/repos/tasks.js'
+import { enqueue } from '../../tasks/queue.js'
 import type { ConfigurationRow, Db } from '../../store/schema.js'
 import { requireAdmin } from '../auth.js'
+import { appliesEnded } from '../configuration-answer.js'
 import type { ApiContext } from '../context.js'
 import { troveTime } from '../links.js'
 import { labelField, parseBody } from '../parse.js'
@@ -61,10 +63,18 @@ async function configurationView(db: Db, row: ConfigurationRow, withValues: bool
   }
 }
 
-/** One apply task per instance, so one instance's failure stays on that instance. */
-async function applyTo(ctx: ApiContext, instanceIds: readonly string[]): Promise<void> {
-  for (const id of instanceIds) await enqueueTask(ctx.db, { instanceId: id, kind: 'apply-configuration', input: { instanceId: id } })
-  if (instanceIds.length > 0) ctx.kickTasks()
+/**
+ * Queues one apply task per instance (so one instance's failure stays on that instance), inside the
+ * caller's transaction; resolves with the task ids. An instance being deleted, or one whose build
+ * or delete failed, has no engine to take the values: it gets none.
+ */
+async function queueApplies(trx: Db, instanceIds: readonly string[]): Promise<string[]> {
+  if (instanceIds.length === 0) return []
+  const rows = await trx.selectFrom('instances').select(['id', 'task_status', 'fault_message', 'fault_operation']).where('id', 'in', instanceIds).execute()
+  const able = rows.filter((r) => !isDeleting({ taskStatus: r.task_status }) && isMendable(r.fault_message === null ? null : { operation: r.fault_operation }))
+  const ids: string[] = []
+  for (const r of able) ids.push(await enqueue(trx, { instanceId: r.id, kind: 'apply-configuration', input: { instanceId: r.id } }))
+  return ids
 }
 
 export function configurationRoutes(app: FastifyInstance, ctx: ApiContext): void {
@@ -97,21 +107,26 @@ export function configurationRoutes(app: FastifyInstance, ctx: ApiContext): void
     return { instances: await configs.attachedInstances(db, row.id) }
   })
 
-  const change = (merge: boolean) => async (req: { params: P['Params']; body: unknown }) => {
+  /**
+   * Validates, then changes the group and queues an apply for each attached instance in one
+   * transaction, then waits (bounded) for the applies. Resolves false when some still run.
+   */
+  const change = (merge: boolean) => async (req: { params: P['Params']; body: unknown }): Promise<boolean> => {
     const row = await requireConfiguration(db, req.params.configId, req.params.projectId)
     const { configuration: c } = parseBody(UpdateBody, req.body)
     const values = await validate(row.datastore_version_id, merge ? { ...configs.valuesOf(row), ...c.values } : c.values)
-    await configs.updateConfiguration(db, row.id, { values, ...(c.name ? { name: c.name } : {}), ...(c.description !== undefined ? { description: c.description } : {}) })
-    await applyTo(ctx, (await configs.attachedInstances(db, row.id)).map((i) => i.id))
+    const applies = await db.transaction().execute(async (trx) => {
+      await configs.updateConfiguration(trx, row.id, { values, ...(c.name ? { name: c.name } : {}), ...(c.description !== undefined ? { description: c.description } : {}) })
+      return queueApplies(trx, (await configs.attachedInstances(trx, row.id)).map((i) => i.id))
+    })
+    return appliesEnded(ctx, applies)
   }
   app.put<P>('/v1.0/:projectId/configurations/:configId', async (req, reply) => {
     await change(false)(req)
     return reply.code(202).send()
   })
-  app.patch<P>('/v1.0/:projectId/configurations/:configId', async (req, reply) => {
-    await change(true)(req)
-    return reply.code(200).send()
-  })
+  // Trove answers a PATCH 200; 202 says the applies were still running when the wait ran out.
+  app.patch<P>('/v1.0/:projectId/configurations/:configId', async (req, reply) => reply.code((await change(true)(req)) ? 200 : 202).send())
 
   app.delete<P>('/v1.0/:projectId/configurations/:configId', async (req, reply) => {
     const row = await requireConfiguration(db, req.params.configId, req.params.projectId)
@@ -131,9 +146,12 @@ export function configurationRoutes(app: FastifyInstance, ctx: ApiContext): void
     requireAdmin(req)
     const { values: raw } = parseBody(z.object({ values: Values }), req.body)
     const values = await validate(req.params.versionId, raw)
-    await db.updateTable('datastore_versions').set({ default_values: JSON.stringify(values) }).where('id', '=', req.params.versionId).execute()
-    const affected = await db.selectFrom('instances').select('id').where('datastore_version_id', '=', req.params.versionId).where('task_status', '=', 'NONE').execute()
-    await applyTo(ctx, affected.map((i) => i.id))
+    const applies = await db.transaction().execute(async (trx) => {
+      await trx.updateTable('datastore_versions').set({ default_values: JSON.stringify(values) }).where('id', '=', req.params.versionId).execute()
+      const affected = await trx.selectFrom('instances').select('id').where('datastore_version_id', '=', req.params.versionId).execute()
+      return queueApplies(trx, affected.map((i) => i.id))
+    })
+    if (applies.length > 0) ctx.kickTasks()
     return { values }
   })
 }

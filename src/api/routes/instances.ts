@@ -1,12 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { BadRequest, NotFound, NotImplemented, Unprocessable } from '../../core/errors.js'
-import { readyForConfiguration } from '../../core/configuration.js'
+import { mayConfigure, mayRestart } from '../../core/instance.js'
 import { findVersionById } from '../../store/repos/datastores.js'
 import * as instances from '../../store/repos/instances.js'
-import { enqueueTask } from '../../store/repos/tasks.js'
+import { transition } from '../../store/repos/transition.js'
+import { enqueue, requestDelete } from '../../tasks/queue.js'
 import type { InstanceRow } from '../../store/schema.js'
 import { projectScope, requireAdmin } from '../auth.js'
 import type { ApiContext } from '../context.js'
+import { effectiveConfiguration } from '../instance-configuration.js'
 import { createInstance } from '../instance-create.js'
 import { updateInstanceAttributes } from '../instance-update.js'
 import { baseUrl } from '../links.js'
@@ -71,18 +73,14 @@ export function instanceRoutes(app: FastifyInstance, ctx: ApiContext): void {
   // Unlike Trove, delete works in every state (BUILD and ERROR too): a stuck instance can always go.
   app.delete<P>('/v1.0/:projectId/instances/:instanceId', async (req, reply) => {
     const r = await load(req)
-    if (r.task_status !== 'DELETING') {
-      await instances.requestDelete(db, r.id)
-      ctx.kickTasks()
-    }
+    if (await db.transaction().execute((trx) => requestDelete(trx, r.id))) ctx.kickTasks()
     return reply.code(202).send()
   })
 
   app.get<P>('/v1.0/:projectId/instances/:instanceId/configuration', async (req) => {
     const r = await load(req)
-    if (!readyForConfiguration(statusInputs(r))) throw new Unprocessable(`Instance ${r.id} is not ready.`)
-    const { api, spec } = await ctx.guestOf(r)
-    return { instance: { configuration: await api.effectiveConfiguration(spec) } }
+    if (!mayConfigure(statusInputs(r))) throw new Unprocessable(`Instance ${r.id} is not ready.`)
+    return { instance: { configuration: await effectiveConfiguration(ctx, r) } }
   })
 
   const update = async (req: FastifyRequest<P>, reply: FastifyReply) => {
@@ -100,19 +98,23 @@ export function instanceRoutes(app: FastifyInstance, ctx: ApiContext): void {
     // Meant for instances that are not ready, so it comes before the readiness check.
     if (action[0] === 'reset_status') {
       requireAdmin(req)
+      // A delete under way is not reset: it ends by itself, or fails into ERROR to be deleted again.
       await instances.resetStatus(db, r.id)
       return reply.code(202).send()
     }
-    // A failed configuration apply leaves the engine running as before: it may still be restarted.
-    if (!readyForConfiguration(statusInputs(r))) throw new Unprocessable(`Instance ${r.id} is not ready.`)
     switch (action[0]) {
-      case 'restart':
-        await db.transaction().execute(async (trx) => {
-          await instances.updateInstance(trx, r.id, { task_status: 'REBOOTING' })
-          await enqueueTask(trx, { instanceId: r.id, kind: 'restart-instance', input: { instanceId: r.id } })
+      case 'restart': {
+        // A failed apply or restart leaves the engine as it was: a restart may mend it.
+        if (!mayRestart(statusInputs(r))) throw new Unprocessable(`Instance ${r.id} is not ready.`)
+        const queued = await db.transaction().execute(async (trx) => {
+          if (!(await transition(trx, r.id, 'NONE', 'REBOOTING'))) return false
+          await enqueue(trx, { instanceId: r.id, kind: 'restart-instance', input: { instanceId: r.id } })
+          return true
         })
+        if (!queued) throw new Unprocessable(`Instance ${r.id} is not ready: another operation began on it.`)
         ctx.kickTasks()
         return reply.code(202).send()
+      }
       case 'resize':
       case 'promote_to_replica_source':
       case 'eject_replica_source':

@@ -3,7 +3,7 @@
  * datastore keeps for fast creates, and each spare's state.
  */
 import type { FastifyInstance } from 'fastify'
-import { instanceStatus } from '../../core/instance.js'
+import { instanceStatus, isBuilding } from '../../core/instance.js'
 import { listDatastores } from '../../store/repos/datastores.js'
 import { isClaimable, listSpares } from '../../store/repos/spares.js'
 import { requireAdmin } from '../auth.js'
@@ -18,7 +18,7 @@ export function spareRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const spares = await listSpares(ctx.db)
     const pools = Object.keys(ctx.settings.spares).map((type) => {
       const mine = spares.filter((r) => versions.get(r.datastore_version_id)?.type === type)
-      return { datastore: type, wanted: ctx.settings.spares[type] ?? 0, ready: mine.filter(isClaimable).length, building: mine.filter((r) => r.task_status === 'BUILDING').length }
+      return { datastore: type, wanted: ctx.settings.spares[type] ?? 0, ready: mine.filter(isClaimable).length, building: mine.filter((r) => isBuilding({ taskStatus: r.task_status })).length }
     })
     return {
       pools,

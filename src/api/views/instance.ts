@@ -4,9 +4,9 @@ import type { InstanceRow } from '../../store/schema.js'
 import { links, troveTime } from '../links.js'
 
 export const statusInputs = (r: InstanceRow): StatusInputs => ({
-  taskStatus: r.task_status as StatusInputs['taskStatus'],
-  serviceStatus: r.service_status as StatusInputs['serviceStatus'],
-  fault: r.fault_message ? { message: r.fault_message, created: r.fault_created ?? r.updated_at } : null,
+  taskStatus: r.task_status,
+  serviceStatus: r.service_status,
+  fault: r.fault_message ? { message: r.fault_message, created: r.fault_created ?? r.updated_at, operation: r.fault_operation } : null,
   pendingRestart: Number(r.pending_restart) === 1,
 })
 

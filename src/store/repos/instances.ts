@@ -1,5 +1,5 @@
 import type { Db, InstanceRow, InstanceUpdate, NewInstanceRow } from '../schema.js'
-import { enqueueTask, openTasksOf } from './tasks.js'
+import { transition } from './transition.js'
 
 export const now = (): string => new Date().toISOString()
 
@@ -49,7 +49,11 @@ export async function countInstances(db: Db, projectId: string): Promise<number>
   return Number(r.n)
 }
 
-export async function updateInstance(db: Db, id: string, patch: InstanceUpdate): Promise<void> {
+/** Columns that change only through transition.ts. */
+type StatusColumn = 'task_status' | 'service_status' | 'pending_restart' | `fault_${string}`
+
+/** Writes columns other than the status ones (name, group, placement); those go through transition(). */
+export async function updateInstance(db: Db, id: string, patch: Omit<InstanceUpdate, StatusColumn>): Promise<void> {
   await db.updateTable('instances').set({ ...patch, updated_at: now() }).where('id', '=', id).execute()
 }
 
@@ -63,44 +67,13 @@ export async function usedPorts(db: Db, node: string): Promise<Set<number>> {
 }
 
 /**
- * Marks the instance DELETING and queues its delete task (once), in one transaction. The caller
- * wakes the task runner.
- */
-export async function requestDelete(db: Db, id: string): Promise<void> {
-  await db.transaction().execute((trx) => markDeleting(trx, id))
-}
-
-/** requestDelete's two writes, for a caller already inside a transaction. */
-export async function markDeleting(db: Db, id: string): Promise<void> {
-  await updateInstance(db, id, { task_status: 'DELETING' })
-  await queueDeleteTask(db, id)
-}
-
-/** Queues the instance's delete task unless one is open already. Call inside a transaction. */
-export async function queueDeleteTask(db: Db, id: string): Promise<void> {
-  const open = await openTasksOf(db, id)
-  if (!open.some((t) => t.kind === 'delete-instance')) await enqueueTask(db, { instanceId: id, kind: 'delete-instance', input: { instanceId: id } })
-}
-
-/**
  * Trove's `reset_status`, the cloud admin's way out of a stuck state: no task, no fault, and a
  * service status of SHUTDOWN until the next heartbeat tells the truth (ACTIVE when the engine
  * answers). A delete under way stays under way. Tasks still open are left to finish or fail.
+ * Resolves false when there was nothing to reset (the instance is gone or being deleted).
  */
-export async function resetStatus(db: Db, id: string): Promise<void> {
-  await db
-    .updateTable('instances')
-    .set((eb) => ({
-      task_status: eb.case().when('task_status', '=', 'DELETING').then('DELETING').else('NONE').end(),
-      service_status: 'SHUTDOWN',
-      fault_message: null,
-      fault_details: null,
-      fault_created: null,
-      service_status_updated: now(),
-      updated_at: now(),
-    }))
-    .where('id', '=', id)
-    .execute()
+export function resetStatus(db: Db, id: string): Promise<boolean> {
+  return transition(db, id, ['NONE', 'BUILDING', 'REBOOTING'], 'NONE', { clearFault: 'any', serviceStatus: 'SHUTDOWN' })
 }
 
 /** A new instance row in BUILD, not placed yet: the fields a create decides, defaults for the rest. */
@@ -117,6 +90,8 @@ export function newInstanceRow(
     fault_message: null,
     fault_details: null,
     fault_created: null,
+    fault_operation: null,
+    fault_task_id: null,
     volume_used_bytes: null,
     heartbeat_at: null,
     created_at: ts,

@@ -5,7 +5,9 @@
  * every project-scoped query leaves them out. A create claims one by giving it an owner.
  */
 import type { Db, InstanceRow } from '../schema.js'
-import { markDeleting, now, queueDeleteTask, SPARE_PROJECT } from './instances.js'
+import { SPARE_PROJECT } from './instances.js'
+import { insertTask, openTasksOf } from './tasks.js'
+import { transition } from './transition.js'
 
 export { SPARE_PROJECT }
 
@@ -28,44 +30,14 @@ export const isClaimable = (r: InstanceRow): boolean => r.task_status === 'NONE'
  * resolves with the claimed id and whether its flavor matched, or undefined when none is ready.
  */
 export async function claimSpare(db: Db, wanted: InstanceRow): Promise<{ id: string; sameFlavor: boolean } | undefined> {
-  const { id: _id, node: _node, port: _port, ...claim } = wanted
+  const { id: _id, node: _node, port: _port, task_status: _t, service_status, pending_restart: _p, fault_message: _m, fault_details: _d, fault_created: _c, fault_operation: _o, fault_task_id: _i, ...claim } = wanted
   const candidates = (await listSpares(db)).filter((r) => r.datastore_version_id === wanted.datastore_version_id && isClaimable(r))
   candidates.sort((a, b) => Number(b.flavor_id === wanted.flavor_id) - Number(a.flavor_id === wanted.flavor_id))
   for (const c of candidates) {
-    const r = await db
-      .updateTable('instances')
-      .set(claim)
-      .where('id', '=', c.id)
-      .where('project_id', '=', SPARE_PROJECT)
-      .where('task_status', '=', 'NONE')
-      .executeTakeFirst()
-    if (Number(r.numUpdatedRows) === 1) return { id: c.id, sameFlavor: c.flavor_id === wanted.flavor_id }
+    const won = await transition(db, c.id, 'NONE', 'BUILDING', { also: claim, serviceStatus: service_status, pendingRestart: false, clearFault: 'any', inProject: SPARE_PROJECT })
+    if (won) return { id: c.id, sameFlavor: c.flavor_id === wanted.flavor_id }
   }
   return undefined
-}
-
-/**
- * Starts deleting a spare unless a create claimed it first (or it is being deleted already).
- * Resolves true when its delete task was queued. Call inside a transaction.
- */
-export async function retireSpare(db: Db, id: string): Promise<boolean> {
-  const r = await db
-    .updateTable('instances')
-    .set({ task_status: 'DELETING', updated_at: now() })
-    .where('id', '=', id)
-    .where('project_id', '=', SPARE_PROJECT)
-    .where('task_status', '=', 'NONE')
-    .executeTakeFirst()
-  if (Number(r.numUpdatedRows) !== 1) return false
-  await queueDeleteTask(db, id)
-  return true
-}
-
-/** Retires every unclaimed spare of this flavor (it is being deleted); resolves how many. Call inside a transaction. */
-export async function retireSparesOfFlavor(db: Db, flavorId: string): Promise<number> {
-  let n = 0
-  for (const r of await listSpares(db)) if (r.flavor_id === flavorId && (await retireSpare(db, r.id))) n++
-  return n
 }
 
 /**
@@ -96,11 +68,18 @@ export async function clientsCreating(db: Db): Promise<boolean> {
  * Retires the spares that another build of Coffer made or is making (a resumed build stops at its
  * next step, as a create does when its instance is deleted). Call at start, before engines are
  * adopted; the keeper makes new ones. Resolves how many.
+ *
+ * The one writer of tasks outside tasks/queue.ts, because main.ts calls it from here; it moves
+ * there with the start-up code when the control plane gets a composition root of its own.
  */
 export async function retireSparesOfOtherBuilds(db: Db, build: string): Promise<number> {
   return db.transaction().execute(async (trx) => {
-    const stale = (await listSpares(trx)).filter((r) => r.task_status !== 'DELETING' && r.built_by !== build)
-    for (const r of stale) await markDeleting(trx, r.id)
-    return stale.length
+    let n = 0
+    for (const r of (await listSpares(trx)).filter((x) => x.built_by !== build)) {
+      if (!(await transition(trx, r.id, ['NONE', 'BUILDING', 'REBOOTING'], 'DELETING'))) continue
+      if (!(await openTasksOf(trx, r.id)).some((t) => t.kind === 'delete-instance')) await insertTask(trx, { instanceId: r.id, kind: 'delete-instance', input: { instanceId: r.id } })
+      n++
+    }
+    return n
   })
 }

@@ -4,7 +4,11 @@ import type { Db, TaskRow } from '../schema.js'
 export type TaskState = 'pending' | 'running' | 'done' | 'failed' | 'cancelled'
 const OPEN: TaskState[] = ['pending', 'running']
 
-export async function enqueueTask(db: Db, t: { instanceId: string; kind: string; input: unknown }): Promise<string> {
+/**
+ * Writes a pending task. Callers queue work through tasks/queue.ts `enqueue`, which types each
+ * kind's input; this is the row it writes.
+ */
+export async function insertTask(db: Db, t: { instanceId: string; kind: string; input: unknown }): Promise<string> {
   const id = randomUUID()
   const ts = new Date().toISOString()
   await db
@@ -54,6 +58,13 @@ export async function finishTask(db: Db, taskId: string, state: Exclude<TaskStat
     .set({ state, error, lease_owner: null, lease_until: null, updated_at: new Date().toISOString(), ...(input === undefined ? {} : { input: JSON.stringify(input) }) })
     .where('id', '=', taskId)
     .execute()
+}
+
+/** The tasks among `ids` that have not ended yet. */
+export async function stillOpen(db: Db, ids: readonly string[]): Promise<string[]> {
+  if (ids.length === 0) return []
+  const rows = await db.selectFrom('tasks').select('id').where('id', 'in', ids).where('state', 'in', OPEN).execute()
+  return rows.map((r) => r.id)
 }
 
 export async function openTasksOf(db: Db, instanceId: string): Promise<TaskRow[]> {

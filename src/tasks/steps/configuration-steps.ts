@@ -6,7 +6,8 @@ import { CONFIGURATION_FAULT } from '../../core/configuration.js'
 import type { CofferError } from '../../core/errors.js'
 import type { Bus } from '../../bus/bus.js'
 import { overridesFor } from '../../store/repos/configurations.js'
-import * as instances from '../../store/repos/instances.js'
+import { NOT_DELETING } from '../../core/instance.js'
+import { transition } from '../../store/repos/transition.js'
 import type { Db } from '../../store/schema.js'
 import { instanceSpec, requireInstance } from './instance-spec.js'
 
@@ -28,11 +29,9 @@ export function configurationSteps(d: { readonly db: Db; readonly bus: Bus }) {
       return restartRequired
     },
 
+    /** The apply succeeded: records what waits for a restart, and clears a fault it mends. */
     async record(id: string, restartRequired: readonly string[]): Promise<void> {
-      const row = await instances.findInstance(db, id)
-      if (!row) return
-      const clearFault = row.fault_message?.startsWith(CONFIGURATION_FAULT)
-      await instances.updateInstance(db, id, { pending_restart: restartRequired.length > 0 ? 1 : 0, ...(clearFault ? { fault_message: null, fault_created: null, fault_details: null } : {}) })
+      await transition(db, id, NOT_DELETING, null, { pendingRestart: restartRequired.length > 0, clearFault: 'mended' })
     },
 
     async restart(id: string, signal?: AbortSignal): Promise<void> {
@@ -41,12 +40,13 @@ export function configurationSteps(d: { readonly db: Db; readonly bus: Bus }) {
     },
 
     async markRestarted(id: string): Promise<void> {
-      await instances.updateInstance(db, id, { task_status: 'NONE', pending_restart: 0, service_status: 'HEALTHY', service_status_updated: instances.now() })
+      await transition(db, id, 'REBOOTING', 'NONE', { pendingRestart: false, serviceStatus: 'HEALTHY', clearFault: 'mended' })
     },
 
-    async markApplyFailed(id: string, err: CofferError): Promise<void> {
-      if (!(await instances.findInstance(db, id))) return
-      await instances.updateInstance(db, id, { task_status: 'NONE', fault_message: `${CONFIGURATION_FAULT}: ${err.message}`, fault_created: instances.now(), fault_details: 'The engine keeps running with its previous settings; update or detach the group to try again.' })
+    /** The engine keeps its previous settings: the fault says so, and the task status stays as it is. */
+    async markApplyFailed(id: string, err: CofferError, taskId: string): Promise<void> {
+      const fault = { message: `${CONFIGURATION_FAULT}: ${err.message}`, details: 'The engine keeps running with its previous settings; update or detach the group to try again.', operation: 'apply-configuration' as const, taskId }
+      await transition(db, id, NOT_DELETING, null, { fault })
     },
   }
 }

@@ -4,10 +4,12 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { CofferError } from '../../core/errors.js'
 import { faultOf } from '../../core/fault-message.js'
+import { isDeleting, NOT_DELETING, OPERATION_TASK_STATUS, type Operation } from '../../core/instance.js'
 import type { Bus } from '../../bus/bus.js'
 import { isSealed, type Sealer } from '../../store/sealed.js'
 import type { GuestDatabase } from '../../guest/protocol.js'
 import * as instances from '../../store/repos/instances.js'
+import { transition } from '../../store/repos/transition.js'
 import type { Db } from '../../store/schema.js'
 import { TaskCancelled } from '../workflow.js'
 import type { SealedUser } from '../create-instance.js'
@@ -84,21 +86,24 @@ export function instanceSteps(d: StepDeps) {
     },
 
     async markActive(id: string): Promise<void> {
-      const ts = instances.now()
-      await instances.updateInstance(db, id, { task_status: 'NONE', service_status: 'HEALTHY', service_status_updated: ts })
+      // False when a delete began meanwhile: the delete owns the status now.
+      await transition(db, id, 'BUILDING', 'NONE', { serviceStatus: 'HEALTHY', clearFault: 'mended' })
     },
 
-    async markFailed(id: string, err: CofferError): Promise<void> {
-      const row = await instances.findInstance(db, id)
-      if (!row) return
-      // A failed delete leaves the instance in ERROR so it can be deleted again. Paths and log lines go to the details only.
-      const fault = faultOf(err)
-      await instances.updateInstance(db, id, { task_status: 'NONE', service_status: 'ERROR', fault_message: fault.message, fault_details: fault.details, fault_created: instances.now() })
+    /**
+     * Shows the failure of `operation` (task `taskId`) on the instance and ends the operation's task
+     * status. A failed delete leaves the instance in ERROR so it can be deleted again. Paths and log
+     * lines go to the details only.
+     */
+    async markFailed(id: string, err: CofferError, operation: Operation, taskId: string): Promise<void> {
+      const fault = { ...faultOf(err), operation, taskId }
+      const from = OPERATION_TASK_STATUS[operation]
+      await transition(db, id, from ?? NOT_DELETING, from === null ? null : 'NONE', { fault, serviceStatus: 'ERROR' })
     },
 
     async isDeleting(id: string): Promise<boolean> {
       const row = await instances.findInstance(db, id)
-      return !row || row.task_status === 'DELETING'
+      return !row || isDeleting({ taskStatus: row.task_status })
     },
 
     /** Stops the engine and removes the envelope, on whatever node it was placed. Nothing placed: nothing to do. */
