@@ -19,7 +19,7 @@ import { datastores } from './guest/datastores/index.js'
 import { bootstrapIdentity, type Bootstrap } from './identity/bootstrap.js'
 import { purgeExpiredTokens } from './identity/identity.js'
 import { NodeAgent } from './node/node-agent.js'
-import { loadSealer, preparePrivateHome, statePath } from './private-home.js'
+import { loadSealer, lockHome, preparePrivateHome, statePath } from './private-home.js'
 import { syncDatastores } from './store/repos/datastores.js'
 import { instancesOnNode } from './store/repos/instances.js'
 import { retireSparesOfOtherBuilds } from './store/repos/spares.js'
@@ -43,6 +43,7 @@ export interface RunningServer {
 
 export async function startServer(settings: Settings, log: (msg: string) => void = console.error): Promise<RunningServer> {
   await preparePrivateHome(settings.home)
+  const lock = await lockHome(settings.home, apiUrl(settings))
   const store = await openSqliteStore(statePath(settings.home))
   const sealer = await loadSealer(settings.home)
   const { db } = store
@@ -125,6 +126,7 @@ export async function startServer(settings: Settings, log: (msg: string) => void
       await spares.stop()
       await runner.stop()
       await store.close()
+      await lock.release()
     },
   }
 }

@@ -5,7 +5,7 @@
  * files that are 0600 to Coffer's user (openrc, clouds.yaml, which users look for there).
  */
 import { randomBytes } from 'node:crypto'
-import { chmod, mkdir, open, readFile, rename, stat } from 'node:fs/promises'
+import { chmod, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { sealerWith, type Sealer } from './store/sealed.js'
 
@@ -60,3 +60,63 @@ export async function loadSealer(home: string): Promise<Sealer> {
 }
 
 const exists = (p: string): Promise<boolean> => stat(p).then(() => true, () => false)
+
+export interface HomeLock {
+  release(): Promise<void>
+}
+
+interface LockHolder {
+  readonly pid: number
+  /** The process's start time in clock ticks since boot (/proc/<pid>/stat), so a reused pid is not mistaken for it. */
+  readonly started: string
+  readonly url: string
+}
+
+/**
+ * One `coffer serve` per home: two would run the same tasks and engines. The lock is a file in the
+ * private part naming the holder; a holder that is gone (killed, crashed) leaves a stale lock that
+ * the next start takes over.
+ */
+export async function lockHome(home: string, url: string): Promise<HomeLock> {
+  const path = join(privateDir(home), 'serve.lock')
+  const me: LockHolder = { pid: process.pid, started: await startTimeOf(process.pid) ?? '', url }
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const fh = await open(path, 'wx', 0o600)
+      await fh.writeFile(JSON.stringify(me))
+      await fh.close()
+      return {
+        async release() {
+          const holder = await readHolder(path)
+          if (holder?.pid === me.pid && holder.started === me.started) await unlink(path).catch(() => undefined)
+        },
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    }
+    const holder = await readHolder(path)
+    if (holder && (await startTimeOf(holder.pid)) === holder.started) {
+      throw new Error(`another coffer serve (pid ${holder.pid}, ${holder.url}) already runs on the home ${home}; stop it first, or give this one another --home`)
+    }
+    await unlink(path).catch(() => undefined)
+  }
+  throw new Error(`could not take the lock ${path}: something keeps making it; is another coffer serve starting?`)
+}
+
+async function readHolder(path: string): Promise<LockHolder | undefined> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as LockHolder
+  } catch {
+    return undefined // gone, or half-written by a holder that died while writing it
+  }
+}
+
+async function startTimeOf(pid: number): Promise<string | undefined> {
+  try {
+    // The command name (field 2) may hold spaces and parentheses: count fields after its last ')'.
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
+  } catch {
+    return undefined
+  }
+}
