@@ -51,7 +51,7 @@ describe('node registry', () => {
     // b stops heartbeating; a goes on.
     const t = Date.now()
     await nodes.heartbeat({ protocol: GUEST_PROTOCOL_VERSION, name: 'a', observedAt: t + 1000, instances: [] })
-    await store.db.updateTable('nodes').set({ last_heartbeat: t - 1000 }).where('name', '=', 'b').execute()
+    await store.db.updateTable('nodes').set({ last_heartbeat: t - 60_000 }).where('name', '=', 'b').execute()
     await nodes.checkSilent()
     assert.deepEqual((await listNodes(store.db)).map((n) => [n.name, n.state]), [['a', 'UP'], ['b', 'DOWN']])
     assert.deepEqual(await served(), { postgresql: ['15'] })

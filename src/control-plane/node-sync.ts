@@ -28,6 +28,7 @@ export class NodeSync {
   /** What each node last took, by node and instance id, as JSON. */
   readonly #sent = new Map<string, Map<string, string>>()
   readonly #running = new Map<string, Promise<void>>()
+  readonly #inFlight = new Set<string>()
 
   constructor(o: { readonly db: Db; readonly bus: Bus; readonly log: (msg: string) => void }) {
     this.#db = o.db
@@ -57,21 +58,30 @@ export class NodeSync {
     this.#sent.set(node, sent)
     const rows = (await instancesOnNode(this.#db, node)).filter((r) => r.port !== null)
     const ids = new Set(rows.map((r) => r.id))
-    await Promise.all(
-      rows.map(async (row) => {
-        let desired: DesiredInstance
-        try {
-          desired = { spec: await instanceSpec(this.#db, row), running: shouldRun(row) }
-        } catch {
-          return // its version or flavor is gone; a delete under way needs nothing from here
-        }
-        const text = JSON.stringify(desired)
-        if (sent.get(row.id) === text) return
-        await api.ensure(desired)
-        sent.set(row.id, text)
-      }),
-    )
+    for (const row of rows) {
+      let desired: DesiredInstance
+      try {
+        desired = { spec: await instanceSpec(this.#db, row), running: shouldRun(row) }
+      } catch {
+        continue // its version or flavor is gone; a delete under way needs nothing from here
+      }
+      const text = JSON.stringify(desired)
+      if (sent.get(row.id) === text) continue
+      // Not awaited: the node takes an ensure only between two lifecycle changes of the instance
+      // (a long prepare, a delete of a large volume), and the others must not wait for that one.
+      this.#send(node, row.id, () => api.ensure(desired), () => sent.set(row.id, text))
+    }
     for (const id of sent.keys()) if (!ids.has(id)) sent.delete(id)
-    for (const id of held.filter((h) => !ids.has(h))) await api.forget(id)
+    for (const id of held.filter((h) => !ids.has(h))) this.#send(node, id, () => api.forget(id), () => undefined)
+  }
+
+  /** One message per instance in flight; a failed one is sent again at the next pass. */
+  #send(node: string, id: string, message: () => Promise<void>, taken: () => void): void {
+    const key = `${node}/${id}`
+    if (this.#inFlight.has(key)) return
+    this.#inFlight.add(key)
+    void message()
+      .then(taken, (err) => this.#log(`node ${node}: instance ${id}: ${errorMessage(err)}`))
+      .finally(() => this.#inFlight.delete(key))
   }
 }

@@ -9,3 +9,11 @@ export type NodeState = (typeof NODE_STATES)[number]
 
 /** Heartbeats a node may miss before it is DOWN. */
 export const MISSED_HEARTBEATS_FOR_DOWN = 3
+/**
+ * But never silent for less than this: a node's timers share an event loop with its engines'
+ * work, and a busy second on a small machine must not take its datastore versions away.
+ */
+export const MIN_SILENCE_FOR_DOWN_MS = 30_000
+
+/** How long a node heartbeating every `heartbeatMs` may stay silent before it is DOWN. */
+export const silenceForDown = (heartbeatMs: number): number => Math.max(MISSED_HEARTBEATS_FOR_DOWN * heartbeatMs, MIN_SILENCE_FOR_DOWN_MS)

@@ -1,6 +1,6 @@
 /** The nodes table: what each node announced, when it was last heard, and its state. */
 import type { DatastoreManifest } from '../../core/manifest.js'
-import { MISSED_HEARTBEATS_FOR_DOWN, type NodeState } from '../../core/node.js'
+import { type NodeState, silenceForDown } from '../../core/node.js'
 import type { Db, NodeRow } from '../schema.js'
 
 /** What a node tells about itself when it registers (the fields of guest/protocol's NodeAnnouncement). */
@@ -64,22 +64,13 @@ export async function touchNode(db: Db, name: string, at: number): Promise<{ kno
 /** Marks DOWN the UP or DRAINING nodes that missed several heartbeats; resolves with their names. */
 export async function markSilentNodesDown(db: Db, at = Date.now()): Promise<string[]> {
   const rows = await db.selectFrom('nodes').select(['name', 'last_heartbeat', 'heartbeat_ms']).where('state', '!=', 'DOWN').execute()
-  const silent = rows.filter((r) => Number(r.last_heartbeat) + MISSED_HEARTBEATS_FOR_DOWN * Number(r.heartbeat_ms) < at).map((r) => r.name)
+  const silent = rows.filter((r) => Number(r.last_heartbeat) + silenceForDown(Number(r.heartbeat_ms)) < at).map((r) => r.name)
   if (silent.length > 0) await db.updateTable('nodes').set({ state: 'DOWN' }).where('name', 'in', silent).execute()
   return silent
 }
 
-export async function setNodeState(db: Db, name: string, state: NodeState): Promise<void> {
-  await db.updateTable('nodes').set({ state }).where('name', '=', name).execute()
-}
-
 export async function listNodes(db: Db): Promise<NodeInfo[]> {
   return (await db.selectFrom('nodes').selectAll().orderBy('name').execute()).map(infoOf)
-}
-
-export async function findNode(db: Db, name: string): Promise<NodeInfo | undefined> {
-  const r = await db.selectFrom('nodes').selectAll().where('name', '=', name).executeTakeFirst()
-  return r ? infoOf(r) : undefined
 }
 
 /** RAM of the flavors of the instances placed on each node (spares included), by node name. */
