@@ -69,13 +69,13 @@ export class NodeAgent implements GuestApi {
     return this.#o.compute.portIsFree(port)
   }
 
+  /**
+   * An engine newly meant to run is left to the supervisor, not started here: one found stopped is
+   * reported SHUTDOWN and started at the second look, so its status never says ACTIVE while it is
+   * still starting.
+   */
   async ensure(desired: DesiredInstance): Promise<void> {
-    const id = desired.spec.instanceId
-    const wasRunning = this.#book.get(id)?.running ?? false
-    const kept = await lifecycle(id, () => this.#book.put(desired))
-    // Newly meant to run (a task finished, or a node with no spec file of it yet): taken over as
-    // at a start, so an engine found stopped is started without waiting for two looks.
-    if (kept && desired.running && !wasRunning) void this.adopt([desired.spec])
+    await lifecycle(desired.spec.instanceId, () => this.#book.put(desired))
   }
 
   forget(instanceId: string): Promise<void> {
