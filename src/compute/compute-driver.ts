@@ -28,6 +28,8 @@ export interface ComputeDriver {
   paths(instanceId: string): EnvelopePaths
   /** Creates the envelope: the instance's own account, and folders it owns. Idempotent. */
   createEnvelope(instanceId: string): Promise<Envelope>
+  /** Ids of the instances that have (part of) an envelope here, made or half made. */
+  listEnvelopes(): Promise<string[]>
   /** The envelope of an instance, or undefined when it has none (never made, or destroyed). */
   envelope(instanceId: string): Promise<Envelope | undefined>
   /** Removes the envelope, its account and everything in it. Idempotent; only removes what it created. */

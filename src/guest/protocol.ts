@@ -4,6 +4,7 @@
  */
 import type { CharacterSetCatalog } from '../core/character-sets.js'
 import type { ConfigurationValues, ParameterSpec } from '../core/configuration.js'
+import type { DatastoreManifest } from '../core/manifest.js'
 
 export const GUEST_PROTOCOL_VERSION = 1
 
@@ -47,6 +48,57 @@ export interface InstanceSpec {
   readonly flavor: { readonly ramMb: number; readonly vcpus: number }
 }
 
+/**
+ * What should exist of an instance on its node. The node keeps it in the instance's guest folder,
+ * so after a restart it knows its engines without asking anyone.
+ */
+export interface DesiredInstance {
+  readonly spec: InstanceSpec
+  /**
+   * True when the node should keep the engine running (start it again when found stopped) and
+   * report heartbeats. False while a task owns the instance (build, restart, delete) or a fault
+   * is shown: then the node leaves the engine as it is.
+   */
+  readonly running: boolean
+}
+
+/** What a node tells the control plane about itself when it starts (and registers). */
+export interface NodeAnnouncement {
+  readonly protocol: typeof GUEST_PROTOCOL_VERSION
+  readonly name: string
+  /** Addresses its instances listen on; the first is the one clients are given. */
+  readonly addresses: readonly string[]
+  /** Ports it hands to instances, inclusive. */
+  readonly ports: { readonly first: number; readonly last: number }
+  readonly capacity: NodeResources
+  /** The datastores it can run, with the versions whose binaries it found. */
+  readonly manifests: readonly DatastoreManifest[]
+  /** How often it sends a NodeHeartbeat; the control plane marks it DOWN after a few missed ones. */
+  readonly heartbeatMs: number
+}
+
+export interface NodeResources {
+  readonly ramMb: number
+  readonly vcpus: number
+  readonly diskGb: number
+}
+
+/** A node's own heartbeat: it is alive, and which instances it keeps a spec of. */
+export interface NodeHeartbeat {
+  readonly protocol: typeof GUEST_PROTOCOL_VERSION
+  readonly name: string
+  readonly observedAt: number
+  readonly instances: readonly string[]
+}
+
+/** An error as it crosses the bus; rebuilt as a CofferError on the other side. */
+export interface WireError {
+  readonly code: string
+  readonly message: string
+  readonly details?: string
+  readonly retryable: boolean
+}
+
 export interface Heartbeat {
   readonly protocol: typeof GUEST_PROTOCOL_VERSION
   readonly instanceId: string
@@ -68,6 +120,10 @@ export interface CallOptions {
 
 /** Commands a node carries out for the task manager. Every one is idempotent. */
 export interface GuestApi {
+  /** Records what should exist of an instance (in its guest folder) and supervises it accordingly. */
+  ensure(desired: DesiredInstance): Promise<void>
+  /** Stops supervising an instance and drops its spec; its engine and envelope are left as they are. */
+  forget(instanceId: string): Promise<void>
   /** True when the node could give this port to a new instance right now. */
   portIsFree(port: number): Promise<boolean>
   createEnvelope(spec: InstanceSpec): Promise<void>

@@ -11,8 +11,9 @@ import type { DatastoreManifest } from '../core/manifest.js'
 import { resolveOsAccount } from '../guest/datastores/common/os-account.js'
 import { serialised } from '../guest/datastores/common/serialise.js'
 import type { Datastore, InstanceContext, OsAccount } from '../guest/datastores/datastore.js'
-import type { CallOptions, GuestApi, GuestDatabase, GuestUser, Heartbeat, InstanceSpec, SchemaOp } from '../guest/protocol.js'
+import type { CallOptions, DesiredInstance, GuestApi, GuestDatabase, GuestUser, Heartbeat, InstanceSpec, SchemaOp } from '../guest/protocol.js'
 import { GUEST_PROTOCOL_VERSION } from '../guest/protocol.js'
+import { SpecBook } from './spec-book.js'
 
 export interface NodeAgentOptions {
   readonly name: string
@@ -33,9 +34,9 @@ export const restartDue = (stoppedLooks: number, restartsInARow: number): boolea
  * supervisor's start cannot interleave with a delete and bring back an engine whose envelope is
  * being removed. Engines serialise their own steps too; this covers what spans the envelope.
  */
-const lifecycle = <T>(spec: InstanceSpec, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> =>
+const lifecycle = <T>(spec: InstanceSpec | string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> =>
   // A change cancelled while it queued behind another never starts.
-  serialised(`node:${spec.instanceId}`, async () => {
+  serialised(`node:${typeof spec === 'string' ? spec : spec.instanceId}`, async () => {
     signal?.throwIfAborted()
     return fn()
   })
@@ -45,10 +46,12 @@ export class NodeAgent implements GuestApi {
   #manifests = new Map<string, DatastoreManifest>()
   /** Node-wide engine accounts (Debian's `postgres`...) by name: looked up once, they do not change. */
   readonly #nodeAccounts = new Map<string, Promise<OsAccount>>()
+  readonly #book: SpecBook
   #heartbeat: NodeJS.Timeout | undefined
 
   constructor(o: NodeAgentOptions) {
     this.#o = o
+    this.#book = new SpecBook(o.compute)
   }
 
   get name(): string {
@@ -66,8 +69,28 @@ export class NodeAgent implements GuestApi {
     return this.#o.compute.portIsFree(port)
   }
 
+  /**
+   * An engine newly meant to run is left to the supervisor, not started here: one found stopped is
+   * reported SHUTDOWN and started at the second look, so its status never says ACTIVE while it is
+   * still starting.
+   */
+  async ensure(desired: DesiredInstance): Promise<void> {
+    await lifecycle(desired.spec.instanceId, () => this.#book.put(desired))
+  }
+
+  forget(instanceId: string): Promise<void> {
+    return lifecycle(instanceId, () => this.#book.drop(instanceId))
+  }
+
+  /** Ids of the instances this node keeps a spec of. */
+  held(): readonly string[] {
+    return this.#book.ids()
+  }
+
   async createEnvelope(spec: InstanceSpec): Promise<void> {
     await this.#o.compute.createEnvelope(spec.instanceId)
+    // Not to be supervised until the control plane says so: a task builds it meanwhile.
+    await lifecycle(spec, () => this.#book.put({ spec, running: this.#book.get(spec.instanceId)?.running ?? false }))
   }
 
   prepare(spec: InstanceSpec, initial: { databases: GuestDatabase[]; users: GuestUser[] }, options: CallOptions = {}): Promise<void> {
@@ -83,13 +106,19 @@ export class NodeAgent implements GuestApi {
   }
 
   stop(spec: InstanceSpec): Promise<void> {
-    return lifecycle(spec, () => this.#stopEngine(spec))
+    return lifecycle(spec, async () => {
+      // Stopped on purpose: the supervisor must not start it again.
+      if (this.#book.get(spec.instanceId)) await this.#book.put({ spec, running: false })
+      await this.#stopEngine(spec)
+    })
   }
 
   destroy(spec: InstanceSpec): Promise<void> {
     return lifecycle(spec, async () => {
+      if (this.#book.get(spec.instanceId)) await this.#book.put({ spec, running: false })
       await this.#stopEngine(spec)
       await this.#o.compute.destroyEnvelope(spec.instanceId)
+      await this.#book.drop(spec.instanceId)
     })
   }
 
@@ -171,6 +200,15 @@ export class NodeAgent implements GuestApi {
   }
 
   /**
+   * Reads the spec files of this node's instances and takes over the engines that should be
+   * running; the state store is never asked.
+   */
+  async adoptFromSpecs(): Promise<void> {
+    await this.#book.load()
+    await this.adopt(this.#book.running().map((d) => d.spec))
+  }
+
+  /**
    * Takes over the engines of instances that should be running: one still running (Coffer was
    * restarted) is left alone; one found stopped (the host rebooted) is started again.
    */
@@ -199,12 +237,12 @@ export class NodeAgent implements GuestApi {
    * Each instance is looked at on its own: one whose last look has not finished (an engine that
    * hangs, a restart under way) is skipped this round, and never holds back the others' heartbeats.
    */
-  startHeartbeats(intervalMs: number, specs: () => Promise<readonly InstanceSpec[]>, publish: (hb: Heartbeat) => void): void {
+  startHeartbeats(intervalMs: number, publish: (hb: Heartbeat) => void): void {
     const stoppedSeen = new Map<string, number>()
     const restartsInARow = new Map<string, number>()
     const looking = new Set<string>()
     const beat = async (): Promise<void> => {
-      for (const spec of await specs().catch(() => [])) {
+      for (const { spec } of this.#book.running()) {
         const id = spec.instanceId
         if (looking.has(id)) continue
         looking.add(id)
@@ -225,6 +263,8 @@ export class NodeAgent implements GuestApi {
       if (s.state !== 'stopped') restartsInARow.delete(id)
       const restarts = restartsInARow.get(id) ?? 0
       if (!restartDue(seen, restarts)) return
+      // A task took the instance over while we looked (a restart, a delete): it is not ours to start.
+      if (!this.#book.get(id)?.running) return
       stoppedSeen.set(id, 0)
       restartsInARow.set(id, restarts + 1)
       this.#o.log(`instance ${id}: engine found stopped, starting it again${restarts > 0 ? ` (restart ${restarts + 1} in a row)` : ''}`)

@@ -136,6 +136,27 @@ export interface TaskStepTable {
   completed_at: string
 }
 
+/** A node as it registered (guest/protocol.ts NodeAnnouncement) and as its heartbeats show it. */
+export interface NodeTable {
+  name: string
+  /** JSON array; the first address is the one clients are given. */
+  addresses: string
+  /** The ports it hands to instances, inclusive. */
+  port_first: number
+  port_last: number
+  ram_mb: number
+  vcpus: number
+  disk_gb: number
+  /** JSON array of the datastore manifests it serves. */
+  manifests: string
+  heartbeat_ms: number
+  /** Epoch ms of its last heartbeat or registration. */
+  last_heartbeat: number
+  /** UP | DOWN | DRAINING (core/node.ts) */
+  state: string
+  registered_at: string
+}
+
 export interface Schema {
   projects: ProjectTable
   users: UserTable
@@ -148,6 +169,7 @@ export interface Schema {
   tasks: TaskTable
   task_steps: TaskStepTable
   configurations: ConfigurationTable
+  nodes: NodeTable
 }
 
 export type Db = Kysely<Schema>
@@ -159,3 +181,4 @@ export type TaskRow = Selectable<TaskTable>
 export type DatastoreRow = Selectable<DatastoreTable>
 export type DatastoreVersionRow = Selectable<DatastoreVersionTable>
 export type ConfigurationRow = Selectable<ConfigurationTable>
+export type NodeRow = Selectable<NodeTable>

@@ -5,6 +5,7 @@ import { findVersionById } from '../../store/repos/datastores.js'
 import * as instances from '../../store/repos/instances.js'
 import { transition } from '../../store/repos/transition.js'
 import { enqueue, requestDelete } from '../../tasks/queue.js'
+import { listNodes } from '../../store/repos/nodes.js'
 import type { InstanceRow } from '../../store/schema.js'
 import { projectScope, requireAdmin } from '../auth.js'
 import type { ApiContext } from '../context.js'
@@ -38,9 +39,11 @@ export function instanceRoutes(app: FastifyInstance, ctx: ApiContext): void {
   }
   const views = async (req: FastifyRequest, rows: readonly InstanceRow[]) => {
     const names = await groupNames(rows)
+    // An instance listens on its node's address, as the node registered it.
+    const addresses = new Map((await listNodes(db)).map((n) => [n.name, n.addresses[0] ?? ctx.settings.bind]))
     return Promise.all(
       rows.map(async (r) =>
-        instanceView(baseUrl(req), r, { datastore: await datastoreOf(r.datastore_version_id), address: ctx.settings.bind, configurationName: r.configuration_id ? names.get(r.configuration_id) : undefined, admin: req.principal.cloudAdmin }),
+        instanceView(baseUrl(req), r, { datastore: await datastoreOf(r.datastore_version_id), address: addresses.get(r.node ?? '') ?? ctx.settings.bind, configurationName: r.configuration_id ? names.get(r.configuration_id) : undefined, admin: req.principal.cloudAdmin }),
       ),
     )
   }

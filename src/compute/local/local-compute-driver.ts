@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { chmod, chown, lstat, mkdir } from 'node:fs/promises'
+import { chmod, chown, lstat, mkdir, readdir } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
 import { promisify } from 'node:util'
@@ -50,6 +50,10 @@ export class LocalComputeDriver implements ComputeDriver {
     await mkdir(p.guestDir, { recursive: true, mode: 0o700 })
     await mkdir(this.cacheDir, { recursive: true, mode: 0o700 })
     return { ...p, account }
+  }
+
+  async listEnvelopes(): Promise<string[]> {
+    return (await readdir(this.#root).catch(() => [] as string[])).filter((n) => ID.test(n))
   }
 
   async envelope(instanceId: string): Promise<Envelope | undefined> {

@@ -4,6 +4,7 @@ import * as defaultFlavors from './0002-default-flavors.js'
 import * as rootHistory from './0003-root-history.js'
 import * as configurations from './0004-configurations.js'
 import * as spareBuild from './0005-spare-build.js'
+import * as nodes from './0006-nodes.js'
 import * as faultOperation from './0007-fault-operation.js'
 
 /** Migrations in order; compiled in, so the binary never looks for files at run time. */
@@ -14,7 +15,7 @@ export const migrationProvider: MigrationProvider = {
     '0003-root-history': rootHistory,
     '0004-configurations': configurations,
     '0005-spare-build': spareBuild,
-    // 0006 is the nodes table (another change under way); 0007 sorts after it either way.
+    '0006-nodes': nodes,
     '0007-fault-operation': faultOperation,
   }),
 }

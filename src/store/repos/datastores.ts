@@ -7,14 +7,22 @@ export interface DatastoreWithVersions extends DatastoreRow {
 }
 
 /**
- * Records what a node found installed. Ids are made once and kept, so clients can hold on to them;
- * a version whose binaries went away stays, inactive, because instances may still refer to it.
+ * Makes the datastores and versions match what the UP nodes serve: a version is active while at
+ * least one UP node serves it. Ids are made once and kept, so clients can hold on to them; a
+ * version no UP node serves stays, inactive, because instances may still refer to it.
  */
-export async function syncDatastores(db: Db, manifests: readonly DatastoreManifest[]): Promise<void> {
+export async function syncDatastores(db: Db, servedByUpNodes: readonly DatastoreManifest[]): Promise<void> {
   const ts = new Date().toISOString()
+  // Several nodes serve the same datastore: one manifest per datastore, with every version any serves.
+  const byName = new Map<string, DatastoreManifest>()
+  for (const m of servedByUpNodes) {
+    const seen = byName.get(m.name)
+    const versions = [...(seen?.versions ?? []), ...m.versions.filter((v) => !seen?.versions.some((s) => s.name === v.name))]
+    byName.set(m.name, { ...(seen ?? m), versions })
+  }
   await db.transaction().execute(async (trx) => {
-    await trx.updateTable('datastore_versions').set({ active: 0 }).execute()
-    for (const m of manifests) {
+    const active = new Set<string>()
+    for (const m of byName.values()) {
       if (m.versions.length === 0) continue
       let ds = await trx.selectFrom('datastores').selectAll().where('name', '=', m.name).executeTakeFirst()
       if (!ds) {
@@ -24,9 +32,15 @@ export async function syncDatastores(db: Db, manifests: readonly DatastoreManife
       for (const v of m.versions) {
         const found = await trx.selectFrom('datastore_versions').select('id').where('datastore_id', '=', ds.id).where('name', '=', v.name).executeTakeFirst()
         const values = { version_number: v.versionNumber, active: 1, manifest: JSON.stringify(m), updated_at: ts }
-        if (found) await trx.updateTable('datastore_versions').set(values).where('id', '=', found.id).execute()
-        else await trx.insertInto('datastore_versions').values({ id: randomUUID(), datastore_id: ds.id, name: v.name, ...values }).execute()
+        const id = found?.id ?? randomUUID()
+        if (found) await trx.updateTable('datastore_versions').set(values).where('id', '=', id).execute()
+        else await trx.insertInto('datastore_versions').values({ id, datastore_id: ds.id, name: v.name, ...values }).execute()
+        active.add(id)
       }
+    }
+    const gone = (await trx.selectFrom('datastore_versions').select('id').where('active', '=', 1).execute()).filter((r) => !active.has(r.id))
+    if (gone.length > 0) await trx.updateTable('datastore_versions').set({ active: 0, updated_at: ts }).where('id', 'in', gone.map((r) => r.id)).execute()
+    for (const ds of await trx.selectFrom('datastores').select('id').execute()) {
       const newest = await trx.selectFrom('datastore_versions').select('id').where('datastore_id', '=', ds.id).where('active', '=', 1).orderBy('name', 'desc').executeTakeFirst()
       await trx.updateTable('datastores').set({ default_version_id: newest?.id ?? null }).where('id', '=', ds.id).execute()
     }

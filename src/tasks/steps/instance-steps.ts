@@ -13,6 +13,7 @@ import { transition } from '../../store/repos/transition.js'
 import type { Db } from '../../store/schema.js'
 import { TaskCancelled } from '../workflow.js'
 import type { SealedUser } from '../create-instance.js'
+import { chooseNode } from './choose-node.js'
 import { instanceSpec, requireInstance } from './instance-spec.js'
 
 export interface StepDeps {
@@ -20,7 +21,6 @@ export interface StepDeps {
   readonly bus: Bus
   /** Opens the initial users' sealed passwords just before they go to the guest. */
   readonly sealer: Sealer
-  readonly ports: { readonly first: number; readonly last: number }
   /** How long an engine may take to answer after prepare. */
   readonly healthyTimeoutMs: number
 }
@@ -41,10 +41,9 @@ export function instanceSteps(d: StepDeps) {
     async place(id: string): Promise<Placement> {
       const row = await requireInstance(db, id)
       if (row.node && row.port !== null) return { node: row.node, port: Number(row.port) }
-      const name = bus.nodes()[0]
-      if (!name) throw new CofferError('INTERNAL', 'no node is connected to take the instance')
+      const { name, ports } = await chooseNode(db, row)
       const used = await instances.usedPorts(db, name)
-      for (let port = d.ports.first; port <= d.ports.last; port++) {
+      for (let port = ports.first; port <= ports.last; port++) {
         if (used.has(port) || !(await bus.node(name).portIsFree(port))) continue
         try {
           await instances.updateInstance(db, id, { node: name, port })
@@ -53,7 +52,7 @@ export function instanceSteps(d: StepDeps) {
           used.add(port) // another placement took it between our look and our write
         }
       }
-      throw new CofferError('INTERNAL', `no free port left from ${d.ports.first} to ${d.ports.last}`, { retryable: false })
+      throw new CofferError('INTERNAL', `no free port left from ${ports.first} to ${ports.last}`, { retryable: false })
     },
 
     async createEnvelope(id: string): Promise<void> {

@@ -1,0 +1,27 @@
+import type { CallOptions, GuestApi } from '../guest/protocol.js'
+import type { Bus, NodeCall } from './bus.js'
+
+/**
+ * A node's GuestApi on the control plane's side: every method is a bus call. Call options (an
+ * AbortSignal) never cross the wire; the bus turns them into a cancel message.
+ */
+export function guestClient(bus: Pick<Bus, 'call'>, node: string): GuestApi {
+  const call = <T>(method: NodeCall['method'], args: readonly unknown[], options?: CallOptions): Promise<T> =>
+    bus.call(node, { method, args }, options) as Promise<T>
+  return {
+    ensure: (desired) => call('ensure', [desired]),
+    forget: (id) => call('forget', [id]),
+    portIsFree: (port) => call('portIsFree', [port]),
+    createEnvelope: (spec) => call('createEnvelope', [spec]),
+    prepare: (spec, initial, options) => call('prepare', [spec, initial], options),
+    status: (spec) => call('status', [spec]),
+    stop: (spec) => call('stop', [spec]),
+    destroy: (spec) => call('destroy', [spec]),
+    effectiveConfiguration: (spec) => call('effectiveConfiguration', [spec]),
+    catalog: (datastore, version) => call('catalog', [datastore, version]),
+    characterSets: (datastore, version) => call('characterSets', [datastore, version]),
+    configure: (spec, values, options) => call('configure', [spec, values], options),
+    restart: (spec, options) => call('restart', [spec], options),
+    schema: (spec, op) => call('schema', [spec, op]),
+  }
+}
