@@ -23,6 +23,9 @@ import { withService } from './service-account.js'
 /** PostgreSQL's longest identifier, in bytes; longer ones are cut silently. */
 const NAME_BYTES = 63
 
+/** SQLSTATE duplicate_object. */
+const DUPLICATE_OBJECT = '42710'
+
 const OWNER_ATTRIBUTES = 'NOLOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB NOREPLICATION NOBYPASSRLS'
 
 /** The name of `database`'s owner role; a long name is cut and given a hash so two never share one. */
@@ -75,7 +78,12 @@ export async function adoptDatabase(ctx: InstanceContext, c: PgClient, database:
   const owner = ownerRoleOf(database)
   if (await holdsConnect(c, owner, database)) return owner
   const [o, db] = [c.escapeIdentifier(owner), c.escapeIdentifier(database)]
-  if (!(await roleExists(c, owner))) await c.query(`CREATE ROLE ${o} ${OWNER_ATTRIBUTES}`)
+  if (!(await roleExists(c, owner))) {
+    // Another grant on the same database may have made it a moment ago.
+    await c.query(`CREATE ROLE ${o} ${OWNER_ATTRIBUTES}`).catch((err: { code?: unknown }) => {
+      if (err.code !== DUPLICATE_OBJECT) throw err
+    })
+  }
   const legacy = await directGrantees(c, database)
   await withService(ctx, async (d) => {
     const schema = await hasPublicSchema(d)
