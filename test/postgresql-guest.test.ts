@@ -148,7 +148,7 @@ describe('PostgreSQL guest', async () => {
     assert.deepEqual(await asAlice((c) => c.query('SELECT item FROM orders').then((r) => r.rows)), [{ item: 'coffee' }])
   })
 
-  it('creates and deletes users and databases, keeping what a deleted user made', async () => {
+  it('creates and deletes users and databases, keeping what a deleted user made with the database', async () => {
     await postgresql.databases?.create(ctx, [{ name: 'Mixed-Case', character_set: 'UTF8', collate: 'C' }])
     await postgresql.users?.create(ctx, [{ name: 'bob', password: 'pässwörd-ü', databases: [{ name: 'Mixed-Case' }, { name: 'shop' }] }])
     const bob = connect('bob', 'pässwörd-ü', 'Mixed-Case')
@@ -157,7 +157,7 @@ describe('PostgreSQL guest', async () => {
     await bob.end()
     await postgresql.users?.delete(ctx, { name: 'bob' })
     const owner = await withService(ctx, (c) => c.query("SELECT tableowner FROM pg_tables WHERE tablename = 'notes'"), 'Mixed-Case')
-    assert.deepEqual(owner.rows, [{ tableowner: 'coffer_admin' }])
+    assert.deepEqual(owner.rows, [{ tableowner: 'Mixed-Case:owner' }])
     await postgresql.users?.delete(ctx, { name: 'bob' }) // already gone
     assert.deepEqual((await postgresql.users?.list(ctx))?.map((u) => u.name), ['alice'])
     await postgresql.databases?.delete(ctx, 'Mixed-Case')

@@ -1,11 +1,14 @@
 /**
  * Databases inside a PostgreSQL instance, made by the service account (which owns them). Each is
- * closed to PUBLIC: only users granted it may connect (see users.ts).
+ * closed to PUBLIC: only users granted it may connect, through its owner role (see access.ts),
+ * which a delete drops with the database.
  */
 import type { GuestDatabase } from '../../protocol.js'
 import type { DatabaseAdmin, InstanceContext } from '../datastore.js'
-import { databaseExists, refuseReserved } from './catalog.js'
+import { ownerRoleOf } from './access.js'
+import { databaseExists, refuseReserved, roleExists } from './catalog.js'
 import { TEMPLATE_ENCODING } from './character-sets.js'
+import { dropRole } from './drop-role.js'
 import { postgresqlNames } from './manifest.js'
 import { withService } from './service-account.js'
 
@@ -37,6 +40,8 @@ export const postgresqlDatabases: DatabaseAdmin = {
         ctx.signal?.throwIfAborted()
         const ident = c.escapeIdentifier(db.name)
         if (!(await databaseExists(c, db.name))) {
+          // Left by a delete cut short: its members were granted the old database, not this one.
+          if (await roleExists(c, ownerRoleOf(db.name))) await dropRole(ctx, c, ownerRoleOf(db.name))
           const locale = db.collate ?? localeFor(db.character_set)
           const options = [
             db.character_set ? `ENCODING ${c.escapeLiteral(db.character_set)}` : '',
@@ -53,7 +58,10 @@ export const postgresqlDatabases: DatabaseAdmin = {
 
   async delete(ctx: InstanceContext, name: string): Promise<void> {
     refuseReserved('database', name)
-    // FORCE ends open sessions, which would otherwise make the drop fail.
-    await withService(ctx, (c) => c.query(`DROP DATABASE IF EXISTS ${c.escapeIdentifier(name)} WITH (FORCE)`))
+    await withService(ctx, async (c) => {
+      // FORCE ends open sessions, which would otherwise make the drop fail.
+      await c.query(`DROP DATABASE IF EXISTS ${c.escapeIdentifier(name)} WITH (FORCE)`)
+      await dropRole(ctx, c, ownerRoleOf(name))
+    })
   },
 }

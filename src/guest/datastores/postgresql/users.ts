@@ -1,35 +1,33 @@
 /**
  * Users inside a PostgreSQL instance: plain login roles (no superuser, no role or database
- * creation, no replication). A user reaches a database only once granted it: CONNECT and the other
- * database privileges, plus CREATE and USAGE on its `public` schema (which PostgreSQL 15 no longer
- * gives to everyone). PostgreSQL has no user hosts, so `host` is ignored.
+ * creation, no replication). A user reaches a database only once granted it, by joining the
+ * database's owner role (access.ts), so users granted the same database share what is in it.
+ * PostgreSQL has no user hosts, so `host` is ignored.
  */
 import { Conflict, NotFound } from '../../../core/errors.js'
 import type { GuestUser } from '../../protocol.js'
 import type { GuestUserInfo, InstanceContext, UserAdmin, UserChanges, UserRef } from '../datastore.js'
+import { adoptDatabase, databasesReachedBy, grantAccess, revokeAccess } from './access.js'
 import { databaseExists, refuseReserved, roleExists } from './catalog.js'
 import type { PgClient } from './client.js'
-import { postgresqlNames, SERVICE_USER } from './manifest.js'
+import { dropRole } from './drop-role.js'
+import { postgresqlNames } from './manifest.js'
 import { passwordForServer } from './scram.js'
 import { withService } from './service-account.js'
 
 /** What every user is: able to log in and nothing more. Applied again to existing roles. */
-const USER_ATTRIBUTES = 'LOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB NOREPLICATION NOBYPASSRLS'
+const USER_ATTRIBUTES = 'LOGIN INHERIT NOSUPERUSER NOCREATEROLE NOCREATEDB NOREPLICATION NOBYPASSRLS'
 
 const setPassword = async (c: PgClient, role: string, password: string, attributes = ''): Promise<void> => {
   const verifier = c.escapeLiteral(await passwordForServer(password))
   await c.query(`ALTER ROLE ${c.escapeIdentifier(role)} WITH ${attributes} PASSWORD ${verifier}`)
 }
 
-/** Grants each role all privileges on each database and the use of its `public` schema. */
+/** Gives each role access to each database. */
 async function grantDatabases(ctx: InstanceContext, c: PgClient, roles: readonly string[], databases: readonly string[]): Promise<void> {
-  if (roles.length === 0) return
   for (const db of databases) {
     if (!(await databaseExists(c, db))) throw new NotFound(`Database '${db}' does not exist on instance ${ctx.instanceId}.`)
-    const grantees = roles.map((r) => c.escapeIdentifier(r)).join(', ')
-    await c.query(`GRANT ALL PRIVILEGES ON DATABASE ${c.escapeIdentifier(db)} TO ${grantees}`)
-    // Schema privileges live inside the database: one connection there.
-    await withService(ctx, (d) => d.query(`GRANT CREATE, USAGE ON SCHEMA public TO ${grantees}`), db)
+    for (const role of roles) await grantAccess(ctx, c, role, db)
   }
 }
 
@@ -43,8 +41,10 @@ export const postgresqlUsers: UserAdmin = {
     const { rows } = await withService(ctx, (c) =>
       c.query<{ name: string; databases: string[] }>(
         `SELECT r.rolname AS name,
-                ARRAY(SELECT d.datname::text FROM pg_database d, aclexplode(d.datacl) a
-                       WHERE a.grantee = r.oid AND a.privilege_type = 'CONNECT' ORDER BY d.datname) AS databases
+                ARRAY(SELECT DISTINCT d.datname::text FROM pg_database d, aclexplode(d.datacl) a
+                       WHERE a.privilege_type = 'CONNECT' AND NOT d.datistemplate
+                         AND (a.grantee = r.oid OR a.grantee IN (SELECT m.roleid FROM pg_auth_members m WHERE m.member = r.oid))
+                       ORDER BY 1) AS databases
            FROM pg_roles r
           WHERE r.rolcanlogin AND NOT r.rolsuper AND r.rolname !~ '^pg_' AND r.rolname <> ALL($1)
           ORDER BY r.rolname`,
@@ -71,20 +71,13 @@ export const postgresqlUsers: UserAdmin = {
 
   async delete(ctx: InstanceContext, user: UserRef): Promise<void> {
     refuseReserved('user', user.name)
-    const databases = await withService(ctx, async (c) => {
-      if (!(await roleExists(c, user.name))) return []
-      const { rows } = await c.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datallowconn ORDER BY datname')
-      return rows.map((r) => r.datname)
+    await withService(ctx, async (c) => {
+      if (!(await roleExists(c, user.name))) return
+      // What the user made stays with each database it reached, owned by the database's role.
+      for (const db of await databasesReachedBy(c, user.name)) await adoptDatabase(ctx, c, db)
+      await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1', [user.name])
+      await dropRole(ctx, c, user.name)
     })
-    // What the user made stays, now owned by the service account: deleting a user never deletes data.
-    for (const db of databases) {
-      await withService(ctx, async (c) => {
-        const role = c.escapeIdentifier(user.name)
-        await c.query(`REASSIGN OWNED BY ${role} TO ${c.escapeIdentifier(SERVICE_USER)}`)
-        await c.query(`DROP OWNED BY ${role}`)
-      }, db)
-    }
-    if (databases.length > 0) await withService(ctx, (c) => c.query(`DROP ROLE IF EXISTS ${c.escapeIdentifier(user.name)}`))
   },
 
   async update(ctx: InstanceContext, user: UserRef, changes: UserChanges): Promise<void> {
@@ -118,9 +111,7 @@ export const postgresqlUsers: UserAdmin = {
     refuseReserved('database', database)
     await withService(ctx, async (c) => {
       if (!(await roleExists(c, user.name)) || !(await databaseExists(c, database))) return
-      const role = c.escapeIdentifier(user.name)
-      await c.query(`REVOKE ALL PRIVILEGES ON DATABASE ${c.escapeIdentifier(database)} FROM ${role}`)
-      await withService(ctx, (d) => d.query(`REVOKE CREATE, USAGE ON SCHEMA public FROM ${role}`), database)
+      await revokeAccess(ctx, c, user.name, database)
     })
   },
 }
