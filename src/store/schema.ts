@@ -129,6 +129,15 @@ export interface TaskStepTable {
   completed_at: string
 }
 
+export interface QuotaTable {
+  project_id: string
+  /** A core/quotas.ts QuotaResource. */
+  resource: string
+  /** -1: no limit. */
+  hard_limit: number
+  updated_at: string
+}
+
 export interface Schema {
   projects: ProjectTable
   users: UserTable
@@ -141,6 +150,7 @@ export interface Schema {
   tasks: TaskTable
   task_steps: TaskStepTable
   configurations: ConfigurationTable
+  quotas: QuotaTable
 }
 
 export type Db = Kysely<Schema>
