@@ -86,7 +86,7 @@ async function waitFor(client: CofferClient, id: string, until: (i: any | undefi
 export function instanceCommands(program: Command, client: () => CofferClient): void {
   program
     .command('create <name> <flavor>')
-    .description('Create an instance: e.g. `coffer create db1 m1.small --size 1 --datastore postgresql --datastore-version 15 --databases app --users app:Secret-pass-1`')
+    .description('Create an instance: e.g. `coffer create db1 m1.tiny --size 1 --datastore postgresql --datastore-version 15 --databases app --users app:Secret-pass-1`')
     .requiredOption('--size <gb>', 'volume size in GB')
     .option('--datastore <type>', 'datastore type, e.g. postgresql (default: the server\'s default datastore)')
     .option('--datastore-version <version>', 'datastore version, e.g. 15')
