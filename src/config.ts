@@ -41,6 +41,15 @@ export interface Settings {
   readonly maxVolumeGb: number
   /** Instances a project may have (Trove's max_instances_per_tenant). */
   readonly maxInstancesPerProject: number
+  /** Total GB of volumes a project may have (Trove's max_volumes_per_tenant); a quota may change it per project. */
+  readonly maxVolumesPerProject: number
+  /**
+   * Datastore of a create that names none (Trove's default_datastore). Absent: the first installed
+   * of postgresql, mariadb, redis.
+   */
+  readonly defaultDatastore?: string
+  /** Shortest password the API takes for a user or root (COFFER_MIN_PASSWORD_LENGTH; 0 takes any). */
+  readonly minPasswordLength: number
   /** Ready instances kept per datastore, for creates that take one (core/spares.ts). */
   readonly spares: SpareSizes
   /**
@@ -79,6 +88,9 @@ export function resolveSettings(flags: SettingsInput = {}, env: NodeJS.ProcessEn
     },
     maxVolumeGb: Number(env.COFFER_MAX_VOLUME_GB ?? 10),
     maxInstancesPerProject: Number(env.COFFER_MAX_INSTANCES ?? 10),
+    maxVolumesPerProject: Number(env.COFFER_MAX_VOLUMES ?? 40),
+    ...(env.COFFER_DEFAULT_DATASTORE ? { defaultDatastore: env.COFFER_DEFAULT_DATASTORE } : {}),
+    minPasswordLength: Number(env.COFFER_MIN_PASSWORD_LENGTH ?? 8),
     spares: parseSpareSizes(env.COFFER_SPARES ?? DEFAULT_SPARES),
     configurationWaitMs: Number(env.COFFER_CONFIGURATION_WAIT_MS ?? 10_000),
   }

@@ -7,10 +7,12 @@ import { randomUUID } from 'node:crypto'
 import { z } from 'zod'
 import { BadRequest, NotFound, NotImplemented, OverLimit } from '../core/errors.js'
 import type { Capability } from '../core/manifest.js'
+import { checkQuota } from '../core/quotas.js'
 import { validateInitialSchema, validateInstanceName, validateUserHost } from '../core/validation.js'
-import { findVersionIn, manifestOf } from '../store/repos/datastores.js'
+import { manifestOf } from '../store/repos/datastores.js'
 import { findFlavor } from '../store/repos/flavors.js'
-import { countInstances, findInstance, insertInstance, newInstanceRow } from '../store/repos/instances.js'
+import { findInstance, insertInstance, newInstanceRow } from '../store/repos/instances.js'
+import { quotaLimits, quotaUsage } from '../store/repos/quotas.js'
 import { claimSpare } from '../store/repos/spares.js'
 import type { InstanceRow } from '../store/schema.js'
 import type { CreateInstanceInput } from '../tasks/create-instance.js'
@@ -19,7 +21,9 @@ import { checkDatabaseCharacterSets } from './character-set-check.js'
 import type { ApiContext } from './context.js'
 import { parseBody } from './parse.js'
 import { requireConfiguration } from './routes/configurations.js'
-import { requireDatastore } from './routes/datastores.js'
+import { defaultDatastore } from './default-datastore.js'
+import { requireDatastore, requireVersionIn } from './routes/datastores.js'
+import { defaultQuotas } from './routes/quotas.js'
 
 const nameRef = z.object({ name: z.string() })
 const CreateBody = z.object({
@@ -30,7 +34,8 @@ const CreateBody = z.object({
       { size: z.union([z.number(), z.string().regex(/^\d+$/).transform(Number)], { error: 'is required' }).pipe(z.number().int('must be a whole number of GB').min(1, 'must be at least 1 GB')) },
       { error: 'is required: {"size": GB}' },
     ),
-    datastore: z.object({ type: z.string({ error: 'is required' }), version: z.string().optional() }, { error: 'is required: {"type": ..., "version": ...}' }),
+    // Absent: the default datastore, as Trove's default_datastore.
+    datastore: z.object({ type: z.string().optional(), version: z.string().optional() }, { error: 'must be an object: {"type": ..., "version": ...}' }).optional(),
     databases: z.array(z.object({ name: z.string(), character_set: z.string().optional(), collate: z.string().optional() })).default([]),
     users: z
       .array(z.object({ name: z.string(), password: z.string({ error: 'is required' }), host: z.string().optional(), databases: z.array(nameRef).default([]) }))
@@ -49,16 +54,16 @@ export async function createInstance(ctx: ApiContext, projectId: string, body: u
   }
   const flavor = await findFlavor(ctx.db, req.flavorRef)
   if (!flavor) throw new BadRequest(`Resource ${req.flavorRef} cannot be found. See \`coffer flavor-list\` for the flavors there are.`, 'FLAVOR_NOT_FOUND')
-  const ds = await requireDatastore(ctx.db, req.datastore.type)
-  const version = req.datastore.version ? findVersionIn(ds, req.datastore.version) : ds.versions.find((v) => v.id === ds.default_version_id)
-  if (!version) throw new NotFound(`Datastore version '${req.datastore.version ?? '(default)'}' cannot be found for datastore '${ds.name}'.`, 'DATASTORE_VERSION_NOT_FOUND')
+  const ds = req.datastore?.type ? await requireDatastore(ctx.db, req.datastore.type) : await defaultDatastore(ctx.db, ctx.settings)
+  const version = req.datastore?.version ? requireVersionIn(ds, req.datastore.version) : ds.versions.find((v) => v.id === ds.default_version_id)
+  if (!version) throw new NotFound(`Datastore '${ds.name}' has no default version; name one of ${ds.versions.map((v) => v.name).join(', ')}.`, 'DATASTORE_VERSION_NOT_FOUND')
   const manifest = manifestOf(version)
   const needs = (cap: Capability, asked: boolean, what: string) => {
     if (asked && !manifest.capabilities[cap]) throw new BadRequest(`Datastore '${ds.name}' does not support ${what} in a create request.`)
   }
   needs('databases', req.databases.length > 0, 'databases')
   needs('users', req.users.length > 0, 'users')
-  validateInitialSchema(manifest.names, req.databases, req.users)
+  validateInitialSchema(manifest.names, req.databases, req.users, ctx.settings.minPasswordLength)
   for (const u of req.users) validateUserHost(manifest, u.host)
   await checkDatabaseCharacterSets(ctx, ds.name, version.name, req.databases)
   const configuration = req.configuration === undefined ? undefined : await requireConfiguration(ctx.db, req.configuration, projectId)
@@ -83,9 +88,7 @@ export async function createInstance(ctx: ApiContext, projectId: string, body: u
   })
   const row = await ctx.db.transaction().execute(async (trx) => {
     // Counted inside the transaction so racing creates cannot both pass the quota.
-    if ((await countInstances(trx, projectId)) >= ctx.settings.maxInstancesPerProject) {
-      throw new OverLimit(`Quota exceeded for resources: ['instances']. This project may have ${ctx.settings.maxInstancesPerProject} instances.`)
-    }
+    checkQuota(await quotaLimits(trx, projectId, defaultQuotas(ctx.settings)), await quotaUsage(trx, projectId), { instances: 1, volumes: req.volume.size })
     const spare = await claimSpare(trx, fresh)
     const id = spare?.id ?? fresh.id
     if (!spare) await insertInstance(trx, fresh)

@@ -14,7 +14,9 @@ import { instanceRoutes } from './routes/instances.js'
 import { keystoneAdminRoutes } from './routes/keystone-admin.js'
 import { keystoneRoutes } from './routes/keystone.js'
 import { limitRoutes } from './routes/limits.js'
+import { notBuiltRoutes } from './routes/not-built.js'
 import { parameterRoutes } from './routes/parameters.js'
+import { quotaRoutes } from './routes/quotas.js'
 import { rootRoutes } from './routes/root.js'
 import { spareRoutes } from './routes/spares.js'
 import { userRoutes } from './routes/users.js'
@@ -64,8 +66,10 @@ export function buildApi(ctx: ApiContext, log: (msg: string, err?: unknown) => v
     rootRoutes(v1, ctx)
     configurationRoutes(v1, ctx)
     parameterRoutes(v1, ctx)
-    limitRoutes(v1, ctx.settings)
+    limitRoutes(v1, ctx.db, ctx.settings)
+    quotaRoutes(v1, ctx.db, ctx.settings)
     spareRoutes(v1, ctx)
+    notBuiltRoutes(v1)
   })
   return app
 }

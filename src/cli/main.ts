@@ -6,6 +6,7 @@ import { CofferClient } from './client.js'
 import { catalogCommands } from './commands/catalog.js'
 import { configurationCommands } from './commands/configurations.js'
 import { instanceCommands } from './commands/instances.js'
+import { quotaCommands } from './commands/quotas.js'
 import { schemaCommands } from './commands/schema.js'
 import { serveCommand } from './commands/serve.js'
 import { spareCommands } from './commands/spares.js'
@@ -25,6 +26,7 @@ catalogCommands(program, lazyClient)
 schemaCommands(program, lazyClient)
 configurationCommands(program, lazyClient)
 spareCommands(program, lazyClient)
+quotaCommands(program, lazyClient)
 
 try {
   await program.parseAsync(process.argv)

@@ -30,10 +30,12 @@ describe('validation', () => {
     assert.throws(() => validateInstanceName('   '), BadRequest)
   })
   it('checks users against the request databases and passwords', () => {
-    validateInitialSchema(rules, [{ name: 'db1' }], [{ name: 'u1', password: 'p', databases: [{ name: 'db1' }] }])
-    assert.throws(() => validateInitialSchema(rules, [], [{ name: 'u1', password: 'p', databases: [{ name: 'db2' }] }]), /not in the request/)
-    assert.throws(() => validateInitialSchema(rules, [], [{ name: 'u1', password: '', databases: [] }]), /needs a password/)
-    assert.throws(() => validateInitialSchema(rules, [{ name: 'd' }, { name: 'd' }], []), /twice/)
+    validateInitialSchema(rules, [{ name: 'db1' }], [{ name: 'u1', password: 'Passw0rd-1', databases: [{ name: 'db1' }] }], 8)
+    assert.throws(() => validateInitialSchema(rules, [], [{ name: 'u1', password: 'Passw0rd-1', databases: [{ name: 'db2' }] }], 8), /not in the request/)
+    assert.throws(() => validateInitialSchema(rules, [], [{ name: 'u1', password: '', databases: [] }], 8), /needs a password/)
+    assert.throws(() => validateInitialSchema(rules, [], [{ name: 'u1', password: 'short', databases: [] }], 8), /too short: passwords must have at least 8 characters/)
+    validateInitialSchema(rules, [], [{ name: 'u1', password: 'short', databases: [] }], 0)
+    assert.throws(() => validateInitialSchema(rules, [{ name: 'd' }, { name: 'd' }], [], 8), /twice/)
   })
   for (const [what, bad] of [['NUL', 'a\u0000b'], ['a newline', 'a\nb'], ['a lone surrogate', 'a\uD800b'], ['invalid UTF-8', 'a\uFFFDb'], ['a bidi override', 'a\u202Eb']]) {
     it(`refuses ${what} in every kind of name`, () => {
@@ -46,7 +48,7 @@ describe('validation', () => {
   it('caps a request at 100 items', () => {
     limitItems('users', 100)
     assert.throws(() => limitItems('users', 101), /at most 100 users; this one names 101/)
-    assert.throws(() => validateInitialSchema(rules, Array.from({ length: 101 }, (_, i) => ({ name: `d${i}` })), []), /at most 100 databases/)
+    assert.throws(() => validateInitialSchema(rules, Array.from({ length: 101 }, (_, i) => ({ name: `d${i}` })), [], 8), /at most 100 databases/)
   })
   it('allows a host only where the datastore has hosts', () => {
     validateUserHost({ name: 'mariadb', userHosts: true }, '10.0.0.%')

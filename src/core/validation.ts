@@ -78,8 +78,15 @@ export function validateName(rules: NameRules, kind: 'database' | 'user', name: 
   }
 }
 
-export function validatePassword(rules: NameRules, user: string, password: string): void {
+/**
+ * A password the engine takes and that is not trivially weak: at least `minLength` characters
+ * (the deployment's COFFER_MIN_PASSWORD_LENGTH), at most the engine's longest, no control characters.
+ */
+export function validatePassword(rules: NameRules, user: string, password: string, minLength: number): void {
   if (password.length === 0) throw new BadRequest(`User '${printable(user)}' needs a password.`)
+  if (password.length < minLength) {
+    throw new BadRequest(`The password of user '${printable(user)}' is too short: passwords must have at least ${minLength} characters.`)
+  }
   if (password.length > rules.passwordMaxLength) {
     throw new BadRequest(`The password of user '${printable(user)}' is longer than ${rules.passwordMaxLength} characters.`)
   }
@@ -87,7 +94,7 @@ export function validatePassword(rules: NameRules, user: string, password: strin
 }
 
 /** Databases and users of a create request: valid names, no duplicates, users grant only listed databases. */
-export function validateInitialSchema(rules: NameRules, databases: readonly DatabaseInput[], users: readonly UserInput[]): void {
+export function validateInitialSchema(rules: NameRules, databases: readonly DatabaseInput[], users: readonly UserInput[], minPasswordLength: number): void {
   limitItems('databases', databases.length)
   limitItems('users', users.length)
   const dbNames = new Set<string>()
@@ -99,7 +106,7 @@ export function validateInitialSchema(rules: NameRules, databases: readonly Data
   const userNames = new Set<string>()
   for (const u of users) {
     validateName(rules, 'user', u.name)
-    validatePassword(rules, u.name, u.password)
+    validatePassword(rules, u.name, u.password, minPasswordLength)
     if (userNames.has(u.name)) throw new BadRequest(`User '${u.name}' is listed twice.`)
     userNames.add(u.name)
     for (const d of u.databases) {

@@ -157,6 +157,15 @@ export interface NodeTable {
   registered_at: string
 }
 
+export interface QuotaTable {
+  project_id: string
+  /** A core/quotas.ts QuotaResource. */
+  resource: string
+  /** -1: no limit. */
+  hard_limit: number
+  updated_at: string
+}
+
 export interface Schema {
   projects: ProjectTable
   users: UserTable
@@ -170,6 +179,7 @@ export interface Schema {
   task_steps: TaskStepTable
   configurations: ConfigurationTable
   nodes: NodeTable
+  quotas: QuotaTable
 }
 
 export type Db = Kysely<Schema>

@@ -1,11 +1,18 @@
 import type { FastifyInstance } from 'fastify'
 import type { Settings } from '../../config.js'
+import { quotaLimits } from '../../store/repos/quotas.js'
+import type { Db } from '../../store/schema.js'
+import { defaultQuotas } from './quotas.js'
 
 type P = { Params: { projectId: string } }
 
-/** Absolute limits as Trove reports them; Coffer has no per-verb rate limits. */
-export function limitRoutes(app: FastifyInstance, settings: Settings): void {
-  app.get<P>('/v1.0/:projectId/limits', async () => ({
-    limits: [{ verb: 'ABSOLUTE', max_instances: settings.maxInstancesPerProject, max_ram: -1, max_backups: 50, max_volumes: 40 }],
-  }))
+/**
+ * The project's absolute limits in Trove's shape, only for what Coffer has: no max_backups until
+ * backups exist, and no per-verb rate limits (Coffer has none to report).
+ */
+export function limitRoutes(app: FastifyInstance, db: Db, settings: Settings): void {
+  app.get<P>('/v1.0/:projectId/limits', async (req) => {
+    const q = await quotaLimits(db, req.params.projectId, defaultQuotas(settings))
+    return { limits: [{ verb: 'ABSOLUTE', max_instances: q.instances, max_ram: -1, max_volumes: q.volumes }] }
+  })
 }

@@ -20,8 +20,9 @@ export function rootRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.post<InstanceParams>('/v1.0/:projectId/instances/:instanceId/root', async (req) => {
     const inst = await readyInstance(ctx, req, 'root')
     const body = req.body === undefined ? undefined : parseBody(EnableBody, req.body)
+    // A generated password is long and random; only a chosen one can be weak.
     const password = body?.password ?? generatePassword()
-    validatePassword(inst.manifest.names, 'root', password)
+    validatePassword(inst.manifest.names, 'root', password, body?.password === undefined ? 0 : ctx.settings.minPasswordLength)
     const { name } = await inst.schema<{ name: string }>({ op: 'enable-root', password })
     if (!inst.row.root_enabled_at) await updateInstance(ctx.db, inst.row.id, { root_enabled_at: new Date().toISOString(), root_enabled_by: req.principal.userId })
     return { user: { name, password } }

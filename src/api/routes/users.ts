@@ -69,7 +69,7 @@ export function userRoutes(app: FastifyInstance, ctx: ApiContext): void {
     limitItems('users', users.length)
     for (const u of users) {
       validateName(m.names, 'user', u.name)
-      validatePassword(m.names, u.name, u.password)
+      validatePassword(m.names, u.name, u.password, ctx.settings.minPasswordLength)
       checkHost(m, u.host)
     }
     if (new Set(users.map((u) => `${u.name}@${u.host ?? ''}`)).size !== users.length) throw new BadRequest('A user is listed twice.')
@@ -86,7 +86,7 @@ export function userRoutes(app: FastifyInstance, ctx: ApiContext): void {
     limitItems('users', users.length)
     for (const u of users) {
       validateName(inst.manifest.names, 'user', u.name)
-      validatePassword(inst.manifest.names, u.name, u.password)
+      validatePassword(inst.manifest.names, u.name, u.password, ctx.settings.minPasswordLength)
       checkHost(inst.manifest, u.host)
       await requireUser(inst, u)
     }
@@ -106,7 +106,7 @@ export function userRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const { user: changes } = parseBody(UpdateBody, req.body)
     if (changes.name === undefined && changes.password === undefined && changes.host === undefined) throw new BadRequest('Give at least one of "name", "password" and "host" to change.')
     if (changes.name !== undefined) validateName(m.names, 'user', changes.name)
-    if (changes.password !== undefined) validatePassword(m.names, ref.name, changes.password)
+    if (changes.password !== undefined) validatePassword(m.names, ref.name, changes.password, ctx.settings.minPasswordLength)
     checkHost(m, changes.host)
     await requireUser(inst, ref)
     const target = { name: changes.name ?? ref.name, host: changes.host ?? ref.host }

@@ -39,7 +39,9 @@ export function instanceView(base: string, r: InstanceRow, x: InstanceViewExtras
       size: r.volume_size,
       ...(used === undefined ? {} : { used: round(used), used_percent: round((100 * used) / r.volume_size) }),
     },
-    ...(r.port === null ? {} : { ip: [x.address], addresses: [{ address: x.address, type: 'private' }], port: Number(r.port), hostname: x.address }),
+    // `port` inside each address too, so clients that print only `addresses` (openstack database
+    // instance list) show where to connect.
+    ...(r.port === null ? {} : { ip: [x.address], addresses: [{ address: x.address, type: 'private', port: Number(r.port) }], port: Number(r.port), hostname: x.address }),
     ...(r.configuration_id ? { configuration: { id: r.configuration_id, name: x.configurationName ?? '', links: links(base, r.project_id, `configurations/${r.configuration_id}`) } } : {}),
     // Every writer of a fault is covered: what tenants read is made path-free here too.
     ...(s.fault ? { fault: { message: x.admin ? s.fault.message : tenantMessage(s.fault.message), created: troveTime(s.fault.created), ...(x.admin ? { details: r.fault_details ?? s.fault.message } : {}) } } : {}),

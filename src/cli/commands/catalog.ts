@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 import type { CofferClient } from '../client.js'
 import { printList, printObject } from '../output.js'
+import { resolveFlavorId, resolveVersionPath } from '../resolve.js'
 
 type Opts = { json?: boolean }
 
@@ -17,7 +18,7 @@ export function catalogCommands(program: Command, client: () => CofferClient): v
     .command('flavor-show <flavor>')
     .description('Show one flavor')
     .option('--json', 'print JSON')
-    .action(async (id: string, o: Opts) => printObject((await client().request('GET', `/flavors/${encodeURIComponent(id)}`)).flavor, o))
+    .action(async (id: string, o: Opts) => printObject((await client().request('GET', `/flavors/${encodeURIComponent(await resolveFlavorId(client(), id))}`)).flavor, o))
   program
     .command('flavor-create <name> <ram> <vcpus>')
     .description('Add a flavor (admin): RAM in MB')
@@ -32,7 +33,7 @@ export function catalogCommands(program: Command, client: () => CofferClient): v
     .command('flavor-delete <flavor>')
     .description('Remove a flavor no instance uses (admin)')
     .action(async (id: string) => {
-      await client().request('DELETE', `/flavors/${encodeURIComponent(id)}`)
+      await client().request('DELETE', `/flavors/${encodeURIComponent(await resolveFlavorId(client(), id))}`)
       console.log(`Deleted flavor ${id}.`)
     })
   program
@@ -59,10 +60,9 @@ export function catalogCommands(program: Command, client: () => CofferClient): v
   program
     .command('datastore-version-show <version>')
     .description('Show a datastore version with its capabilities')
-    .option('--datastore <datastore>', 'datastore of the version (needed when giving a name, not an id)')
+    .option('--datastore <datastore>', 'datastore of the version (needed when two datastores have a version of that name)')
     .option('--json', 'print JSON')
     .action(async (v: string, o: Opts & { datastore?: string }) => {
-      const path = o.datastore ? `/datastores/${encodeURIComponent(o.datastore)}/versions/${encodeURIComponent(v)}` : `/datastores/versions/${encodeURIComponent(v)}`
-      printObject((await client().request('GET', path)).version, o)
+      printObject((await client().request('GET', await resolveVersionPath(client(), v, o.datastore))).version, o)
     })
 }

@@ -2,7 +2,7 @@
 import type { Command } from 'commander'
 import type { CofferClient } from '../client.js'
 import { printList, printObject } from '../output.js'
-import { resolveInstanceId } from '../resolve.js'
+import { resolveConfigurationId, resolveInstanceId } from '../resolve.js'
 
 type Opts = { json?: boolean }
 
@@ -48,7 +48,7 @@ export function configurationCommands(program: Command, client: () => CofferClie
     .description('Show a configuration group with its values')
     .option('--json', 'print JSON')
     .action(async (id: string, o: Opts) => {
-      const { configuration } = await client().request('GET', `/configurations/${encodeURIComponent(id)}`)
+      const { configuration } = await client().request('GET', `/configurations/${await resolveConfigurationId(client(), id)}`)
       printObject(o.json ? configuration : groupSummary(configuration), o)
     })
   program
@@ -57,21 +57,21 @@ export function configurationCommands(program: Command, client: () => CofferClie
     .option('--name <name>', 'new name')
     .option('--description <text>', 'new description')
     .action(async (id: string, values: string, o: { name?: string; description?: string }) => {
-      await client().request('PUT', `/configurations/${encodeURIComponent(id)}`, { configuration: { values: parseValues(values), ...(o.name ? { name: o.name } : {}), ...(o.description ? { description: o.description } : {}) } })
+      await client().request('PUT', `/configurations/${await resolveConfigurationId(client(), id)}`, { configuration: { values: parseValues(values), ...(o.name ? { name: o.name } : {}), ...(o.description ? { description: o.description } : {}) } })
       console.log(`Updated configuration group ${id}; attached instances are being updated.`)
     })
   program
     .command('configuration-patch <group> <values>')
     .description('Add or change some values of a group; every attached instance follows')
     .action(async (id: string, values: string) => {
-      await client().request('PATCH', `/configurations/${encodeURIComponent(id)}`, { configuration: { values: parseValues(values) } })
+      await client().request('PATCH', `/configurations/${await resolveConfigurationId(client(), id)}`, { configuration: { values: parseValues(values) } })
       console.log(`Patched configuration group ${id}; attached instances are being updated.`)
     })
   program
     .command('configuration-delete <group>')
     .description('Delete a configuration group (refused while attached)')
     .action(async (id: string) => {
-      await client().request('DELETE', `/configurations/${encodeURIComponent(id)}`)
+      await client().request('DELETE', `/configurations/${await resolveConfigurationId(client(), id)}`)
       console.log(`Deleted configuration group ${id}.`)
     })
   program
@@ -79,7 +79,7 @@ export function configurationCommands(program: Command, client: () => CofferClie
     .description('List the instances a group is attached to')
     .option('--json', 'print JSON')
     .action(async (id: string, o: Opts) => {
-      const { instances } = await client().request('GET', `/configurations/${encodeURIComponent(id)}/instances`)
+      const { instances } = await client().request('GET', `/configurations/${await resolveConfigurationId(client(), id)}/instances`)
       printList(instances, [['ID', (i) => i.id], ['Name', (i) => i.name]], o, instances)
     })
   program
@@ -87,7 +87,7 @@ export function configurationCommands(program: Command, client: () => CofferClie
     .description('Attach a configuration group to an instance')
     .action(async (instance: string, group: string) => {
       const id = await resolveInstanceId(client(), instance)
-      await client().request('PUT', `/instances/${id}`, { instance: { configuration: group } })
+      await client().request('PUT', `/instances/${id}`, { instance: { configuration: await resolveConfigurationId(client(), group) } })
       console.log(`Attaching configuration group ${group} to instance ${id}.`)
     })
   program

@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import { ApiError, type CofferClient } from '../client.js'
 import { printList, printObject } from '../output.js'
-import { resolveInstanceId } from '../resolve.js'
+import { NoSuchResource, resolveConfigurationId, resolveFlavorId, resolveInstanceId } from '../resolve.js'
 
 type Opts = { json?: boolean }
 
@@ -10,11 +10,13 @@ interface CreateOpts extends Opts {
   datastore?: string
   datastoreVersion?: string
   datastore_version?: string
+  configuration?: string
   databases?: string[]
   users?: string[]
   wait?: boolean
 }
 
+/** What a person needs of an instance; --json prints it all. */
 const summary = (i: any) => ({
   id: i.id,
   name: i.name,
@@ -23,14 +25,26 @@ const summary = (i: any) => ({
   datastore: i.datastore?.type,
   datastore_version: i.datastore?.version,
   flavor: i.flavor?.id,
-  volume: i.volume?.size,
-  ...(i.volume?.used === undefined ? {} : { volume_used: i.volume.used }),
-  ip: (i.ip ?? []).join(', '),
-  port: i.port,
-  ...(i.fault ? { fault: i.fault.message } : {}),
+  address: i.port ? `${i.ip?.[0] ?? i.hostname}:${i.port}` : '-',
+  volume: i.volume?.size === undefined ? undefined : `${i.volume.size} GB`,
+  volume_used: i.volume?.used === undefined ? '-' : `${i.volume.used} GB (${i.volume.used_percent}%)`,
+  configuration: i.configuration ? `${i.configuration.name} (${i.configuration.id})` : '-',
+  // Trove's roles: a replica follows its replica_of; a replica source lists its replicas.
+  replica_role: i.replica_of ? `replica of ${i.replica_of.id}` : i.replicas?.length ? `source of ${i.replicas.map((r: any) => r.id).join(', ')}` : '-',
+  ...(i.fault ? { fault: i.fault.message, fault_date: i.fault.created, ...(i.fault.details ? { fault_details: i.fault.details } : {}) } : {}),
   created: i.created,
   updated: i.updated,
 })
+
+/** A flavor name becomes its id; an unknown one goes to the API as given, whose 400 says so. */
+async function flavorRef(c: CofferClient, flavor: string): Promise<string> {
+  try {
+    return await resolveFlavorId(c, flavor)
+  } catch (err) {
+    if (err instanceof NoSuchResource) return flavor
+    throw err
+  }
+}
 
 /** `u1:p1` → {name, password}; a user with no password is refused here, before any call. */
 function parseUser(spec: string, databases: readonly string[]) {
@@ -72,29 +86,31 @@ async function waitFor(client: CofferClient, id: string, until: (i: any | undefi
 export function instanceCommands(program: Command, client: () => CofferClient): void {
   program
     .command('create <name> <flavor>')
-    .description('Create an instance: e.g. `coffer create db1 1 --size 1 --datastore postgresql --datastore-version 15 --databases app --users app:secret`')
+    .description('Create an instance: e.g. `coffer create db1 m1.tiny --size 1 --datastore postgresql --datastore-version 15 --databases app --users app:Secret-pass-1`')
     .requiredOption('--size <gb>', 'volume size in GB')
-    .option('--datastore <type>', 'datastore type, e.g. postgresql')
+    .option('--datastore <type>', 'datastore type, e.g. postgresql (default: the server\'s default datastore)')
     .option('--datastore-version <version>', 'datastore version, e.g. 15')
     .option('--datastore_version <version>', 'same as --datastore-version (trove spelling)')
+    .option('--configuration <group>', 'configuration group to attach, by name or id')
     .option('--databases <names...>', 'databases to create')
     .option('--users <name:password...>', 'users to create; they get every database in --databases')
     .option('--wait', 'show progress until the instance is ACTIVE (exit 1 if it ends in ERROR)')
     .option('--json', 'print JSON')
     .action(async (name: string, flavor: string, o: CreateOpts) => {
+      const c = client()
       const databases = o.databases ?? []
       const version = o.datastoreVersion ?? o.datastore_version
       const body = {
         instance: {
           name,
-          flavorRef: flavor,
+          flavorRef: await flavorRef(c, flavor),
           volume: { size: Number(o.size) },
-          ...(o.datastore ? { datastore: { type: o.datastore, ...(version ? { version } : {}) } } : {}),
+          ...(o.datastore || version ? { datastore: { ...(o.datastore ? { type: o.datastore } : {}), ...(version ? { version } : {}) } } : {}),
+          ...(o.configuration ? { configuration: await resolveConfigurationId(c, o.configuration) } : {}),
           databases: databases.map((n) => ({ name: n })),
           users: (o.users ?? []).map((u) => parseUser(u, databases)),
         },
       }
-      const c = client()
       let inst = (await c.request('POST', '/instances', body)).instance
       if (o.wait) inst = await waitFor(c, inst.id, (i) => i && i.status !== 'BUILD', !!o.json)
       printObject(o.json ? inst : summary(inst), o)

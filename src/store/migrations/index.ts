@@ -6,6 +6,7 @@ import * as configurations from './0004-configurations.js'
 import * as spareBuild from './0005-spare-build.js'
 import * as nodes from './0006-nodes.js'
 import * as faultOperation from './0007-fault-operation.js'
+import * as quotas from './0008-quotas.js'
 
 /** Migrations in order; compiled in, so the binary never looks for files at run time. */
 export const migrationProvider: MigrationProvider = {
@@ -17,5 +18,6 @@ export const migrationProvider: MigrationProvider = {
     '0005-spare-build': spareBuild,
     '0006-nodes': nodes,
     '0007-fault-operation': faultOperation,
+    '0008-quotas': quotas,
   }),
 }
