@@ -41,7 +41,8 @@ describe('crash and resume', () => {
 
       const app = new pg.Client({ host: '127.0.0.1', port: inst.port, user: 'app', password: 'app-pass-1', database: 'app' })
       await app.connect()
-      assert.equal((await app.query('SELECT current_user AS u')).rows[0].u, 'app')
+      // Sessions in a granted database act as its owner role (postgresql/access.ts); the login is still app's.
+      assert.equal((await app.query('SELECT session_user AS u')).rows[0].u, 'app')
       await app.end()
 
       await api.api('DELETE', `/instances/${id}`)

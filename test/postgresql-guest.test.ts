@@ -75,7 +75,7 @@ describe('PostgreSQL guest', async () => {
       await c.query('CREATE TABLE orders (id int PRIMARY KEY, item text)')
       await c.query('INSERT INTO orders VALUES ($1, $2)', [1, 'coffee'])
       assert.deepEqual((await c.query('SELECT item FROM orders')).rows, [{ item: 'coffee' }])
-      const me = (await c.query('SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user')).rows[0]
+      const me = (await c.query('SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = session_user')).rows[0]
       assert.deepEqual(me, { rolsuper: false, rolcreaterole: false, rolcreatedb: false })
       assert.equal((await c.query('SHOW password_encryption')).rows[0].password_encryption, 'scram-sha-256')
     })

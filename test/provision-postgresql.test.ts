@@ -72,7 +72,7 @@ describe('provision PostgreSQL', () => {
     await alice.query('CREATE TABLE orders (id int primary key, item text)')
     await alice.query('INSERT INTO orders VALUES ($1, $2)', [1, 'coffee'])
     assert.deepEqual((await alice.query('SELECT item FROM orders WHERE id = 1')).rows, [{ item: 'coffee' }])
-    const me = (await alice.query('SELECT rolsuper, rolcreaterole FROM pg_roles WHERE rolname = current_user')).rows[0]
+    const me = (await alice.query('SELECT rolsuper, rolcreaterole FROM pg_roles WHERE rolname = session_user')).rows[0]
     assert.deepEqual(me, { rolsuper: false, rolcreaterole: false })
     assert.equal((await alice.query('SHOW password_encryption')).rows[0].password_encryption, 'scram-sha-256')
     await alice.end()
