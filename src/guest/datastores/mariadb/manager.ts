@@ -13,6 +13,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { CofferError, errorMessage } from '../../../core/errors.js'
 import { removeTree, syncFileSystem, writeFileAtomic } from '../common/files.js'
 import { tailFile } from '../common/log-tail.js'
+import { type LogMark, markLogs, notOnItsPort, portInUse } from '../common/bind-failure.js'
+import { holdsListener } from '../common/port-owner.js'
 import { runningAsRoot } from '../common/os-account.js'
 import { isAlive, procStat, signalUntilExit, spawnDetached, type StopSteps } from '../common/process.js'
 import { serialised as serialisedByKey } from '../common/serialise.js'
@@ -29,6 +31,8 @@ import { mariadbTuning } from './tuning.js'
 import { mariadbDatabases, mariadbUsers } from './users.js'
 
 const START_TIMEOUT_MS = 120_000
+/** What the server logs, just before it exits, when another process holds its port. */
+const BIND_FAILED = /Can't start server: Bind on TCP\/IP port.*Address already in use/
 /** SIGTERM is a normal shutdown (InnoDB flushes what it must); SIGKILL leaves crash recovery to the next start. */
 const STOP_STEPS: StopSteps = [['SIGTERM', 120_000], ['SIGKILL', 10_000]]
 
@@ -89,12 +93,15 @@ export function mysqlFamilyEngine(server: MysqlFamilyServer): EngineLifecycle {
   const running = async (ctx: InstanceContext): Promise<number | undefined> =>
     (await ourServer(ctx, server, instancePaths(ctx).pidFile)) ?? (await ourServer(ctx, server, spawnedPid(ctx)))
 
-  async function waitReady(ctx: InstanceContext, pid: number, password: string): Promise<void> {
+  /** Waits until the server `pid` answers; `started` marks the logs of a start this call made. */
+  async function waitReady(ctx: InstanceContext, pid: number, password: string, started?: LogMark): Promise<void> {
     const deadline = Date.now() + START_TIMEOUT_MS
     for (;;) {
       ctx.signal?.throwIfAborted()
       if (await answers(ctx, password)) return
       if (!(await isAlive(pid))) {
+        const written = (await started?.appended()) ?? ''
+        if (BIND_FAILED.test(written)) throw portInUse(ctx, server.name, written)
         throw new CofferError('ENGINE', `${server.name} of instance ${ctx.instanceId} exited while starting.`, { details: await tailFile(instancePaths(ctx).logFile) })
       }
       if (Date.now() > deadline) {
@@ -118,6 +125,7 @@ export function mysqlFamilyEngine(server: MysqlFamilyServer): EngineLifecycle {
     const overrides = cnfOverrides(await readOverrides(ctx, server.name))
     const cnf = renderMyCnf(ctx, mariadbTuning(ctx.flavor), paths, server.engineSettings, overrides)
     await writeFileAtomic(cnfPath(ctx), cnf, { mode: 0o600, account: ctx.account })
+    const logs = await markLogs([paths.logFile, join(ctx.volumeDir, 'log', 'console.log')])
     const started = await spawnDetached({
       command: server.serverBinary,
       args: [`--defaults-file=${cnfPath(ctx)}`],
@@ -126,7 +134,7 @@ export function mysqlFamilyEngine(server: MysqlFamilyServer): EngineLifecycle {
       logFile: join(ctx.volumeDir, 'log', 'console.log'),
     })
     await writeFileAtomic(spawnedPid(ctx), `${started}\n`, { mode: 0o600 })
-    await waitReady(ctx, started, password)
+    await waitReady(ctx, started, password, logs)
   }
 
   async function stopUnlocked(ctx: InstanceContext): Promise<void> {
@@ -177,11 +185,13 @@ export function mysqlFamilyEngine(server: MysqlFamilyServer): EngineLifecycle {
         }
         try {
           await withService(ctx, (c) => c.query('SELECT 1'))
-          return { state: 'running', healthy: true, pid }
         } catch (err) {
           if (isUnreachable(err)) return { state: 'starting', healthy: false, pid }
           return { state: 'running', healthy: false, pid, detail: `login failed: ${errorMessage(err)}` }
         }
+        // The login went through the instance's private socket; the port must lead to the same server.
+        if (!(await holdsListener(pid, ctx.port))) return notOnItsPort(ctx, pid)
+        return { state: 'running', healthy: true, pid }
       } catch (err) {
         return { state: 'failed', healthy: false, detail: errorMessage(err) }
       }

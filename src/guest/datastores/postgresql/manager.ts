@@ -11,6 +11,8 @@ import { removeTree, syncFileSystem, writeFileAtomic } from '../common/files.js'
 import { runningAsRoot } from '../common/os-account.js'
 import { isAlive, procStat, signalUntilExit, spawnDetached, type StopSteps } from '../common/process.js'
 import { tailFile } from '../common/log-tail.js'
+import { type LogMark, markLogs, notOnItsPort, portInUse } from '../common/bind-failure.js'
+import { holdsListener } from '../common/port-owner.js'
 import { serialised as serialisedByKey } from '../common/serialise.js'
 import { copyTemplate } from '../common/template-cache.js'
 import type { EngineLifecycle, EngineStatus, InstanceContext, PrepareSpec } from '../datastore.js'
@@ -24,6 +26,8 @@ import { postgresqlTuning } from './tuning.js'
 import { postgresqlUsers } from './users.js'
 
 const START_TIMEOUT_MS = 60_000
+/** What the postmaster logs when another process holds its port (before it exits: no socket could be made). */
+const BIND_FAILED = /could not bind IPv[46] address .*: Address already in use/
 /** Fast shutdown (SIGINT) may have to finish a checkpoint; then immediate (SIGQUIT), then SIGKILL. */
 const STOP_STEPS: StopSteps = [['SIGINT', 60_000], ['SIGQUIT', 10_000], ['SIGKILL', 10_000]]
 
@@ -70,7 +74,8 @@ async function logTail(ctx: InstanceContext, lines = 15): Promise<string> {
   return tails.join('\n')
 }
 
-async function waitReady(ctx: InstanceContext, pid: number): Promise<void> {
+/** Waits until the postmaster `pid` is ready; `started` marks the logs of a start this call made. */
+async function waitReady(ctx: InstanceContext, pid: number, started?: LogMark): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS
   const pidFile = join(dataDir(ctx), 'postmaster.pid')
   for (;;) {
@@ -79,6 +84,8 @@ async function waitReady(ctx: InstanceContext, pid: number): Promise<void> {
     const status = lines[7]?.trim()
     if (Number(lines[0]) === pid && (status === 'ready' || status === 'standby')) return
     if (!(await isAlive(pid))) {
+      const written = (await started?.appended()) ?? ''
+      if (BIND_FAILED.test(written)) throw portInUse(ctx, 'PostgreSQL', written)
       throw new CofferError('ENGINE', `PostgreSQL of instance ${ctx.instanceId} exited while starting.`, { details: await logTail(ctx) })
     }
     if (Date.now() > deadline) {
@@ -106,6 +113,8 @@ async function startUnlocked(ctx: InstanceContext): Promise<void> {
   if (runningAsRoot()) await chown(logDir(ctx), ctx.account.uid, ctx.account.gid)
   await chmod(logDir(ctx), 0o700)
   await writeConfig(ctx)
+  // A failed bind is said before the logging collector runs, so it lands in startup.log.
+  const started = await markLogs([join(logDir(ctx), 'startup.log')])
   const pid = await spawnDetached({
     command: join(binDir(ctx.version), 'postgres'),
     args: ['-D', dataDir(ctx)],
@@ -114,7 +123,7 @@ async function startUnlocked(ctx: InstanceContext): Promise<void> {
     logFile: join(logDir(ctx), 'startup.log'),
     cwd: dataDir(ctx),
   })
-  await waitReady(ctx, pid)
+  await waitReady(ctx, pid, started)
 }
 
 async function stopUnlocked(ctx: InstanceContext): Promise<void> {
@@ -164,10 +173,12 @@ export const postgresqlEngine: EngineLifecycle = {
       if (pm.status === 'starting') return { state: 'starting', healthy: false, pid: pm.pid }
       try {
         await withService(ctx, (c) => c.query('SELECT 1'))
-        return { state: 'running', healthy: true, pid: pm.pid }
       } catch (err) {
         return { state: 'running', healthy: false, pid: pm.pid, detail: `login failed: ${errorMessage(err)}` }
       }
+      // The login went through the instance's private socket; the port must lead to the same postmaster.
+      if (!(await holdsListener(pm.pid, ctx.port))) return notOnItsPort(ctx, pm.pid)
+      return { state: 'running', healthy: true, pid: pm.pid }
     } catch (err) {
       return { state: 'failed', healthy: false, detail: errorMessage(err) }
     }

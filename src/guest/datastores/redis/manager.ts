@@ -10,6 +10,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { BadRequest, CofferError, errorMessage } from '../../../core/errors.js'
 import { writeFileAtomic } from '../common/files.js'
 import { tailFile } from '../common/log-tail.js'
+import { type LogMark, markLogs, notOnItsPort, portInUse } from '../common/bind-failure.js'
+import { holdsListener } from '../common/port-owner.js'
 import { runningAsRoot } from '../common/os-account.js'
 import { isAlive, procStat, signalUntilExit, spawnDetached, type StopSteps, waitForExit } from '../common/process.js'
 import { serialised as serialisedByKey } from '../common/serialise.js'
@@ -23,6 +25,8 @@ import { checkUsers, redisUsers } from './users.js'
 
 /** How long a server may stay silent while starting; a server answering LOADING gets more. */
 const START_TIMEOUT_MS = 60_000
+/** What the server logs, just before it exits, when another process holds its port. */
+const BIND_FAILED = /Could not create server TCP listening socket .*Address already in use/
 /** How long a clean shutdown (flush the AOF, remove socket and pid file) may take before signals. */
 const SHUTDOWN_TIMEOUT_MS = 60_000
 /** Used when SHUTDOWN cannot be sent: SIGTERM is the same clean shutdown, then SIGKILL. */
@@ -75,8 +79,11 @@ async function ping(ctx: InstanceContext, password: string): Promise<unknown> {
   }
 }
 
-/** Polls an authenticated PING every ~5 ms until it answers PONG, the server exits, or time runs out. */
-async function waitReady(ctx: InstanceContext, pid: number, password: string): Promise<void> {
+/**
+ * Polls an authenticated PING every ~5 ms until it answers PONG, the server exits, or time runs
+ * out. `started` marks the logs of a start this call made.
+ */
+async function waitReady(ctx: InstanceContext, pid: number, password: string, started?: LogMark): Promise<void> {
   let deadline = Date.now() + START_TIMEOUT_MS
   for (;;) {
     ctx.signal?.throwIfAborted()
@@ -88,6 +95,8 @@ async function waitReady(ctx: InstanceContext, pid: number, password: string): P
       if (isLoading(err)) deadline = Math.max(deadline, Date.now() + START_TIMEOUT_MS)
     }
     if (!(await isAlive(pid))) {
+      const written = (await started?.appended()) ?? ''
+      if (BIND_FAILED.test(written)) throw portInUse(ctx, 'Redis', written)
       throw new CofferError('ENGINE', `Redis of instance ${ctx.instanceId} exited while starting.`, { details: await logTail(ctx) })
     }
     if (Date.now() > deadline) {
@@ -126,6 +135,7 @@ async function startUnlocked(ctx: InstanceContext): Promise<void> {
   await engineDir(ctx, paths.logDir)
   // The ACL file is in place before the first start: the server is never up without passwords.
   await writeConfig(ctx, password)
+  const logs = await markLogs([paths.logFile, paths.startupLog])
   const pid = await spawnDetached({
     command: REDIS_SERVER,
     args: [paths.conf],
@@ -133,7 +143,7 @@ async function startUnlocked(ctx: InstanceContext): Promise<void> {
     logFile: paths.startupLog,
     cwd: paths.dataDir,
   })
-  await waitReady(ctx, pid, password)
+  await waitReady(ctx, pid, password, logs)
 }
 
 /**
@@ -192,13 +202,17 @@ export const redisEngine: EngineLifecycle = {
         const stale = await readFile(redisPaths(ctx).pidFile).then(() => true, () => false)
         return { state: 'stopped', healthy: false, ...(stale ? { detail: 'not running; it did not shut down cleanly' } : {}) }
       }
+      let answer: unknown
       try {
-        const answer = await ping(ctx, await servicePassword(ctx))
-        return answer === 'PONG' ? { state: 'running', healthy: true, pid } : { state: 'running', healthy: false, pid, detail: `PING answered ${String(answer)}` }
+        answer = await ping(ctx, await servicePassword(ctx))
       } catch (err) {
         if (isLoading(err)) return { state: 'starting', healthy: false, pid, detail: 'loading its data' }
         return { state: 'running', healthy: false, pid, detail: `login failed: ${errorMessage(err)}` }
       }
+      if (answer !== 'PONG') return { state: 'running', healthy: false, pid, detail: `PING answered ${String(answer)}` }
+      // The login went through the instance's private socket; the port must lead to the same server.
+      if (!(await holdsListener(pid, ctx.port))) return notOnItsPort(ctx, pid)
+      return { state: 'running', healthy: true, pid }
     } catch (err) {
       return { state: 'failed', healthy: false, detail: errorMessage(err) }
     }
