@@ -4,7 +4,8 @@
  * engine wrote during this start counts: an older line in the same log may be about a port the
  * instance had before.
  */
-import { open, stat } from 'node:fs/promises'
+import { open, readdir, stat } from 'node:fs/promises'
+import { join } from 'node:path'
 import { CofferError } from '../../../core/errors.js'
 import type { InstanceContext } from '../datastore.js'
 
@@ -16,15 +17,29 @@ export interface LogMark {
   appended(): Promise<string>
 }
 
-/** Marks the current ends of `files` (missing ones count as empty). */
-export async function markLogs(files: readonly string[]): Promise<LogMark> {
-  const ends = await Promise.all(files.map(async (f) => ({ f, end: (await stat(f).catch(() => undefined))?.size ?? 0 })))
+/**
+ * Marks the current ends of the logs at `paths`: files, or folders standing for every file in
+ * them (an engine that names its log files by date may start a new one). A file that appears
+ * later counts from its start.
+ */
+export async function markLogs(paths: readonly string[]): Promise<LogMark> {
+  const ends = new Map(await Promise.all((await logFiles(paths)).map(async (f) => [f, (await stat(f).catch(() => undefined))?.size ?? 0] as const)))
   return {
     async appended() {
-      const parts = await Promise.all(ends.map(({ f, end }) => readFrom(f, end)))
+      const parts = await Promise.all((await logFiles(paths)).map((f) => readFrom(f, ends.get(f) ?? 0)))
       return parts.filter(Boolean).join('\n')
     },
   }
+}
+
+async function logFiles(paths: readonly string[]): Promise<string[]> {
+  const expanded = await Promise.all(
+    paths.map(async (p) => {
+      const entries = await readdir(p, { withFileTypes: true }).catch(() => undefined)
+      return entries ? entries.filter((e) => e.isFile()).map((e) => join(p, e.name)) : [p]
+    }),
+  )
+  return [...new Set(expanded.flat())]
 }
 
 async function readFrom(path: string, from: number): Promise<string> {

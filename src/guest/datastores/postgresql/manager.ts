@@ -26,7 +26,7 @@ import { postgresqlTuning } from './tuning.js'
 import { postgresqlUsers } from './users.js'
 
 const START_TIMEOUT_MS = 60_000
-/** What the postmaster logs when another process holds its port (before it exits: no socket could be made). */
+/** What the postmaster logs, before it exits for want of any socket, when another process holds its port. */
 const BIND_FAILED = /could not bind IPv[46] address .*: Address already in use/
 /** Fast shutdown (SIGINT) may have to finish a checkpoint; then immediate (SIGQUIT), then SIGKILL. */
 const STOP_STEPS: StopSteps = [['SIGINT', 60_000], ['SIGQUIT', 10_000], ['SIGKILL', 10_000]]
@@ -74,6 +74,19 @@ async function logTail(ctx: InstanceContext, lines = 15): Promise<string> {
   return tails.join('\n')
 }
 
+/**
+ * What a failed start wrote to the logs. The logging collector outlives the postmaster by a
+ * moment, so its file may get the fatal line only after the postmaster is gone.
+ */
+async function fatalLines(started: LogMark): Promise<string> {
+  const deadline = Date.now() + 2_000
+  for (;;) {
+    const written = await started.appended()
+    if (/\b(FATAL|PANIC): /.test(written) || Date.now() > deadline) return written
+    await sleep(10)
+  }
+}
+
 /** Waits until the postmaster `pid` is ready; `started` marks the logs of a start this call made. */
 async function waitReady(ctx: InstanceContext, pid: number, started?: LogMark): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS
@@ -84,7 +97,7 @@ async function waitReady(ctx: InstanceContext, pid: number, started?: LogMark): 
     const status = lines[7]?.trim()
     if (Number(lines[0]) === pid && (status === 'ready' || status === 'standby')) return
     if (!(await isAlive(pid))) {
-      const written = (await started?.appended()) ?? ''
+      const written = started ? await fatalLines(started) : ''
       if (BIND_FAILED.test(written)) throw portInUse(ctx, 'PostgreSQL', written)
       throw new CofferError('ENGINE', `PostgreSQL of instance ${ctx.instanceId} exited while starting.`, { details: await logTail(ctx) })
     }
@@ -113,8 +126,8 @@ async function startUnlocked(ctx: InstanceContext): Promise<void> {
   if (runningAsRoot()) await chown(logDir(ctx), ctx.account.uid, ctx.account.gid)
   await chmod(logDir(ctx), 0o700)
   await writeConfig(ctx)
-  // A failed bind is said before the logging collector runs, so it lands in startup.log.
-  const started = await markLogs([join(logDir(ctx), 'startup.log')])
+  // The logging collector may already run when the bind fails: its files count too.
+  const started = await markLogs([logDir(ctx)])
   const pid = await spawnDetached({
     command: join(binDir(ctx.version), 'postgres'),
     args: ['-D', dataDir(ctx)],
