@@ -47,7 +47,7 @@ export function instanceSteps(d: StepDeps) {
         used.add(port) // another placement took it between our look and our write
         continue
       }
-      await takePortAfterPlace(port)
+      await takePortAfterPlace(id, port)
       return { node: name, port }
     }
     throw new CofferError('INTERNAL', `no free port left from ${d.ports.first} to ${d.ports.last}`, { retryable: false })
