@@ -3,7 +3,8 @@
  * before the engine listens (the fault point COFFER_TAKE_PORT_AFTER_PLACE takes it, inside the
  * server, right after placement). The create moves the instance to a free port and ends ACTIVE
  * there, on every engine; the process on the old port never makes it ACTIVE; after a few ports the
- * create gives up with a clear fault.
+ * create gives up with a clear fault. The spare keeper's builds go through the same create, so a
+ * spare moves too, and keeps its new port when a create claims it.
  */
 import assert from 'node:assert/strict'
 import { createConnection } from 'node:net'
@@ -103,5 +104,36 @@ describe('ports taken again and again', () => {
     assert.equal((await api.api('DELETE', `/instances/${id}`)).status, 202)
     await api.waitGone(id)
     assert.deepEqual(processesUnder(`${coffer.home}/instances`), [])
+  })
+})
+
+describe('a spare built while ports are being taken', () => {
+  let coffer: CofferProcess
+  let api: TestClient
+  before(async () => {
+    ;({ coffer, api } = await session({ COFFER_TAKE_PORT_AFTER_PLACE: '1', COFFER_SPARES: 'redis=1' }))
+  })
+  after(async () => coffer?.destroy())
+
+  it('moved off its taken port when it was built, and keeps the new one when a create claims it', async () => {
+    const deadline = Date.now() + 60_000
+    let spare: string | undefined
+    while (!spare) {
+      const s = (await api.api('GET', '/mgmt/spares')).body
+      spare = s.spares.find((x: { status: string }) => x.status === 'READY')?.id
+      if (Date.now() > deadline) throw new Error(`no spare became ready: ${JSON.stringify(s)}`)
+      if (!spare) await sleep(200)
+    }
+    const taken = takenPorts(coffer, spare)
+    assert.equal(taken.length, 1, `the spare's first port was found taken: ${taken}`)
+
+    const created = await api.api('POST', '/instances', createBody(redisProbe, 'race-spare'))
+    const inst = (await api.waitActive(created.body.instance.id)).body.instance
+    assert.equal(inst.status, 'ACTIVE', JSON.stringify(inst))
+    assert.equal(inst.id, spare, 'the create claimed the spare')
+    assert.notEqual(inst.port, taken[0])
+    assert.ok(await redisProbe.canUse(inst.port, 'app', 'app-Passw0rd'))
+    assert.equal((await api.api('DELETE', `/instances/${inst.id}`)).status, 202)
+    await api.waitGone(inst.id)
   })
 })
