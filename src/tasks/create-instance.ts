@@ -41,7 +41,7 @@ export const createInstance = (steps: InstanceSteps, configuration: Configuratio
           try {
             return await t.step(name, fn)
           } catch (err) {
-            if (!(err instanceof CofferError && err.code === 'PORT_IN_USE')) throw err
+            if (!isPortInUse(err)) throw err
             const from = await steps.portOf(id)
             if (from === null) throw err
             left.push(from)
@@ -78,8 +78,11 @@ export const createInstance = (steps: InstanceSteps, configuration: Configuratio
     scrub: (input) => ({ ...input, users: input.users.map((u) => ({ ...u, password: '' as const })) }),
   })
 
+/** Told by its code, not its class: an error that crossed a bus between processes is a copy. */
+const isPortInUse = (err: unknown): err is Pick<CofferError, 'code' | 'details'> => (err as { code?: unknown } | null)?.code === 'PORT_IN_USE'
+
 /** The create's failure once the engine found every port it was given taken. */
-const outOfPorts = (last: CofferError, ports: readonly number[]): CofferError =>
+const outOfPorts = (last: Pick<CofferError, 'details'>, ports: readonly number[]): CofferError =>
   new CofferError('PORT_IN_USE', `The engine could not listen on any of the ports ${ports.join(', ')}: other processes took each before it started.`, {
     retryable: false,
     cause: last,

@@ -61,13 +61,14 @@ async function readFrom(path: string, from: number): Promise<string> {
 }
 
 /**
- * The error for an engine that exited because it could not listen on the instance's port. Not
+ * The error for an engine that exited because it could not listen on the instance's port, with the
+ * end of what it wrote (`written`) for administrators. Not
  * retryable: the same port stays taken; the create workflow moves the instance to another one.
  */
-export function portInUse(ctx: InstanceContext, engine: string, details: string): CofferError {
+export function portInUse(ctx: InstanceContext, engine: string, written: string): CofferError {
   return new CofferError('PORT_IN_USE', `${engine} of instance ${ctx.instanceId} could not listen on port ${ctx.port}: another process holds it.`, {
     retryable: false,
-    details,
+    details: written.split('\n').slice(-20).join('\n'),
   })
 }
 
