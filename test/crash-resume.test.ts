@@ -51,6 +51,33 @@ describe('crash and resume', () => {
     })
   }
 
+  it('a create killed right after moving off a taken port ends ACTIVE on the new port, after a restart', async () => {
+    const coffer = await startCoffer({ COFFER_TAKE_PORT_AFTER_PLACE: '1', COFFER_CRASH_AFTER_STEP: 'create-instance:move-port:*' })
+    started.push(coffer)
+    const api = new TestClient(coffer.url)
+    await api.login('admin', ADMIN_PASSWORD, 'admin')
+    const body = pgCreateBody('crash-move', { databases: [{ name: 'app' }], users: [{ name: 'app', password: 'app-pass-1', databases: [{ name: 'app' }] }] })
+    const id = (await api.api('POST', '/instances', body)).body.instance.id
+    await exited(coffer)
+    assert.equal(coffer.child.signalCode, 'SIGKILL', 'the fault point killed the server')
+    const taken = Number(new RegExp(`instance ${id} could not listen on port (\\d+)`).exec(coffer.output())?.[1])
+    assert.ok(taken > 0, 'the first port was found taken')
+
+    await coffer.restart()
+    await api.login('admin', ADMIN_PASSWORD, 'admin')
+    const inst = (await api.waitActive(id)).body.instance
+    assert.equal(inst.status, 'ACTIVE', JSON.stringify(inst))
+    assert.notEqual(inst.port, taken)
+    assert.equal(engineMains(join(coffer.home, 'instances', id)).length, 1, 'one engine')
+    const app = new pg.Client({ host: '127.0.0.1', port: inst.port, user: 'app', password: 'app-pass-1', database: 'app' })
+    await app.connect()
+    assert.equal((await app.query('SELECT current_user AS u')).rows[0].u, 'app')
+    await app.end()
+
+    await api.api('DELETE', `/instances/${id}`)
+    await api.waitGone(id)
+  })
+
   for (const delayMs of [150, 400, 700]) {
     it(`a create killed ${delayMs} ms in, wherever that falls inside a step, ends ACTIVE once`, async () => {
       const coffer = await startCoffer()

@@ -20,6 +20,7 @@ import { instancePaths } from '../src/guest/datastores/mariadb/manager.js'
 import { withService } from '../src/guest/datastores/mariadb/service-account.js'
 import { ensureTemplate } from '../src/guest/datastores/mariadb/template.js'
 import { mysql as mysqlDatastore } from '../src/guest/datastores/mysql/index.js'
+import { foreignListener, portInUseFailure } from './helpers/foreign-listener.js'
 import { type GuestHome, makeGuestHome } from './helpers/guest-context.js'
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN
@@ -307,7 +308,7 @@ describe('MariaDB guest', async () => {
     const squatter = createServer()
     await new Promise<void>((resolve) => squatter.listen(ctx.port, '127.0.0.1', resolve))
     try {
-      await assert.rejects(engine.start(ctx), (err: { message: string; details?: string }) => /exited while starting/.test(err.message) && /(Address already in use|Can't start server)/.test(err.details ?? ''))
+      await assert.rejects(engine.start(ctx), portInUseFailure(ctx.port, /Can't start server: Bind on TCP\/IP port.*Address already in use/))
     } finally {
       await new Promise((resolve) => squatter.close(resolve))
     }
@@ -319,6 +320,19 @@ describe('MariaDB guest', async () => {
     assert.equal(s.state, 'running')
     assert.equal(s.healthy, true)
     assert.deepEqual(await as('alice', ALICE, 'shop', (c) => rows(c, 'SELECT item FROM orders')), [{ item: 'coffee' }])
+  })
+
+  it('is not healthy when what answers on its port is another process', async () => {
+    // The server answers its own login on its private socket, but the port leads elsewhere.
+    const foreign = await foreignListener()
+    try {
+      const s = await engine.status({ ...ctx, port: foreign.port })
+      assert.equal(s.healthy, false, JSON.stringify(s))
+      assert.match(s.detail ?? '', new RegExp(`port ${foreign.port} is not held by this instance's engine`))
+    } finally {
+      await foreign.close()
+    }
+    assert.equal((await engine.status(ctx)).healthy, true)
   })
 
   it('runs with the tuned configuration', async () => {

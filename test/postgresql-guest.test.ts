@@ -15,6 +15,7 @@ import { postgresql } from '../src/guest/datastores/postgresql/index.js'
 import { dataDir } from '../src/guest/datastores/postgresql/manager.js'
 import { withService } from '../src/guest/datastores/postgresql/service-account.js'
 import { ensureTemplate } from '../src/guest/datastores/postgresql/template.js'
+import { foreignListener, portInUseFailure } from './helpers/foreign-listener.js'
 import { type GuestHome, makeGuestHome } from './helpers/guest-context.js'
 
 const spec: PrepareSpec = {
@@ -134,7 +135,7 @@ describe('PostgreSQL guest', async () => {
     const squatter = createServer()
     await new Promise<void>((resolve) => squatter.listen(ctx.port, '127.0.0.1', resolve))
     try {
-      await assert.rejects(postgresql.engine.start(ctx), (err: { message: string; details?: string }) => /exited while starting/.test(err.message) && /could not (bind|create)/.test(err.details ?? ''))
+      await assert.rejects(postgresql.engine.start(ctx), portInUseFailure(ctx.port, /could not bind IPv4 address .*Address already in use/))
     } finally {
       await new Promise((resolve) => squatter.close(resolve))
     }
@@ -146,6 +147,18 @@ describe('PostgreSQL guest', async () => {
     assert.equal(s.state, 'running')
     assert.equal(s.healthy, true)
     assert.deepEqual(await asAlice((c) => c.query('SELECT item FROM orders').then((r) => r.rows)), [{ item: 'coffee' }])
+  })
+
+  it('is not healthy when what answers on its port is another process', async () => {
+    // The login goes through the socket named for the port, which no postmaster of this instance made.
+    const foreign = await foreignListener()
+    try {
+      const s = await postgresql.engine.status({ ...ctx, port: foreign.port })
+      assert.equal(s.healthy, false, JSON.stringify(s))
+    } finally {
+      await foreign.close()
+    }
+    assert.equal((await postgresql.engine.status(ctx)).healthy, true)
   })
 
   it('creates and deletes users and databases, keeping what a deleted user made with the database', async () => {

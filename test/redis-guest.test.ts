@@ -15,6 +15,7 @@ import type { InstanceContext, PrepareSpec } from '../src/guest/datastores/datas
 import { ensureServicePassword, withService } from '../src/guest/datastores/redis/client.js'
 import { redis } from '../src/guest/datastores/redis/index.js'
 import { redisPaths } from '../src/guest/datastores/redis/manager.js'
+import { foreignListener, portInUseFailure } from './helpers/foreign-listener.js'
 import { type GuestHome, makeGuestHome } from './helpers/guest-context.js'
 
 // Spaces and non-ASCII on purpose: the password travels as one argument and is stored hashed.
@@ -190,7 +191,7 @@ describe('Redis guest', async () => {
     const squatter = createServer()
     await new Promise<void>((resolve) => squatter.listen(ctx.port, '127.0.0.1', resolve))
     try {
-      await assert.rejects(redis.engine.start(ctx), (err: { message: string; details?: string }) => /exited while starting/.test(err.message) && /(Address already in use|bind)/.test(err.details ?? ''))
+      await assert.rejects(redis.engine.start(ctx), portInUseFailure(ctx.port, /Could not create server TCP listening socket .*Address already in use/))
     } finally {
       await new Promise((resolve) => squatter.close(resolve))
     }
@@ -208,6 +209,19 @@ describe('Redis guest', async () => {
     assert.equal(await (await connect('alice', ALICE_PASSWORD)).get('greeting'), 'hello', 'the AOF kept the data')
     await connect('robert', 'robert-1')
     assert.deepEqual((await users()).map((u) => u.name), ['alice', 'robert'])
+  })
+
+  it('is not healthy when what answers on its port is another process', async () => {
+    // The server answers its own login on its private socket, but the port leads elsewhere.
+    const foreign = await foreignListener()
+    try {
+      const s = await redis.engine.status({ ...ctx, port: foreign.port })
+      assert.equal(s.healthy, false, JSON.stringify(s))
+      assert.match(s.detail ?? '', new RegExp(`port ${foreign.port} is not held by this instance's engine`))
+    } finally {
+      await foreign.close()
+    }
+    assert.equal((await redis.engine.status(ctx)).healthy, true)
   })
 
   it('starts again after the engine was killed, leaving a stale pid file and socket', async () => {

@@ -19,6 +19,8 @@ export type ErrorCode =
   | 'OVER_LIMIT'
   | 'NOT_IMPLEMENTED'
   | 'ENGINE'
+  /** An engine could not listen on its port: another process holds it. */
+  | 'PORT_IN_USE'
   | 'TIMEOUT'
   | 'INTERNAL'
   // Engine failures, thrown by guest code; `retryable` says whether the same step may succeed again.

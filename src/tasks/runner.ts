@@ -30,8 +30,11 @@ const RETRY_DELAYS_MS = [200, 1000, 3000]
 /**
  * Test fault point: `COFFER_CRASH_AFTER_STEP=<kind>:<step>` kills this process with SIGKILL right
  * after that step is recorded, so tests can show that a crash between any two steps resumes cleanly.
+ * A trailing `*` matches steps named at run time (`create-instance:move-port:*`).
  */
 const CRASH_AFTER = process.env.COFFER_CRASH_AFTER_STEP
+const crashesAfter = (step: string): boolean =>
+  CRASH_AFTER !== undefined && (CRASH_AFTER.endsWith('*') ? step.startsWith(CRASH_AFTER.slice(0, -1)) : step === CRASH_AFTER)
 /**
  * Test fault point: `COFFER_STALL_STEP=<kind>:<step>` makes that step, once its work is done, wait
  * for its signal instead of returning: a long-running step that only a cancel can end.
@@ -138,7 +141,7 @@ export class TaskRunner {
         if (STALL === `${task.kind}:${name}`) await untilAborted(signal)
         await tasks.recordStep(db, task.id, name, result)
         if (TRACE_STEPS) this.#o.log?.(`task ${task.kind} ${task.id} step ${name}: ${Math.round(performance.now() - started)} ms`)
-        if (CRASH_AFTER === `${task.kind}:${name}`) process.kill(process.pid, 'SIGKILL')
+        if (crashesAfter(`${task.kind}:${name}`)) process.kill(process.pid, 'SIGKILL')
         return result
       },
     }

@@ -13,8 +13,10 @@ import { transition } from '../../store/repos/transition.js'
 import type { Db } from '../../store/schema.js'
 import { TaskCancelled } from '../workflow.js'
 import type { SealedUser } from '../create-instance.js'
+import { listNodes } from '../../store/repos/nodes.js'
 import { chooseNode } from './choose-node.js'
 import { instanceSpec, requireInstance } from './instance-spec.js'
+import { takePortAfterPlace } from './port-fault.js'
 
 export interface StepDeps {
   readonly db: Db
@@ -36,23 +38,51 @@ export function instanceSteps(d: StepDeps) {
     const row = await requireInstance(db, id)
     return { api: bus.node(row.node ?? ''), spec: await instanceSpec(db, row) }
   }
+  /** Records the lowest port of the range that no instance has and the node finds free. */
+  const givePort = async (id: string, name: string, ports: { readonly first: number; readonly last: number }): Promise<Placement> => {
+    // The instance's own port is among them: a move never lands where it came from.
+    const used = await instances.usedPorts(db, name)
+    for (let port = ports.first; port <= ports.last; port++) {
+      if (used.has(port) || !(await bus.node(name).portIsFree(port))) continue
+      try {
+        await instances.updateInstance(db, id, { node: name, port })
+      } catch {
+        used.add(port) // another placement took it between our look and our write
+        continue
+      }
+      await takePortAfterPlace(id, port)
+      return { node: name, port }
+    }
+    throw new CofferError('INTERNAL', `no free port left from ${ports.first} to ${ports.last}`, { retryable: false })
+  }
   return {
     /** Picks a node and a free port, and records them on the instance. Keeps an earlier choice. */
     async place(id: string): Promise<Placement> {
       const row = await requireInstance(db, id)
       if (row.node && row.port !== null) return { node: row.node, port: Number(row.port) }
       const { name, ports } = await chooseNode(db, row)
-      const used = await instances.usedPorts(db, name)
-      for (let port = ports.first; port <= ports.last; port++) {
-        if (used.has(port) || !(await bus.node(name).portIsFree(port))) continue
-        try {
-          await instances.updateInstance(db, id, { node: name, port })
-          return { node: name, port }
-        } catch {
-          used.add(port) // another placement took it between our look and our write
-        }
-      }
-      throw new CofferError('INTERNAL', `no free port left from ${ports.first} to ${ports.last}`, { retryable: false })
+      return givePort(id, name, ports)
+    },
+
+    /** The port recorded on the instance; null before it is placed. */
+    async portOf(id: string): Promise<number | null> {
+      const row = await requireInstance(db, id)
+      return row.port === null ? null : Number(row.port)
+    },
+
+    /**
+     * Moves the instance, whose engine could not listen on port `from` (another process took it
+     * after it was probed), to another free port of the same node. Its engine is not running: it
+     * renders the new port into its configuration at its next start. An instance no longer on
+     * `from` was moved already and stays where it is.
+     */
+    async movePort(id: string, from: number): Promise<Placement> {
+      const row = await requireInstance(db, id)
+      if (!row.node || row.port === null) throw new CofferError('INTERNAL', `instance ${id} was never placed`, { retryable: false })
+      if (Number(row.port) !== from) return { node: row.node, port: Number(row.port) }
+      const on = (await listNodes(db)).find((n) => n.name === row.node)
+      if (!on) throw new CofferError('INTERNAL', `node ${row.node} of instance ${id} is not registered`)
+      return givePort(id, row.node, on.ports)
     },
 
     async createEnvelope(id: string): Promise<void> {

@@ -12,9 +12,11 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { errorMessage } from '../../../core/errors.js'
 import { engineExited, engineNotReady, engineWouldNotStop, notPrepared, spawnFailed, unrecordedEngine } from '../common/engine-errors.js'
+import { notOnItsPort, portInUse } from '../common/bind-failure.js'
 import { removeTree, syncFileSystem, writeFileAtomic } from '../common/files.js'
 import { logSizes, tailFile } from '../common/log-tail.js'
 import { runningAsRoot } from '../common/os-account.js'
+import { holdsListener } from '../common/port-owner.js'
 import { isAlive, procStat, signalUntilExit, spawnDetached, type StopSteps } from '../common/process.js'
 import { serialised as serialisedByKey } from '../common/serialise.js'
 import { copyTemplate } from '../common/template-cache.js'
@@ -30,6 +32,7 @@ import { mariadbTuning } from './tuning.js'
 import { mariadbDatabases, mariadbUsers } from './users.js'
 
 const START_TIMEOUT_MS = 120_000
+/** What the server logs, just before it exits, when another process holds its port. */
 /** SIGTERM is a normal shutdown (InnoDB flushes what it must); SIGKILL leaves crash recovery to the next start. */
 const STOP_STEPS: StopSteps = [['SIGTERM', 120_000], ['SIGKILL', 10_000]]
 
@@ -106,7 +109,9 @@ export function mysqlFamilyEngine(server: MysqlFamilyServer): EngineLifecycle {
       ctx.signal?.throwIfAborted()
       if (await answers(ctx, password)) return
       if (!(await isAlive(pid))) {
-        throw engineExited(server.name, ctx.instanceId, await logTail(ctx, marks))
+        const exited = engineExited(server.name, ctx.instanceId, await logTail(ctx, marks))
+        // A taken port is said with the port: the create workflow moves the instance off it.
+        throw exited.code === 'PORT_IN_USE' ? portInUse(ctx, server.name, exited.details ?? '') : exited
       }
       if (Date.now() > deadline) {
         throw engineNotReady(server.name, ctx.instanceId, START_TIMEOUT_MS / 1000, await logTail(ctx, marks))
@@ -190,11 +195,13 @@ export function mysqlFamilyEngine(server: MysqlFamilyServer): EngineLifecycle {
         }
         try {
           await withService(ctx, (c) => c.query('SELECT 1'))
-          return { state: 'running', healthy: true, pid }
         } catch (err) {
           if (isUnreachable(err)) return { state: 'starting', healthy: false, pid }
           return { state: 'running', healthy: false, pid, detail: `login failed: ${errorMessage(err)}` }
         }
+        // The login went through the instance's private socket; the port must lead to the same server.
+        if (!(await holdsListener(pid, ctx.port))) return notOnItsPort(ctx, pid)
+        return { state: 'running', healthy: true, pid }
       } catch (err) {
         return { state: 'failed', healthy: false, detail: errorMessage(err) }
       }

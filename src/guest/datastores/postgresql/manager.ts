@@ -8,8 +8,10 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { errorMessage } from '../../../core/errors.js'
 import { engineExited, engineNotReady, engineWouldNotStop, notPrepared, settledLog, spawnFailed, unrecordedEngine } from '../common/engine-errors.js'
+import { notOnItsPort, portInUse } from '../common/bind-failure.js'
 import { removeTree, syncFileSystem, writeFileAtomic } from '../common/files.js'
 import { runningAsRoot } from '../common/os-account.js'
+import { holdsListener } from '../common/port-owner.js'
 import { isAlive, procStat, signalUntilExit, spawnDetached, type StopSteps } from '../common/process.js'
 import { logSizes, tailFile } from '../common/log-tail.js'
 import { serialised as serialisedByKey } from '../common/serialise.js'
@@ -25,6 +27,7 @@ import { postgresqlTuning } from './tuning.js'
 import { postgresqlUsers } from './users.js'
 
 const START_TIMEOUT_MS = 60_000
+/** What the postmaster logs, before it exits for want of any socket, when another process holds its port. */
 /** Fast shutdown (SIGINT) may have to finish a checkpoint; then immediate (SIGQUIT), then SIGKILL. */
 const STOP_STEPS: StopSteps = [['SIGINT', 60_000], ['SIGQUIT', 10_000], ['SIGKILL', 10_000]]
 
@@ -83,7 +86,9 @@ async function waitReady(ctx: InstanceContext, pid: number, marks?: ReadonlyMap<
     const status = lines[7]?.trim()
     if (Number(lines[0]) === pid && (status === 'ready' || status === 'standby')) return
     if (!(await isAlive(pid))) {
-      throw engineExited('PostgreSQL', ctx.instanceId, await settledLog(() => logTail(ctx, marks)))
+      const exited = engineExited('PostgreSQL', ctx.instanceId, await settledLog(() => logTail(ctx, marks)))
+      // A taken port is said with the port: the create workflow moves the instance off it.
+      throw exited.code === 'PORT_IN_USE' ? portInUse(ctx, 'PostgreSQL', exited.details ?? '') : exited
     }
     if (Date.now() > deadline) {
       throw engineNotReady('PostgreSQL', ctx.instanceId, START_TIMEOUT_MS / 1000, await logTail(ctx, marks))
@@ -171,10 +176,12 @@ export const postgresqlEngine: EngineLifecycle = {
       if (pm.status === 'starting') return { state: 'starting', healthy: false, pid: pm.pid }
       try {
         await withService(ctx, (c) => c.query('SELECT 1'))
-        return { state: 'running', healthy: true, pid: pm.pid }
       } catch (err) {
         return { state: 'running', healthy: false, pid: pm.pid, detail: `login failed: ${errorMessage(err)}` }
       }
+      // The login went through the instance's private socket; the port must lead to the same postmaster.
+      if (!(await holdsListener(pm.pid, ctx.port))) return notOnItsPort(ctx, pm.pid)
+      return { state: 'running', healthy: true, pid: pm.pid }
     } catch (err) {
       return { state: 'failed', healthy: false, detail: errorMessage(err) }
     }

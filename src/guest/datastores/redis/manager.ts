@@ -9,9 +9,11 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { BadRequest, errorMessage } from '../../../core/errors.js'
 import { engineExited, engineNotReady, engineWouldNotStop, serviceLoginFailed, spawnFailed } from '../common/engine-errors.js'
+import { notOnItsPort, portInUse } from '../common/bind-failure.js'
 import { writeFileAtomic } from '../common/files.js'
 import { logSizes, tailFile } from '../common/log-tail.js'
 import { runningAsRoot } from '../common/os-account.js'
+import { holdsListener } from '../common/port-owner.js'
 import { isAlive, procStat, signalUntilExit, spawnDetached, type StopSteps, waitForExit } from '../common/process.js'
 import { serialised as serialisedByKey } from '../common/serialise.js'
 import type { EngineLifecycle, EngineStatus, InstanceContext, PrepareSpec } from '../datastore.js'
@@ -24,6 +26,7 @@ import { checkUsers, redisUsers } from './users.js'
 
 /** How long a server may stay silent while starting; a server answering LOADING gets more. */
 const START_TIMEOUT_MS = 60_000
+/** What the server logs, just before it exits, when another process holds its port. */
 /** How long a clean shutdown (flush the AOF, remove socket and pid file) may take before signals. */
 const SHUTDOWN_TIMEOUT_MS = 60_000
 /** Used when SHUTDOWN cannot be sent: SIGTERM is the same clean shutdown, then SIGKILL. */
@@ -89,7 +92,9 @@ async function waitReady(ctx: InstanceContext, pid: number, password: string, ma
       if (isLoading(err)) deadline = Math.max(deadline, Date.now() + START_TIMEOUT_MS)
     }
     if (!(await isAlive(pid))) {
-      throw engineExited('Redis', ctx.instanceId, await logTail(ctx, marks))
+      const exited = engineExited('Redis', ctx.instanceId, await logTail(ctx, marks))
+      // A taken port is said with the port: the create workflow moves the instance off it.
+      throw exited.code === 'PORT_IN_USE' ? portInUse(ctx, 'Redis', exited.details ?? '') : exited
     }
     if (Date.now() > deadline) {
       throw engineNotReady('Redis', ctx.instanceId, START_TIMEOUT_MS / 1000, await logTail(ctx, marks))
@@ -196,13 +201,17 @@ export const redisEngine: EngineLifecycle = {
         const stale = await readFile(redisPaths(ctx).pidFile).then(() => true, () => false)
         return { state: 'stopped', healthy: false, ...(stale ? { detail: 'not running; it did not shut down cleanly' } : {}) }
       }
+      let answer: unknown
       try {
-        const answer = await ping(ctx, await servicePassword(ctx))
-        return answer === 'PONG' ? { state: 'running', healthy: true, pid } : { state: 'running', healthy: false, pid, detail: `PING answered ${String(answer)}` }
+        answer = await ping(ctx, await servicePassword(ctx))
       } catch (err) {
         if (isLoading(err)) return { state: 'starting', healthy: false, pid, detail: 'loading its data' }
         return { state: 'running', healthy: false, pid, detail: `login failed: ${errorMessage(err)}` }
       }
+      if (answer !== 'PONG') return { state: 'running', healthy: false, pid, detail: `PING answered ${String(answer)}` }
+      // The login went through the instance's private socket; the port must lead to the same server.
+      if (!(await holdsListener(pid, ctx.port))) return notOnItsPort(ctx, pid)
+      return { state: 'running', healthy: true, pid }
     } catch (err) {
       return { state: 'failed', healthy: false, detail: errorMessage(err) }
     }
