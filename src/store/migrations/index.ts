@@ -4,6 +4,7 @@ import * as defaultFlavors from './0002-default-flavors.js'
 import * as rootHistory from './0003-root-history.js'
 import * as configurations from './0004-configurations.js'
 import * as spareBuild from './0005-spare-build.js'
+import * as optionalDefaultProject from './0006-optional-default-project.js'
 
 /** Migrations in order; compiled in, so the binary never looks for files at run time. */
 export const migrationProvider: MigrationProvider = {
@@ -13,5 +14,6 @@ export const migrationProvider: MigrationProvider = {
     '0003-root-history': rootHistory,
     '0004-configurations': configurations,
     '0005-spare-build': spareBuild,
+    '0006-optional-default-project': optionalDefaultProject,
   }),
 }
