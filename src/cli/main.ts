@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander'
 import { CofferClient } from './client.js'
 import { catalogCommands } from './commands/catalog.js'
 import { configurationCommands } from './commands/configurations.js'
+import { identityCommands } from './commands/identity.js'
 import { instanceCommands } from './commands/instances.js'
 import { schemaCommands } from './commands/schema.js'
 import { serveCommand } from './commands/serve.js'
@@ -25,6 +26,7 @@ catalogCommands(program, lazyClient)
 schemaCommands(program, lazyClient)
 configurationCommands(program, lazyClient)
 spareCommands(program, lazyClient)
+identityCommands(program, lazyClient)
 
 try {
   await program.parseAsync(process.argv)
