@@ -69,6 +69,9 @@ describe('identity', () => {
       assert.deepEqual(JSON.parse(asAlice.stdout), [])
       await run('openstack', ['user', 'password', 'set', '--original-password', ALICE_PASSWORD, '--password', 'alice-New-Passw0rd'], { env: loginEnv('alice', ALICE_PASSWORD, 'team1'), timeout: 60_000 })
       await run('openstack', ['token', 'issue'], { env: loginEnv('alice', 'alice-New-Passw0rd', 'team1'), timeout: 60_000 })
+      await osc('user', 'set', '--password', 'alice-Admin-Set-Passw0rd', 'alice')
+      await assert.rejects(run('openstack', ['token', 'issue'], { env: loginEnv('alice', 'alice-New-Passw0rd', 'team1'), timeout: 60_000 }), 'the old password no longer works')
+      await run('openstack', ['token', 'issue'], { env: loginEnv('alice', 'alice-Admin-Set-Passw0rd', 'team1'), timeout: 60_000 })
 
       await osc('role', 'remove', '--project', 'team1', '--user', 'alice', 'member')
       await osc('user', 'delete', 'alice')
