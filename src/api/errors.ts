@@ -84,9 +84,12 @@ function httpStatusOf(err: unknown): number | undefined {
   return typeof s === 'number' ? s : undefined
 }
 
+/** Keystone's own titles where they differ from Trove's fault names. */
+const KEYSTONE_TITLES: Record<string, string> = { itemNotFound: 'Not Found', overLimit: 'Request Entity Too Large', notImplemented: 'Not Implemented' }
+
 /** Keystone's error shape for `/v3` routes, which keystoneauth reads as `body.error.message`. */
 export function keystoneError(f: FaultReply): { error: { code: number; title: string; message: string } } {
   const [name, fault] = Object.entries(f.body)[0] ?? ['instanceFault', { code: f.status, message: '' }]
-  const title = name.replace(/^./, (c) => c.toUpperCase()).replace(/([a-z])([A-Z])/g, '$1 $2')
+  const title = KEYSTONE_TITLES[name] ?? name.replace(/^./, (c) => c.toUpperCase()).replace(/([a-z])([A-Z])/g, '$1 $2')
   return { error: { code: fault.code, title, message: fault.message } }
 }

@@ -36,7 +36,17 @@ export class CofferClient {
 
   async request<T = any>(method: string, path: string, body?: unknown): Promise<T> {
     if (!this.#token) await this.login()
-    const res = await send(`${this.#endpoint}${path}`, { method, body, token: this.#token })
+    return this.#call<T>(`${this.#endpoint}${path}`, method, body)
+  }
+
+  /** A Keystone v3 call, `path` under the auth URL (`/projects`). */
+  async identity<T = any>(method: string, path: string, body?: unknown): Promise<T> {
+    if (!this.#token) await this.login()
+    return this.#call<T>(`${this.credentials.authUrl.replace(/\/$/, '')}${path}`, method, body)
+  }
+
+  async #call<T>(url: string, method: string, body: unknown): Promise<T> {
+    const res = await send(url, { method, body, token: this.#token })
     const text = await res.text()
     return (text ? JSON.parse(text) : undefined) as T
   }

@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander'
 import { CofferClient } from './client.js'
 import { catalogCommands } from './commands/catalog.js'
 import { configurationCommands } from './commands/configurations.js'
+import { identityCommands } from './commands/identity.js'
 import { instanceCommands } from './commands/instances.js'
 import { quotaCommands } from './commands/quotas.js'
 import { schemaCommands } from './commands/schema.js'
@@ -27,6 +28,7 @@ schemaCommands(program, lazyClient)
 configurationCommands(program, lazyClient)
 spareCommands(program, lazyClient)
 quotaCommands(program, lazyClient)
+identityCommands(program, lazyClient)
 
 try {
   await program.parseAsync(process.argv)

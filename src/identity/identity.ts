@@ -2,9 +2,10 @@
  * Projects, users, roles and tokens: the part of Keystone v3 that Trove's clients use. Tokens are
  * random, stored only as their sha256, and expire.
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { Unauthorized } from '../core/errors.js'
 import type { Db } from '../store/schema.js'
+import { newId } from './ids.js'
 import { hashPassword, verifyPassword } from './passwords.js'
 import { isCloudAdmin } from './roles.js'
 
@@ -21,7 +22,6 @@ export interface Principal {
 }
 
 const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex')
-const newId = (): string => randomUUID().replaceAll('-', '')
 
 export async function ensureProject(db: Db, name: string): Promise<string> {
   const found = await db.selectFrom('projects').select('id').where('name', '=', name).executeTakeFirst()
@@ -63,7 +63,8 @@ export async function issueToken(db: Db, c: Credentials, ttlMs: number, adminPro
   let pq = db.selectFrom('projects').selectAll()
   if (c.project?.id) pq = pq.where('id', '=', c.project.id)
   else if (c.project?.name) pq = pq.where('name', '=', c.project.name)
-  else pq = pq.where('id', '=', user.default_project_id)
+  else if (user.default_project_id) pq = pq.where('id', '=', user.default_project_id)
+  else throw new Unauthorized(`User ${user.name} has no default project; name the project to log in to (OS_PROJECT_NAME).`)
   const project = await pq.executeTakeFirst()
   if (!project) throw new Unauthorized(INVALID)
   const roles = await rolesOf(db, user.id, project.id)

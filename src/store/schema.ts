@@ -16,7 +16,8 @@ export interface UserTable {
   name: string
   /** scrypt$N$r$p$salt$hash; never the password. */
   password_hash: string
-  default_project_id: string
+  /** Where a login with no project scope goes; null when the user has none (or it was deleted). */
+  default_project_id: string | null
   created_at: string
 }
 

@@ -25,6 +25,8 @@ export async function freePort(): Promise<number> {
 
 export interface CofferProcess {
   readonly home: string
+  /** The server's HOME: it writes the `coffer` cloud into its .config/openstack/clouds.yaml, never into the real one. */
+  readonly userHome: string
   readonly url: string
   readonly port: number
   child: ChildProcess
@@ -38,11 +40,13 @@ export interface CofferProcess {
 
 export async function startCoffer(extraEnv: Record<string, string> = {}): Promise<CofferProcess> {
   const home = mkdtempSync('/tmp/coffer-test-')
+  const userHome = mkdtempSync('/tmp/coffer-test-user-')
   const port = await freePort()
   const instancePortFirst = 30000 + Math.floor(Math.random() * 20000)
   let out = ''
   const env = (more: Record<string, string>) => ({
     ...process.env,
+    HOME: userHome,
     COFFER_HOME: home,
     COFFER_ADMIN_PASSWORD: ADMIN_PASSWORD,
     COFFER_HEARTBEAT_MS: '500',
@@ -62,6 +66,7 @@ export async function startCoffer(extraEnv: Record<string, string> = {}): Promis
   }
   const p: CofferProcess = {
     home,
+    userHome,
     port,
     url: `http://127.0.0.1:${port}`,
     child: await launch(extraEnv),
@@ -84,6 +89,7 @@ export async function startCoffer(extraEnv: Record<string, string> = {}): Promis
       }
       removeInstanceAccounts(home)
       rmSync(home, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 })
+      rmSync(userHome, { recursive: true, force: true })
     },
   }
   return p

@@ -18,7 +18,11 @@ export function serveCommand(program: Command): void {
       console.log(`Coffer is serving Trove's v1.0 API at ${server.url}/v1.0 (identity at ${server.url}/v3)`)
       console.log(`Home: ${settings.home}`)
       if (b.generatedPassword) console.log(`Created user 'admin' in project '${settings.adminProject}' with password: ${b.generatedPassword}  (shown once; also in ${b.openrc})`)
-      console.log(`Log in: \`source ${b.openrc}\`, or use OS_CLOUD=coffer with ${b.cloudsYaml}; then \`bin/coffer list\` or \`openstack database instance list\`.`)
+      const shared = b.userClouds && b.userClouds.outcome !== 'kept'
+      if (b.userClouds?.outcome === 'kept') console.log(`Left ${b.userClouds.file} as it was: ${b.userClouds.reason ?? ''}.`)
+      console.log(shared
+        ? `Log in: \`openstack --os-cloud coffer database instance list\` (the 'coffer' cloud is in ${b.userClouds?.file}), \`bin/coffer list\`, or \`source ${b.openrc}\` for \`trove\` (it reads only OS_* variables).`
+        : `Log in: \`source ${b.openrc}\`, or OS_CLIENT_CONFIG_FILE=${b.cloudsYaml} OS_CLOUD=coffer; then \`bin/coffer list\` or \`openstack database instance list\`.`)
       const spares = Object.entries(settings.spares).filter(([, n]) => n > 0)
       console.log(spares.length > 0
         ? `Keeping spares ready for fast creates: ${spares.map(([ds, n]) => `${ds} ${n}`).join(', ')} (COFFER_SPARES=none turns this off; \`bin/coffer spare-list\` shows them).`
