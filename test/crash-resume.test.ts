@@ -71,7 +71,7 @@ describe('crash and resume', () => {
     assert.equal(engineMains(join(coffer.home, 'instances', id)).length, 1, 'one engine')
     const app = new pg.Client({ host: '127.0.0.1', port: inst.port, user: 'app', password: 'app-pass-1', database: 'app' })
     await app.connect()
-    assert.equal((await app.query('SELECT current_user AS u')).rows[0].u, 'app')
+    assert.equal((await app.query('SELECT session_user AS u')).rows[0].u, 'app')
     await app.end()
 
     await api.api('DELETE', `/instances/${id}`)
