@@ -92,7 +92,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
   const build = buildId()
   const stale = await retireSparesOfOtherBuilds(db, build)
   if (stale > 0) log(`replacing ${stale} spare(s) made by another build of Coffer`)
-  const spares = new SpareKeeper({ db, sizes: settings.spares, build, kickTasks: () => runner.kick(), log })
+  const spares = new SpareKeeper({ db, policy: settings.spares, build, kickTasks: () => runner.kick(), log })
 
   const lookups = nodeLookups(db, bus)
   const api = buildApi(
@@ -115,7 +115,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     bootstrap,
     async open() {
       const served = (await listDatastores(db)).map((d) => d.name)
-      for (const name of Object.keys(settings.spares).filter((n) => !served.includes(n))) {
+      for (const name of Object.keys(settings.spares.sizes).filter((n) => !served.includes(n))) {
         log(`COFFER_SPARES names '${name}', which no node serves (served: ${served.join(', ')}); no spares for it`)
       }
       await api.listen({ port: settings.port, host: settings.bind })

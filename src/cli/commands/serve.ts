@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
 import { resolveSettings } from '../../config.js'
+import type { SparePolicy } from '../../core/spares.js'
 
 export function serveCommand(program: Command): void {
   program
@@ -19,10 +20,7 @@ export function serveCommand(program: Command): void {
       console.log(`Home: ${settings.home}`)
       if (b.generatedPassword) console.log(`Created user 'admin' in project '${settings.adminProject}' with password: ${b.generatedPassword}  (shown once; also in ${b.openrc})`)
       console.log(`Log in: \`source ${b.openrc}\`, or use OS_CLOUD=coffer with ${b.cloudsYaml}; then \`bin/coffer list\` or \`openstack database instance list\`.`)
-      const spares = Object.entries(settings.spares).filter(([, n]) => n > 0)
-      console.log(spares.length > 0
-        ? `Keeping spares ready for fast creates: ${spares.map(([ds, n]) => `${ds} ${n}`).join(', ')} (COFFER_SPARES=none turns this off; \`bin/coffer spare-list\` shows them).`
-        : 'No spares kept (COFFER_SPARES): every create builds its engine from nothing.')
+      console.log(describeSpares(settings.spares))
       console.log('Stop with Ctrl-C: databases keep running and are taken over at the next start.')
       const stop = () => {
         console.error('stopping (instances keep running)…')
@@ -31,4 +29,12 @@ export function serveCommand(program: Command): void {
       process.once('SIGINT', stop)
       process.once('SIGTERM', stop)
     })
+}
+
+function describeSpares(p: SparePolicy): string {
+  const named = Object.entries(p.sizes).filter(([, n]) => n > 0).map(([ds, n]) => `${ds} ${n}`)
+  const show = '(COFFER_SPARES; `bin/coffer spare-list` shows them)'
+  if (p.onceUsed > 0) return `Spares: ${p.onceUsed} of each datastore once it has been created${named.length > 0 ? `; ${named.join(', ')} from the start` : ''} ${show}.`
+  if (named.length > 0) return `Keeping spares ready for fast creates: ${named.join(', ')} ${show}.`
+  return 'No spares kept (COFFER_SPARES=none): every create builds its engine from nothing.'
 }

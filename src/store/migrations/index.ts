@@ -7,6 +7,7 @@ import * as spareBuild from './0005-spare-build.js'
 import * as nodes from './0006-nodes.js'
 import * as faultOperation from './0007-fault-operation.js'
 import * as quotas from './0008-quotas.js'
+import * as datastoreUse from './0009-datastore-use.js'
 
 /** Migrations in order; compiled in, so the binary never looks for files at run time. */
 export const migrationProvider: MigrationProvider = {
@@ -19,5 +20,6 @@ export const migrationProvider: MigrationProvider = {
     '0006-nodes': nodes,
     '0007-fault-operation': faultOperation,
     '0008-quotas': quotas,
+    '0009-datastore-use': datastoreUse,
   }),
 }
