@@ -63,6 +63,11 @@ export interface Settings {
    * waits for its applies before answering; past it the answer is 202 with the applies still running.
    */
   readonly configurationWaitMs: number
+  /**
+   * How old a volume's reported use may get before its folder is walked again (COFFER_VOLUME_MEASURE_SECONDS).
+   * A volume that is its own mount is read at every heartbeat instead, without a walk.
+   */
+  readonly volumeMeasureMs: number
 }
 
 export interface SettingsInput {
@@ -99,6 +104,7 @@ export function resolveSettings(flags: SettingsInput = {}, env: NodeJS.ProcessEn
     minPasswordLength: Number(env.COFFER_MIN_PASSWORD_LENGTH ?? 8),
     spares: parseSparePolicy(env.COFFER_SPARES ?? DEFAULT_SPARES),
     configurationWaitMs: Number(env.COFFER_CONFIGURATION_WAIT_MS ?? 10_000),
+    volumeMeasureMs: Number(env.COFFER_VOLUME_MEASURE_SECONDS ?? 300) * 1000,
   }
 }
 

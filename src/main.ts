@@ -23,7 +23,7 @@ export async function startServer(settings: Settings, log: (msg: string) => void
   // once the node has, so resumed tasks and the first requests find it.
   const control = await startControlPlane({ settings, bus, log })
 
-  const compute = new LocalComputeDriver(settings.home, settings.bind)
+  const compute = new LocalComputeDriver(settings.home, settings.bind, { volumeMeasureMs: settings.volumeMeasureMs })
   const strays = await compute.removeStrayAccounts()
   if (strays.length > 0) log(`removed ${strays.length} OS account(s) this home made for instances that are gone`)
   const node = await startNode({
