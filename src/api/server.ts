@@ -18,6 +18,7 @@ import { notBuiltRoutes } from './routes/not-built.js'
 import { parameterRoutes } from './routes/parameters.js'
 import { quotaRoutes } from './routes/quotas.js'
 import { rootRoutes } from './routes/root.js'
+import { shutdownRoutes } from './routes/shutdown.js'
 import { spareRoutes } from './routes/spares.js'
 import { userRoutes } from './routes/users.js'
 import { versionRoutes } from './routes/versions.js'
@@ -69,6 +70,7 @@ export function buildApi(ctx: ApiContext, log: (msg: string, err?: unknown) => v
     limitRoutes(v1, ctx.db, ctx.settings)
     quotaRoutes(v1, ctx.db, ctx.settings)
     spareRoutes(v1, ctx)
+    shutdownRoutes(v1, ctx)
     notBuiltRoutes(v1)
   })
   return app

@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander'
 import { CofferClient } from './client.js'
 import { catalogCommands } from './commands/catalog.js'
 import { configurationCommands } from './commands/configurations.js'
+import { homeCommands } from './commands/home.js'
 import { instanceCommands } from './commands/instances.js'
 import { quotaCommands } from './commands/quotas.js'
 import { schemaCommands } from './commands/schema.js'
@@ -21,6 +22,7 @@ let client: CofferClient | undefined
 const lazyClient = () => (client ??= new CofferClient(findCredentials()))
 
 serveCommand(program)
+homeCommands(program)
 instanceCommands(program, lazyClient)
 catalogCommands(program, lazyClient)
 schemaCommands(program, lazyClient)

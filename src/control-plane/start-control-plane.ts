@@ -34,6 +34,8 @@ export interface ControlPlaneOptions {
   readonly settings: Settings
   readonly bus: Bus
   readonly log: (msg: string) => void
+  /** What `POST /mgmt/shutdown` does: the composition root knows the node and how to exit. */
+  readonly onShutdown?: () => void
 }
 
 export interface ControlPlane {
@@ -105,6 +107,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       catalog: lookups.catalog,
       characterSets: lookups.characterSets,
       capacity: nodes.capacity,
+      ...(o.onShutdown ? { shutdown: o.onShutdown } : {}),
     },
     (msg, err) => log(`${msg}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
   )
