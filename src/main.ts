@@ -9,6 +9,7 @@ import type { Settings } from './config.js'
 import { startControlPlane } from './control-plane/start-control-plane.js'
 import { datastores } from './guest/datastores/index.js'
 import type { Bootstrap } from './identity/bootstrap.js'
+import type { Log } from './logger.js'
 import { startNode, type RunningNode } from './node/start-node.js'
 
 export interface RunningServer {
@@ -20,7 +21,7 @@ export interface RunningServer {
 /**
  * `exit` is called once `POST /mgmt/shutdown` has stopped the server and every engine of the home.
  */
-export async function startServer(settings: Settings, log: (msg: string) => void = console.error, exit: () => void = () => process.exit(0)): Promise<RunningServer> {
+export async function startServer(settings: Settings, log: Log = console.error, exit: () => void = () => process.exit(0)): Promise<RunningServer> {
   const bus = new InProcessBus()
   let node: RunningNode | undefined
   let shuttingDown = false

@@ -27,13 +27,14 @@ import { SpareKeeper } from '../tasks/spare-keeper.js'
 import { configurationSteps } from '../tasks/steps/configuration-steps.js'
 import { instanceSpec } from '../tasks/steps/instance-spec.js'
 import { instanceSteps } from '../tasks/steps/instance-steps.js'
+import type { Log } from '../logger.js'
 import { nodeLookups } from './node-lookups.js'
 import { NodeSync } from './node-sync.js'
 
 export interface ControlPlaneOptions {
   readonly settings: Settings
   readonly bus: Bus
-  readonly log: (msg: string) => void
+  readonly log: Log
   /** What `POST /mgmt/shutdown` does: the composition root knows the node and how to exit. */
   readonly onShutdown?: () => void
 }
@@ -110,6 +111,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       ...(o.onShutdown ? { shutdown: o.onShutdown } : {}),
     },
     (msg, err) => log(`${msg}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
+    log,
   )
   let unwatch = (): void => undefined
 
