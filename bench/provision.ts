@@ -5,7 +5,7 @@
  *                    x10: ten of them started at once
  *   coffer, cold   — POST /instances to ACTIVE with no spares (COFFER_SPARES=none): the engine is
  *                    built from nothing (a database and a user made where the engine has them)
- *   coffer, spares — the same with the datastore's default pool of spares (config.ts), measured on
+ *   coffer, spares — the same with the datastore's fleet pool of spares (config.ts FLEET_SPARES), measured on
  *                    a node at rest: the pool is full before each create, and before the ten
  *   x10            — ten POSTs at once: median create-to-ACTIVE, and wall time to the last ACTIVE
  *   idle memory    — PSS of each instance's engine processes with ten running (Coffer runs no
@@ -15,7 +15,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { DEFAULT_SPARES } from '../src/config.js'
+import { FLEET_SPARES } from '../src/config.js'
 import { parseSpareSizes } from '../src/core/spares.js'
 import { pgCreateBody, TestClient } from '../test/helpers/api-client.js'
 import { ADMIN_PASSWORD, processesUnder, startCoffer } from '../test/helpers/coffer-process.js'
@@ -128,7 +128,7 @@ async function coffer(engine: BareEngine, spares: number): Promise<Figures & { i
 }
 
 const engines = [barePostgresql, bareMariadb, bareRedis].filter((e) => !only || only.includes(e.datastore))
-const defaults = parseSpareSizes(DEFAULT_SPARES)
+const defaults = parseSpareSizes(FLEET_SPARES)
 const cpus = readdirSync('/sys/devices/system/cpu').filter((d) => /^cpu\d+$/.test(d)).length
 console.log(`Provisioning, ${runs} runs each, times in seconds; ratio = Coffer / bare (${new Date().toISOString().slice(0, 10)}, ${cpus} CPUs)\n`)
 console.log('| engine | bare x1 | Coffer x1 cold | Coffer x1 from a spare | bare x10 median / wall | Coffer x10 cold median / wall | Coffer x10 with spares median / wall | spares kept | idle MB per instance |')

@@ -4,14 +4,20 @@
  */
 import { homedir, hostname } from 'node:os'
 import { join, resolve } from 'node:path'
-import { parseSpareSizes, type SpareSizes } from './core/spares.js'
+import { parseSparePolicy, type SparePolicy } from './core/spares.js'
 
 /**
- * Spares kept ready per datastore when COFFER_SPARES is not set. A spare costs its idle engine
- * (Redis ~3 MB, PostgreSQL ~16 MB, MariaDB ~45 MB), an OS account and a port; Redis gets enough to
- * take a burst of ten creates because its spares cost next to nothing.
+ * Spares kept when COFFER_SPARES is not set: none until a datastore's first create, then one. A
+ * fresh server on a laptop runs no engine nobody asked for; a used datastore's next create is fast.
  */
-export const DEFAULT_SPARES = 'redis=10,postgresql=2,mariadb=2'
+export const DEFAULT_SPARES = 'on-demand'
+
+/**
+ * Pools for a fleet that takes bursts of creates (what the bench measures). A spare costs its idle
+ * engine (Redis ~3 MB, PostgreSQL ~16 MB, MariaDB ~45 MB), an OS account and a port; Redis gets
+ * enough to take ten creates at once because its spares cost next to nothing.
+ */
+export const FLEET_SPARES = 'redis=10,postgresql=2,mariadb=2'
 
 export interface Settings {
   /** Everything Coffer keeps on this machine: state, instances' volumes, templates, logs. */
@@ -51,12 +57,17 @@ export interface Settings {
   /** Shortest password the API takes for a user or root (COFFER_MIN_PASSWORD_LENGTH; 0 takes any). */
   readonly minPasswordLength: number
   /** Ready instances kept per datastore, for creates that take one (core/spares.ts). */
-  readonly spares: SpareSizes
+  readonly spares: SparePolicy
   /**
    * How long a configuration change the engines take live (attach, detach, a group's PUT or PATCH)
    * waits for its applies before answering; past it the answer is 202 with the applies still running.
    */
   readonly configurationWaitMs: number
+  /**
+   * How old a volume's reported use may get before its folder is walked again (COFFER_VOLUME_MEASURE_SECONDS).
+   * A volume that is its own mount is read at every heartbeat instead, without a walk.
+   */
+  readonly volumeMeasureMs: number
 }
 
 export interface SettingsInput {
@@ -91,8 +102,9 @@ export function resolveSettings(flags: SettingsInput = {}, env: NodeJS.ProcessEn
     maxVolumesPerProject: Number(env.COFFER_MAX_VOLUMES ?? 40),
     ...(env.COFFER_DEFAULT_DATASTORE ? { defaultDatastore: env.COFFER_DEFAULT_DATASTORE } : {}),
     minPasswordLength: Number(env.COFFER_MIN_PASSWORD_LENGTH ?? 8),
-    spares: parseSpareSizes(env.COFFER_SPARES ?? DEFAULT_SPARES),
+    spares: parseSparePolicy(env.COFFER_SPARES ?? DEFAULT_SPARES),
     configurationWaitMs: Number(env.COFFER_CONFIGURATION_WAIT_MS ?? 10_000),
+    volumeMeasureMs: Number(env.COFFER_VOLUME_MEASURE_SECONDS ?? 300) * 1000,
   }
 }
 

@@ -103,6 +103,13 @@ export async function lockHome(home: string, url: string): Promise<HomeLock> {
   throw new Error(`could not take the lock ${path}: something keeps making it; is another coffer serve starting?`)
 }
 
+/** The `coffer serve` running on `home` (its pid and API address), if one is. */
+export async function serverOnHome(home: string): Promise<{ readonly pid: number; readonly url: string } | undefined> {
+  const holder = await readHolder(join(privateDir(home), 'serve.lock'))
+  if (!holder || (await startTimeOf(holder.pid)) !== holder.started) return undefined
+  return { pid: holder.pid, url: holder.url }
+}
+
 async function readHolder(path: string): Promise<LockHolder | undefined> {
   try {
     return JSON.parse(await readFile(path, 'utf8')) as LockHolder

@@ -9,7 +9,8 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { startCofferAsAdmin } from './helpers/admin-session.js'
 import { TestClient } from './helpers/api-client.js'
-import { engineMains, processesUnder, type CofferProcess } from './helpers/coffer-process.js'
+import { DEFAULT_SPARES } from '../src/config.js'
+import { ADMIN_PASSWORD, engineMains, processesUnder, type CofferProcess } from './helpers/coffer-process.js'
 import { mariadbProbe, postgresqlProbe, redisConfiguration, redisProbe, type EngineProbe } from './helpers/engines.js'
 
 const SPARES = 'redis=2,postgresql=1,mariadb=1'
@@ -213,5 +214,54 @@ describe('spares through a crash', () => {
     assert.equal(body.spares[0].status, 'READY')
     assert.deepEqual(readdirSync(join(coffer.home, 'instances')), [body.spares[0].id], 'one envelope, the spare\'s')
     assert.equal(engineMains(join(coffer.home, 'instances', body.spares[0].id)).length, 1)
+  })
+})
+
+describe('spares by default (COFFER_SPARES=on-demand)', () => {
+  let coffer: CofferProcess
+  let api: TestClient
+  const spares = async (): Promise<{ pools: { datastore: string; wanted: number; ready: number }[]; spares: Spare[] }> => (await api.api('GET', '/mgmt/spares')).body
+  const wanted = (body: Awaited<ReturnType<typeof spares>>) => Object.fromEntries(body.pools.map((p) => [p.datastore, p.wanted]))
+  before(async () => {
+    ;({ coffer, api } = await startCofferAsAdmin({ COFFER_SPARES: DEFAULT_SPARES }))
+  })
+  after(async () => coffer?.destroy())
+
+  it('a fresh server runs no spare; the first Redis create brings one Redis spare and none of the others, and a restart remembers', async () => {
+    // The keeper looks every second: give it a few looks to (not) start anything.
+    await new Promise((r) => setTimeout(r, 3000))
+    let body = await spares()
+    assert.deepEqual(body.spares, [])
+    assert.ok(Object.values(wanted(body)).every((n) => n === 0), JSON.stringify(body.pools))
+    // The node builds its engine templates once, in processes that end; no engine stays running.
+    const quiet = Date.now() + 120_000
+    while (processesUnder(coffer.home).length > 0 && Date.now() < quiet) await new Promise((r) => setTimeout(r, 500))
+    assert.deepEqual(processesUnder(coffer.home), [], 'no engine runs on a fresh home')
+    assert.deepEqual((await spares()).spares, [])
+
+    const r = await api.api('POST', '/instances', { instance: { name: 'first', flavorRef: '1', volume: { size: 1 }, datastore: { type: 'redis' }, users: [{ name: 'app', password: 'app-Passw0rd' }] } })
+    assert.equal(r.status, 200, JSON.stringify(r.body))
+    assert.equal((await api.waitActive(r.body.instance.id)).body.instance.status, 'ACTIVE')
+    const deadline = Date.now() + 60_000
+    do {
+      await new Promise((r) => setTimeout(r, 200))
+      body = await spares()
+    } while (!body.spares.some((s) => s.status === 'READY') && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 2000))
+    body = await spares()
+    assert.deepEqual(body.spares.map((s) => [s.datastore.type, s.status]), [['redis', 'READY']])
+    assert.equal(wanted(body).redis, 1)
+    assert.equal(wanted(body).postgresql ?? 0, 0)
+    assert.equal(wanted(body).mariadb ?? 0, 0)
+
+    // Used is remembered by the state store, not by the instance: delete it and restart.
+    await api.api('DELETE', `/instances/${r.body.instance.id}`)
+    await api.waitGone(r.body.instance.id)
+    await coffer.kill('SIGTERM')
+    await coffer.restart({ COFFER_SPARES: DEFAULT_SPARES })
+    await api.login('admin', ADMIN_PASSWORD, 'admin')
+    body = await spares()
+    assert.equal(wanted(body).redis, 1)
+    assert.deepEqual(body.spares.map((s) => s.datastore.type), ['redis'])
   })
 })

@@ -21,6 +21,8 @@ export interface ApiContext {
   /** What the largest node can give one instance; flavors over it are refused at create. */
   readonly capacity: NodeCapacity
   readonly guestOf: (row: InstanceRow) => Promise<{ readonly api: GuestApi; readonly spec: InstanceSpec }>
+  /** Stops every engine of the node and then the server (POST /mgmt/shutdown); absent where not offered. */
+  readonly shutdown?: () => void
 }
 
 export interface NodeCapacity {

@@ -9,7 +9,7 @@ import { BadRequest, NotFound, NotImplemented, OverLimit } from '../core/errors.
 import type { Capability } from '../core/manifest.js'
 import { checkQuota } from '../core/quotas.js'
 import { validateInitialSchema, validateInstanceName, validateUserHost } from '../core/validation.js'
-import { manifestOf } from '../store/repos/datastores.js'
+import { manifestOf, markDatastoreUsed } from '../store/repos/datastores.js'
 import { findFlavor } from '../store/repos/flavors.js'
 import { findInstance, insertInstance, newInstanceRow } from '../store/repos/instances.js'
 import { quotaLimits, quotaUsage } from '../store/repos/quotas.js'
@@ -92,6 +92,7 @@ export async function createInstance(ctx: ApiContext, projectId: string, body: u
     const spare = await claimSpare(trx, fresh)
     const id = spare?.id ?? fresh.id
     if (!spare) await insertInstance(trx, fresh)
+    await markDatastoreUsed(trx, version.id)
     const users = req.users.map((u) => ({ ...u, password: ctx.sealer.seal(u.password) }))
     const input: CreateInstanceInput = { instanceId: id, databases: req.databases, users, ...(spare ? { fromSpare: { sameFlavor: spare.sameFlavor } } : {}) }
     await enqueue(trx, { instanceId: id, kind: 'create-instance', input })

@@ -5,6 +5,8 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import { BadRequest, NotFound } from '../core/errors.js'
 import { requireToken } from './auth.js'
 import type { ApiContext } from './context.js'
+import { logMutations } from './mutation-log.js'
+import type { Log } from '../logger.js'
 import { faultFor, frameworkFault, keystoneError, MAX_PARAM_LENGTH, type FaultReply } from './errors.js'
 import { configurationRoutes } from './routes/configurations.js'
 import { databaseRoutes } from './routes/databases.js'
@@ -18,6 +20,7 @@ import { notBuiltRoutes } from './routes/not-built.js'
 import { parameterRoutes } from './routes/parameters.js'
 import { quotaRoutes } from './routes/quotas.js'
 import { rootRoutes } from './routes/root.js'
+import { shutdownRoutes } from './routes/shutdown.js'
 import { spareRoutes } from './routes/spares.js'
 import { userRoutes } from './routes/users.js'
 import { versionRoutes } from './routes/versions.js'
@@ -25,7 +28,7 @@ import { versionRoutes } from './routes/versions.js'
 /** Trove's bodies are small; anything larger is a mistake or an attack. */
 const BODY_LIMIT = 256 * 1024
 
-export function buildApi(ctx: ApiContext, log: (msg: string, err?: unknown) => void): FastifyInstance {
+export function buildApi(ctx: ApiContext, log: (msg: string, err?: unknown) => void, audit?: Log): FastifyInstance {
   const reply = (f: FaultReply, url: string, r: FastifyReply) => void r.code(f.status).send(url.startsWith('/v3') ? keystoneError(f) : f.body)
   const app = Fastify({
     bodyLimit: BODY_LIMIT,
@@ -53,6 +56,7 @@ export function buildApi(ctx: ApiContext, log: (msg: string, err?: unknown) => v
     void reply.code(f.status).send(f.body)
   })
 
+  if (audit) logMutations(app, audit)
   versionRoutes(app)
   keystoneRoutes(app, ctx.db, ctx.settings)
   keystoneAdminRoutes(app, ctx.db, ctx.settings.adminProject)
@@ -69,6 +73,7 @@ export function buildApi(ctx: ApiContext, log: (msg: string, err?: unknown) => v
     limitRoutes(v1, ctx.db, ctx.settings)
     quotaRoutes(v1, ctx.db, ctx.settings)
     spareRoutes(v1, ctx)
+    shutdownRoutes(v1, ctx)
     notBuiltRoutes(v1)
   })
   return app

@@ -34,21 +34,27 @@ export function findCredentials(env: NodeJS.ProcessEnv = process.env): Credentia
   const cloud = env.OS_CLOUD ?? 'coffer'
   const files = [join(process.cwd(), 'clouds.yaml'), join(homedir(), '.config', 'openstack', 'clouds.yaml'), join(defaultHome(env), 'clouds.yaml')]
   for (const file of files) {
-    if (!existsSync(file)) continue
-    const c = (parse(readFileSync(file, 'utf8')) as { clouds?: Record<string, any> })?.clouds?.[cloud]
-    if (!c?.auth) continue
-    return {
-      authUrl: c.auth.auth_url,
-      username: c.auth.username,
-      password: c.auth.password,
-      projectName: c.auth.project_name,
-      userDomainName: c.auth.user_domain_name ?? 'Default',
-      projectDomainName: c.auth.project_domain_name ?? 'Default',
-      region: c.region_name,
-    }
+    const found = cloudIn(file, cloud)
+    if (found) return found
   }
   throw new Error(
     `no credentials: set OS_AUTH_URL, OS_USERNAME and OS_PASSWORD (e.g. \`source ${join(defaultHome(env), 'openrc')}\`), ` +
       `or start \`coffer serve\` once so that ${join(defaultHome(env), 'clouds.yaml')} exists`,
   )
+}
+
+/** The login of `cloud` in one clouds.yaml; undefined when the file or the cloud is not there. */
+export function cloudIn(file: string, cloud: string): Credentials | undefined {
+  if (!existsSync(file)) return undefined
+  const c = (parse(readFileSync(file, 'utf8')) as { clouds?: Record<string, any> })?.clouds?.[cloud]
+  if (!c?.auth) return undefined
+  return {
+    authUrl: c.auth.auth_url,
+    username: c.auth.username,
+    password: c.auth.password,
+    projectName: c.auth.project_name,
+    userDomainName: c.auth.user_domain_name ?? 'Default',
+    projectDomainName: c.auth.project_domain_name ?? 'Default',
+    region: c.region_name,
+  }
 }

@@ -6,6 +6,7 @@ import { CofferClient } from './client.js'
 import { catalogCommands } from './commands/catalog.js'
 import { configurationCommands } from './commands/configurations.js'
 import { identityCommands } from './commands/identity.js'
+import { homeCommands } from './commands/home.js'
 import { instanceCommands } from './commands/instances.js'
 import { quotaCommands } from './commands/quotas.js'
 import { schemaCommands } from './commands/schema.js'
@@ -22,6 +23,7 @@ let client: CofferClient | undefined
 const lazyClient = () => (client ??= new CofferClient(findCredentials()))
 
 serveCommand(program)
+homeCommands(program)
 instanceCommands(program, lazyClient)
 catalogCommands(program, lazyClient)
 schemaCommands(program, lazyClient)

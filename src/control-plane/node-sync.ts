@@ -14,7 +14,7 @@ import { errorMessage } from '../core/errors.js'
 import type { DesiredInstance } from '../guest/protocol.js'
 import { instancesOnNode } from '../store/repos/instances.js'
 import type { Db, InstanceRow } from '../store/schema.js'
-import { instanceSpec } from '../tasks/steps/instance-spec.js'
+import { instanceSpecs } from '../tasks/steps/instance-spec.js'
 
 /**
  * The engine is kept running while no task owns the instance and no fault stands in the way but one
@@ -61,13 +61,11 @@ export class NodeSync {
     this.#sent.set(node, sent)
     const rows = (await instancesOnNode(this.#db, node)).filter((r) => r.port !== null)
     const ids = new Set(rows.map((r) => r.id))
+    const specs = await instanceSpecs(this.#db, rows)
     for (const row of rows) {
-      let desired: DesiredInstance
-      try {
-        desired = { spec: await instanceSpec(this.#db, row), running: shouldRun(row) }
-      } catch {
-        continue // its version or flavor is gone; a delete under way needs nothing from here
-      }
+      const spec = specs.get(row.id)
+      if (!spec) continue // its version or flavor is gone; a delete under way needs nothing from here
+      const desired: DesiredInstance = { spec, running: shouldRun(row) }
       const text = JSON.stringify(desired)
       if (sent.get(row.id) === text) continue
       // Not awaited: the node takes an ensure only between two lifecycle changes of the instance

@@ -27,13 +27,16 @@ import { SpareKeeper } from '../tasks/spare-keeper.js'
 import { configurationSteps } from '../tasks/steps/configuration-steps.js'
 import { instanceSpec } from '../tasks/steps/instance-spec.js'
 import { instanceSteps } from '../tasks/steps/instance-steps.js'
+import type { Log } from '../logger.js'
 import { nodeLookups } from './node-lookups.js'
 import { NodeSync } from './node-sync.js'
 
 export interface ControlPlaneOptions {
   readonly settings: Settings
   readonly bus: Bus
-  readonly log: (msg: string) => void
+  readonly log: Log
+  /** What `POST /mgmt/shutdown` does: the composition root knows the node and how to exit. */
+  readonly onShutdown?: () => void
 }
 
 export interface ControlPlane {
@@ -92,7 +95,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
   const build = buildId()
   const stale = await retireSparesOfOtherBuilds(db, build)
   if (stale > 0) log(`replacing ${stale} spare(s) made by another build of Coffer`)
-  const spares = new SpareKeeper({ db, sizes: settings.spares, build, kickTasks: () => runner.kick(), log })
+  const spares = new SpareKeeper({ db, policy: settings.spares, build, kickTasks: () => runner.kick(), log })
 
   const lookups = nodeLookups(db, bus)
   const api = buildApi(
@@ -105,8 +108,10 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       catalog: lookups.catalog,
       characterSets: lookups.characterSets,
       capacity: nodes.capacity,
+      ...(o.onShutdown ? { shutdown: o.onShutdown } : {}),
     },
     (msg, err) => log(`${msg}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
+    log,
   )
   let unwatch = (): void => undefined
 
@@ -115,7 +120,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     bootstrap,
     async open() {
       const served = (await listDatastores(db)).map((d) => d.name)
-      for (const name of Object.keys(settings.spares).filter((n) => !served.includes(n))) {
+      for (const name of Object.keys(settings.spares.sizes).filter((n) => !served.includes(n))) {
         log(`COFFER_SPARES names '${name}', which no node serves (served: ${served.join(', ')}); no spares for it`)
       }
       await api.listen({ port: settings.port, host: settings.bind })

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { parseSpareSizes, planSpares, type SparePool } from './spares.js'
+import { parseSparePolicy, parseSpareSizes, planSpares, wantedSpares, type SparePool } from './spares.js'
 
 const quiet = { nowMs: 1_000_000, backoffMs: 60_000, clientsCreating: false }
 const pool = (p: Partial<SparePool>): SparePool => ({ versionId: 'v', wanted: 2, ready: [], building: 0, broken: [], ...p })
@@ -47,5 +47,18 @@ describe('COFFER_SPARES', () => {
     assert.throws(() => parseSpareSizes('redis'), /'redis' is not datastore=count/)
     assert.throws(() => parseSpareSizes('redis=-1'), /'redis=-1'/)
     assert.throws(() => parseSpareSizes('redis=1000'), /more than 100/)
+  })
+
+  it('reads on-demand: one spare of a datastore once it has been used, alone or beside counts', () => {
+    const p = parseSparePolicy('on-demand')
+    assert.deepEqual(p, { sizes: {}, onceUsed: 1 })
+    assert.equal(wantedSpares(p, 'redis', false), 0)
+    assert.equal(wantedSpares(p, 'redis', true), 1)
+    const mixed = parseSparePolicy('on-demand=2, redis=10')
+    assert.equal(wantedSpares(mixed, 'redis', false), 10)
+    assert.equal(wantedSpares(mixed, 'mariadb', true), 2)
+    assert.deepEqual(parseSparePolicy('none'), { sizes: {}, onceUsed: 0 })
+    assert.deepEqual(parseSparePolicy('redis=3'), { sizes: { redis: 3 }, onceUsed: 0 })
+    assert.throws(() => parseSparePolicy('on-demand=x'), /'on-demand=x'/)
   })
 })

@@ -8,6 +8,19 @@
 /** How many spares to keep per datastore name (the default version of each is kept warm). */
 export type SpareSizes = Readonly<Record<string, number>>
 
+/**
+ * How many spares each datastore gets: `sizes` names counts kept whether or not anyone asked
+ * (fleets); any other datastore gets `onceUsed` once it has been used (a client created an
+ * instance of it, ever: the state store keeps that across restarts), so a fresh server runs nothing.
+ */
+export interface SparePolicy {
+  readonly sizes: SpareSizes
+  readonly onceUsed: number
+}
+
+/** The spares wanted of one datastore under `policy`. */
+export const wantedSpares = (policy: SparePolicy, datastore: string, used: boolean): number => policy.sizes[datastore] ?? (used ? policy.onceUsed : 0)
+
 /** One datastore version's pool as the state store shows it. */
 export interface SparePool {
   readonly versionId: string
@@ -52,7 +65,23 @@ export function planSpares(pools: readonly SparePool[], o: PlanInputs): SpareAct
 }
 
 /**
- * Reads `COFFER_SPARES`: `none`, or comma-separated `datastore=count` pairs
+ * Reads `COFFER_SPARES`: `none`; `on-demand` (one spare of each datastore once it has been used) or
+ * `on-demand=N`; `datastore=count` pairs (`redis=10,postgresql=2`), kept from the start; or both
+ * (`on-demand,redis=10`). Throws with the offending part on anything else.
+ */
+export function parseSparePolicy(text: string): SparePolicy {
+  let onceUsed = 0
+  const rest: string[] = []
+  for (const part of text.split(',')) {
+    const m = /^\s*on-demand\s*(?:=\s*(\d+)\s*)?$/.exec(part)
+    if (!m) rest.push(part)
+    else if ((onceUsed = m[1] === undefined ? 1 : Number(m[1])) > 100) throw new Error(`COFFER_SPARES: on-demand=${onceUsed} is more than 100 spares`)
+  }
+  return { sizes: parseSpareSizes(rest.join(',')), onceUsed }
+}
+
+/**
+ * Reads the `datastore=count` part of `COFFER_SPARES`: `none`, or comma-separated `datastore=count` pairs
  * (`redis=10,postgresql=2`). Throws with the offending part on anything else.
  */
 export function parseSpareSizes(text: string): SpareSizes {
@@ -61,7 +90,7 @@ export function parseSpareSizes(text: string): SpareSizes {
   const sizes: Record<string, number> = {}
   for (const part of trimmed.split(',')) {
     const m = /^\s*([a-z][a-z0-9_-]*)\s*=\s*(\d+)\s*$/.exec(part)
-    if (!m?.[1] || m[2] === undefined) throw new Error(`COFFER_SPARES: '${part.trim()}' is not datastore=count (e.g. redis=10,postgresql=2, or none)`)
+    if (!m?.[1] || m[2] === undefined) throw new Error(`COFFER_SPARES: '${part.trim()}' is not datastore=count (e.g. redis=10,postgresql=2, on-demand, or none)`)
     const n = Number(m[2])
     if (n > 100) throw new Error(`COFFER_SPARES: ${m[1]}=${n} is more than 100 spares`)
     sizes[m[1]] = n

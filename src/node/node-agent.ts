@@ -209,6 +209,54 @@ export class NodeAgent implements GuestApi {
   }
 
   /**
+   * Stops the engine of every instance this node holds (spares and ones being built too), leaving
+   * their spec files as they are: those meant to run start again when the node next starts
+   * (`coffer shutdown --all`). Stop heartbeats first, or the supervisor starts them again.
+   * Resolves with the instances whose engine stopped; one that would not stop is logged.
+   */
+  async stopEngines(onStopped: (instanceId: string) => void = () => undefined): Promise<string[]> {
+    await this.#book.load()
+    const stopped: string[] = []
+    await Promise.all(
+      this.#book.ids().map(async (id) => {
+        const spec = this.#book.get(id)?.spec
+        if (!spec) return
+        try {
+          await lifecycle(spec, () => this.#stopEngine(spec))
+          stopped.push(id)
+          onStopped(id)
+        } catch (err) {
+          this.#o.log(`instance ${id}: could not stop its engine: ${errorMessage(err)}`)
+        }
+      }),
+    )
+    return stopped
+  }
+
+  /**
+   * Stops and removes every instance this node holds, envelope and account included, and forgets
+   * them (`coffer uninstall`). Resolves with their ids; throws after trying all if one failed.
+   */
+  async destroyAll(onDestroyed: (instanceId: string) => void = () => undefined): Promise<string[]> {
+    await this.#book.load()
+    const gone: string[] = []
+    const failed: string[] = []
+    for (const id of this.#book.ids()) {
+      const spec = this.#book.get(id)?.spec
+      if (!spec) continue
+      try {
+        await this.destroy(spec)
+        gone.push(id)
+        onDestroyed(id)
+      } catch (err) {
+        failed.push(`${id}: ${errorMessage(err)}`)
+      }
+    }
+    if (failed.length > 0) throw new Error(`could not remove ${failed.length} instance(s): ${failed.join('; ')}`)
+    return gone
+  }
+
+  /**
    * Takes over the engines of instances that should be running: one still running (Coffer was
    * restarted) is left alone; one found stopped (the host rebooted) is started again.
    */

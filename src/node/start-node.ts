@@ -33,7 +33,10 @@ export interface NodeOptions {
 export interface RunningNode {
   readonly name: string
   readonly manifests: readonly DatastoreManifest[]
+  /** Stops taking commands and heartbeating; engines keep running. */
   stop(): Promise<void>
+  /** After stop(): stops every engine of the node, which start again at the node's next start. */
+  stopEngines(onStopped?: (instanceId: string) => void): Promise<string[]>
 }
 
 export async function startNode(o: NodeOptions): Promise<RunningNode> {
@@ -69,6 +72,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       agent.stopHeartbeats()
       unserve()
     },
+    stopEngines: (onStopped) => agent.stopEngines(onStopped),
   }
 }
 

@@ -167,6 +167,12 @@ export interface QuotaTable {
   updated_at: string
 }
 
+/** A datastore a client has created an instance of, ever (spares of it are kept on demand). */
+export interface DatastoreUseTable {
+  datastore_id: string
+  first_used_at: string
+}
+
 export interface Schema {
   projects: ProjectTable
   users: UserTable
@@ -181,6 +187,7 @@ export interface Schema {
   configurations: ConfigurationTable
   nodes: NodeTable
   quotas: QuotaTable
+  datastore_use: DatastoreUseTable
 }
 
 export type Db = Kysely<Schema>

@@ -23,7 +23,8 @@ export interface RunnerOptions {
   readonly workflows: readonly Workflow[]
   readonly concurrency: number
   readonly leaseMs?: number
-  readonly log?: (msg: string) => void
+  /** One line per task start, end and failure (with its instance), and per failed try of a step. */
+  readonly log?: (msg: string, fields?: Readonly<Record<string, unknown>>) => void
 }
 
 const RETRY_DELAYS_MS = [200, 1000, 3000]
@@ -127,6 +128,9 @@ export class TaskRunner {
     }
     const input = JSON.parse(task.input)
     const { signal } = abort
+    const about = { event: 'task', task: task.id, kind: task.kind, instance: task.instance_id }
+    const began = performance.now()
+    this.#o.log?.(`task ${task.kind} ${task.id} started (instance ${task.instance_id})`, { ...about, state: 'started' })
     const renew = setInterval(() => void tasks.renewLease(db, task.id, owner, leaseMs).catch(() => {}), leaseMs / 3)
     const ctx: WorkflowContext = {
       taskId: task.id,
@@ -148,15 +152,17 @@ export class TaskRunner {
     try {
       await wf.run(ctx, input)
       await tasks.finishTask(db, task.id, 'done', null, wf.scrub?.(input))
+      const ms = Math.round(performance.now() - began)
+      this.#o.log?.(`task ${task.kind} ${task.id} done (instance ${task.instance_id}, ${ms} ms)`, { ...about, state: 'done', ms })
     } catch (err) {
       // Whatever a step threw once its signal fired (an aborted query, a killed child) is the cancel.
       if (err instanceof TaskCancelled || signal.aborted) {
-        if (signal.aborted) this.#o.log?.(`task ${task.kind} ${task.id} cancelled`)
+        if (signal.aborted) this.#o.log?.(`task ${task.kind} ${task.id} cancelled (instance ${task.instance_id})`, { ...about, state: 'cancelled' })
         await tasks.finishTask(db, task.id, 'cancelled', null, wf.scrub?.(input))
         return
       }
       const failure = err instanceof CofferError ? err : new CofferError('INTERNAL', errorMessage(err), { cause: err })
-      this.#o.log?.(`task ${task.kind} ${task.id} failed: ${failure.message}`)
+      this.#o.log?.(`task ${task.kind} ${task.id} failed (instance ${task.instance_id}): ${failure.message}`, { ...about, state: 'failed', code: failure.code })
       await wf.onFailure?.(input, failure, { id: task.id }).catch((e) => this.#o.log?.(`task ${task.id} onFailure: ${errorMessage(e)}`))
       await tasks.finishTask(db, task.id, 'failed', failure.message, wf.scrub?.(input))
     } finally {

@@ -6,8 +6,8 @@
 import { randomUUID } from 'node:crypto'
 import { errorMessage } from '../core/errors.js'
 import { isBuilding, isDeleting } from '../core/instance.js'
-import { planSpares, type SparePool, type SpareSizes } from '../core/spares.js'
-import { listDatastores } from '../store/repos/datastores.js'
+import { planSpares, wantedSpares, type SparePolicy, type SparePool } from '../core/spares.js'
+import { listDatastores, usedDatastores } from '../store/repos/datastores.js'
 import { insertInstance, newInstanceRow } from '../store/repos/instances.js'
 import { clientsCreating, isClaimable, isSpoilt, listSpares, SPARE_PROJECT, spareFlavor } from '../store/repos/spares.js'
 import type { Db } from '../store/schema.js'
@@ -16,7 +16,7 @@ import { enqueue, retireSpare } from './queue.js'
 
 export interface SpareKeeperOptions {
   readonly db: Db
-  readonly sizes: SpareSizes
+  readonly policy: SparePolicy
   /** This build of Coffer (build-id.ts), stamped on each spare it makes. */
   readonly build: string
   /** Wakes the task runner after tasks were queued. */
@@ -81,12 +81,13 @@ export class SpareKeeper {
     return pools.some((p) => p.building > 0 || p.ready.length < p.wanted)
   }
 
-  /** Each warm version (a datastore's default, while installed) and any version that still has spares. */
+  /** Each warm version (a datastore's default, while installed and wanted) and any version that still has spares. */
   async #pools(): Promise<SparePool[]> {
     const wanted = new Map<string, number>()
+    const used = await usedDatastores(this.#o.db)
     for (const ds of await listDatastores(this.#o.db)) {
       const v = ds.versions.find((x) => x.id === ds.default_version_id && x.active === 1)
-      const n = this.#o.sizes[ds.name] ?? 0
+      const n = wantedSpares(this.#o.policy, ds.name, used.has(ds.name))
       if (v && n > 0) wanted.set(v.id, n)
     }
     const spares = (await listSpares(this.#o.db)).filter((r) => !isDeleting({ taskStatus: r.task_status }))

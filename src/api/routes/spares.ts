@@ -4,7 +4,8 @@
  */
 import type { FastifyInstance } from 'fastify'
 import { instanceStatus, isBuilding } from '../../core/instance.js'
-import { listDatastores } from '../../store/repos/datastores.js'
+import { wantedSpares } from '../../core/spares.js'
+import { listDatastores, usedDatastores } from '../../store/repos/datastores.js'
 import { isClaimable, listSpares } from '../../store/repos/spares.js'
 import { requireAdmin } from '../auth.js'
 import type { ApiContext } from '../context.js'
@@ -16,9 +17,13 @@ export function spareRoutes(app: FastifyInstance, ctx: ApiContext): void {
     requireAdmin(req)
     const versions = new Map((await listDatastores(ctx.db)).flatMap((ds) => ds.versions.map((v) => [v.id, { type: ds.name, version: v.name }] as const)))
     const spares = await listSpares(ctx.db)
-    const pools = Object.keys(ctx.settings.spares).map((type) => {
+    const used = await usedDatastores(ctx.db)
+    const policy = ctx.settings.spares
+    // Named datastores, and under on-demand every datastore served (wanted 0 until first used).
+    const served = policy.onceUsed > 0 ? (await listDatastores(ctx.db)).map((d) => d.name) : []
+    const pools = [...new Set([...Object.keys(policy.sizes), ...served])].map((type) => {
       const mine = spares.filter((r) => versions.get(r.datastore_version_id)?.type === type)
-      return { datastore: type, wanted: ctx.settings.spares[type] ?? 0, ready: mine.filter(isClaimable).length, building: mine.filter((r) => isBuilding({ taskStatus: r.task_status })).length }
+      return { datastore: type, wanted: wantedSpares(policy, type, used.has(type)), ready: mine.filter(isClaimable).length, building: mine.filter((r) => isBuilding({ taskStatus: r.task_status })).length }
     })
     return {
       pools,

@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import type { ComputeDriver, Envelope, EnvelopeOwner, EnvelopePaths } from '../compute-driver.js'
 import { engineGroup, ensureInstanceAccount, findInstanceAccount, isRoot, removeInstanceAccount, removeStrayAccounts } from './accounts.js'
-import { removeTree, VolumeMeter } from './volume-trees.js'
+import { measureTree, mountedUse, removeTree, VolumeMeter } from './volume-trees.js'
 
 const run = promisify(execFile)
 const ID = /^[0-9a-f-]{36}$/
@@ -20,8 +20,14 @@ export class LocalComputeDriver implements ComputeDriver {
   readonly #private = new Set<string>()
   readonly #tightened = new Set<string>()
   readonly cacheDir: string
+  readonly #volumes: VolumeMeter
 
-  constructor(home: string, bind: string) {
+  /**
+   * `volumeMeasureMs`: how old a walked volume's figure may get before it is measured again
+   * (default 0: at every read); a volume that is its own mount is read by statfs at every read.
+   */
+  constructor(home: string, bind: string, options: { readonly volumeMeasureMs?: number } = {}) {
+    this.#volumes = new VolumeMeter(measureTree, { mounted: mountedUse, ...(options.volumeMeasureMs === undefined ? {} : { refreshMs: options.volumeMeasureMs }) })
     this.#home = resolve(home)
     this.#root = join(resolve(home), 'instances')
     this.cacheDir = join(resolve(home), 'cache')
@@ -90,8 +96,6 @@ export class LocalComputeDriver implements ComputeDriver {
     return this.cacheDir
   }
 
-  readonly #volumes = new VolumeMeter()
-
   async destroyEnvelope(instanceId: string): Promise<void> {
     this.#private.delete(instanceId)
     this.#volumes.forget(instanceId)
@@ -99,7 +103,6 @@ export class LocalComputeDriver implements ComputeDriver {
     await removeInstanceAccount(instanceId)
   }
 
-  /** The last measure, refreshed in the background: a heartbeat never waits for a large volume's walk. */
   /**
    * Removes the OS accounts this home made for instances whose folder is gone (a test or a crash
    * killed Coffer between making the account and the folder, or during a delete). Returns their ids.
@@ -108,6 +111,7 @@ export class LocalComputeDriver implements ComputeDriver {
     return removeStrayAccounts(this.#home, (id) => lstat(dirname(this.paths(id).volumeDir)).then(() => true, () => false))
   }
 
+  /** The last measure, refreshed in the background: a heartbeat never waits for a large volume's walk. */
   async volumeUsedBytes(instanceId: string): Promise<number> {
     return this.#volumes.usedBytes(instanceId, this.paths(instanceId).volumeDir)
   }

@@ -53,4 +53,16 @@ describe('volume trees', () => {
     fail = false
     assert.equal(await meter.usedBytes('i', '/v'), 5)
   })
+
+  it('walks again only once the figure is refreshMs old; a volume of its own is read every time', async () => {
+    let walks = 0
+    const meter = new VolumeMeter(async () => ++walks, { refreshMs: 60_000 })
+    assert.equal(await meter.usedBytes('i', '/v'), 1)
+    assert.equal(await meter.usedBytes('i', '/v'), 1)
+    await new Promise((r) => setImmediate(r))
+    assert.equal(walks, 1, 'no second walk within refreshMs')
+    const mounted = new VolumeMeter(async () => ++walks, { refreshMs: 60_000, mounted: async () => 7 })
+    assert.equal(await mounted.usedBytes('m', '/m'), 7)
+    assert.equal(walks, 1, 'a mount is never walked')
+  })
 })

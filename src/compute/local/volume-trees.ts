@@ -22,17 +22,25 @@ export async function removeTree(dir: string): Promise<void> {
 }
 
 /**
- * Bytes allocated below `dir`. A volume that is a file system of its own (a loop mount) is read in
- * one `statfs`; a folder on the home's file system is summed by `du` in a child process. 0 when
- * `dir` does not exist.
+ * The bytes used on `dir` when it is a file system of its own (a loop mount), read in one `statfs`
+ * without walking it; 0 when `dir` does not exist; undefined when it lies on its parent's file
+ * system, where only a walk can tell.
  */
-export async function measureTree(dir: string, timeoutMs = MEASURE_TIMEOUT_MS): Promise<number> {
+export async function mountedUse(dir: string): Promise<number | undefined> {
   const [self, parent] = await Promise.all([lstat(dir).catch(() => undefined), lstat(dirname(dir)).catch(() => undefined)])
   if (!self) return 0
-  if (parent && self.dev !== parent.dev) {
-    const fs = await statfs(dir)
-    return (fs.blocks - fs.bfree) * fs.bsize
-  }
+  if (!parent || self.dev === parent.dev) return undefined
+  const fs = await statfs(dir)
+  return (fs.blocks - fs.bfree) * fs.bsize
+}
+
+/**
+ * Bytes allocated below `dir`: `mountedUse` for a volume of its own, else summed by `du` in a
+ * child process. 0 when `dir` does not exist.
+ */
+export async function measureTree(dir: string, timeoutMs = MEASURE_TIMEOUT_MS): Promise<number> {
+  const mounted = await mountedUse(dir)
+  if (mounted !== undefined) return mounted
   try {
     return parseDu((await run('du', ['-s', '-B1', '--one-file-system', '--', dir], { timeout: timeoutMs })).stdout)
   } catch (err) {
@@ -50,22 +58,40 @@ export function parseDu(stdout: string): number {
 }
 
 /**
- * Volume use per instance for heartbeats, which must answer at once: each read returns the last
- * figure and starts a new measure in the background (one at a time per instance). Only the first
- * read of an instance waits for a measure; a measure that fails keeps the last figure (0 at first).
+ * Volume use per instance for heartbeats, which must answer at once: a read returns the last
+ * figure and, once it is `refreshMs` old, starts a new measure in the background (one at a time per
+ * instance). Only the first read of an instance waits for a measure; a measure that fails keeps
+ * the last figure (0 at first).
+ *
+ * Why not at every heartbeat: a walk (`du`, a child process per instance) every 5 s was most of an
+ * idle server's CPU with 20 instances. So the figure shown can be up to `refreshMs` old, except on
+ * a volume that is its own mount, which `statfs` reads at every heartbeat without a walk.
  */
 export class VolumeMeter {
-  readonly #last = new Map<string, number>()
+  readonly #last = new Map<string, { readonly bytes: number; readonly at: number }>()
   readonly #measuring = new Map<string, Promise<number>>()
   readonly #measure: (dir: string) => Promise<number>
+  readonly #refreshMs: number
+  readonly #mounted: ((dir: string) => Promise<number | undefined>) | undefined
 
-  constructor(measure: (dir: string) => Promise<number> = measureTree) {
+  constructor(measure: (dir: string) => Promise<number> = measureTree, options: { readonly refreshMs?: number; readonly mounted?: (dir: string) => Promise<number | undefined> } = {}) {
     this.#measure = measure
+    this.#refreshMs = options.refreshMs ?? 0
+    this.#mounted = options.mounted
   }
 
-  async usedBytes(key: string, dir: string): Promise<number> {
-    const measuring = this.#measuring.get(key) ?? this.#start(key, dir)
-    return this.#last.get(key) ?? measuring
+  usedBytes(key: string, dir: string): Promise<number> {
+    if (!this.#mounted) return this.#walked(key, dir)
+    return this.#mounted(dir)
+      .catch(() => undefined)
+      .then((mounted) => mounted ?? this.#walked(key, dir))
+  }
+
+  async #walked(key: string, dir: string): Promise<number> {
+    const last = this.#last.get(key)
+    const due = last === undefined || Date.now() - last.at >= this.#refreshMs
+    const measuring = this.#measuring.get(key) ?? (due ? this.#start(key, dir) : undefined)
+    return last?.bytes ?? measuring ?? 0
   }
 
   /** Drops what is known of a volume that is gone. */
@@ -78,10 +104,15 @@ export class VolumeMeter {
     const p = this.#measure(dir)
       .then((bytes) => {
         // A volume destroyed while it was measured is not brought back into the cache.
-        if (this.#measuring.get(key) === p) this.#last.set(key, bytes)
+        if (this.#measuring.get(key) === p) this.#last.set(key, { bytes, at: Date.now() })
         return bytes
       })
-      .catch(() => this.#last.get(key) ?? 0)
+      .catch(() => {
+        // A failed measure is tried again only after refreshMs, as a good one would be.
+        const last = this.#last.get(key)
+        if (this.#measuring.get(key) === p) this.#last.set(key, { bytes: last?.bytes ?? 0, at: Date.now() })
+        return last?.bytes ?? 0
+      })
       .finally(() => {
         if (this.#measuring.get(key) === p) this.#measuring.delete(key)
       })

@@ -70,3 +70,16 @@ export function findVersionIn(ds: DatastoreWithVersions, nameOrId: string): Data
 }
 
 export const manifestOf = (v: DatastoreVersionRow): DatastoreManifest => JSON.parse(v.manifest) as DatastoreManifest
+
+/** Records that a client created an instance of this version's datastore (once; later calls change nothing). */
+export async function markDatastoreUsed(db: Db, versionId: string): Promise<void> {
+  const v = await db.selectFrom('datastore_versions').select('datastore_id').where('id', '=', versionId).executeTakeFirst()
+  if (!v) return
+  await db.insertInto('datastore_use').values({ datastore_id: v.datastore_id, first_used_at: new Date().toISOString() }).onConflict((oc) => oc.column('datastore_id').doNothing()).execute()
+}
+
+/** Names of the datastores clients have ever created an instance of. */
+export async function usedDatastores(db: Db): Promise<Set<string>> {
+  const rows = await db.selectFrom('datastore_use').innerJoin('datastores', 'datastores.id', 'datastore_use.datastore_id').select('datastores.name').execute()
+  return new Set(rows.map((r) => r.name))
+}

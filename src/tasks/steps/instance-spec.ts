@@ -17,6 +17,28 @@ export async function instanceSpec(db: Db, row: InstanceRow): Promise<InstanceSp
   return { instanceId: row.id, datastore: ds.name, version: version.name, port: Number(row.port), flavor: { ramMb: flavor.ram_mb, vcpus: flavor.vcpus } }
 }
 
+/**
+ * `instanceSpec` of many rows in three queries, for a node sync that runs every heartbeat: one
+ * query per instance there was most of an idle server's state store work. A row whose version or
+ * flavor is gone, or that has no port yet, gets no spec.
+ */
+export async function instanceSpecs(db: Db, rows: readonly InstanceRow[]): Promise<Map<string, InstanceSpec>> {
+  const [versions, flavors, stores] = await Promise.all([
+    db.selectFrom('datastore_versions').select(['id', 'name', 'datastore_id']).execute(),
+    db.selectFrom('flavors').select(['id', 'ram_mb', 'vcpus']).execute(),
+    db.selectFrom('datastores').select(['id', 'name']).execute(),
+  ])
+  const specs = new Map<string, InstanceSpec>()
+  for (const row of rows) {
+    const version = versions.find((v) => v.id === row.datastore_version_id)
+    const flavor = flavors.find((f) => f.id === row.flavor_id) ?? (isDeleting({ taskStatus: row.task_status }) ? { ram_mb: 0, vcpus: 0 } : undefined)
+    const ds = stores.find((d) => d.id === version?.datastore_id)
+    if (!version || !flavor || !ds || row.port === null) continue
+    specs.set(row.id, { instanceId: row.id, datastore: ds.name, version: version.name, port: Number(row.port), flavor: { ramMb: flavor.ram_mb, vcpus: flavor.vcpus } })
+  }
+  return specs
+}
+
 export async function requireInstance(db: Db, id: string): Promise<InstanceRow> {
   const row = await findInstance(db, id)
   if (!row) throw new NotFound(`Instance ${id} no longer exists.`)
