@@ -68,6 +68,8 @@ export interface Settings {
    * A volume that is its own mount is read at every heartbeat instead, without a walk.
    */
   readonly volumeMeasureMs: number
+  /** How often a healthy engine is logged in to; in between, its process living is enough (COFFER_HEALTH_CHECK_SECONDS). */
+  readonly healthCheckMs: number
 }
 
 export interface SettingsInput {
@@ -105,6 +107,7 @@ export function resolveSettings(flags: SettingsInput = {}, env: NodeJS.ProcessEn
     spares: parseSparePolicy(env.COFFER_SPARES ?? DEFAULT_SPARES),
     configurationWaitMs: Number(env.COFFER_CONFIGURATION_WAIT_MS ?? 10_000),
     volumeMeasureMs: Number(env.COFFER_VOLUME_MEASURE_SECONDS ?? 300) * 1000,
+    healthCheckMs: Number(env.COFFER_HEALTH_CHECK_SECONDS ?? 30) * 1000,
   }
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { restartDue } from './node-agent.js'
+import { DEFAULT_FULL_LOOK_MS, fullLookDue, restartDue } from './node-agent.js'
 
 describe('supervisor back-off', () => {
   it('restarts after two looks, then waits twice as long after each restart that did not hold, up to 64 looks', () => {
@@ -12,5 +12,13 @@ describe('supervisor back-off', () => {
     assert.equal(restartDue(16, 3), true)
     assert.equal(restartDue(63, 10), false)
     assert.equal(restartDue(64, 10), true)
+  })
+})
+
+describe('full looks at healthy engines', () => {
+  it('are due once the interval has passed since the last one, not before', () => {
+    assert.equal(fullLookDue(1_000, 1_000 + DEFAULT_FULL_LOOK_MS - 1, DEFAULT_FULL_LOOK_MS), false)
+    assert.equal(fullLookDue(1_000, 1_000 + DEFAULT_FULL_LOOK_MS, DEFAULT_FULL_LOOK_MS), true)
+    assert.equal(fullLookDue(1_000, 1_000, 0), true, 'an interval of 0 looks fully every time')
   })
 })

@@ -3,6 +3,7 @@
  * plane's commands into calls on the right datastore, keeps the engines' envelopes, and reports
  * heartbeats. Engines run detached: the agent can stop and start again without touching them.
  */
+import { access } from 'node:fs/promises'
 import type { ComputeDriver } from '../compute/compute-driver.js'
 import type { CharacterSetCatalog } from '../core/character-sets.js'
 import type { ConfigurationValues, ParameterSpec } from '../core/configuration.js'
@@ -48,6 +49,8 @@ export class NodeAgent implements GuestApi {
   readonly #nodeAccounts = new Map<string, Promise<OsAccount>>()
   readonly #book: SpecBook
   #heartbeat: NodeJS.Timeout | undefined
+  /** Each engine's process and when a full look last found it healthy (#healthOf). */
+  readonly #lastHealthy = new Map<string, { readonly pid: number; readonly at: number }>()
 
   constructor(o: NodeAgentOptions) {
     this.#o = o
@@ -285,7 +288,7 @@ export class NodeAgent implements GuestApi {
    * Each instance is looked at on its own: one whose last look has not finished (an engine that
    * hangs, a restart under way) is skipped this round, and never holds back the others' heartbeats.
    */
-  startHeartbeats(intervalMs: number, publish: (hb: Heartbeat) => void): void {
+  startHeartbeats(intervalMs: number, publish: (hb: Heartbeat) => void, fullLookMs = DEFAULT_FULL_LOOK_MS): void {
     const stoppedSeen = new Map<string, number>()
     const restartsInARow = new Map<string, number>()
     const looking = new Set<string>()
@@ -302,7 +305,7 @@ export class NodeAgent implements GuestApi {
     const look = async (spec: InstanceSpec): Promise<void> => {
       const id = spec.instanceId
       const observedAt = Date.now()
-      const s = await this.status(spec).catch(() => ({ healthy: false, state: 'failed' }))
+      const s = await this.#healthOf(spec, observedAt, fullLookMs)
       const volumeUsedBytes = await this.#o.compute.volumeUsedBytes(id)
       const serviceStatus = s.healthy ? 'HEALTHY' : s.state === 'stopped' ? 'SHUTDOWN' : 'FAILED'
       publish({ protocol: GUEST_PROTOCOL_VERSION, instanceId: id, observedAt, serviceStatus, volumeUsedBytes })
@@ -323,6 +326,23 @@ export class NodeAgent implements GuestApi {
       this.#heartbeat.unref()
     }
     loop()
+  }
+
+  /**
+   * A full look logs in to the engine (a new connection each time: most of an idle node's CPU).
+   * Between full looks, an engine that was healthy is taken to be so while its process lives; a
+   * dead process, or a full look due, means a full look now.
+   */
+  async #healthOf(spec: InstanceSpec, at: number, fullLookMs: number): Promise<{ healthy: boolean; state: string }> {
+    const id = spec.instanceId
+    const last = this.#lastHealthy.get(id)
+    if (last && !fullLookDue(last.at, at, fullLookMs) && (await processLives(last.pid))) return { healthy: true, state: 'running' }
+    this.#lastHealthy.delete(id)
+    const ctx = await this.#context(spec)
+    if (!ctx) return { healthy: false, state: 'stopped' }
+    const s = await this.#datastore(spec).engine.status(ctx).catch(() => ({ healthy: false, state: 'failed' as const, pid: undefined }))
+    if (s.healthy && s.pid !== undefined) this.#lastHealthy.set(id, { pid: s.pid, at })
+    return s
   }
 
   stopHeartbeats(): void {
@@ -386,3 +406,10 @@ export class NodeAgent implements GuestApi {
     return signal ? { ...ctx, signal } : ctx
   }
 }
+
+/** Full looks at a healthy engine: often enough to see one that hangs within half a minute. */
+export const DEFAULT_FULL_LOOK_MS = 30_000
+
+export const fullLookDue = (lastFull: number, now: number, fullLookMs: number): boolean => now - lastFull >= fullLookMs
+
+const processLives = (pid: number): Promise<boolean> => access(`/proc/${pid}`).then(() => true, () => false)

@@ -25,6 +25,8 @@ export interface NodeOptions {
   readonly address: string
   readonly ports: { readonly first: number; readonly last: number }
   readonly heartbeatMs: number
+  /** How often a healthy engine gets a full look (a login); its process is checked every heartbeat. */
+  readonly healthCheckMs?: number
   readonly compute: ComputeDriver
   readonly datastores: Readonly<Record<string, Datastore>>
   readonly log: (msg: string) => void
@@ -46,7 +48,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   // Running engines are left as they are; ones that stopped with the host are started again.
   await agent.adoptFromSpecs()
   const unserve = serveGuestApi(bus, name, agent)
-  agent.startHeartbeats(o.heartbeatMs, (hb) => bus.publishHeartbeat(hb))
+  agent.startHeartbeats(o.heartbeatMs, (hb) => bus.publishHeartbeat(hb), o.healthCheckMs)
   const beat = setInterval(() => bus.publishNodeHeartbeat({ protocol: GUEST_PROTOCOL_VERSION, name, observedAt: Date.now(), instances: agent.held() }), o.heartbeatMs)
   beat.unref()
 
