@@ -1,12 +1,13 @@
 /**
  * bench/idle: what an idle server costs. Starts `coffer serve` with no spares and the default
- * heartbeat (5 s), creates N Redis instances (20 by default), lets it settle, then reads the
+ * heartbeat (DEFAULT_HEARTBEAT_MS), creates N Redis instances (20 by default), lets it settle, then reads the
  * server process's CPU time from /proc/<pid>/stat over a window: its own (utime + stime) and its
  * reaped children's (cutime + cstime: any `du` or other helper it ran), and its RSS at the end.
  * Prints figures only; nothing here asserts on time.
- * Usage: node dist/bench/idle.js [--instances N] [--seconds S] [--settle S]
+ * Usage: node dist/bench/idle.js [--instances N] [--seconds S] [--settle S] [--heartbeat-ms MS]
  */
 import { readFileSync } from 'node:fs'
+import { DEFAULT_HEARTBEAT_MS } from '../src/config.js'
 import { TestClient } from '../test/helpers/api-client.js'
 import { ADMIN_PASSWORD, startCoffer } from '../test/helpers/coffer-process.js'
 
@@ -14,6 +15,8 @@ const arg = (name: string) => (process.argv.includes(name) ? process.argv[proces
 const instances = Number(arg('--instances')) || 20
 const seconds = Number(arg('--seconds')) || 60
 const settle = Number(arg('--settle')) || 20
+/** The server's default unless given. */
+const heartbeatMs = arg('--heartbeat-ms')
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const TICKS_PER_SECOND = 100 // USER_HZ on Linux
 
@@ -32,7 +35,7 @@ function cpuOf(pid: number): Cpu {
 const rssMb = (pid: number): number => Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
 
 async function main(): Promise<void> {
-  const c = await startCoffer({ COFFER_SPARES: 'none', COFFER_HEARTBEAT_MS: '5000', COFFER_MAX_INSTANCES: String(instances), COFFER_MAX_VOLUMES: String(instances) })
+  const c = await startCoffer({ COFFER_SPARES: 'none', COFFER_HEARTBEAT_MS: heartbeatMs ?? String(DEFAULT_HEARTBEAT_MS), COFFER_MAX_INSTANCES: String(instances), COFFER_MAX_VOLUMES: String(instances) })
   try {
     const pid = c.child.pid
     if (pid === undefined) throw new Error('no server pid')

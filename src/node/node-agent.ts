@@ -283,7 +283,7 @@ export class NodeAgent implements GuestApi {
    * engine found stopped twice in a row (it died: out of memory, a crash, a kill) is started again,
    * as a supervisor would; twice, because a single look can fall inside a restart. An engine that
    * will not start, or dies again before the next look, is tried after 2, 4, 8... looks, at most
-   * every 64 (~5 minutes at 5 s), until a look finds it running.
+   * every 64 (~10 minutes at the default 10 s), until a look finds it running.
    *
    * Each instance is looked at on its own: one whose last look has not finished (an engine that
    * hangs, a restart under way) is skipped this round, and never holds back the others' heartbeats.

@@ -28,6 +28,7 @@ export interface RunnerOptions {
 }
 
 const RETRY_DELAYS_MS = [200, 1000, 3000]
+const IDLE_POLL_MS = 2000
 /**
  * Test fault point: `COFFER_CRASH_AFTER_STEP=<kind>:<step>` kills this process with SIGKILL right
  * after that step is recorded, so tests can show that a crash between any two steps resumes cleanly.
@@ -93,7 +94,9 @@ export class TaskRunner {
         this.#running.set(task.id, { abort, shouldStop: this.#shouldStop(task), done })
       }
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 500)
+        // Running tasks are checked for cancellation twice a second; an idle runner only looks for
+        // tasks another process queued (this one's are kicked) or whose lease ran out.
+        const timer = setTimeout(resolve, this.#running.size > 0 ? 500 : IDLE_POLL_MS)
         this.#wake = () => {
           clearTimeout(timer)
           resolve()

@@ -37,7 +37,7 @@ export class SpareKeeper {
   #stopped = false
 
   constructor(o: SpareKeeperOptions) {
-    this.#o = { intervalMs: 1000, backoffMs: 60_000, ...o }
+    this.#o = { intervalMs: 2000, backoffMs: 60_000, ...o }
   }
 
   /**
