@@ -7,6 +7,7 @@ import { catalogCommands } from './commands/catalog.js'
 import { configurationCommands } from './commands/configurations.js'
 import { identityCommands } from './commands/identity.js'
 import { instanceCommands } from './commands/instances.js'
+import { logCommands } from './commands/logs.js'
 import { quotaCommands } from './commands/quotas.js'
 import { schemaCommands } from './commands/schema.js'
 import { serveCommand } from './commands/serve.js'
@@ -25,6 +26,7 @@ serveCommand(program)
 instanceCommands(program, lazyClient)
 catalogCommands(program, lazyClient)
 schemaCommands(program, lazyClient)
+logCommands(program, lazyClient)
 configurationCommands(program, lazyClient)
 spareCommands(program, lazyClient)
 quotaCommands(program, lazyClient)
