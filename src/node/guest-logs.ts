@@ -51,7 +51,7 @@ export class GuestLogs {
   run(ctx: InstanceContext, op: LogOp): Promise<unknown> {
     if (op.op === 'list') return Promise.all(this.#part.logs.map((d) => this.#show(ctx, d)))
     const def = this.#part.logs.find((d) => d.name === op.name)
-    if (!def) throw new NotFound(`Log '${op.name}' is not defined for datastore ${this.#datastore}; there are: ${this.#part.logs.map((d) => d.name).join(', ')}.`, 'LOG_NOT_FOUND')
+    if (!def) throw new NotFound(`Log '${op.name}' is not defined for datastore ${this.#datastore}; there are: ${this.#part.logs.map((d) => d.name).join(', ')}.`)
     // One change at a time per log: two publishes must not copy the same lines twice.
     return serialised(`log:${ctx.instanceId}:${def.name}`, async () => {
       switch (op.op) {
@@ -59,7 +59,7 @@ export class GuestLogs {
           return this.#show(ctx, def)
         case 'enable':
         case 'disable':
-          if (def.type === 'SYS') throw new BadRequest(`Log '${def.name}' is a SYS log: it is always on and cannot be ${op.op}d.`, 'LOG_IS_SYS')
+          if (def.type === 'SYS') throw new BadRequest(`Log '${def.name}' is a SYS log: it is always on and cannot be ${op.op}d.`)
           await this.#part.setEnabled(ctx, def.name, op.op === 'enable')
           return this.#show(ctx, def)
         case 'publish':

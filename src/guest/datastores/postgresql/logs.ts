@@ -12,6 +12,7 @@ import { overridesFile } from '../common/overrides-file.js'
 import { serialised } from '../common/serialise.js'
 import type { GuestLogDefinition, InstanceContext, LogAdmin } from '../datastore.js'
 import { writeConfig } from './manager.js'
+import { SERVICE_USER } from './manifest.js'
 import { withService } from './service-account.js'
 
 type Switches = Record<string, boolean>
@@ -56,8 +57,13 @@ export const postgresqlLogs: LogAdmin = {
   async enabled(ctx, name) {
     const setting = SETTINGS[name]
     if (!setting) return false
-    const shown = await withService(ctx, (c) => c.query<{ setting: string }>('SELECT setting FROM pg_settings WHERE name = $1', [setting[0]]))
-    return shown.rows[0]?.setting !== setting[2]
+    // From the files the engine applied (a group's value included), not this session's: the
+    // service account's own role turns the logs off for itself.
+    const shown = await withService(ctx, (c) =>
+      c.query<{ setting: string }>('SELECT setting FROM pg_file_settings WHERE name = $1 AND applied ORDER BY seqno DESC LIMIT 1', [setting[0]]),
+    )
+    const value = shown.rows[0]?.setting
+    return value !== undefined && value !== setting[2]
   },
   // Same queue as start and configuration applies (keyed by volumeDir): postgresql.conf is written by one at a time.
   setEnabled: (ctx, name, on) =>
@@ -65,6 +71,10 @@ export const postgresqlLogs: LogAdmin = {
       const saved = await switches.read(ctx)
       await switches.write(ctx, { ...saved, [name]: on })
       await writeConfig(ctx)
-      await withService(ctx, (c) => c.query('SELECT pg_reload_conf()'))
+      await withService(ctx, async (c) => {
+        // Coffer's own statements (heartbeats, hashed passwords) are not the tenant's log: a role setting wins over the file.
+        for (const [setting, , off] of Object.values(SETTINGS)) await c.query(`ALTER ROLE ${c.escapeIdentifier(SERVICE_USER)} SET ${setting} = ${c.escapeLiteral(off)}`)
+        await c.query('SELECT pg_reload_conf()')
+      })
     }),
 }
