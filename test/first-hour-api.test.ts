@@ -52,7 +52,7 @@ describe('first hour: the API and the CLIs', () => {
   })
 
   it('answers 501 notImplemented, saying it is not built, on Trove routes of features not built', async () => {
-    for (const [method, path] of [['GET', '/backups'], ['POST', '/backups'], ['GET', '/backups/abc'], ['GET', '/clusters'], ['GET', '/modules'], ['GET', '/instances/abc/log'], ['GET', '/backup_strategies'], ['GET', '/mgmt/instances']] as const) {
+    for (const [method, path] of [['GET', '/backups'], ['POST', '/backups'], ['GET', '/backups/abc'], ['GET', '/clusters'], ['GET', '/modules'], ['GET', '/instances/abc/ssl'], ['GET', '/backup_strategies'], ['GET', '/mgmt/instances']] as const) {
       const r = await api.api(method, path, method === 'POST' ? { backup: { name: 'b', instance: 'abc' } } : undefined)
       assert.equal(r.status, 501, `${method} ${path}: ${JSON.stringify(r.body)}`)
       assert.match(r.body.notImplemented.message, /^Not built in Coffer yet: /)

@@ -16,6 +16,7 @@ import { instanceRoutes } from './routes/instances.js'
 import { keystoneAdminRoutes } from './routes/keystone-admin.js'
 import { keystoneRoutes } from './routes/keystone.js'
 import { limitRoutes } from './routes/limits.js'
+import { logRoutes } from './routes/logs.js'
 import { notBuiltRoutes } from './routes/not-built.js'
 import { parameterRoutes } from './routes/parameters.js'
 import { quotaRoutes } from './routes/quotas.js'
@@ -68,6 +69,7 @@ export function buildApi(ctx: ApiContext, log: (msg: string, err?: unknown) => v
     databaseRoutes(v1, ctx)
     userRoutes(v1, ctx)
     rootRoutes(v1, ctx)
+    logRoutes(v1, ctx)
     configurationRoutes(v1, ctx)
     parameterRoutes(v1, ctx)
     limitRoutes(v1, ctx.db, ctx.settings)

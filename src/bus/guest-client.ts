@@ -23,5 +23,6 @@ export function guestClient(bus: Pick<Bus, 'call'>, node: string): GuestApi {
     configure: (spec, values, options) => call('configure', [spec, values], options),
     restart: (spec, options) => call('restart', [spec], options),
     schema: (spec, op) => call('schema', [spec, op]),
+    log: (spec, op) => call('log', [spec, op]),
   }
 }

@@ -8,6 +8,7 @@ import { configurationCommands } from './commands/configurations.js'
 import { identityCommands } from './commands/identity.js'
 import { homeCommands } from './commands/home.js'
 import { instanceCommands } from './commands/instances.js'
+import { logCommands } from './commands/logs.js'
 import { quotaCommands } from './commands/quotas.js'
 import { schemaCommands } from './commands/schema.js'
 import { serveCommand } from './commands/serve.js'
@@ -27,6 +28,7 @@ homeCommands(program)
 instanceCommands(program, lazyClient)
 catalogCommands(program, lazyClient)
 schemaCommands(program, lazyClient)
+logCommands(program, lazyClient)
 configurationCommands(program, lazyClient)
 spareCommands(program, lazyClient)
 quotaCommands(program, lazyClient)

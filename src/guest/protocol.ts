@@ -142,7 +142,44 @@ export interface GuestApi {
   restart(spec: InstanceSpec, options?: CallOptions): Promise<void>
   /** Databases, users and root inside the instance; a datastore without the part answers NotImplemented. */
   schema(spec: InstanceSpec, op: SchemaOp): Promise<unknown>
+  /** The instance's guest logs (Trove's guest log actions); a datastore without logs answers NotImplemented. */
+  log(spec: InstanceSpec, op: LogOp): Promise<unknown>
 }
+
+/** Trove's guest log types: a SYS log is always on; a USER log is turned on and off by clients. */
+export type GuestLogType = 'USER' | 'SYS'
+
+/** Trove's LogStatus names, as its API shows them. */
+export type GuestLogStatus = 'Disabled' | 'Enabled' | 'Unavailable' | 'Ready' | 'Published' | 'Partial' | 'Rotated'
+
+/** One guest log as Trove's API shows it. Sizes are bytes of the engine's file. */
+export interface GuestLogInfo {
+  readonly name: string
+  readonly type: GuestLogType
+  readonly status: GuestLogStatus
+  /** Bytes of the engine's file already published. */
+  readonly published: number
+  /** Bytes written since, waiting for the next publish. */
+  readonly pending: number
+  /** Where published copies are kept; 'None' until something is published (as Trove). */
+  readonly container: string
+  readonly prefix: string
+  readonly metafile: string
+}
+
+/** The published copy of a log, read back for `log-tail` and `log-save`. */
+export interface GuestLogContents {
+  /** Published text from byte `from` on (the last `lines` lines of it when asked). */
+  readonly text: string
+  /** Bytes published in all; the next read's `from` for a follower. */
+  readonly end: number
+}
+
+/** One guest log operation, carried as data so every transport can take it. */
+export type LogOp =
+  | { readonly op: 'list' }
+  | { readonly op: 'show' | 'enable' | 'disable' | 'publish' | 'discard'; readonly name: string }
+  | { readonly op: 'read'; readonly name: string; readonly lines?: number | undefined; readonly from?: number | undefined }
 
 /** One database/user/root operation, carried as data so every transport can take it. */
 export type SchemaOp =

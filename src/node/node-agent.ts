@@ -12,8 +12,10 @@ import type { DatastoreManifest } from '../core/manifest.js'
 import { resolveOsAccount } from '../guest/datastores/common/os-account.js'
 import { serialised } from '../guest/datastores/common/serialise.js'
 import type { Datastore, InstanceContext, OsAccount } from '../guest/datastores/datastore.js'
-import type { CallOptions, DesiredInstance, GuestApi, GuestDatabase, GuestUser, Heartbeat, InstanceSpec, SchemaOp } from '../guest/protocol.js'
+import type { CallOptions, DesiredInstance, GuestApi, GuestDatabase, GuestUser, Heartbeat, InstanceSpec, LogOp, SchemaOp } from '../guest/protocol.js'
 import { GUEST_PROTOCOL_VERSION } from '../guest/protocol.js'
+import { GuestLogs } from './guest-logs.js'
+import type { LogStore } from './log-store.js'
 import { SpecBook } from './spec-book.js'
 
 export interface NodeAgentOptions {
@@ -22,6 +24,8 @@ export interface NodeAgentOptions {
   readonly compute: ComputeDriver
   readonly datastores: Readonly<Record<string, Datastore>>
   readonly log: (msg: string) => void
+  /** Where published guest logs go; without one the node has no guest logs to offer. */
+  readonly logStore?: LogStore
 }
 
 /**
@@ -121,6 +125,7 @@ export class NodeAgent implements GuestApi {
       if (this.#book.get(spec.instanceId)) await this.#book.put({ spec, running: false })
       await this.#stopEngine(spec)
       await this.#o.compute.destroyEnvelope(spec.instanceId)
+      await this.#o.logStore?.deleteInstance(spec.instanceId)
       await this.#book.drop(spec.instanceId)
     })
   }
@@ -200,6 +205,12 @@ export class NodeAgent implements GuestApi {
       case 'disable-root':
         return part(ds.root, 'root').disable(ctx)
     }
+  }
+
+  async log(spec: InstanceSpec, op: LogOp): Promise<unknown> {
+    const ds = this.#datastore(spec)
+    if (!ds.logs || !this.#o.logStore) throw new NotImplemented(`Datastore ${spec.datastore} has no guest logs on node ${this.#o.name}.`)
+    return new GuestLogs(ds.logs, this.#o.logStore, spec.datastore).run(await this.#requireContext(spec), op)
   }
 
   /**

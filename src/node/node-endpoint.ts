@@ -39,6 +39,8 @@ export function serveGuestApi(bus: Pick<Bus, 'serve'>, name: string, agent: Gues
         return agent.restart(a[0], { signal })
       case 'schema':
         return agent.schema(a[0], a[1])
+      case 'log':
+        return agent.log(a[0], a[1])
       default:
         return Promise.reject(new CofferError('BAD_REQUEST', `node ${name} has no command ${String(call.method)}`, { retryable: false }))
     }

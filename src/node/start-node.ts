@@ -6,7 +6,7 @@
  */
 import { statfs } from 'node:fs/promises'
 import { availableParallelism, totalmem } from 'node:os'
-import { dirname } from 'node:path'
+import { dirname, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Bus } from '../bus/bus.js'
 import type { ComputeDriver } from '../compute/compute-driver.js'
@@ -15,6 +15,7 @@ import type { DatastoreManifest } from '../core/manifest.js'
 import { resolveOsAccount } from '../guest/datastores/common/os-account.js'
 import type { Datastore } from '../guest/datastores/datastore.js'
 import { GUEST_PROTOCOL_VERSION, type NodeAnnouncement, type NodeResources } from '../guest/protocol.js'
+import { FsLogStore } from './log-store.js'
 import { NodeAgent } from './node-agent.js'
 import { serveGuestApi } from './node-endpoint.js'
 
@@ -43,7 +44,9 @@ export interface RunningNode {
 
 export async function startNode(o: NodeOptions): Promise<RunningNode> {
   const { bus, name, log } = o
-  const agent = new NodeAgent({ name, bind: o.address, compute: o.compute, datastores: o.datastores, log })
+  // Published guest logs sit beside the instances, in `<home>/logs`, until an object store takes them.
+  const logStore = new FsLogStore(join(dirname(o.compute.cacheDir), 'logs'))
+  const agent = new NodeAgent({ name, bind: o.address, compute: o.compute, datastores: o.datastores, log, logStore })
   const manifests = await agent.discover()
   // Running engines are left as they are; ones that stopped with the host are started again.
   await agent.adoptFromSpecs()

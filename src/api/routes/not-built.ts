@@ -15,7 +15,6 @@ const NOT_BUILT: readonly (readonly [string, HTTPMethods[], readonly string[]])[
   ['Backup strategies', ALL, ['/backup_strategies']],
   ['Clusters', ALL, ['/clusters', '/clusters/:id', '/clusters/:id/instances/:instanceId', '/clusters/:id/root']],
   ['Modules', ALL, ['/modules', '/modules/:id', '/modules/:id/instances', '/instances/:instanceId/modules', '/instances/:instanceId/modules/:id']],
-  ['Instance logs (guest logs)', ALL, ['/instances/:instanceId/log']],
   ['Instance SSL', ALL, ['/instances/:instanceId/ssl']],
   ['Volume types', ALL, ['/datastores/:datastore/versions/:version/volume-types']],
   ['Datastore removal', ['DELETE'], ['/datastores/:datastore']],

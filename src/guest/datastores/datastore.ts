@@ -132,6 +132,32 @@ export interface RootAdmin {
   disable(ctx: InstanceContext): Promise<void>
 }
 
+/** One log an engine writes (Trove's guest log definition). */
+export interface GuestLogDefinition {
+  /** The name clients use: `general`, `slow_query`, `error`... */
+  readonly name: string
+  /** SYS logs are always on and cannot be turned off; USER logs are off until a client enables them. */
+  readonly type: 'USER' | 'SYS'
+  /** The file the engine writes this log to now (it may not exist yet). */
+  file(ctx: InstanceContext): Promise<string>
+  /**
+   * Where several logs share one file: whether an entry (a line with the lines that continue it)
+   * belongs to this log. Absent: the whole file is this log.
+   */
+  keep?(entry: string): boolean
+  /** Optional: brings the file up to date before it is read, for a log the engine keeps in memory. */
+  collect?(ctx: InstanceContext): Promise<void>
+}
+
+/** Optional: the engine's logs, which clients list, turn on and off, and publish (Trove's guest logs). */
+export interface LogAdmin {
+  readonly logs: readonly GuestLogDefinition[]
+  /** Whether a USER log is on in the running engine now. */
+  enabled(ctx: InstanceContext, name: string): Promise<boolean>
+  /** Turns a USER log on or off in the running engine, and so that it stays so after a restart. Idempotent. */
+  setEnabled(ctx: InstanceContext, name: string, on: boolean): Promise<void>
+}
+
 export interface Datastore {
   /**
    * Finds the engine binaries installed on this node; the manifest lists what was found, and its
@@ -155,4 +181,5 @@ export interface Datastore {
   readonly users?: UserAdmin
   readonly root?: RootAdmin
   readonly configuration?: ConfigurationAdmin
+  readonly logs?: LogAdmin
 }

@@ -44,6 +44,8 @@ export async function openClient(ctx: InstanceContext, password: string, timeout
     // CREATE USER / ALTER USER carry passwords in clear; a slow query log a group turned on
     // must never record the service account's statements.
     await client.query('SET SESSION slow_query_log = OFF')
+    // Nor a general log (guest logs): sql_log_off keeps this session's statements out of it.
+    await client.query('SET SESSION sql_log_off = ON')
   } catch (err) {
     client.destroy()
     throw err

@@ -10,6 +10,7 @@ import { mysqlFamilyCharacterSets } from './character-sets.js'
 import { MARIADB_ONLY_SETTINGS } from './config.js'
 import { mariadbConfiguration } from './configuration.js'
 import { discoverMariadb, MARIADB_SERVER_BINARY, type MysqlFamilyServer } from './manifest.js'
+import { mysqlFamilyLogs } from './logs.js'
 import { mysqlFamilyEngine } from './manager.js'
 import { mariadbRoot } from './root.js'
 import { installMariadb, warmTemplate } from './template.js'
@@ -41,4 +42,5 @@ export const mariadb: Datastore = defineDatastore({
   users: mariadbUsers,
   root: mariadbRoot,
   configuration,
+  logs: mysqlFamilyLogs(mariadbServer),
 })

@@ -23,6 +23,7 @@ import { copyTemplate } from '../common/template-cache.js'
 import type { EngineLifecycle, EngineStatus, InstanceContext, PrepareSpec } from '../datastore.js'
 import { isUnreachable, openClient, socketPath } from './client.js'
 import { type MysqlFamilyPaths, renderMyCnf } from './config.js'
+import { logCnf } from './logs.js'
 import { readOverrides, readOverridesSync } from './configuration.js'
 import type { MysqlFamilyServer } from './manifest.js'
 import { cnfOverrides } from './parameters.js'
@@ -131,7 +132,7 @@ export function mysqlFamilyEngine(server: MysqlFamilyServer): EngineLifecycle {
     // Owned by Coffer (when root) and read-only: the engine can write nothing there.
     await ensureDir(paths.noFilesDir, 0o555)
     // With the configuration group's overrides, from what Coffer saved (configuration.ts).
-    const overrides = cnfOverrides(await readOverrides(ctx, server.name))
+    const overrides = new Map([...(await logCnf(ctx, server)), ...cnfOverrides(await readOverrides(ctx, server.name))])
     const cnf = renderMyCnf(ctx, mariadbTuning(ctx.flavor), paths, server.engineSettings, overrides)
     await writeFileAtomic(cnfPath(ctx), cnf, { mode: 0o600, account: ctx.account })
     const marks = await logSizes([consoleLog(ctx), paths.logFile])

@@ -12,6 +12,7 @@ import { postgresqlCharacterSets } from './character-sets.js'
 import { postgresqlUsers } from './users.js'
 import { postgresqlRoot } from './root.js'
 import { postgresqlConfiguration } from './configuration.js'
+import { postgresqlLogs } from './logs.js'
 
 export const postgresql: Datastore = defineDatastore({
   discover: discoverPostgresql,
@@ -27,4 +28,5 @@ export const postgresql: Datastore = defineDatastore({
   users: postgresqlUsers,
   root: postgresqlRoot,
   configuration: postgresqlConfiguration,
+  logs: postgresqlLogs,
 })

@@ -14,6 +14,7 @@ import { runningAsRoot } from '../common/os-account.js'
 import { holdsListener } from '../common/port-owner.js'
 import { isAlive, procStat, signalUntilExit, spawnDetached, type StopSteps } from '../common/process.js'
 import { logSizes, tailFile } from '../common/log-tail.js'
+import { readLogSwitches, renderLogSettings } from './logs.js'
 import { serialised as serialisedByKey } from '../common/serialise.js'
 import { copyTemplate } from '../common/template-cache.js'
 import type { EngineLifecycle, EngineStatus, InstanceContext, PrepareSpec } from '../datastore.js'
@@ -97,9 +98,10 @@ async function waitReady(ctx: InstanceContext, pid: number, marks?: ReadonlyMap<
   }
 }
 
-async function writeConfig(ctx: InstanceContext): Promise<void> {
+export async function writeConfig(ctx: InstanceContext): Promise<void> {
   const opts = { mode: 0o600, account: ctx.account }
-  await writeFileAtomic(join(dataDir(ctx), 'postgresql.conf'), renderPostgresqlConf(ctx, postgresqlTuning(ctx.flavor), logDir(ctx)), opts)
+  const conf = renderPostgresqlConf(ctx, postgresqlTuning(ctx.flavor), logDir(ctx)) + renderLogSettings(await readLogSwitches(ctx))
+  await writeFileAtomic(join(dataDir(ctx), 'postgresql.conf'), conf, opts)
   await writeFileAtomic(join(dataDir(ctx), 'pg_hba.conf'), renderPgHba(), opts)
   // The configuration group's overrides, from what Coffer saved (configuration.ts).
   await writeFileAtomic(join(dataDir(ctx), 'postgresql.auto.conf'), renderAutoConf(await readOverrides(ctx)), opts)
