@@ -10,6 +10,7 @@ import { startControlPlane } from './control-plane/start-control-plane.js'
 import { datastores } from './guest/datastores/index.js'
 import type { Bootstrap } from './identity/bootstrap.js'
 import { startNode } from './node/start-node.js'
+import { openObjectStore } from './storage/open-object-store.js'
 
 export interface RunningServer {
   readonly url: string
@@ -34,6 +35,7 @@ export async function startServer(settings: Settings, log: (msg: string) => void
     heartbeatMs: settings.heartbeatMs,
     compute,
     datastores,
+    objectStore: await openObjectStore(settings.objectStore),
     log,
   })
   await control.open()
