@@ -49,6 +49,7 @@ export class FsObjectStore implements ObjectStore {
       body.destroy()
       await fh.close().catch(() => undefined)
       await unlink(partial).catch(() => undefined)
+      await this.#pruneEmpty(dirname(target))
       throw err
     }
     await syncFolder(dirname(target))
