@@ -23,7 +23,8 @@ const ALL = [
 
 runObjectStoreSuite('s3 (Swift s3api)', {
   ...(missing ? { skip: [{ reason: missing, tests: ALL }] } : {}),
-  // lib-storage holds queueSize (2) x partSize (8 MiB) of the body, plus the part being read.
+  // lib-storage holds queueSize (2) x partSize (8 MiB) of the body, plus the part being gathered and
+  // TLS copies of the parts in flight: ~30 MiB measured, whatever the object size.
   memoryBoundBytes: 40 * 1024 * 1024,
   async make() {
     if (missing) return { store: undefined as never, cleanup: async () => undefined }

@@ -12,7 +12,8 @@ export class DigestStream extends Transform {
     done(null, chunk)
   }
 
-  get size(): number {
+  /** Bytes seen. Not `size`: lib-storage's Upload takes a body's `size` for its length (as a Blob's). */
+  get bytes(): number {
     return this.#size
   }
 

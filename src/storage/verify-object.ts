@@ -45,7 +45,7 @@ export async function verifyObject(store: ObjectStore, o: ExpectedObject): Promi
     problem = errorMessage(err)
   }
   const sha256 = digest.digest()
-  if (!problem && digest.size !== o.size) problem = `object ${name} is ${digest.size} bytes, ${o.size} were stored`
+  if (!problem && digest.bytes !== o.size) problem = `object ${name} is ${digest.bytes} bytes, ${o.size} were stored`
   if (!problem && sha256 !== o.sha256) problem = `object ${name} does not match its sha256 (${sha256}, ${o.sha256} was stored)`
-  return { key: o.key, ok: !problem, size: digest.size, sha256, ...(decrypt ? { chunks: decrypt.chunks } : {}), ...(problem ? { problem } : {}) }
+  return { key: o.key, ok: !problem, size: digest.bytes, sha256, ...(decrypt ? { chunks: decrypt.chunks } : {}), ...(problem ? { problem } : {}) }
 }

@@ -116,7 +116,7 @@ export class S3ObjectStore implements ObjectStore {
     } finally {
       options.signal?.removeEventListener('abort', onAbort)
     }
-    return { key, size: digest.size, sha256: digest.digest() }
+    return { key, size: digest.bytes, sha256: digest.digest() }
   }
 
   async get(key: string, options: { readonly range?: ByteRange } = {}): Promise<Readable> {
