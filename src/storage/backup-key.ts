@@ -5,7 +5,7 @@
  * 0600. Losing it loses every backup, so the error says where it was looked for.
  */
 import { randomBytes } from 'node:crypto'
-import { open, readFile } from 'node:fs/promises'
+import { mkdir, open, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { privateDir } from '../private-home.js'
 
@@ -14,6 +14,7 @@ export const backupKeyPath = (home: string): string => join(privateDir(home), 'b
 export async function loadBackupKey(home: string, fromEnv?: string): Promise<Buffer> {
   if (fromEnv) return parseBackupKey(fromEnv)
   const path = backupKeyPath(home)
+  await mkdir(privateDir(home), { recursive: true, mode: 0o700 })
   try {
     const fh = await open(path, 'wx', 0o600)
     try {
