@@ -13,10 +13,13 @@ runObjectStoreSuite('fs', {
       store: new FsObjectStore(root),
       async cleanup() {
         // Everything the suite put was deleted: no object, no partial file, no empty folder is left.
-        const left = await readdir(root).catch(() => [])
-        assert.deepEqual(left, [], `left under ${root}`)
-        assert.equal((await stat(root)).mode & 0o777, 0o700)
-        await rm(dir, { recursive: true, force: true })
+        try {
+          const left = await readdir(root).catch(() => [])
+          assert.deepEqual(left, [], `left under ${root}`)
+          assert.equal((await stat(root)).mode & 0o777, 0o700)
+        } finally {
+          await rm(dir, { recursive: true, force: true })
+        }
       },
     }
   },
