@@ -77,7 +77,32 @@ export interface Settings {
   readonly volumeMeasureMs: number
   /** How often a healthy engine is logged in to; in between, its process living is enough (COFFER_HEALTH_CHECK_SECONDS). */
   readonly healthCheckMs: number
+  /** Where backups are stored (storage/): COFFER_OBJECT_STORE=fs (default) or s3. */
+  readonly objectStore: ObjectStoreSettings
+  /**
+   * The master key wrapping backups' data keys (COFFER_BACKUP_KEY); absent: `<home>/private/backup.key`,
+   * made on first use (storage/backup-key.ts). Only the control plane reads it.
+   */
+  readonly backupKey?: string
 }
+
+export type ObjectStoreSettings =
+  /** A folder under the home: `<home>/objects/` (0700). */
+  | { readonly kind: 'fs'; readonly root: string }
+  | {
+      readonly kind: 's3'
+      /** COFFER_S3_ENDPOINT, e.g. https://swift.example:8080; path-style addressing. */
+      readonly endpoint: string
+      /** COFFER_S3_BUCKET; made on start when missing. */
+      readonly bucket: string
+      /** COFFER_S3_REGION, default us-east-1; must equal the server's (s3api's `location`). */
+      readonly region: string
+      /** COFFER_S3_ACCESS_KEY and COFFER_S3_SECRET_KEY (Swift tempauth: `account:user` and its key). */
+      readonly accessKeyId: string
+      readonly secretAccessKey: string
+      /** COFFER_S3_CA_FILE: PEM the endpoint's (e.g. self-signed) certificate is checked against. */
+      readonly caFile?: string
+    }
 
 export interface SettingsInput {
   readonly home?: string
@@ -115,6 +140,28 @@ export function resolveSettings(flags: SettingsInput = {}, env: NodeJS.ProcessEn
     configurationWaitMs: Number(env.COFFER_CONFIGURATION_WAIT_MS ?? 10_000),
     volumeMeasureMs: Number(env.COFFER_VOLUME_MEASURE_SECONDS ?? 300) * 1000,
     healthCheckMs: Number(env.COFFER_HEALTH_CHECK_SECONDS ?? 30) * 1000,
+    objectStore: objectStoreSettings(home, env),
+    ...(env.COFFER_BACKUP_KEY ? { backupKey: env.COFFER_BACKUP_KEY } : {}),
+  }
+}
+
+function objectStoreSettings(home: string, env: NodeJS.ProcessEnv): ObjectStoreSettings {
+  const kind = env.COFFER_OBJECT_STORE || 'fs'
+  if (kind === 'fs') return { kind, root: join(home, 'objects') }
+  if (kind !== 's3') throw new Error(`COFFER_OBJECT_STORE must be fs or s3, not ${kind}`)
+  const need = (name: string): string => {
+    const v = env[name]
+    if (!v) throw new Error(`COFFER_OBJECT_STORE=s3 needs ${name}`)
+    return v
+  }
+  return {
+    kind,
+    endpoint: need('COFFER_S3_ENDPOINT'),
+    bucket: need('COFFER_S3_BUCKET'),
+    region: env.COFFER_S3_REGION || 'us-east-1',
+    accessKeyId: need('COFFER_S3_ACCESS_KEY'),
+    secretAccessKey: need('COFFER_S3_SECRET_KEY'),
+    ...(env.COFFER_S3_CA_FILE ? { caFile: resolve(env.COFFER_S3_CA_FILE) } : {}),
   }
 }
 

@@ -11,6 +11,7 @@ import { datastores } from './guest/datastores/index.js'
 import type { Bootstrap } from './identity/bootstrap.js'
 import type { Log } from './logger.js'
 import { startNode, type RunningNode } from './node/start-node.js'
+import { openObjectStore } from './storage/open-object-store.js'
 
 export interface RunningServer {
   readonly url: string
@@ -57,6 +58,7 @@ export async function startServer(settings: Settings, log: Log = console.error, 
     healthCheckMs: settings.healthCheckMs,
     compute,
     datastores,
+    objectStore: await openObjectStore(settings.objectStore),
     log,
   })
   await control.open()

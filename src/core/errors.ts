@@ -23,6 +23,11 @@ export type ErrorCode =
   | 'PORT_IN_USE'
   | 'TIMEOUT'
   | 'INTERNAL'
+  // Object storage (storage/): a key that is not there, a key refused, stored bytes that fail their check.
+  | 'OBJECT_NOT_FOUND'
+  | 'OBJECT_KEY_INVALID'
+  /** An object's checksum, GCM tag or framing does not match: altered, truncated, or the wrong key (not retryable). */
+  | 'OBJECT_CORRUPT'
   // Engine failures, thrown by guest code; `retryable` says whether the same step may succeed again.
   /** The engine exited while starting for a reason not known to be lasting (retryable). */
   | 'ENGINE_START_FAILED'

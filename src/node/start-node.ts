@@ -15,6 +15,7 @@ import type { DatastoreManifest } from '../core/manifest.js'
 import { resolveOsAccount } from '../guest/datastores/common/os-account.js'
 import type { Datastore } from '../guest/datastores/datastore.js'
 import { GUEST_PROTOCOL_VERSION, type NodeAnnouncement, type NodeResources } from '../guest/protocol.js'
+import type { ObjectStore } from '../storage/object-store.js'
 import { FsLogStore } from './log-store.js'
 import { NodeAgent } from './node-agent.js'
 import { serveGuestApi } from './node-endpoint.js'
@@ -30,6 +31,8 @@ export interface NodeOptions {
   readonly healthCheckMs?: number
   readonly compute: ComputeDriver
   readonly datastores: Readonly<Record<string, Datastore>>
+  /** Where backups go: the node streams backup data to it itself, never through the bus. */
+  readonly objectStore?: ObjectStore
   readonly log: (msg: string) => void
 }
 

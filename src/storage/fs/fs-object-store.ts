@@ -1,0 +1,172 @@
+/**
+ * The embedded mode's object store: one file per key under a root folder (`<home>/objects/`, 0700).
+ * A put writes a partial file beside its target (`.partial-*`, which no key can name), fsyncs it and
+ * renames it over the target, then fsyncs the folder: a crash leaves the old object or the new one.
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import { mkdir, open, opendir, readdir, rename, rmdir, stat, unlink } from 'node:fs/promises'
+import { dirname, join, sep } from 'node:path'
+import type { Readable } from 'node:stream'
+import { NotFound } from '../../core/errors.js'
+import { checkObjectKey, checkObjectPrefix } from '../object-key.js'
+import type { ByteRange, ListOptions, ListPage, ObjectInfo, ObjectStore, PutResult } from '../object-store.js'
+
+const PARTIAL = '.partial-'
+
+export class FsObjectStore implements ObjectStore {
+  readonly kind = 'fs'
+
+  constructor(readonly root: string) {}
+
+  async put(key: string, body: Readable, options: { readonly signal?: AbortSignal } = {}): Promise<PutResult> {
+    checkObjectKey(key)
+    const target = this.#path(key)
+    await this.#mkdirs(dirname(target))
+    const partial = join(dirname(target), `${PARTIAL}${randomBytes(8).toString('hex')}`)
+    // A delete pruning an emptied folder may race this put: make the folder again once.
+    const fh = await open(partial, 'wx', 0o600).catch(async (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err
+      await this.#mkdirs(dirname(target))
+      return open(partial, 'wx', 0o600)
+    })
+    const hash = createHash('sha256')
+    let size = 0
+    try {
+      // One chunk in flight at a time: the write's await is the back-pressure on `body`.
+      for await (const chunk of body) {
+        options.signal?.throwIfAborted()
+        const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string)
+        hash.update(buf)
+        size += buf.length
+        let written = 0
+        while (written < buf.length) written += (await fh.write(buf, written, buf.length - written)).bytesWritten
+      }
+      options.signal?.throwIfAborted()
+      await fh.sync()
+      await fh.close()
+      await rename(partial, target)
+    } catch (err) {
+      body.destroy()
+      await fh.close().catch(() => undefined)
+      await unlink(partial).catch(() => undefined)
+      await this.#pruneEmpty(dirname(target))
+      throw err
+    }
+    await syncFolder(dirname(target))
+    return { key, size, sha256: hash.digest('hex') }
+  }
+
+  async get(key: string, options: { readonly range?: ByteRange } = {}): Promise<Readable> {
+    checkObjectKey(key)
+    const fh = await open(this.#path(key), 'r').catch((err: NodeJS.ErrnoException) => {
+      throw err.code === 'ENOENT' || err.code === 'ENOTDIR' || err.code === 'EISDIR' ? missing(key) : err
+    })
+    if ((await fh.stat()).isDirectory()) {
+      await fh.close()
+      throw missing(key)
+    }
+    const { range } = options
+    return fh.createReadStream({ ...(range ? { start: range.start, ...(range.end !== undefined ? { end: range.end } : {}) } : {}) })
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    checkObjectKey(key)
+    const s = await stat(this.#path(key)).catch(() => undefined)
+    return s?.isFile() ? { key, size: s.size, modifiedAt: s.mtime } : undefined
+  }
+
+  async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
+    checkObjectPrefix(prefix)
+    const limit = options.limit ?? 1000
+    const cut = prefix.lastIndexOf('/')
+    const base = cut < 0 ? '' : prefix.slice(0, cut + 1)
+    const keys: string[] = []
+    await this.#walk(base, prefix, keys)
+    // Byte order, as S3 lists: JS string order is UTF-16 code units, which differs above U+FFFF.
+    keys.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
+    const from = options.after === undefined ? 0 : keys.findIndex((k) => Buffer.compare(Buffer.from(k), Buffer.from(options.after!)) > 0)
+    const slice = from < 0 ? [] : keys.slice(from, from + limit)
+    const objects: ObjectInfo[] = []
+    for (const key of slice) {
+      const info = await this.head(key) // a concurrent delete may have taken it: skip it then
+      if (info) objects.push(info)
+    }
+    const more = from >= 0 && from + limit < keys.length
+    const last = slice.at(-1)
+    return { objects, ...(more && last !== undefined ? { next: last } : {}) }
+  }
+
+  async delete(key: string): Promise<void> {
+    checkObjectKey(key)
+    const path = this.#path(key)
+    await unlink(path).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT' && err.code !== 'ENOTDIR') throw err
+    })
+    await this.#pruneEmpty(dirname(path))
+  }
+
+  async deletePrefix(prefix: string): Promise<number> {
+    checkObjectKey(prefix, 'object prefix', true)
+    let count = 0
+    for (;;) {
+      const page = await this.list(prefix)
+      for (const o of page.objects) await this.delete(o.key)
+      count += page.objects.length
+      if (!page.next) return count
+    }
+  }
+
+  #path(key: string): string {
+    return join(this.root, ...key.split('/'))
+  }
+
+  async #mkdirs(dir: string): Promise<void> {
+    await mkdir(dir, { recursive: true, mode: 0o700 })
+  }
+
+  /** Keys under the folder `base` (a key prefix ending in `/`, or '') that start with `prefix`. */
+  async #walk(base: string, prefix: string, into: string[]): Promise<void> {
+    let entries
+    try {
+      entries = await readdir(this.#path(base || '.'), { withFileTypes: true })
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return
+      throw err
+    }
+    for (const e of entries) {
+      if (e.name.startsWith('.')) continue // partial files of puts under way
+      const key = base + e.name
+      if (e.isDirectory()) {
+        // Descend only where keys may still start with the prefix.
+        if ((key + '/').startsWith(prefix) || prefix.startsWith(key + '/')) await this.#walk(key + '/', prefix, into)
+      } else if (e.isFile() && key.startsWith(prefix)) into.push(key)
+    }
+  }
+
+  /** Removes folders a delete left empty, up to the root (a put racing it recreates what it needs). */
+  async #pruneEmpty(dir: string): Promise<void> {
+    while (dir.startsWith(this.root + sep)) {
+      try {
+        const d = await opendir(dir)
+        const first = await d.read()
+        await d.close()
+        if (first) return
+        await rmdir(dir)
+      } catch {
+        return
+      }
+      dir = dirname(dir)
+    }
+  }
+}
+
+const missing = (key: string): NotFound => new NotFound(`object ${key} is not in the object store`, 'OBJECT_NOT_FOUND')
+
+async function syncFolder(dir: string): Promise<void> {
+  const fh = await open(dir, 'r')
+  try {
+    await fh.sync()
+  } finally {
+    await fh.close()
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * The ObjectStore seam: where backup objects live. Every method streams; nothing here holds a whole
+ * object in memory or writes a temporary file the size of the data. Keys are `/`-separated paths
+ * checked by `checkObjectKey` (object-key.ts) before any driver sees them.
+ */
+import type { Readable } from 'node:stream'
+
+/** What a finished put wrote. */
+export interface PutResult {
+  readonly key: string
+  /** Bytes stored. */
+  readonly size: number
+  /** Hex sha256 of the bytes stored, computed while they streamed past. */
+  readonly sha256: string
+}
+
+export interface ObjectInfo {
+  readonly key: string
+  readonly size: number
+  readonly modifiedAt: Date
+}
+
+export interface ListPage {
+  /** In byte order of their keys. */
+  readonly objects: readonly ObjectInfo[]
+  /** Pass to the next `list` call to go on; absent on the last page. Opaque to callers. */
+  readonly next?: string
+}
+
+export interface ListOptions {
+  /** Most objects per page; default 1000 (S3's own ceiling). */
+  readonly limit?: number
+  /** `next` of the previous page. */
+  readonly after?: string
+}
+
+/** Inclusive byte range, as HTTP's `Range: bytes=start-end`; `end` absent means to the end. */
+export interface ByteRange {
+  readonly start: number
+  readonly end?: number
+}
+
+export interface ObjectStore {
+  /** `fs` or `s3`: for messages and the README's figures only; callers never branch on it. */
+  readonly kind: string
+  /**
+   * Stores `body` under `key`, replacing what was there. Readers see the old object or the whole new
+   * one, never part of it. When `body` fails or `signal` aborts, nothing is left behind and the
+   * promise rejects with the body's error. OBJECT_KEY_INVALID for a bad key.
+   */
+  put(key: string, body: Readable, options?: { readonly signal?: AbortSignal }): Promise<PutResult>
+  /**
+   * The object's bytes (or a range of them) as a stream. Rejects with NotFound (OBJECT_NOT_FOUND)
+   * before any byte when the key is not there.
+   */
+  get(key: string, options?: { readonly range?: ByteRange }): Promise<Readable>
+  /** Size and time of the object; undefined when it is not there. */
+  head(key: string): Promise<ObjectInfo | undefined>
+  /** One page of the objects whose keys start with `prefix` ('' for all). */
+  list(prefix: string, options?: ListOptions): Promise<ListPage>
+  /** Removes the object; a key that is not there is not an error (deletes are retried). */
+  delete(key: string): Promise<void>
+  /** Removes every object under `prefix` (which must be a valid key prefix, not ''); returns how many. */
+  deletePrefix(prefix: string): Promise<number>
+}
+
+/** Every object under `prefix`, page by page. */
+export async function* listAll(store: ObjectStore, prefix: string, limit?: number): AsyncGenerator<ObjectInfo> {
+  let after: string | undefined
+  do {
+    const page = await store.list(prefix, { ...(limit ? { limit } : {}), ...(after ? { after } : {}) })
+    yield* page.objects
+    after = page.next
+  } while (after)
+}

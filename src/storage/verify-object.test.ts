@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, open, rm, truncate } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { after, describe, it } from 'node:test'
+import { GcmEncryptStream } from './chunked-gcm.js'
+import { FsObjectStore } from './fs/fs-object-store.js'
+import { verifyObject } from './verify-object.js'
+
+describe('verifyObject on a stored encrypted object', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'coffer-verify-'))
+  after(() => rm(dir, { recursive: true, force: true }))
+  const store = new FsObjectStore(dir)
+  const dataKey = randomBytes(32)
+  const put = async (key: string) => store.put(key, Readable.from([randomBytes(300_000)]).pipe(new GcmEncryptStream(dataKey, 64 * 1024)))
+
+  it('passes when untouched, and reports the chunks checked', async () => {
+    const p = await put('b/ok')
+    const r = await verifyObject(store, { ...p, dataKey, name: 'backup ok' })
+    assert.deepEqual([r.ok, r.chunks, r.problem], [true, 6, undefined])
+  })
+
+  it('fails on one byte altered, naming the backup', async () => {
+    const p = await put('b/tampered')
+    const fh = await open(join(dir, 'b', 'tampered'), 'r+')
+    const byte = Buffer.alloc(1)
+    await fh.read(byte, 0, 1, 100_000)
+    byte[0]! ^= 0x80
+    await fh.write(byte, 0, 1, 100_000)
+    await fh.close()
+    const r = await verifyObject(store, { ...p, dataKey, name: 'backup tampered' })
+    assert.equal(r.ok, false)
+    assert.match(r.problem ?? '', /backup tampered failed its check: chunk 1 fails its GCM tag/)
+    // Without the data key the sha256 still catches it.
+    const bare = await verifyObject(store, { ...p, name: 'backup tampered' })
+    assert.match(bare.problem ?? '', /backup tampered does not match its sha256/)
+  })
+
+  it('fails when truncated', async () => {
+    const p = await put('b/cut')
+    await truncate(join(dir, 'b', 'cut'), 15 + 2 * (64 * 1024 + 16))
+    const r = await verifyObject(store, { ...p, dataKey, name: 'backup cut' })
+    assert.match(r.problem ?? '', /backup cut failed its check/)
+  })
+})

@@ -1,0 +1,51 @@
+/**
+ * Reads a stored object back and checks it: its size and sha256 against what the put recorded and,
+ * for an encrypted object, every GCM tag. A backup is COMPLETED only after this says ok.
+ */
+import { Writable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { errorMessage } from '../core/errors.js'
+import { GcmDecryptStream } from './chunked-gcm.js'
+import { DigestStream } from './digest-stream.js'
+import type { ObjectStore } from './object-store.js'
+
+export interface ExpectedObject {
+  readonly key: string
+  /** As recorded from the put's result. */
+  readonly size: number
+  readonly sha256: string
+  /** The object's data key, when it was written through GcmEncryptStream: its tags are checked too. */
+  readonly dataKey?: Buffer
+  /** How messages name it (a backup's id); the key by default. */
+  readonly name?: string
+}
+
+export interface VerifyReport {
+  readonly key: string
+  readonly ok: boolean
+  /** What was read back. */
+  readonly size: number
+  readonly sha256: string
+  /** Chunks whose tags were checked (encrypted objects). */
+  readonly chunks?: number
+  /** Why it is not ok, naming the object. */
+  readonly problem?: string
+}
+
+export async function verifyObject(store: ObjectStore, o: ExpectedObject): Promise<VerifyReport> {
+  const name = o.name ?? o.key
+  const digest = new DigestStream()
+  const decrypt = o.dataKey ? new GcmDecryptStream(o.dataKey, name) : undefined
+  const sink = new Writable({ write: (_c, _e, done) => done() })
+  let problem: string | undefined
+  try {
+    const body = await store.get(o.key)
+    await (decrypt ? pipeline(body, digest, decrypt, sink) : pipeline(body, digest, sink))
+  } catch (err) {
+    problem = errorMessage(err)
+  }
+  const sha256 = digest.digest()
+  if (!problem && digest.bytes !== o.size) problem = `object ${name} is ${digest.bytes} bytes, ${o.size} were stored`
+  if (!problem && sha256 !== o.sha256) problem = `object ${name} does not match its sha256 (${sha256}, ${o.sha256} was stored)`
+  return { key: o.key, ok: !problem, size: digest.bytes, sha256, ...(decrypt ? { chunks: decrypt.chunks } : {}), ...(problem ? { problem } : {}) }
+}
