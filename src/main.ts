@@ -10,10 +10,14 @@ import { startControlPlane } from './control-plane/start-control-plane.js'
 import { datastores } from './guest/datastores/index.js'
 import type { Bootstrap } from './identity/bootstrap.js'
 import { startNode } from './node/start-node.js'
+import { poolUnusable } from './compute/local/addresses.js'
+import type { AddressPool } from './core/address-pool.js'
 
 export interface RunningServer {
   readonly url: string
   readonly bootstrap: Bootstrap
+  /** Where instances listen, said for `serve`'s start-up lines. */
+  readonly instanceAddresses: string
   stop(): Promise<void>
 }
 
@@ -23,7 +27,8 @@ export async function startServer(settings: Settings, log: (msg: string) => void
   // once the node has, so resumed tasks and the first requests find it.
   const control = await startControlPlane({ settings, bus, log })
 
-  const compute = new LocalComputeDriver(settings.home, settings.bind)
+  const { pool, said } = await usablePool(settings)
+  const compute = new LocalComputeDriver(settings.home, settings.bind, pool)
   const strays = await compute.removeStrayAccounts()
   if (strays.length > 0) log(`removed ${strays.length} OS account(s) this home made for instances that are gone`)
   const node = await startNode({
@@ -31,6 +36,7 @@ export async function startServer(settings: Settings, log: (msg: string) => void
     name: settings.nodeName,
     address: settings.bind,
     ports: settings.instancePorts,
+    pool,
     heartbeatMs: settings.heartbeatMs,
     compute,
     datastores,
@@ -41,9 +47,22 @@ export async function startServer(settings: Settings, log: (msg: string) => void
   return {
     url: control.url,
     bootstrap: control.bootstrap,
+    instanceAddresses: said,
     async stop() {
       await control.stop()
       await node.stop()
     },
   }
+}
+
+/** The settings' address pool when this host can use it, and a sentence saying where instances listen. */
+async function usablePool(settings: Settings): Promise<{ pool: AddressPool | undefined; said: string }> {
+  const pool = settings.instanceNetwork
+  const ports = `${settings.instancePorts.first}-${settings.instancePorts.last}`
+  const shared = `instances listen on ${settings.bind}, each on its own port from ${ports}`
+  if (!pool) return { pool, said: `Instance addresses: no pool (COFFER_INSTANCE_NETWORK=off or --bind not on loopback): ${shared}.` }
+  const where = pool.interface ? `${pool.cidr} on ${pool.interface}` : pool.cidr
+  const why = await poolUnusable(pool)
+  if (why) return { pool: undefined, said: `Instance addresses: cannot use ${where} (${why}): ${shared} instead.` }
+  return { pool, said: `Instance addresses: each instance gets its own from ${where}, its engine on its standard port (PostgreSQL 5432, MariaDB 3306, Redis 6379).` }
 }

@@ -14,7 +14,7 @@ import { errorMessage } from '../core/errors.js'
 import type { DatastoreManifest } from '../core/manifest.js'
 import { resolveOsAccount } from '../guest/datastores/common/os-account.js'
 import type { Datastore } from '../guest/datastores/datastore.js'
-import { GUEST_PROTOCOL_VERSION, type NodeAnnouncement, type NodeResources } from '../guest/protocol.js'
+import { type AnnouncedPool, GUEST_PROTOCOL_VERSION, type NodeAnnouncement, type NodeResources } from '../guest/protocol.js'
 import { NodeAgent } from './node-agent.js'
 import { serveGuestApi } from './node-endpoint.js'
 
@@ -24,6 +24,8 @@ export interface NodeOptions {
   /** The address instances listen on and clients are given. */
   readonly address: string
   readonly ports: { readonly first: number; readonly last: number }
+  /** The pool instances get their own address from; the compute driver must have been given it too. */
+  readonly pool?: AnnouncedPool | undefined
   readonly heartbeatMs: number
   readonly compute: ComputeDriver
   readonly datastores: Readonly<Record<string, Datastore>>
@@ -52,6 +54,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     name,
     addresses: [o.address],
     ports: o.ports,
+    ...(o.pool ? { pool: o.pool } : {}),
     capacity: await resourcesOf(o.compute),
     manifests,
     heartbeatMs: o.heartbeatMs,

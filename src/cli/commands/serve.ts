@@ -8,7 +8,8 @@ export function serveCommand(program: Command): void {
     .option('--home <dir>', 'folder for state, volumes and credentials (default: $COFFER_HOME or ~/.local/share/coffer)')
     .option('--port <n>', 'API port (default: 8779, Trove\'s)')
     .option('--bind <addr>', 'address the API and instances listen on (default: 127.0.0.1)')
-    .action(async (o: { home?: string; port?: string; bind?: string }) => {
+    .option('--instance-network <cidr[@iface]>', 'pool of instance addresses, each engine on its standard port (default: $COFFER_INSTANCE_NETWORK, or 127.100.0.0/16 when --bind is loopback; off: one address, a port each)')
+    .action(async (o: { home?: string; port?: string; bind?: string; instanceNetwork?: string }) => {
       const settings = resolveSettings(o)
       // Loaded here, not at the top: the other commands are API clients and start faster without
       // the server's modules (the engines' drivers, the state store, the HTTP server).
@@ -17,6 +18,7 @@ export function serveCommand(program: Command): void {
       const b = server.bootstrap
       console.log(`Coffer is serving Trove's v1.0 API at ${server.url}/v1.0 (identity at ${server.url}/v3)`)
       console.log(`Home: ${settings.home}`)
+      console.log(server.instanceAddresses)
       if (b.generatedPassword) console.log(`Created user 'admin' in project '${settings.adminProject}' with password: ${b.generatedPassword}  (shown once; also in ${b.openrc})`)
       const shared = b.userClouds && b.userClouds.outcome !== 'kept'
       if (b.userClouds?.outcome === 'kept') console.log(`Left ${b.userClouds.file} as it was: ${b.userClouds.reason ?? ''}.`)

@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process'
 import { chmod, chown, lstat, mkdir, readdir } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
 import { promisify } from 'node:util'
+import type { AddressPool } from '../../core/address-pool.js'
 import type { ComputeDriver, Envelope, EnvelopeOwner, EnvelopePaths } from '../compute-driver.js'
 import { engineGroup, ensureInstanceAccount, findInstanceAccount, isRoot, removeInstanceAccount, removeStrayAccounts } from './accounts.js'
+import { addressIsFree, attachAddress, detachAddress } from './addresses.js'
 import { removeTree, VolumeMeter } from './volume-trees.js'
 
 const run = promisify(execFile)
@@ -14,18 +15,19 @@ const ID = /^[0-9a-f-]{36}$/
 export class LocalComputeDriver implements ComputeDriver {
   readonly #home: string
   readonly #root: string
-  readonly #bind: string
+  readonly #pool: AddressPool | undefined
   readonly #traversable = new Set<string>()
   /** Instances whose folder this process has made private (see #keepToItsOwner). */
   readonly #private = new Set<string>()
   readonly #tightened = new Set<string>()
   readonly cacheDir: string
 
-  constructor(home: string, bind: string) {
+  /** `pool`: where instances' own addresses come from; absent, they share the node's address. */
+  constructor(home: string, _bind: string, pool?: AddressPool) {
     this.#home = resolve(home)
     this.#root = join(resolve(home), 'instances')
     this.cacheDir = join(resolve(home), 'cache')
-    this.#bind = bind
+    this.#pool = pool
   }
 
   paths(instanceId: string): EnvelopePaths {
@@ -112,12 +114,16 @@ export class LocalComputeDriver implements ComputeDriver {
     return this.#volumes.usedBytes(instanceId, this.paths(instanceId).volumeDir)
   }
 
-  portIsFree(port: number): Promise<boolean> {
-    return new Promise((done) => {
-      const server = createServer()
-      server.once('error', () => done(false))
-      server.listen({ port, host: this.#bind, exclusive: true }, () => server.close(() => done(true)))
-    })
+  addressIsFree(address: string, port: number): Promise<boolean> {
+    return addressIsFree(address, port, this.#pool)
+  }
+
+  attachAddress(address: string): Promise<void> {
+    return attachAddress(address, this.#pool)
+  }
+
+  detachAddress(address: string): Promise<void> {
+    return detachAddress(address, this.#pool)
   }
 
   /** Makes `dir` (0700), or takes read from group and others on one an older Coffer made 0755. */
