@@ -39,7 +39,7 @@ describe('crash and resume', () => {
       assert.equal(engineMains(join(coffer.home, 'instances', id)).length, 1, 'one engine')
       assert.equal((await api.api('GET', '/instances')).body.instances.length, 1)
 
-      const app = new pg.Client({ host: '127.0.0.1', port: inst.port, user: 'app', password: 'app-pass-1', database: 'app' })
+      const app = new pg.Client({ host: inst.ip[0], port: inst.port, user: 'app', password: 'app-pass-1', database: 'app' })
       await app.connect()
       // Sessions in a granted database act as its owner role (postgresql/access.ts); the login is still app's.
       assert.equal((await app.query('SELECT session_user AS u')).rows[0].u, 'app')
@@ -69,7 +69,7 @@ describe('crash and resume', () => {
     assert.equal(inst.status, 'ACTIVE', JSON.stringify(inst))
     assert.notEqual(inst.port, taken)
     assert.equal(engineMains(join(coffer.home, 'instances', id)).length, 1, 'one engine')
-    const app = new pg.Client({ host: '127.0.0.1', port: inst.port, user: 'app', password: 'app-pass-1', database: 'app' })
+    const app = new pg.Client({ host: inst.ip[0], port: inst.port, user: 'app', password: 'app-pass-1', database: 'app' })
     await app.connect()
     assert.equal((await app.query('SELECT session_user AS u')).rows[0].u, 'app')
     await app.end()
