@@ -4,6 +4,7 @@
  */
 import { homedir, hostname } from 'node:os'
 import { join, resolve } from 'node:path'
+import { type AddressPool, isLoopback, parseAddressPool } from './core/address-pool.js'
 import { parseSparePolicy, type SparePolicy } from './core/spares.js'
 
 /**
@@ -26,12 +27,23 @@ export const FLEET_SPARES = 'redis=10,postgresql=2,mariadb=2'
  */
 export const DEFAULT_HEARTBEAT_MS = 10_000
 
+/** Where instances get their own address when COFFER_INSTANCE_NETWORK is not set and the API is on loopback. */
+export const DEFAULT_INSTANCE_NETWORK = '127.100.0.0/16'
+
 export interface Settings {
   /** Everything Coffer keeps on this machine: state, instances' volumes, templates, logs. */
   readonly home: string
   readonly port: number
-  /** Address the API listens on; instances listen on it too. */
+  /** Address the API listens on; instances listen on it too when they have no pool (`instanceNetwork`). */
   readonly bind: string
+  /**
+   * The pool each instance gets its own address from, its engine on its standard port
+   * (COFFER_INSTANCE_NETWORK `CIDR` or `CIDR@IFACE`; `off` for none). Default: 127.100.0.0/16 when
+   * the API is on loopback; none when it is not (instances then listen on the API's address, each on
+   * its own port from `instancePorts`, reachable as the API is). The node checks at start that it can
+   * use it.
+   */
+  readonly instanceNetwork: AddressPool | undefined
   /** Name of the local node in the state store. */
   readonly nodeName: string
   /** Ports handed to instances, inclusive. */
@@ -108,6 +120,7 @@ export interface SettingsInput {
   readonly home?: string
   readonly port?: number | string
   readonly bind?: string
+  readonly instanceNetwork?: string
 }
 
 export function resolveSettings(flags: SettingsInput = {}, env: NodeJS.ProcessEnv = process.env): Settings {
@@ -115,10 +128,13 @@ export function resolveSettings(flags: SettingsInput = {}, env: NodeJS.ProcessEn
   const port = Number(flags.port ?? env.COFFER_PORT ?? 8779)
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`--port must be a whole number from 1 to 65535, not ${String(flags.port)}`)
   const first = Number(env.COFFER_INSTANCE_PORT_FIRST ?? 20000)
+  const bind = flags.bind ?? env.COFFER_BIND ?? '127.0.0.1'
+  const network = flags.instanceNetwork ?? env.COFFER_INSTANCE_NETWORK ?? (isLoopback(bind) ? DEFAULT_INSTANCE_NETWORK : 'off')
   return {
     home,
     port,
-    bind: flags.bind ?? env.COFFER_BIND ?? '127.0.0.1',
+    bind,
+    instanceNetwork: network === 'off' || network === '' ? undefined : parseAddressPool(network),
     nodeName: env.COFFER_NODE_NAME ?? hostname(),
     instancePorts: { first, last: Number(env.COFFER_INSTANCE_PORT_LAST ?? first + 9999) },
     tokenTtlMs: Number(env.COFFER_TOKEN_TTL_SECONDS ?? 12 * 3600) * 1000,

@@ -12,10 +12,14 @@ import type { Bootstrap } from './identity/bootstrap.js'
 import type { Log } from './logger.js'
 import { startNode, type RunningNode } from './node/start-node.js'
 import { openObjectStore } from './storage/open-object-store.js'
+import { poolUnusable } from './compute/local/addresses.js'
+import type { AddressPool } from './core/address-pool.js'
 
 export interface RunningServer {
   readonly url: string
   readonly bootstrap: Bootstrap
+  /** Where instances listen, said for `serve`'s start-up lines. */
+  readonly instanceAddresses: string
   stop(): Promise<void>
 }
 
@@ -46,7 +50,8 @@ export async function startServer(settings: Settings, log: Log = console.error, 
     onShutdown: () => void shutdownAll().catch((err) => log(`shutdown: ${err instanceof Error ? err.message : String(err)}`)),
   })
 
-  const compute = new LocalComputeDriver(settings.home, settings.bind, { volumeMeasureMs: settings.volumeMeasureMs })
+  const { pool, said } = await usablePool(settings)
+  const compute = new LocalComputeDriver(settings.home, settings.bind, { volumeMeasureMs: settings.volumeMeasureMs, ...(pool ? { pool } : {}) })
   const strays = await compute.removeStrayAccounts()
   if (strays.length > 0) log(`removed ${strays.length} OS account(s) this home made for instances that are gone`)
   node = await startNode({
@@ -54,6 +59,7 @@ export async function startServer(settings: Settings, log: Log = console.error, 
     name: settings.nodeName,
     address: settings.bind,
     ports: settings.instancePorts,
+    pool,
     heartbeatMs: settings.heartbeatMs,
     healthCheckMs: settings.healthCheckMs,
     compute,
@@ -66,9 +72,22 @@ export async function startServer(settings: Settings, log: Log = console.error, 
   return {
     url: control.url,
     bootstrap: control.bootstrap,
+    instanceAddresses: said,
     async stop() {
       await control.stop()
       await node?.stop()
     },
   }
+}
+
+/** The settings' address pool when this host can use it, and a sentence saying where instances listen. */
+async function usablePool(settings: Settings): Promise<{ pool: AddressPool | undefined; said: string }> {
+  const pool = settings.instanceNetwork
+  const ports = `${settings.instancePorts.first}-${settings.instancePorts.last}`
+  const shared = `instances listen on ${settings.bind}, each on its own port from ${ports}`
+  if (!pool) return { pool, said: `Instance addresses: no pool (COFFER_INSTANCE_NETWORK=off or --bind not on loopback): ${shared}.` }
+  const where = pool.interface ? `${pool.cidr} on ${pool.interface}` : pool.cidr
+  const why = await poolUnusable(pool)
+  if (why) return { pool: undefined, said: `Instance addresses: cannot use ${where} (${why}): ${shared} instead.` }
+  return { pool, said: `Instance addresses: each instance gets its own from ${where}, its engine on its standard port (PostgreSQL 5432, MariaDB 3306, Redis 6379).` }
 }

@@ -63,8 +63,8 @@ for (const cp of [postgresqlConfiguration, mariadbConfiguration, redisConfigurat
     let coffer: CofferProcess
     let api: TestClient
     let group: string
-    const instances: { id: string; port: number; root: { name: string; password: string } }[] = []
-    const read = (i: (typeof instances)[number], name: string) => cp.read(i.port, i.root.name, i.root.password, name)
+    const instances: { id: string; host: string; port: number; root: { name: string; password: string } }[] = []
+    const read = (i: (typeof instances)[number], name: string) => cp.read({ host: i.host, port: i.port }, i.root.name, i.root.password, name)
     const datastore = { type: probe.datastore, version: probe.version }
 
     const createInstance = async (name: string, configuration?: string) => {
@@ -76,7 +76,7 @@ for (const cp of [postgresqlConfiguration, mariadbConfiguration, redisConfigurat
       const inst = (await api.waitActive(id)).body.instance
       assert.equal(inst.status, 'ACTIVE', JSON.stringify(inst))
       const root = (await api.api('POST', `/instances/${id}/root`)).body.user
-      instances.push({ id, port: inst.port, root })
+      instances.push({ id, host: inst.ip[0], port: inst.port, root })
     }
     const status = async (id: string) => (await api.api('GET', `/instances/${id}`)).body.instance.status
 
@@ -284,7 +284,7 @@ for (const cp of [postgresqlConfiguration, mariadbConfiguration, redisConfigurat
       // The dead engine's listening socket can outlive its process by a moment.
       await eventually('the port is free to take', () => new Promise<boolean>((resolve) => {
         squatter.once('error', () => resolve(false))
-        squatter.listen(ib.port, '127.0.0.1', () => resolve(true))
+        squatter.listen(ib.port, ib.host, () => resolve(true))
       }))
       try {
         assert.equal((await api.api('PATCH', `/configurations/${id}`, { configuration: { values: { [cp.live.name]: cp.live.second } } })).status, 200)

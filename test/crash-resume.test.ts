@@ -39,7 +39,7 @@ describe('crash and resume', () => {
       assert.equal(engineMains(join(coffer.home, 'instances', id)).length, 1, 'one engine')
       assert.equal((await api.api('GET', '/instances')).body.instances.length, 1)
 
-      const app = new pg.Client({ host: '127.0.0.1', port: inst.port, user: 'app', password: 'app-pass-1', database: 'app' })
+      const app = new pg.Client({ host: inst.ip[0], port: inst.port, user: 'app', password: 'app-pass-1', database: 'app' })
       await app.connect()
       // Sessions in a granted database act as its owner role (postgresql/access.ts); the login is still app's.
       assert.equal((await app.query('SELECT session_user AS u')).rows[0].u, 'app')
@@ -51,7 +51,7 @@ describe('crash and resume', () => {
     })
   }
 
-  it('a create killed right after moving off a taken port ends ACTIVE on the new port, after a restart', async () => {
+  it('a create killed right after moving off a taken address ends ACTIVE at the new one, after a restart', async () => {
     const coffer = await startCoffer({ COFFER_TAKE_PORT_AFTER_PLACE: '1', COFFER_CRASH_AFTER_STEP: 'create-instance:move-port:*' })
     started.push(coffer)
     const api = new TestClient(coffer.url)
@@ -60,16 +60,17 @@ describe('crash and resume', () => {
     const id = (await api.api('POST', '/instances', body)).body.instance.id
     await exited(coffer)
     assert.equal(coffer.child.signalCode, 'SIGKILL', 'the fault point killed the server')
-    const taken = Number(new RegExp(`instance ${id} could not listen on port (\\d+)`).exec(coffer.output())?.[1])
-    assert.ok(taken > 0, 'the first port was found taken')
+    const taken = new RegExp(`instance ${id} could not listen on ([\\d.]+):(\\d+)`).exec(coffer.output())
+    assert.ok(taken, 'the first address was found taken')
 
     await coffer.restart()
     await api.login('admin', ADMIN_PASSWORD, 'admin')
     const inst = (await api.waitActive(id)).body.instance
     assert.equal(inst.status, 'ACTIVE', JSON.stringify(inst))
-    assert.notEqual(inst.port, taken)
+    assert.notEqual(inst.ip[0], taken[1])
+    assert.equal(inst.port, Number(taken[2]), 'on the same standard port')
     assert.equal(engineMains(join(coffer.home, 'instances', id)).length, 1, 'one engine')
-    const app = new pg.Client({ host: '127.0.0.1', port: inst.port, user: 'app', password: 'app-pass-1', database: 'app' })
+    const app = new pg.Client({ host: inst.ip[0], port: inst.port, user: 'app', password: 'app-pass-1', database: 'app' })
     await app.connect()
     assert.equal((await app.query('SELECT session_user AS u')).rows[0].u, 'app')
     await app.end()

@@ -102,8 +102,8 @@ describe('first hour: the API and the CLIs', () => {
   it('shows where to connect in coffer list and coffer show, and the group, volume and role', async () => {
     if (!instanceId) return
     const inst = (await api.api('GET', `/instances/${instanceId}`)).body.instance
-    const where = `127.0.0.1:${inst.port}`
-    assert.deepEqual(inst.addresses, [{ address: '127.0.0.1', type: 'private', port: inst.port }])
+    const where = `${inst.ip[0]}:${inst.port}`
+    assert.deepEqual(inst.addresses, [{ address: inst.ip[0], type: 'private', network: '127.100.0.0/16', port: inst.port }])
     assert.match(await cli('list'), new RegExp(`fh-db.*${where.replaceAll('.', '\\.')}`))
     const shown = await cli('show', 'fh-db')
     for (const [field, value] of [['address', where], ['configuration', `tuned (${inst.configuration.id})`], ['volume', '1 GB'], ['replica_role', '-']] as const) {

@@ -16,7 +16,7 @@ import { startCofferAsAdmin } from './helpers/admin-session.js'
 import type { TestClient } from './helpers/api-client.js'
 import type { CofferProcess } from './helpers/coffer-process.js'
 
-type Made = { id: string; port: number; password: string }
+type Made = { id: string; host: string; port: number; password: string }
 
 /** Every path under `dir`, folders included, read as root. */
 function walk(dir: string): string[] {
@@ -52,7 +52,7 @@ describe('the home keeps its secrets from every engine', { skip: process.getuid?
       assert.equal(r.status, 200, JSON.stringify(r.body))
       const inst = (await api.waitActive(r.body.instance.id)).body.instance
       assert.equal(inst.status, 'ACTIVE', JSON.stringify(inst))
-      made[datastore] = { id: inst.id, port: inst.port, password }
+      made[datastore] = { id: inst.id, host: inst.ip[0], port: inst.port, password }
     }
   })
   after(async () => coffer?.destroy())
@@ -90,9 +90,9 @@ describe('the home keeps its secrets from every engine', { skip: process.getuid?
   })
 
   it("refuses a PostgreSQL root's COPY ... FROM PROGRAM that reads the state store or lists the instances", async () => {
-    const { id, port } = made.postgresql
+    const { id, host, port } = made.postgresql
     const root = (await api.api('POST', `/instances/${id}/root`)).body.user
-    const c = new pg.Client({ host: '127.0.0.1', port, user: root.name, password: root.password, database: 'postgres' })
+    const c = new pg.Client({ host, port, user: root.name, password: root.password, database: 'postgres' })
     await c.connect()
     try {
       await c.query('CREATE TEMP TABLE loot (line text)')
@@ -110,9 +110,9 @@ describe('the home keeps its secrets from every engine', { skip: process.getuid?
   })
 
   it("gives a MariaDB root no file of the home (LOAD_FILE, LOAD DATA INFILE)", async () => {
-    const { id, port } = made.mariadb
+    const { id, host, port } = made.mariadb
     const root = (await api.api('POST', `/instances/${id}/root`)).body.user
-    const c = await mysql.createConnection({ host: '127.0.0.1', port, user: root.name, password: root.password })
+    const c = await mysql.createConnection({ host, port, user: root.name, password: root.password })
     try {
       const target = join(coffer.home, 'private', 'state.sqlite')
       const [rows] = await c.query('SELECT LOAD_FILE(?) AS f', [target])

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test'
 import { startCofferAsAdmin } from './helpers/admin-session.js'
 import { TestClient } from './helpers/api-client.js'
 import type { CofferProcess } from './helpers/coffer-process.js'
-import { mariadbProbe, postgresqlProbe, redisProbe } from './helpers/engines.js'
+import { at, mariadbProbe, postgresqlProbe, redisProbe } from './helpers/engines.js'
 
 describe('multiple datastores', () => {
   let coffer: CofferProcess
@@ -65,15 +65,15 @@ describe('multiple datastores', () => {
       const inst = (await api.waitActive(created.body.instance.id)).body.instance
       assert.equal(inst.status, 'ACTIVE', JSON.stringify(inst))
       assert.equal(inst.datastore.type, probe.datastore)
-      assert.ok(await probe.canUse(inst.port, 'app', 'app-Passw0rd', schema ? 'app' : undefined), 'the initial user works')
-      assert.equal(await probe.canUse(inst.port, 'app', 'nope', schema ? 'app' : undefined), false)
+      assert.ok(await probe.canUse(at(inst), 'app', 'app-Passw0rd', schema ? 'app' : undefined), 'the initial user works')
+      assert.equal(await probe.canUse(at(inst), 'app', 'nope', schema ? 'app' : undefined), false)
 
       const conf = (await api.api('GET', `/instances/${inst.id}/configuration`)).body.instance.configuration
       for (const key of tuned) assert.ok(conf[key] !== undefined, `${key} in ${JSON.stringify(conf)}`)
 
       assert.equal((await api.api('DELETE', `/instances/${inst.id}`)).status, 202)
       await api.waitGone(inst.id)
-      assert.equal(await probe.canUse(inst.port, 'app', 'app-Passw0rd', schema ? 'app' : undefined), false, 'gone')
+      assert.equal(await probe.canUse(at(inst), 'app', 'app-Passw0rd', schema ? 'app' : undefined), false, 'gone')
     })
   }
 })

@@ -46,7 +46,8 @@ describe('the node role', () => {
     // The control plane says "keep it running" at the node's next heartbeat after the task ended.
     await until('the node to be told to keep the engine running', () => desired().running)
     assert.equal(statSync(specFile).mode & 0o777, 0o600)
-    assert.deepEqual({ ...desired().spec, port: 0 }, { instanceId: id, datastore: 'redis', version: '7.0', port: 0, flavor: { ramMb: 512, vcpus: 1 } })
+    const shown = (await api.api('GET', `/instances/${id}`)).body.instance
+    assert.deepEqual(desired().spec, { instanceId: id, datastore: 'redis', version: '7.0', address: shown.ip[0], port: 6379, flavor: { ramMb: 512, vcpus: 1 } })
 
     // The server dies, and the engine with it (as when the host restarts): nothing else is removed.
     await coffer.kill()

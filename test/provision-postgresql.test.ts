@@ -62,8 +62,12 @@ describe('provision PostgreSQL', () => {
     const active = (await api.waitActive(inst.id)).body.instance
     assert.equal(active.status, 'ACTIVE', JSON.stringify(active))
     assert.equal(active.operating_status, 'HEALTHY')
-    assert.deepEqual(active.ip, ['127.0.0.1'])
-    assert.equal(typeof active.port, 'number')
+    // Its own address from the default pool, on PostgreSQL's standard port, as Trove shows it.
+    assert.equal(active.ip.length, 1)
+    assert.match(active.ip[0], /^127\.100\.\d+\.\d+$/)
+    assert.equal(active.hostname, active.ip[0])
+    assert.deepEqual(active.addresses, [{ address: active.ip[0], type: 'private', network: '127.100.0.0/16', port: 5432 }])
+    assert.equal(active.port, 5432)
 
     const connect = (user: string, password: string, database: string) =>
       new pg.Client({ host: active.ip[0], port: active.port, user, password, database, connectionTimeoutMillis: 5000 })
@@ -109,7 +113,7 @@ describe('provision PostgreSQL', () => {
   it('starts again an engine that died behind its back, data intact', async () => {
     const { body } = await api.api('POST', '/instances', pgCreateBody('phoenix', { databases: [{ name: 'd' }], users: [{ name: 'eve', password: 'pw-eve-123', databases: [{ name: 'd' }] }] }))
     const inst = (await api.waitActive(body.instance.id)).body.instance
-    const eve = () => new pg.Client({ host: '127.0.0.1', port: inst.port, user: 'eve', password: 'pw-eve-123', database: 'd' })
+    const eve = () => new pg.Client({ host: inst.ip[0], port: inst.port, user: 'eve', password: 'pw-eve-123', database: 'd' })
     const c = eve()
     await c.connect()
     await c.query('CREATE TABLE t (v int); INSERT INTO t VALUES (42)')
@@ -142,7 +146,7 @@ describe('provision PostgreSQL', () => {
     assert.ok(postmaster, 'the engine runs')
 
     await coffer.kill('SIGKILL')
-    const bob = new pg.Client({ host: '127.0.0.1', port: inst.port, user: 'bob', password: 'pw-bob-123', database: 'd' })
+    const bob = new pg.Client({ host: inst.ip[0], port: inst.port, user: 'bob', password: 'pw-bob-123', database: 'd' })
     await bob.connect()
     assert.equal((await bob.query('SELECT 1 AS one')).rows[0].one, 1, 'database answers while Coffer is down')
     await bob.end()

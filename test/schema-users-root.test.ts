@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test'
 import { startCofferAsAdmin } from './helpers/admin-session.js'
 import { TestClient } from './helpers/api-client.js'
 import type { CofferProcess } from './helpers/coffer-process.js'
-import { mariadbProbe, postgresqlProbe, redisProbe } from './helpers/engines.js'
+import { at, mariadbProbe, postgresqlProbe, redisProbe, type Where } from './helpers/engines.js'
 
 const INJECTIONS = ["a'; DROP DATABASE x; --", 'a`b', 'a"b', 'a$$b', 'a\nb', 'ünï', 'a b', '../x']
 
@@ -16,7 +16,7 @@ for (const probe of [postgresqlProbe, mariadbProbe, redisProbe]) {
     let coffer: CofferProcess
     let api: TestClient
     let id: string
-    let port: number
+    let port: Where
     let caps: Record<string, boolean>
     const path = (p: string) => `/instances/${id}${p}`
 
@@ -30,7 +30,7 @@ for (const probe of [postgresqlProbe, mariadbProbe, redisProbe]) {
       id = created.body.instance.id
       const active = (await api.waitActive(id)).body.instance
       assert.equal(active.status, 'ACTIVE', JSON.stringify(active))
-      port = active.port
+      port = at(active)
     })
     after(async () => coffer?.destroy())
 

@@ -11,7 +11,7 @@ import { startCofferAsAdmin } from './helpers/admin-session.js'
 import { TestClient } from './helpers/api-client.js'
 import { DEFAULT_SPARES } from '../src/config.js'
 import { ADMIN_PASSWORD, engineMains, processesUnder, type CofferProcess } from './helpers/coffer-process.js'
-import { mariadbProbe, postgresqlProbe, redisConfiguration, redisProbe, type EngineProbe } from './helpers/engines.js'
+import { at, mariadbProbe, postgresqlProbe, redisConfiguration, redisProbe, type EngineProbe } from './helpers/engines.js'
 
 const SPARES = 'redis=2,postgresql=1,mariadb=1'
 
@@ -81,8 +81,8 @@ describe('spares', () => {
       const inst = await create(probe)
       assert.ok(before.includes(inst.id), 'the instance is one of the spares')
       const db = probe.datastore === 'redis' ? undefined : 'app'
-      assert.ok(await probe.canUse(inst.port, 'app', 'app-Passw0rd', db), 'the initial user works')
-      assert.equal(await probe.canUse(inst.port, 'app', 'wrong-Passw0rd', db), false)
+      assert.ok(await probe.canUse(at(inst), 'app', 'app-Passw0rd', db), 'the initial user works')
+      assert.equal(await probe.canUse(at(inst), 'app', 'wrong-Passw0rd', db), false)
       const after = await readyOf(probe.datastore)
       assert.equal(after.length, before.length)
       assert.ok(!after.includes(inst.id), 'a new spare took its place')
@@ -91,8 +91,8 @@ describe('spares', () => {
 
   it('keeps the hardening on a claimed Redis spare: no login without a password', async () => {
     const inst = await create(redisProbe)
-    assert.equal(await redisProbe.canUse(inst.port, 'default', ''), false)
-    assert.equal(await redisProbe.isSuperuser(inst.port, 'app', 'app-Passw0rd'), false, 'the client user cannot CONFIG')
+    assert.equal(await redisProbe.canUse(at(inst), 'default', ''), false)
+    assert.equal(await redisProbe.isSuperuser(at(inst), 'app', 'app-Passw0rd'), false, 'the client user cannot CONFIG')
   })
 
   it('hands out no spare whose engine died, and gets the pool back to full working spares', async () => {
@@ -118,14 +118,14 @@ describe('spares', () => {
     const inst = await create(redisProbe, { flavorRef: '2' })
     const expected = Math.floor(2048 * 0.6) * 1024 * 1024
     const root = (await api.api('POST', `/instances/${inst.id}/root`)).body.user
-    assert.equal(await redisConfiguration.read(inst.port, root.name, root.password, 'maxmemory'), String(expected))
+    assert.equal(await redisConfiguration.read(at(inst), root.name, root.password, 'maxmemory'), String(expected))
   })
 
   it('brings a configuration group given at create to the spare', async () => {
     const group = (await api.api('POST', '/configurations', { configuration: { name: 'spare-group', values: { timeout: 321 }, datastore: { type: 'redis' } } })).body.configuration
     const inst = await create(redisProbe, { configuration: group.id })
     const root = (await api.api('POST', `/instances/${inst.id}/root`)).body.user
-    assert.equal(await redisConfiguration.read(inst.port, root.name, root.password, 'timeout'), '321')
+    assert.equal(await redisConfiguration.read(at(inst), root.name, root.password, 'timeout'), '321')
   })
 
   it('takes no spare for a create it refuses', async () => {
@@ -149,7 +149,7 @@ describe('spares', () => {
     await coffer.restart({ COFFER_SPARES: SPARES })
     const inst = (await api.waitActive(r.body.instance.id)).body.instance
     assert.equal(inst.status, 'ACTIVE', JSON.stringify(inst))
-    assert.ok(await redisProbe.canUse(inst.port, 'app', 'app-Passw0rd'))
+    assert.ok(await redisProbe.canUse(at(inst), 'app', 'app-Passw0rd'))
     assert.equal(engineMains(join(coffer.home, 'instances', inst.id)).length, 1)
   })
 

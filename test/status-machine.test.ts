@@ -9,11 +9,11 @@ import { after, before, describe, it } from 'node:test'
 import { startCofferAsAdmin } from './helpers/admin-session.js'
 import type { TestClient } from './helpers/api-client.js'
 import type { CofferProcess } from './helpers/coffer-process.js'
-import { postgresqlConfiguration, redisConfiguration, type ConfigurationProbe } from './helpers/engines.js'
+import { at, postgresqlConfiguration, redisConfiguration, type ConfigurationProbe, type Where } from './helpers/engines.js'
 
 interface Instance {
   readonly id: string
-  readonly port: number
+  readonly at: Where
   readonly root: { readonly name: string; readonly password: string }
 }
 
@@ -23,7 +23,7 @@ async function readyInstance(api: TestClient, name: string, datastore: { type: s
   const inst = (await api.waitActive(r.body.instance.id)).body.instance
   assert.equal(inst.status, 'ACTIVE', JSON.stringify(inst))
   const root = (await api.api('POST', `/instances/${inst.id}/root`)).body.user
-  return { id: inst.id, port: inst.port, root }
+  return { id: inst.id, at: at(inst), root }
 }
 
 /** Per engine: a parameter it takes live and three values of it, as the group holds them and as the engine reads them back. */
@@ -38,7 +38,7 @@ for (const { cp, name, values } of LIVE) {
     let coffer: CofferProcess
     let api: TestClient
     let inst: Instance
-    const read = () => cp.read(inst.port, inst.root.name, inst.root.password, name)
+    const read = () => cp.read(inst.at, inst.root.name, inst.root.password, name)
     const group = async (groupName: string, v: unknown) => {
       const r = await api.api('POST', '/configurations', { configuration: { name: groupName, values: { [name]: v }, datastore } })
       assert.equal(r.status, 200, JSON.stringify(r.body))

@@ -18,7 +18,7 @@ describe('tenant isolation', { skip: process.getuid?.() !== 0 && 'per-instance a
     const r = await api.api('POST', '/instances', { instance: { name, flavorRef: '1', volume: { size: 1 }, datastore: { type: datastore } } })
     const inst = (await api.waitActive(r.body.instance.id)).body.instance
     assert.equal(inst.status, 'ACTIVE', JSON.stringify(inst))
-    return inst as { id: string; port: number }
+    return inst as { id: string; ip: string[]; port: number }
   }
   before(async () => {
     ;({ coffer, api } = await startCofferAsAdmin())
@@ -28,7 +28,7 @@ describe('tenant isolation', { skip: process.getuid?.() !== 0 && 'per-instance a
   it('a PostgreSQL root cannot read another instance\'s volume with COPY ... TO PROGRAM', async () => {
     const [a, b] = [await active('postgresql', 'pg-a'), await active('postgresql', 'pg-b')]
     const { name, password } = (await api.api('POST', `/instances/${a.id}/root`)).body.user
-    const c = new pg.Client({ host: '127.0.0.1', port: a.port, user: name, password, database: 'postgres' })
+    const c = new pg.Client({ host: a.ip[0], port: a.port, user: name, password, database: 'postgres' })
     await c.connect()
     try {
       // Its own volume is reachable: the program really runs.
@@ -43,7 +43,7 @@ describe('tenant isolation', { skip: process.getuid?.() !== 0 && 'per-instance a
   it('a Redis root cannot point its files elsewhere: dir is a protected config', async () => {
     const [a, b] = [await active('redis', 'redis-a'), await active('redis', 'redis-b')]
     const { name, password } = (await api.api('POST', `/instances/${a.id}/root`)).body.user
-    const r = new Redis({ host: '127.0.0.1', port: a.port, username: name, password, lazyConnect: true, maxRetriesPerRequest: 0 })
+    const r = new Redis({ host: a.ip[0], port: a.port, username: name, password, lazyConnect: true, maxRetriesPerRequest: 0 })
     r.on('error', () => {})
     await r.connect()
     try {

@@ -21,6 +21,8 @@ describe('Trove clients', { skip: !existsSync('/usr/bin/openstack') && 'python3-
     return stdout
   }
   const json = async (...args: string[]) => JSON.parse(await openstack(...args, '-f', 'json'))
+  /** What `source openrc` would export, for the legacy `trove` CLI (it reads only OS_* variables). */
+  const openrcVars = () => Object.fromEntries([...readFileSync(join(coffer.home, 'openrc'), 'utf8').matchAll(/^export (\w+)='?(.*?)'?$/gm)].map((m) => [m[1], m[2]]))
 
   before(async () => {
     coffer = await startCoffer()
@@ -61,6 +63,20 @@ describe('Trove clients', { skip: !existsSync('/usr/bin/openstack') && 'python3-
     const byName = await json('database', 'instance', 'show', 'from-osc')
     assert.equal(byName.id, id)
 
+    // What `show` prints is all a user needs: the engine's own client, given only that address,
+    // connects on the standard port.
+    const shownIp = /\b(\d+\.\d+\.\d+\.\d+)\b/.exec(JSON.stringify(shown.ip ?? shown.addresses))?.[1]
+    assert.ok(shownIp, `an address in ${JSON.stringify(shown)}`)
+    const psql = async (host: string) =>
+      (await run('psql', [`host=${host} user=u1 dbname=db1`, '-tAc', 'SELECT session_user'], { env: { ...env, PGPASSWORD: 'Passw0rd-1', PGCONNECT_TIMEOUT: '5' }, timeout: 20_000 })).stdout.trim()
+    if (existsSync('/usr/bin/psql')) assert.equal(await psql(shownIp), 'u1')
+    if (existsSync('/usr/bin/trove')) {
+      const { stdout } = await run('trove', ['show', id], { env: { PATH: process.env.PATH, HOME: scratch, ...openrcVars() }, timeout: 60_000 })
+      const troveIp = /\|\s*ip\s*\|\s*(\d+\.\d+\.\d+\.\d+)/.exec(stdout)?.[1]
+      assert.equal(troveIp, shownIp, stdout)
+      if (existsSync('/usr/bin/psql')) assert.equal(await psql(troveIp), 'u1')
+    }
+
     const out = await openstack('database', 'instance', 'delete', id)
     assert.match(out, /accepted/)
     for (let i = 0; i < 120; i++) {
@@ -97,9 +113,7 @@ describe('Trove clients', { skip: !existsSync('/usr/bin/openstack') && 'python3-
   })
 
   it('works with the legacy trove CLI and the openrc file', { skip: !existsSync('/usr/bin/trove') && 'no trove CLI' }, async () => {
-    const openrc = readFileSync(join(coffer.home, 'openrc'), 'utf8')
-    const vars = Object.fromEntries([...openrc.matchAll(/^export (\w+)='?(.*?)'?$/gm)].map((m) => [m[1], m[2]]))
-    const { stdout } = await run('trove', ['flavor-list'], { env: { PATH: process.env.PATH, HOME: scratch, ...vars }, timeout: 60_000 })
+    const { stdout } = await run('trove', ['flavor-list'], { env: { PATH: process.env.PATH, HOME: scratch, ...openrcVars() }, timeout: 60_000 })
     assert.match(stdout, /m1\.tiny/)
   })
 })

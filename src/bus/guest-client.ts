@@ -11,7 +11,7 @@ export function guestClient(bus: Pick<Bus, 'call'>, node: string): GuestApi {
   return {
     ensure: (desired) => call('ensure', [desired]),
     forget: (id) => call('forget', [id]),
-    portIsFree: (port) => call('portIsFree', [port]),
+    addressIsFree: (address, port) => call('addressIsFree', [address, port]),
     createEnvelope: (spec) => call('createEnvelope', [spec]),
     prepare: (spec, initial, options) => call('prepare', [spec, initial], options),
     status: (spec) => call('status', [spec]),

@@ -39,8 +39,16 @@ export interface ComputeDriver {
    * in the background, so a call answers at once however large the volume is.
    */
   volumeUsedBytes(instanceId: string): Promise<number>
-  /** True when nothing listens on the port of the bind address right now. */
-  portIsFree(port: number): Promise<boolean>
+  /**
+   * True when `address`:`port` could be given to a new instance right now: nothing listens there,
+   * and an address of the pool is used by nothing at all (no listener on any port; on a real
+   * interface, no host of the network answers at it).
+   */
+  addressIsFree(address: string, port: number): Promise<boolean>
+  /** Makes an instance's address reachable (adds it to the pool's interface); idempotent, nothing for loopback. */
+  attachAddress(address: string): Promise<void>
+  /** Takes an instance's address away again; idempotent. Never touches an address outside the pool. */
+  detachAddress(address: string): Promise<void>
   /** Per-node cache shared by instances (engine templates). */
   readonly cacheDir: string
   /** Creates the cache folder and lets a node-wide engine account (templates) reach it; returns its path. */

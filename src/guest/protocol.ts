@@ -44,6 +44,11 @@ export interface InstanceSpec {
   readonly instanceId: string
   readonly datastore: string
   readonly version: string
+  /**
+   * The instance's own address, from its node's pool; the engine listens there. Absent for an
+   * instance placed without a pool (or before pools): it listens on its node's address.
+   */
+  readonly address?: string
   readonly port: number
   readonly flavor: { readonly ramMb: number; readonly vcpus: number }
 }
@@ -68,13 +73,25 @@ export interface NodeAnnouncement {
   readonly name: string
   /** Addresses its instances listen on; the first is the one clients are given. */
   readonly addresses: readonly string[]
-  /** Ports it hands to instances, inclusive. */
+  /** Ports it hands to instances, inclusive, when it has no address pool. */
   readonly ports: { readonly first: number; readonly last: number }
+  /**
+   * The pool it gives each instance its own address from (engines on their standard port); absent
+   * when it has none usable, and instances share `addresses[0]` with a port each.
+   */
+  readonly pool?: AnnouncedPool
   readonly capacity: NodeResources
   /** The datastores it can run, with the versions whose binaries it found. */
   readonly manifests: readonly DatastoreManifest[]
   /** How often it sends a NodeHeartbeat; the control plane marks it DOWN after a few missed ones. */
   readonly heartbeatMs: number
+}
+
+export interface AnnouncedPool {
+  readonly cidr: string
+  readonly prefix: number
+  /** The interface its addresses are added to; absent for loopback. */
+  readonly interface?: string
 }
 
 export interface NodeResources {
@@ -124,8 +141,8 @@ export interface GuestApi {
   ensure(desired: DesiredInstance): Promise<void>
   /** Stops supervising an instance and drops its spec; its engine and envelope are left as they are. */
   forget(instanceId: string): Promise<void>
-  /** True when the node could give this port to a new instance right now. */
-  portIsFree(port: number): Promise<boolean>
+  /** True when the node could give this address and port to a new instance right now. */
+  addressIsFree(address: string, port: number): Promise<boolean>
   createEnvelope(spec: InstanceSpec): Promise<void>
   prepare(spec: InstanceSpec, initial: { databases: GuestDatabase[]; users: GuestUser[] }, options?: CallOptions): Promise<void>
   status(spec: InstanceSpec): Promise<{ healthy: boolean; state: string; detail?: string }>

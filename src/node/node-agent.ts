@@ -72,8 +72,8 @@ export class NodeAgent implements GuestApi {
     return found
   }
 
-  portIsFree(port: number): Promise<boolean> {
-    return this.#o.compute.portIsFree(port)
+  addressIsFree(address: string, port: number): Promise<boolean> {
+    return this.#o.compute.addressIsFree(address, port)
   }
 
   /**
@@ -82,7 +82,7 @@ export class NodeAgent implements GuestApi {
    * still starting.
    */
   async ensure(desired: DesiredInstance): Promise<void> {
-    await lifecycle(desired.spec.instanceId, () => this.#book.put(desired))
+    await lifecycle(desired.spec.instanceId, () => this.#takeAddress(desired.spec, desired.running))
   }
 
   forget(instanceId: string): Promise<void> {
@@ -97,12 +97,33 @@ export class NodeAgent implements GuestApi {
   async createEnvelope(spec: InstanceSpec): Promise<void> {
     await this.#o.compute.createEnvelope(spec.instanceId)
     // Not to be supervised until the control plane says so: a task builds it meanwhile.
-    await lifecycle(spec, () => this.#book.put({ spec, running: this.#book.get(spec.instanceId)?.running ?? false }))
+    await lifecycle(spec, () => this.#takeAddress(spec))
   }
 
   prepare(spec: InstanceSpec, initial: { databases: GuestDatabase[]; users: GuestUser[] }, options: CallOptions = {}): Promise<void> {
     const { signal } = options
-    return lifecycle(spec, async () => this.#datastore(spec).engine.prepare(await this.#requireContext(spec, signal), initial), signal)
+    return lifecycle(
+      spec,
+      async () => {
+        await this.#takeAddress(spec)
+        await this.#datastore(spec).engine.prepare(await this.#requireContext(spec, signal), initial)
+      },
+      signal,
+    )
+  }
+
+  /**
+   * Records the spec and makes its address reachable here, giving back the one it had before (a
+   * move to another address after its own was found taken).
+   */
+  async #takeAddress(spec: InstanceSpec, running?: boolean): Promise<boolean> {
+    const before = this.#book.get(spec.instanceId)
+    const old = before?.spec.address
+    if (old && old !== spec.address) await this.#o.compute.detachAddress(old)
+    // Not kept without an envelope here (not made yet, or destroyed): nothing to give an address to.
+    const kept = await this.#book.put({ spec, running: running ?? before?.running ?? false })
+    if (kept && spec.address) await this.#o.compute.attachAddress(spec.address)
+    return kept
   }
 
   async status(spec: InstanceSpec): Promise<{ healthy: boolean; state: string; detail?: string }> {
@@ -126,6 +147,8 @@ export class NodeAgent implements GuestApi {
       await this.#stopEngine(spec)
       await this.#o.compute.destroyEnvelope(spec.instanceId)
       await this.#o.logStore?.deleteInstance(spec.instanceId)
+      const held = this.#book.get(spec.instanceId)?.spec.address
+      for (const address of new Set([spec.address, held])) if (address) await this.#o.compute.detachAddress(address)
       await this.#book.drop(spec.instanceId)
     })
   }
@@ -163,6 +186,7 @@ export class NodeAgent implements GuestApi {
     return lifecycle(
       spec,
       async () => {
+        await this.#takeAddress(spec)
         const ctx = await this.#requireContext(spec, signal)
         const { engine } = this.#datastore(spec)
         await engine.stop(ctx)
@@ -219,6 +243,11 @@ export class NodeAgent implements GuestApi {
    */
   async adoptFromSpecs(): Promise<void> {
     await this.#book.load()
+    // Addresses added to an interface are gone after a reboot: every instance held gets its own back.
+    for (const id of this.#book.ids()) {
+      const address = this.#book.get(id)?.spec.address
+      if (address) await this.#o.compute.attachAddress(address).catch((err) => this.#o.log(`instance ${id}: could not add its address ${address}: ${errorMessage(err)}`))
+    }
     await this.adopt(this.#book.running().map((d) => d.spec))
   }
 
@@ -392,7 +421,7 @@ export class NodeAgent implements GuestApi {
       ...paths,
       // The datastore's own account builds templates there; it is let through on first use.
       cacheDir: await this.#o.compute.prepareCache(nodeAccount),
-      bindAddress: this.#o.bind,
+      bindAddress: spec.address ?? this.#o.bind,
       port: spec.port,
       flavor: spec.flavor,
       account,

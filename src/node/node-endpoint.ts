@@ -15,8 +15,8 @@ export function serveGuestApi(bus: Pick<Bus, 'serve'>, name: string, agent: Gues
         return agent.ensure(a[0])
       case 'forget':
         return agent.forget(a[0])
-      case 'portIsFree':
-        return agent.portIsFree(a[0])
+      case 'addressIsFree':
+        return agent.addressIsFree(a[0], a[1])
       case 'createEnvelope':
         return agent.createEnvelope(a[0])
       case 'prepare':

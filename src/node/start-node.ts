@@ -14,7 +14,7 @@ import { errorMessage } from '../core/errors.js'
 import type { DatastoreManifest } from '../core/manifest.js'
 import { resolveOsAccount } from '../guest/datastores/common/os-account.js'
 import type { Datastore } from '../guest/datastores/datastore.js'
-import { GUEST_PROTOCOL_VERSION, type NodeAnnouncement, type NodeResources } from '../guest/protocol.js'
+import { type AnnouncedPool, GUEST_PROTOCOL_VERSION, type NodeAnnouncement, type NodeResources } from '../guest/protocol.js'
 import type { ObjectStore } from '../storage/object-store.js'
 import { FsLogStore } from './log-store.js'
 import { NodeAgent } from './node-agent.js'
@@ -26,6 +26,8 @@ export interface NodeOptions {
   /** The address instances listen on and clients are given. */
   readonly address: string
   readonly ports: { readonly first: number; readonly last: number }
+  /** The pool instances get their own address from; the compute driver must have been given it too. */
+  readonly pool?: AnnouncedPool | undefined
   readonly heartbeatMs: number
   /** How often a healthy engine gets a full look (a login); its process is checked every heartbeat. */
   readonly healthCheckMs?: number
@@ -63,6 +65,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     name,
     addresses: [o.address],
     ports: o.ports,
+    ...(o.pool ? { pool: o.pool } : {}),
     capacity: await resourcesOf(o.compute),
     manifests,
     heartbeatMs: o.heartbeatMs,

@@ -74,6 +74,8 @@ export interface InstanceTable {
   volume_size: number
   datastore_version_id: string
   node: string | null
+  /** Its own address from its node's pool; null when it listens on its node's first address. */
+  address: string | null
   port: number | null
   /** Changed only through repos/transition.ts, as core/instance.ts TASK_TRANSITIONS allows. */
   task_status: TaskStatus
@@ -145,6 +147,9 @@ export interface NodeTable {
   /** The ports it hands to instances, inclusive. */
   port_first: number
   port_last: number
+  /** The pool it gives instances their own address from (CIDR), and the interface they go on; null: none. */
+  pool_cidr: string | null
+  pool_interface: string | null
   ram_mb: number
   vcpus: number
   disk_gb: number

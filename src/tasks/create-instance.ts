@@ -2,11 +2,11 @@ import { CofferError } from '../core/errors.js'
 import type { Sealed } from '../store/sealed.js'
 import type { GuestDatabase, GuestUser } from '../guest/protocol.js'
 import type { ConfigurationSteps } from './steps/configuration-steps.js'
-import type { InstanceSteps } from './steps/instance-steps.js'
+import { type InstanceSteps, placeKey } from './steps/instance-steps.js'
 import { workflow } from './workflow.js'
 
-/** How often a create moves an instance whose port another process took before its engine listened. */
-const PORT_MOVES = 3
+/** How often a create moves an instance whose place another process took before its engine listened. */
+const PLACE_MOVES = 3
 
 export interface CreateInstanceInput {
   readonly instanceId: string
@@ -22,7 +22,8 @@ export type SealedUser = Omit<GuestUser, 'password'> & { readonly password: Seal
 /**
  * BUILD → ACTIVE: place, make the envelope, let the guest prepare the engine, wait until it
  * answers. A claimed spare skips what was done when it was made, and restarts only to take on a
- * flavor or group it did not have. A port found taken when the engine starts is left for another.
+ * flavor or group it did not have. A place (address and port) found taken when the engine starts is
+ * left for another.
  */
 export const createInstance = (steps: InstanceSteps, configuration: ConfigurationSteps) =>
   workflow<CreateInstanceInput>({
@@ -30,23 +31,25 @@ export const createInstance = (steps: InstanceSteps, configuration: Configuratio
     async run(t, input) {
       const id = input.instanceId
       /**
-       * Runs a step that starts the engine. When another process took the instance's port before
-       * the engine could listen, the instance moves to a free port (recorded on its row, so a crash
-       * resumes there) and the step runs again: every start renders the port into the engine's
-       * configuration. The move is named by the port it leaves, so a resumed task never skips one.
+       * Runs a step that starts the engine. When another process took the instance's place before
+       * the engine could listen, the instance moves to a free one (another address of its node's
+       * pool, or another port; recorded on its row, so a crash resumes there) and the step runs
+       * again: every start renders the address and port into the engine's configuration. The move
+       * is named by the place it leaves, so a resumed task never skips one.
        */
-      const onAFreePort = async <T>(name: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> => {
-        const left: number[] = []
+      const onAFreePlace = async <T>(name: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> => {
+        const left: string[] = []
         for (;;) {
           try {
             return await t.step(name, fn)
           } catch (err) {
             if (!isPortInUse(err)) throw err
-            const from = await steps.portOf(id)
-            if (from === null) throw err
+            const at = await steps.placeOf(id)
+            if (at === null) throw err
+            const from = placeKey(at)
             left.push(from)
-            if (left.length > PORT_MOVES) throw outOfPorts(err, left)
-            await t.step(`move-port:${from}`, () => steps.movePort(id, from))
+            if (left.length > PLACE_MOVES) throw outOfPlaces(err, left)
+            await t.step(`move-port:${from}`, () => steps.movePlace(id, from))
           }
         }
       }
@@ -55,7 +58,7 @@ export const createInstance = (steps: InstanceSteps, configuration: Configuratio
         await t.step('place', () => steps.place(id))
         await t.step('create-envelope', () => steps.createEnvelope(id))
       }
-      await onAFreePort('guest-prepare', (signal) => steps.prepare(id, { databases: input.databases, users: input.users }, signal))
+      await onAFreePlace('guest-prepare', (signal) => steps.prepare(id, { databases: input.databases, users: input.users }, signal))
       // A spare runs with its version's defaults already (changes to them reach spares too): only a
       // group given at create is new to it.
       const restartRequired = await t.step('configure', (signal) => configuration.apply(id, { ...(input.fromSpare ? { onlyIfGroup: true } : { onlyIfAny: true }), signal }))
@@ -63,7 +66,7 @@ export const createInstance = (steps: InstanceSteps, configuration: Configuratio
       // spare of another flavor restarts too: every engine renders its flavor's tuning at start.
       const retune = input.fromSpare !== undefined && !input.fromSpare.sameFlavor
       const restart = restartRequired.length > 0 || retune
-      if (restart) await onAFreePort('restart-for-configuration', (signal) => configuration.restart(id, signal))
+      if (restart) await onAFreePlace('restart-for-configuration', (signal) => configuration.restart(id, signal))
       // A spare's running engine was just logged into by prepare (which resolves only when the
       // engine accepts connections); anything started or restarted here is waited for.
       if (!input.fromSpare || restart) await t.step('wait-healthy', (signal) => steps.waitHealthy(id, signal))
@@ -81,9 +84,9 @@ export const createInstance = (steps: InstanceSteps, configuration: Configuratio
 /** Told by its code, not its class: an error that crossed a bus between processes is a copy. */
 const isPortInUse = (err: unknown): err is Pick<CofferError, 'code' | 'details'> => (err as { code?: unknown } | null)?.code === 'PORT_IN_USE'
 
-/** The create's failure once the engine found every port it was given taken. */
-const outOfPorts = (last: Pick<CofferError, 'details'>, ports: readonly number[]): CofferError =>
-  new CofferError('PORT_IN_USE', `The engine could not listen on any of the ports ${ports.join(', ')}: other processes took each before it started.`, {
+/** The create's failure once the engine found every place it was given taken. */
+const outOfPlaces = (last: Pick<CofferError, 'details'>, places: readonly string[]): CofferError =>
+  new CofferError('PORT_IN_USE', `The engine could not listen on any of ${places.join(', ')}: other processes took each before it started.`, {
     retryable: false,
     cause: last,
     details: last.details,

@@ -25,7 +25,7 @@ export interface ComputeDriverUnderTest {
 export interface ComputeDriverSuiteOptions {
   /** A driver over a fresh, empty place. */
   make(): Promise<ComputeDriverUnderTest>
-  /** The address `portIsFree` looks at. */
+  /** An address `addressIsFree` looks at. */
   readonly bindAddress: string
   readonly skip?: readonly SuiteSkip[]
 }
@@ -138,16 +138,16 @@ export function runComputeDriverSuite(name: string, o: ComputeDriverSuiteOptions
       assert.ok(under_(cache))
     })
 
-    test('ports > a port something listens on is not free', async () => {
+    test('addresses > an address and port something listens on is not free', async () => {
       const server = createServer()
       await new Promise<void>((r) => server.listen(0, o.bindAddress, r))
       const { port } = server.address() as { port: number }
       try {
-        assert.equal(await driver.portIsFree(port), false)
+        assert.equal(await driver.addressIsFree(o.bindAddress, port), false)
       } finally {
         await new Promise((r) => server.close(r))
       }
-      assert.equal(await driver.portIsFree(port), true)
+      assert.equal(await driver.addressIsFree(o.bindAddress, port), true)
     })
 
     test('envelope > destroy removes it and its account, leaves other envelopes, and is idempotent', async () => {

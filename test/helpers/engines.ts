@@ -6,13 +6,24 @@ import { Redis } from 'ioredis'
 import mysql from 'mysql2/promise'
 import pg from 'pg'
 
+/**
+ * Where an engine answers: an instance's `{ host, port }` (see `at`), or a bare port on 127.0.0.1
+ * (guest tests, whose contexts bind there).
+ */
+export type Where = number | { readonly host: string; readonly port: number }
+
+/** Where an instance, as the API shows it, tells clients to connect: its address and port. */
+export const at = (inst: { readonly ip: readonly string[]; readonly port: number }): Where => ({ host: inst.ip[0] ?? '127.0.0.1', port: inst.port })
+
+const hostOf = (w: Where) => (typeof w === 'number' ? { host: '127.0.0.1', port: w } : { host: w.host, port: w.port })
+
 export interface EngineProbe {
   readonly datastore: string
   readonly version: string
   /** Logs in and writes and reads in `database` (ignored by engines without databases). */
-  canUse(port: number, user: string, password: string, database?: string): Promise<boolean>
+  canUse(port: Where, user: string, password: string, database?: string): Promise<boolean>
   /** Logs in as the superuser `user` and runs something only a superuser may. */
-  isSuperuser(port: number, user: string, password: string): Promise<boolean>
+  isSuperuser(port: Where, user: string, password: string): Promise<boolean>
 }
 
 /** A table name of its own for each probe, so one user's leftovers never block another's. */
@@ -32,7 +43,7 @@ export const postgresqlProbe: EngineProbe = {
   version: '15',
   canUse: (port, user, password, database = 'postgres') =>
     quietly(async () => {
-      const c = new pg.Client({ host: '127.0.0.1', port, user, password, database, connectionTimeoutMillis: 5000 })
+      const c = new pg.Client({ ...hostOf(port), user, password, database, connectionTimeoutMillis: 5000 })
       await c.connect()
       try {
         const t = table()
@@ -46,7 +57,7 @@ export const postgresqlProbe: EngineProbe = {
     }),
   isSuperuser: (port, user, password) =>
     quietly(async () => {
-      const c = new pg.Client({ host: '127.0.0.1', port, user, password, database: 'postgres', connectionTimeoutMillis: 5000 })
+      const c = new pg.Client({ ...hostOf(port), user, password, database: 'postgres', connectionTimeoutMillis: 5000 })
       await c.connect()
       try {
         const r = await c.query('SELECT rolsuper FROM pg_roles WHERE rolname = current_user')
@@ -62,7 +73,7 @@ export const mariadbProbe: EngineProbe = {
   version: '10.11',
   canUse: (port, user, password, database) =>
     quietly(async () => {
-      const c = await mysql.createConnection({ host: '127.0.0.1', port, user, password, ...(database ? { database } : {}), connectTimeout: 5000 })
+      const c = await mysql.createConnection({ ...hostOf(port), user, password, ...(database ? { database } : {}), connectTimeout: 5000 })
       try {
         if (database) {
           const t = table()
@@ -77,7 +88,7 @@ export const mariadbProbe: EngineProbe = {
     }),
   isSuperuser: (port, user, password) =>
     quietly(async () => {
-      const c = await mysql.createConnection({ host: '127.0.0.1', port, user, password, connectTimeout: 5000 })
+      const c = await mysql.createConnection({ ...hostOf(port), user, password, connectTimeout: 5000 })
       try {
         await c.query('SELECT COUNT(*) FROM mysql.user')
         await c.query('CREATE DATABASE IF NOT EXISTS root_probe')
@@ -89,8 +100,8 @@ export const mariadbProbe: EngineProbe = {
 }
 
 /** A logged-in Redis client; rejects when the login is refused (no retries, no reconnects). */
-async function redisLogin(port: number, user: string, password: string): Promise<Redis> {
-  const r = new Redis({ host: '127.0.0.1', port, username: user, password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+async function redisLogin(port: Where, user: string, password: string): Promise<Redis> {
+  const r = new Redis({ ...hostOf(port), username: user, password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
   r.on('error', () => {}) // a refused login is the answer some tests look for; connect() rejects with it
   try {
     await r.connect()
@@ -132,7 +143,7 @@ export interface ConfigurationProbe {
   readonly restart?: { readonly name: string; readonly value: number; readonly read: string }
   readonly wrongType: Record<string, unknown>
   readonly outOfRange: Record<string, unknown>
-  read(port: number, user: string, password: string, name: string): Promise<string>
+  read(port: Where, user: string, password: string, name: string): Promise<string>
 }
 
 export const postgresqlConfiguration: ConfigurationProbe = {
@@ -142,7 +153,7 @@ export const postgresqlConfiguration: ConfigurationProbe = {
   wrongType: { work_mem: 'lots' },
   outOfRange: { max_connections: 0 },
   async read(port, user, password, name) {
-    const c = new pg.Client({ host: '127.0.0.1', port, user, password, database: 'postgres', connectionTimeoutMillis: 5000 })
+    const c = new pg.Client({ ...hostOf(port), user, password, database: 'postgres', connectionTimeoutMillis: 5000 })
     await c.connect()
     try {
       const r = await c.query('SELECT current_setting($1) AS v', [name])
@@ -178,7 +189,7 @@ export const mariadbConfiguration: ConfigurationProbe = {
   outOfRange: { max_connections: 0 },
   async read(port, user, password, name) {
     if (!/^[a-z_]+$/.test(name)) throw new Error(`not a variable name: ${name}`)
-    const c = await mysql.createConnection({ host: '127.0.0.1', port, user, password, connectTimeout: 5000 })
+    const c = await mysql.createConnection({ ...hostOf(port), user, password, connectTimeout: 5000 })
     try {
       const [rows] = await c.query(`SELECT @@global.${name} AS v`)
       return String((rows as { v: unknown }[])[0]?.v)

@@ -39,11 +39,17 @@ export function instanceRoutes(app: FastifyInstance, ctx: ApiContext): void {
   }
   const views = async (req: FastifyRequest, rows: readonly InstanceRow[]) => {
     const names = await groupNames(rows)
-    // An instance listens on its node's address, as the node registered it.
-    const addresses = new Map((await listNodes(db)).map((n) => [n.name, n.addresses[0] ?? ctx.settings.bind]))
+    // An instance without an address of its own listens on its node's, as the node registered it.
+    const nodes = new Map(
+      (await listNodes(db)).map((n) => {
+        const address = n.addresses[0] ?? ctx.settings.bind
+        return [n.name, { address, network: n.pool?.cidr ?? `${address}/32` }]
+      }),
+    )
+    const fallback = { address: ctx.settings.bind, network: `${ctx.settings.bind}/32` }
     return Promise.all(
       rows.map(async (r) =>
-        instanceView(baseUrl(req), r, { datastore: await datastoreOf(r.datastore_version_id), address: addresses.get(r.node ?? '') ?? ctx.settings.bind, configurationName: r.configuration_id ? names.get(r.configuration_id) : undefined, admin: req.principal.cloudAdmin }),
+        instanceView(baseUrl(req), r, { datastore: await datastoreOf(r.datastore_version_id), node: nodes.get(r.node ?? '') ?? fallback, configurationName: r.configuration_id ? names.get(r.configuration_id) : undefined, admin: req.principal.cloudAdmin }),
       ),
     )
   }

@@ -12,8 +12,11 @@ export const statusInputs = (r: InstanceRow): StatusInputs => ({
 
 export interface InstanceViewExtras {
   readonly datastore: { readonly type: string; readonly version: string; readonly version_number: string }
-  /** The address instances listen on (the node's bind address). */
-  readonly address: string
+  /**
+   * Where the instance listens when it has no address of its own (placed without a pool): its
+   * node's address; and the network its addresses are from (the pool's CIDR, or that address /32).
+   */
+  readonly node: { readonly address: string; readonly network: string }
   /** The attached configuration group's name, when one is attached. */
   readonly configurationName?: string | undefined
   /** Whether the caller is an administrator, who alone sees a fault's details (host paths, engine logs). */
@@ -39,9 +42,7 @@ export function instanceView(base: string, r: InstanceRow, x: InstanceViewExtras
       size: r.volume_size,
       ...(used === undefined ? {} : { used: round(used), used_percent: round((100 * used) / r.volume_size) }),
     },
-    // `port` inside each address too, so clients that print only `addresses` (openstack database
-    // instance list) show where to connect.
-    ...(r.port === null ? {} : { ip: [x.address], addresses: [{ address: x.address, type: 'private', port: Number(r.port) }], port: Number(r.port), hostname: x.address }),
+    ...(r.port === null ? {} : placeView(r.address ?? x.node.address, r.address ? x.node.network : `${x.node.address}/32`, Number(r.port))),
     ...(r.configuration_id ? { configuration: { id: r.configuration_id, name: x.configurationName ?? '', links: links(base, r.project_id, `configurations/${r.configuration_id}`) } } : {}),
     // Every writer of a fault is covered: what tenants read is made path-free here too.
     ...(s.fault ? { fault: { message: x.admin ? s.fault.message : tenantMessage(s.fault.message), created: troveTime(s.fault.created), ...(x.admin ? { details: r.fault_details ?? s.fault.message } : {}) } } : {}),
@@ -50,5 +51,17 @@ export function instanceView(base: string, r: InstanceRow, x: InstanceViewExtras
     service_status_updated: troveTime(r.service_status_updated),
   }
 }
+
+/**
+ * Trove's `ip`, `addresses` and `hostname` (no DNS here: the address), and Coffer's `port`, inside
+ * each address too, so clients that print only `addresses` (openstack database instance list) show
+ * where to connect. With an address of its own the port is the engine's standard one.
+ */
+const placeView = (address: string, network: string, port: number) => ({
+  ip: [address],
+  addresses: [{ address, type: 'private', network, port }],
+  port,
+  hostname: address,
+})
 
 const round = (n: number): number => Math.round(n * 100) / 100

@@ -12,7 +12,8 @@ export function serveCommand(program: Command): void {
     .option('--log-level <level>', 'debug, info, warn, error or silent (default: $COFFER_LOG_LEVEL or info)')
     .option('--log-format <format>', 'json (one object a line) or pretty (default: pretty on a terminal, else json; $COFFER_LOG_FORMAT)')
     .option('--log-file <path>', 'append the log to this file, mode 0600, instead of stderr (default: $COFFER_LOG_FILE)')
-    .action(async (o: { home?: string; port?: string; bind?: string; logLevel?: string; logFormat?: string; logFile?: string }) => {
+    .option('--instance-network <cidr[@iface]>', 'pool of instance addresses, each engine on its standard port (default: $COFFER_INSTANCE_NETWORK, or 127.100.0.0/16 when --bind is loopback; off: one address, a port each)')
+    .action(async (o: { home?: string; port?: string; bind?: string; logLevel?: string; logFormat?: string; logFile?: string; instanceNetwork?: string }) => {
       const settings = resolveSettings(o)
       const { createLogger, logAtInfo, resolveLogOptions } = await import('../../logger.js')
       const logger = createLogger(resolveLogOptions(o, process.env, process.stderr.isTTY === true))
@@ -26,6 +27,7 @@ export function serveCommand(program: Command): void {
       const b = server.bootstrap
       console.log(`Coffer is serving Trove's v1.0 API at ${server.url}/v1.0 (identity at ${server.url}/v3)`)
       console.log(`Home: ${settings.home}`)
+      console.log(server.instanceAddresses)
       if (b.generatedPassword) console.log(`Created user 'admin' in project '${settings.adminProject}' with password: ${b.generatedPassword}  (shown once; also in ${b.openrc})`)
       const shared = b.userClouds && b.userClouds.outcome !== 'kept'
       if (b.userClouds?.outcome === 'kept') console.log(`Left ${b.userClouds.file} as it was: ${b.userClouds.reason ?? ''}.`)

@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process'
 import { chmod, chown, lstat, mkdir, readdir } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
 import { promisify } from 'node:util'
+import type { AddressPool } from '../../core/address-pool.js'
 import type { ComputeDriver, Envelope, EnvelopeOwner, EnvelopePaths } from '../compute-driver.js'
 import { engineGroup, ensureInstanceAccount, findInstanceAccount, isRoot, removeInstanceAccount, removeStrayAccounts } from './accounts.js'
 import { measureTree, mountedUse, removeTree, VolumeMeter } from './volume-trees.js'
+import { addressIsFree, attachAddress, detachAddress } from './addresses.js'
 
 const run = promisify(execFile)
 const ID = /^[0-9a-f-]{36}$/
@@ -14,7 +15,7 @@ const ID = /^[0-9a-f-]{36}$/
 export class LocalComputeDriver implements ComputeDriver {
   readonly #home: string
   readonly #root: string
-  readonly #bind: string
+  readonly #pool: AddressPool | undefined
   readonly #traversable = new Set<string>()
   /** Instances whose folder this process has made private (see #keepToItsOwner). */
   readonly #private = new Set<string>()
@@ -25,13 +26,15 @@ export class LocalComputeDriver implements ComputeDriver {
   /**
    * `volumeMeasureMs`: how old a walked volume's figure may get before it is measured again
    * (default 0: at every read); a volume that is its own mount is read by statfs at every read.
+   * `pool`: where instances' own addresses come from; absent, they share the node's address.
    */
-  constructor(home: string, bind: string, options: { readonly volumeMeasureMs?: number } = {}) {
+  constructor(home: string, _bind: string, options: { readonly volumeMeasureMs?: number; readonly pool?: AddressPool } = {}) {
+    const pool = options.pool
     this.#volumes = new VolumeMeter(measureTree, { mounted: mountedUse, ...(options.volumeMeasureMs === undefined ? {} : { refreshMs: options.volumeMeasureMs }) })
     this.#home = resolve(home)
     this.#root = join(resolve(home), 'instances')
     this.cacheDir = join(resolve(home), 'cache')
-    this.#bind = bind
+    this.#pool = pool
   }
 
   paths(instanceId: string): EnvelopePaths {
@@ -116,12 +119,16 @@ export class LocalComputeDriver implements ComputeDriver {
     return this.#volumes.usedBytes(instanceId, this.paths(instanceId).volumeDir)
   }
 
-  portIsFree(port: number): Promise<boolean> {
-    return new Promise((done) => {
-      const server = createServer()
-      server.once('error', () => done(false))
-      server.listen({ port, host: this.#bind, exclusive: true }, () => server.close(() => done(true)))
-    })
+  addressIsFree(address: string, port: number): Promise<boolean> {
+    return addressIsFree(address, port, this.#pool)
+  }
+
+  attachAddress(address: string): Promise<void> {
+    return attachAddress(address, this.#pool)
+  }
+
+  detachAddress(address: string): Promise<void> {
+    return detachAddress(address, this.#pool)
   }
 
   /** Makes `dir` (0700), or takes read from group and others on one an older Coffer made 0755. */

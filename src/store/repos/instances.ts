@@ -67,6 +67,20 @@ export async function usedPorts(db: Db, node: string): Promise<Set<number>> {
 }
 
 /**
+ * The addresses given to instances on `node`, and every address outside loopback given on any
+ * node (an address on a real interface is one on the network, whichever node holds it).
+ */
+export async function usedAddresses(db: Db, node: string): Promise<Set<string>> {
+  const rows = await db
+    .selectFrom('instances')
+    .select('address')
+    .where('address', 'is not', null)
+    .where((eb) => eb.or([eb('node', '=', node), eb('address', 'not like', '127.%')]))
+    .execute()
+  return new Set(rows.map((r) => r.address ?? ''))
+}
+
+/**
  * Trove's `reset_status`, the cloud admin's way out of a stuck state: no task, no fault, and a
  * service status of SHUTDOWN until the next heartbeat tells the truth (ACTIVE when the engine
  * answers). A delete under way stays under way. Tasks still open are left to finish or fail.
@@ -84,6 +98,7 @@ export function newInstanceRow(
   return {
     ...f,
     node: null,
+    address: null,
     port: null,
     task_status: 'BUILDING',
     service_status: 'NEW',

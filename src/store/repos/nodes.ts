@@ -8,6 +8,8 @@ export interface NodeRegistration {
   readonly name: string
   readonly addresses: readonly string[]
   readonly ports: { readonly first: number; readonly last: number }
+  /** The pool its instances get their own address from; absent: they share `addresses[0]`, a port each. */
+  readonly pool?: { readonly cidr: string; readonly prefix: number; readonly interface?: string }
   readonly capacity: { readonly ramMb: number; readonly vcpus: number; readonly diskGb: number }
   readonly manifests: readonly DatastoreManifest[]
   readonly heartbeatMs: number
@@ -22,6 +24,7 @@ const infoOf = (r: NodeRow): NodeInfo => ({
   name: r.name,
   addresses: JSON.parse(r.addresses) as string[],
   ports: { first: Number(r.port_first), last: Number(r.port_last) },
+  ...(r.pool_cidr ? { pool: { cidr: r.pool_cidr, prefix: Number(r.pool_cidr.split('/')[1]), ...(r.pool_interface ? { interface: r.pool_interface } : {}) } } : {}),
   capacity: { ramMb: Number(r.ram_mb), vcpus: Number(r.vcpus), diskGb: Number(r.disk_gb) },
   manifests: JSON.parse(r.manifests) as DatastoreManifest[],
   heartbeatMs: Number(r.heartbeat_ms),
@@ -35,6 +38,8 @@ export async function recordNode(db: Db, n: NodeRegistration, at = Date.now()): 
     addresses: JSON.stringify(n.addresses),
     port_first: n.ports.first,
     port_last: n.ports.last,
+    pool_cidr: n.pool?.cidr ?? null,
+    pool_interface: n.pool?.interface ?? null,
     ram_mb: n.capacity.ramMb,
     vcpus: n.capacity.vcpus,
     disk_gb: n.capacity.diskGb,

@@ -25,12 +25,12 @@ export const isClaimable = (r: InstanceRow): boolean => r.task_status === 'NONE'
 
 /**
  * Gives a ready spare of `wanted`'s datastore version to a client's create: the spare's row takes
- * everything from `wanted` (owner, name, flavor, times, BUILD) but keeps its own id, node and port.
+ * everything from `wanted` (owner, name, flavor, times, BUILD) but keeps its own id, node, address and port.
  * Prefers a spare of the same flavor (nothing to retune). Call inside the create's transaction;
  * resolves with the claimed id and whether its flavor matched, or undefined when none is ready.
  */
 export async function claimSpare(db: Db, wanted: InstanceRow): Promise<{ id: string; sameFlavor: boolean } | undefined> {
-  const { id: _id, node: _node, port: _port, task_status: _t, service_status, pending_restart: _p, fault_message: _m, fault_details: _d, fault_created: _c, fault_operation: _o, fault_task_id: _i, ...claim } = wanted
+  const { id: _id, node: _node, address: _address, port: _port, task_status: _t, service_status, pending_restart: _p, fault_message: _m, fault_details: _d, fault_created: _c, fault_operation: _o, fault_task_id: _i, ...claim } = wanted
   const candidates = (await listSpares(db)).filter((r) => r.datastore_version_id === wanted.datastore_version_id && isClaimable(r))
   candidates.sort((a, b) => Number(b.flavor_id === wanted.flavor_id) - Number(a.flavor_id === wanted.flavor_id))
   for (const c of candidates) {

@@ -5,8 +5,11 @@ import { findFlavor } from '../../store/repos/flavors.js'
 import { listNodes, type NodeInfo, placedRamByNode } from '../../store/repos/nodes.js'
 import type { Db, InstanceRow } from '../../store/schema.js'
 
-/** The node a new instance goes to, as the scheduler picks it from the nodes table. */
-export async function chooseNode(db: Db, row: InstanceRow): Promise<NodeInfo> {
+/**
+ * The node a new instance goes to, as the scheduler picks it from the nodes table, and the
+ * standard port of the instance's engine there (its manifest's default port).
+ */
+export async function chooseNode(db: Db, row: InstanceRow): Promise<{ node: NodeInfo; standardPort: number }> {
   const version = await findVersionById(db, row.datastore_version_id)
   const flavor = await findFlavor(db, row.flavor_id)
   if (!version || !flavor) throw new NotFound(`instance ${row.id} refers to a datastore version or flavor that no longer exists`)
@@ -24,5 +27,7 @@ export async function chooseNode(db: Db, row: InstanceRow): Promise<NodeInfo> {
   const pick = pickNode(views, req)
   // Retryable: a node may be starting again or freeing room.
   if (!pick) throw new CofferError('INTERNAL', `No node can take the instance now: ${whyNoNode(views, req)}.`)
-  return nodes.find((n) => n.name === pick.name) as NodeInfo
+  const node = nodes.find((n) => n.name === pick.name) as NodeInfo
+  const manifest = node.manifests.find((m) => m.name === ds.name)
+  return { node, standardPort: manifest?.defaultPort ?? 0 }
 }

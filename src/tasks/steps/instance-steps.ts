@@ -16,7 +16,7 @@ import type { SealedUser } from '../create-instance.js'
 import { listNodes } from '../../store/repos/nodes.js'
 import { chooseNode } from './choose-node.js'
 import { instanceSpec, requireInstance } from './instance-spec.js'
-import { takePortAfterPlace } from './port-fault.js'
+import { givePlace, type Placement } from './give-place.js'
 
 export interface StepDeps {
   readonly db: Db
@@ -27,10 +27,7 @@ export interface StepDeps {
   readonly healthyTimeoutMs: number
 }
 
-export interface Placement {
-  readonly node: string
-  readonly port: number
-}
+export type { Placement } from './give-place.js'
 
 export function instanceSteps(d: StepDeps) {
   const { db, bus } = d
@@ -38,51 +35,38 @@ export function instanceSteps(d: StepDeps) {
     const row = await requireInstance(db, id)
     return { api: bus.node(row.node ?? ''), spec: await instanceSpec(db, row) }
   }
-  /** Records the lowest port of the range that no instance has and the node finds free. */
-  const givePort = async (id: string, name: string, ports: { readonly first: number; readonly last: number }): Promise<Placement> => {
-    // The instance's own port is among them: a move never lands where it came from.
-    const used = await instances.usedPorts(db, name)
-    for (let port = ports.first; port <= ports.last; port++) {
-      if (used.has(port) || !(await bus.node(name).portIsFree(port))) continue
-      try {
-        await instances.updateInstance(db, id, { node: name, port })
-      } catch {
-        used.add(port) // another placement took it between our look and our write
-        continue
-      }
-      await takePortAfterPlace(id, port)
-      return { node: name, port }
-    }
-    throw new CofferError('INTERNAL', `no free port left from ${ports.first} to ${ports.last}`, { retryable: false })
+  const placed = async (id: string): Promise<Placement | null> => {
+    const row = await requireInstance(db, id)
+    if (!row.node || row.port === null) return null
+    const address = row.address ?? (await listNodes(db)).find((n) => n.name === row.node)?.addresses[0] ?? ''
+    return { node: row.node, address, port: Number(row.port) }
   }
   return {
-    /** Picks a node and a free port, and records them on the instance. Keeps an earlier choice. */
+    /** Picks a node and a free place there (address and port), and records them on the instance. Keeps an earlier choice. */
     async place(id: string): Promise<Placement> {
-      const row = await requireInstance(db, id)
-      if (row.node && row.port !== null) return { node: row.node, port: Number(row.port) }
-      const { name, ports } = await chooseNode(db, row)
-      return givePort(id, name, ports)
+      const earlier = await placed(id)
+      if (earlier) return earlier
+      const { node: on, standardPort } = await chooseNode(db, await requireInstance(db, id))
+      return givePlace(db, bus, id, on, standardPort)
     },
 
-    /** The port recorded on the instance; null before it is placed. */
-    async portOf(id: string): Promise<number | null> {
-      const row = await requireInstance(db, id)
-      return row.port === null ? null : Number(row.port)
-    },
+    /** The place recorded on the instance; null before it is placed. */
+    placeOf: placed,
 
     /**
-     * Moves the instance, whose engine could not listen on port `from` (another process took it
-     * after it was probed), to another free port of the same node. Its engine is not running: it
-     * renders the new port into its configuration at its next start. An instance no longer on
-     * `from` was moved already and stays where it is.
+     * Moves the instance, whose engine could not listen at `from` (`address:port`: another process
+     * took it after it was probed), to another free place of the same node: another address of its
+     * pool on the same port, or another port. Its engine is not running: it renders the new place
+     * into its configuration at its next start. An instance no longer at `from` was moved already
+     * and stays where it is.
      */
-    async movePort(id: string, from: number): Promise<Placement> {
-      const row = await requireInstance(db, id)
-      if (!row.node || row.port === null) throw new CofferError('INTERNAL', `instance ${id} was never placed`, { retryable: false })
-      if (Number(row.port) !== from) return { node: row.node, port: Number(row.port) }
-      const on = (await listNodes(db)).find((n) => n.name === row.node)
-      if (!on) throw new CofferError('INTERNAL', `node ${row.node} of instance ${id} is not registered`)
-      return givePort(id, row.node, on.ports)
+    async movePlace(id: string, from: string): Promise<Placement> {
+      const now = await placed(id)
+      if (!now) throw new CofferError('INTERNAL', `instance ${id} was never placed`, { retryable: false })
+      if (placeKey(now) !== from) return now
+      const on = (await listNodes(db)).find((n) => n.name === now.node)
+      if (!on) throw new CofferError('INTERNAL', `node ${now.node} of instance ${id} is not registered`)
+      return givePlace(db, bus, id, on, now.port)
     },
 
     async createEnvelope(id: string): Promise<void> {
@@ -150,3 +134,6 @@ export function instanceSteps(d: StepDeps) {
 }
 
 export type InstanceSteps = ReturnType<typeof instanceSteps>
+
+/** A place as one string: `127.100.0.7:5432`. */
+export const placeKey = (p: Pick<Placement, 'address' | 'port'>): string => `${p.address}:${p.port}`

@@ -9,10 +9,10 @@ import type { InstanceContext } from '../datastore.js'
 /**
  * The error for an engine that exited because it could not listen on the instance's port, with the
  * end of what it wrote (`written`) for administrators. Not
- * retryable: the same port stays taken; the create workflow moves the instance to another one.
+ * retryable: the same place stays taken; the create workflow moves the instance to another one.
  */
 export function portInUse(ctx: InstanceContext, engine: string, written: string): CofferError {
-  return new CofferError('PORT_IN_USE', `${engine} of instance ${ctx.instanceId} could not listen on port ${ctx.port}: another process holds it.`, {
+  return new CofferError('PORT_IN_USE', `${engine} of instance ${ctx.instanceId} could not listen on ${ctx.bindAddress}:${ctx.port}: another process holds it.`, {
     retryable: false,
     details: written.split('\n').slice(-20).join('\n'),
   })
