@@ -72,7 +72,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   }
   const stopping = new AbortController()
   await registerUntilTaken(bus, announcement, o.heartbeatMs, log, stopping.signal)
-  warmTemplates(o, manifests)
+  const warming = warmTemplates(o, manifests)
 
   return {
     name,
@@ -83,7 +83,12 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       agent.stopHeartbeats()
       unserve()
     },
-    stopEngines: (onStopped) => agent.stopEngines(onStopped),
+    // A template being built runs an engine of its own under the home: it finishes first, so no
+    // process of the home outlives a shutdown.
+    stopEngines: async (onStopped) => {
+      await warming
+      return agent.stopEngines(onStopped)
+    },
   }
 }
 
@@ -109,14 +114,19 @@ async function resourcesOf(compute: ComputeDriver): Promise<NodeResources> {
   }
 }
 
-function warmTemplates(o: NodeOptions, manifests: readonly DatastoreManifest[]): void {
+/** Builds the templates in the background; resolves when every build has ended, well or not. */
+async function warmTemplates(o: NodeOptions, manifests: readonly DatastoreManifest[]): Promise<void> {
+  const builds: Promise<unknown>[] = []
   for (const m of manifests) {
     const ds = o.datastores[m.name]
     if (!ds?.warm) continue
     for (const version of m.versions) {
-      void resolveOsAccount(ds.osAccountName)
-        .then(async (account) => ds.warm?.({ cacheDir: await o.compute.prepareCache(account), account, version }))
-        .catch((err) => o.log(`${m.name} ${version.name}: could not prepare a template (creates will be slower): ${errorMessage(err)}`))
+      builds.push(
+        resolveOsAccount(ds.osAccountName)
+          .then(async (account) => ds.warm?.({ cacheDir: await o.compute.prepareCache(account), account, version }))
+          .catch((err) => o.log(`${m.name} ${version.name}: could not prepare a template (creates will be slower): ${errorMessage(err)}`)),
+      )
     }
   }
+  await Promise.all(builds)
 }
