@@ -17,23 +17,27 @@ import { COFFER_BIN, engineMains, processesUnder, type CofferProcess } from './h
 
 const run = promisify(execFile)
 
-/** Ports something listens on, from /proc/net/tcp{,6}. */
-function listeningPorts(): Set<number> {
-  const ports = new Set<number>()
-  for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    for (const line of readFileSync(f, 'utf8').split('\n').slice(1)) {
-      const cols = line.trim().split(/\s+/)
-      if (cols[3] === '0A') ports.add(parseInt(cols[1]?.split(':')[1] ?? '0', 16))
-    }
+/**
+ * IPv4 addresses and ports something listens on (`a.b.c.d:port`; `0.0.0.0:port` for any address),
+ * from /proc/net/tcp, where an address is hex in the host's (little-endian) byte order.
+ */
+function listeningEndpoints(): Set<string> {
+  const found = new Set<string>()
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const cols = line.trim().split(/\s+/)
+    if (cols[3] !== '0A') continue
+    const [hex = '', port = '0'] = cols[1]?.split(':') ?? []
+    const ip = [6, 4, 2, 0].map((i) => parseInt(hex.slice(i, i + 2), 16)).join('.')
+    found.add(`${ip}:${parseInt(port, 16)}`)
   }
-  return ports
+  return found
 }
 
 describe('shutdown --all and uninstall', () => {
   let coffer: CofferProcess
   let api: TestClient
   const ids: string[] = []
-  const ports: number[] = []
+  const endpoints: string[] = []
   const coffer_ = (...args: string[]) => run(COFFER_BIN, [...args, '--home', coffer.home], { env: { ...process.env, COFFER_HOME: coffer.home }, timeout: 300_000 })
   const exited = () => new Promise((r) => (coffer.child.exitCode !== null || coffer.child.signalCode !== null ? r(undefined) : coffer.child.once('exit', r)))
   const quiet = async () => {
@@ -58,7 +62,10 @@ describe('shutdown --all and uninstall', () => {
       ids.push(r.body.instance.id)
     }
     await allActive()
-    for (const id of ids) ports.push((await api.api('GET', `/instances/${id}`)).body.instance.port)
+    for (const id of ids) {
+      const inst = (await api.api('GET', `/instances/${id}`)).body.instance
+      endpoints.push(`${inst.ip[0]}:${inst.port}`)
+    }
   })
   after(async () => coffer?.destroy())
 
@@ -96,8 +103,8 @@ describe('shutdown --all and uninstall', () => {
     assert.match(stdout, /Removed 2 instance\(s\)/)
     await exited()
     assert.deepEqual(await quiet(), [])
-    const listening = listeningPorts()
-    for (const p of [...ports, coffer.port]) assert.equal(listening.has(p), false, `nothing listens on ${p}`)
+    const listening = listeningEndpoints()
+    for (const e of [...endpoints, `127.0.0.1:${coffer.port}`]) assert.equal(listening.has(e), false, `nothing listens on ${e}`)
     assert.deepEqual(accountsOfHome(readFileSync('/etc/passwd', 'utf8'), coffer.home), [])
     assert.equal(existsSync(coffer.home), false, 'the home is gone')
   })
