@@ -77,6 +77,10 @@ describe('shutdown --all and uninstall', () => {
     await assert.rejects(fetch(coffer.url), 'the server is down')
     await coffer.restart()
     await allActive()
+    // Back on their own addresses: the specs the node re-read still carry them.
+    const deadline = Date.now() + 15_000
+    while (!endpoints.every((e) => listeningEndpoints().has(e)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200))
+    for (const e of endpoints) assert.ok(listeningEndpoints().has(e), `an engine listens on ${e} again`)
   })
 
   it('shutdown --all with no server running stops the engines directly; `coffer stop` alone leaves them running', async () => {
