@@ -46,6 +46,8 @@ export interface InstanceSpec {
   readonly version: string
   readonly port: number
   readonly flavor: { readonly ramMb: number; readonly vcpus: number }
+  /** Client addresses the engine lets log in (Trove's access.allowed_cidrs); absent: any address. */
+  readonly allowedCidrs?: readonly string[]
 }
 
 /**

@@ -316,6 +316,7 @@ export class NodeAgent implements GuestApi {
       bindAddress: this.#o.bind,
       port: spec.port,
       flavor: spec.flavor,
+      allowedCidrs: spec.allowedCidrs,
       account,
       nodeAccount,
     }

@@ -8,6 +8,7 @@ import * as nodes from './0006-nodes.js'
 import * as faultOperation from './0007-fault-operation.js'
 import * as quotas from './0008-quotas.js'
 import * as optionalDefaultProject from './0009-optional-default-project.js'
+import * as instanceActions from './0012-instance-actions.js'
 
 /** Migrations in order; compiled in, so the binary never looks for files at run time. */
 export const migrationProvider: MigrationProvider = {
@@ -21,5 +22,6 @@ export const migrationProvider: MigrationProvider = {
     '0007-fault-operation': faultOperation,
     '0008-quotas': quotas,
     '0009-optional-default-project': optionalDefaultProject,
+    '0012-instance-actions': instanceActions,
   }),
 }

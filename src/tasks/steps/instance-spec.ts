@@ -14,7 +14,8 @@ export async function instanceSpec(db: Db, row: InstanceRow): Promise<InstanceSp
   if (!version || !flavor) throw new NotFound(`instance ${row.id} refers to a datastore version or flavor that no longer exists`)
   const ds = await db.selectFrom('datastores').select('name').where('id', '=', version.datastore_id).executeTakeFirstOrThrow()
   if (row.port === null) throw new Error(`instance ${row.id} has no port yet`)
-  return { instanceId: row.id, datastore: ds.name, version: version.name, port: Number(row.port), flavor: { ramMb: flavor.ram_mb, vcpus: flavor.vcpus } }
+  const cidrs = row.allowed_cidrs ? (JSON.parse(row.allowed_cidrs) as string[]) : undefined
+  return { instanceId: row.id, datastore: ds.name, version: version.name, port: Number(row.port), flavor: { ramMb: flavor.ram_mb, vcpus: flavor.vcpus }, ...(cidrs ? { allowedCidrs: cidrs } : {}) }
 }
 
 export async function requireInstance(db: Db, id: string): Promise<InstanceRow> {

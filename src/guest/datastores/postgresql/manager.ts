@@ -100,7 +100,7 @@ async function waitReady(ctx: InstanceContext, pid: number, marks?: ReadonlyMap<
 async function writeConfig(ctx: InstanceContext): Promise<void> {
   const opts = { mode: 0o600, account: ctx.account }
   await writeFileAtomic(join(dataDir(ctx), 'postgresql.conf'), renderPostgresqlConf(ctx, postgresqlTuning(ctx.flavor), logDir(ctx)), opts)
-  await writeFileAtomic(join(dataDir(ctx), 'pg_hba.conf'), renderPgHba(), opts)
+  await writeFileAtomic(join(dataDir(ctx), 'pg_hba.conf'), renderPgHba(ctx.allowedCidrs), opts)
   // The configuration group's overrides, from what Coffer saved (configuration.ts).
   await writeFileAtomic(join(dataDir(ctx), 'postgresql.auto.conf'), renderAutoConf(await readOverrides(ctx)), opts)
 }
