@@ -51,6 +51,7 @@ export async function updateInstanceAttributes(ctx: ApiContext, projectId: strin
     await updateInstance(trx, row.id, { configuration_id: configuration.id })
     return [await enqueue(trx, { instanceId: row.id, kind: 'apply-configuration', input: { instanceId: row.id } })]
   })
+  if (access) ctx.kickTasks()
   await appliesEnded(ctx, applies)
 }
 

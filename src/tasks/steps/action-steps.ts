@@ -26,7 +26,8 @@ export function actionSteps(d: { readonly db: Db; readonly bus: Bus }) {
     restartEngine,
 
     async markResized(id: string): Promise<void> {
-      await transition(db, id, 'RESIZING', 'NONE', { serviceStatus: 'HEALTHY', clearFault: 'mended' })
+      // The restart took whatever configuration waited for one.
+      await transition(db, id, 'RESIZING', 'NONE', { serviceStatus: 'HEALTHY', clearFault: 'mended', pendingRestart: false })
     },
 
     /**
@@ -37,7 +38,7 @@ export function actionSteps(d: { readonly db: Db; readonly bus: Bus }) {
       await updateInstance(db, id, { flavor_id: oldFlavorId })
       try {
         await restartEngine(id)
-        await transition(db, id, 'RESIZING', 'NONE', { serviceStatus: 'HEALTHY' })
+        await transition(db, id, 'RESIZING', 'NONE', { serviceStatus: 'HEALTHY', pendingRestart: false })
       } catch (again) {
         const fault = { ...faultOf(err), details: `${faultOf(err).details ?? err.message}\nStarting it again with flavor ${oldFlavorId} failed too: ${String(again)}`, operation: 'resize-instance' as const, taskId }
         await transition(db, id, 'RESIZING', 'NONE', { fault, serviceStatus: 'ERROR' })
@@ -54,7 +55,7 @@ export function actionSteps(d: { readonly db: Db; readonly bus: Bus }) {
     },
 
     async markStarted(id: string): Promise<void> {
-      await transition(db, id, 'STARTING', 'NONE', { serviceStatus: 'HEALTHY', clearFault: 'mended' })
+      await transition(db, id, 'STARTING', 'NONE', { serviceStatus: 'HEALTHY', clearFault: 'mended', pendingRestart: false })
     },
   }
 }

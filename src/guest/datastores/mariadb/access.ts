@@ -12,9 +12,9 @@ import { ipv4Network, parseCidr } from '../../../core/cidr.js'
 const LOCALHOST = `CHAR(${[...'localhost'].map((c) => c.charCodeAt(0)).join(',')})`
 
 /**
- * The init_connect statement for these networks: DO of an expression that is 0 for an allowed
+ * The init_connect statement for these networks: a SET of an expression that is 0 for an allowed
  * client and otherwise a subquery of two rows, an error (1242) that MariaDB answers by closing the
- * connection. skip-name-resolve (config.ts) makes the host part of USER() the client's address.
+ * connection (not DO, which turns the error into a warning). skip-name-resolve (config.ts) makes the host part of USER() the client's address.
  * Quote-free on purpose: my.cnf values cannot hold quotes (config.ts cnfValue).
  */
 export function renderInitConnect(allowedCidrs: readonly string[]): string {
@@ -23,5 +23,5 @@ export function renderInitConnect(allowedCidrs: readonly string[]): string {
     const { network, mask } = ipv4Network(parseCidr(text))
     return `(INET_ATON(${host}) & ${mask}) = ${network}`
   })
-  return `DO IF(${[`${host} = ${LOCALHOST}`, ...tests].join(' OR ')}, 0, (SELECT 1 UNION SELECT 2))`
+  return `SET @coffer_access = IF(${[`${host} = ${LOCALHOST}`, ...tests].join(' OR ')}, 0, (SELECT 1 UNION SELECT 2))`
 }
