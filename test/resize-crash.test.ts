@@ -1,7 +1,7 @@
 /**
- * A flavor resize is durable: `coffer serve` killed with SIGKILL right after each step of the
- * resize in turn (each restart resumes the task and dies at the next step) still ends ACTIVE, with
- * the new flavor in GET and in the engine's tuning, one engine, and the data kept: never half.
+ * A flavor resize is durable: `coffer serve` killed with SIGKILL right after any step of the resize
+ * is started again and ends ACTIVE with the new flavor in GET and in the engine's tuning, one
+ * engine, and the data kept: never half.
  */
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
@@ -26,32 +26,36 @@ async function query(port: number, sql: string): Promise<any[]> {
 }
 
 describe('resize crash and resume', () => {
-  let coffer: CofferProcess | undefined
-  after(async () => coffer?.destroy())
+  const started: CofferProcess[] = []
+  after(async () => Promise.all(started.map((c) => c.destroy())))
 
-  it(`a resize killed after each of ${STEPS.join(', ')} ends ACTIVE with the new flavor`, async () => {
-    coffer = await startCoffer({ COFFER_CRASH_AFTER_STEP: `resize-instance:${STEPS[0]}` })
-    const api = new TestClient(coffer.url)
-    await api.login('admin', ADMIN_PASSWORD, 'admin')
-    const body = pgCreateBody('resize-crash', { databases: [{ name: 'app' }], users: [{ name: 'app', password: 'app-pass-1', databases: [{ name: 'app' }] }] })
-    const id = (await api.api('POST', '/instances', body)).body.instance.id
-    const inst = (await api.waitActive(id)).body.instance
-    assert.equal(inst.status, 'ACTIVE', JSON.stringify(inst))
-    await query(inst.port, "CREATE TABLE kept (v text); INSERT INTO kept VALUES ('before')")
-    assert.equal((await query(inst.port, "SELECT current_setting('shared_buffers') AS v"))[0].v, '128MB')
+  for (const step of STEPS) {
+    it(`a resize killed right after '${step}' ends ACTIVE with the new flavor, after a restart`, async () => {
+      const coffer = await startCoffer({ COFFER_CRASH_AFTER_STEP: `resize-instance:${step}` })
+      started.push(coffer)
+      const api = new TestClient(coffer.url)
+      await api.login('admin', ADMIN_PASSWORD, 'admin')
+      const body = pgCreateBody(`resize-crash-${step}`, { databases: [{ name: 'app' }], users: [{ name: 'app', password: 'app-pass-1', databases: [{ name: 'app' }] }] })
+      const id = (await api.api('POST', '/instances', body)).body.instance.id
+      const inst = (await api.waitActive(id)).body.instance
+      assert.equal(inst.status, 'ACTIVE', JSON.stringify(inst))
+      await query(inst.port, "CREATE TABLE kept (v text); INSERT INTO kept VALUES ('before')")
+      assert.equal((await query(inst.port, "SELECT current_setting('shared_buffers') AS v"))[0].v, '128MB')
 
-    assert.equal((await api.api('POST', `/instances/${id}/action`, { resize: { flavorRef: '2' } })).status, 202)
-    for (const next of [...STEPS.slice(1), undefined]) {
+      assert.equal((await api.api('POST', `/instances/${id}/action`, { resize: { flavorRef: '2' } })).status, 202)
       await exited(coffer)
       assert.equal(coffer.child.signalCode, 'SIGKILL', 'the fault point killed the server')
-      await coffer.restart(next ? { COFFER_CRASH_AFTER_STEP: `resize-instance:${next}` } : {})
+      await coffer.restart()
       await api.login('admin', ADMIN_PASSWORD, 'admin')
-    }
-    const done = (await api.waitActive(id)).body.instance
-    assert.equal(done.status, 'ACTIVE', JSON.stringify(done))
-    assert.equal(done.flavor.id, '2')
-    assert.equal((await query(done.port, "SELECT current_setting('shared_buffers') AS v"))[0].v, '512MB', 'the engine runs with the new flavor')
-    assert.equal((await query(done.port, 'SELECT v FROM kept'))[0].v, 'before')
-    assert.equal(engineMains(join(coffer.home, 'instances', id)).length, 1, 'one engine')
-  })
+
+      const done = (await api.waitActive(id)).body.instance
+      assert.equal(done.status, 'ACTIVE', JSON.stringify(done))
+      assert.equal(done.flavor.id, '2')
+      assert.equal((await query(done.port, "SELECT current_setting('shared_buffers') AS v"))[0].v, '512MB', 'the engine runs with the new flavor')
+      assert.equal((await query(done.port, 'SELECT v FROM kept'))[0].v, 'before')
+      assert.equal(engineMains(join(coffer.home, 'instances', id)).length, 1, 'one engine')
+      started.splice(started.indexOf(coffer), 1)
+      await coffer.destroy()
+    })
+  }
 })
