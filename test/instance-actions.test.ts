@@ -13,7 +13,9 @@ import mysql from 'mysql2/promise'
 import pg from 'pg'
 import { startCofferAsAdmin } from './helpers/admin-session.js'
 import type { TestClient } from './helpers/api-client.js'
-import type { CofferProcess } from './helpers/coffer-process.js'
+import { COFFER_BIN, type CofferProcess } from './helpers/coffer-process.js'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
 
 const PASSWORD = 'app-Passw0rd'
 
@@ -258,5 +260,22 @@ describe('instance actions', () => {
     const r = await api.api('POST', '/instances', createBody('postgresql', true, { name: 'public', access: { is_public: true } }))
     assert.equal(r.status, 400)
     assert.equal((await api.api('GET', '/instances')).body.instances.filter((i: any) => i.name === 'public').length, 0)
+  })
+
+  it('does the same from the CLI, by names, with progress while waiting', async () => {
+    const env = { PATH: process.env.PATH, HOME: '/nonexistent', COFFER_HOME: coffer.home }
+    const cli = async (...args: string[]) => promisify(execFile)(COFFER_BIN, args, { env, timeout: 120_000 })
+    const { stderr } = await cli('resize-instance', 'act-redis', 'm1.tiny', '--wait')
+    assert.match(stderr, /RESIZE.*\n.*ACTIVE \(\d+\.\d s\)/s, 'shows the status as it changes')
+    assert.equal((await show(api, ids.redis!.id)).flavor.id, '1', 'the flavor found by name')
+    await cli('stop', 'act-redis', '--wait')
+    assert.equal((await show(api, ids.redis!.id)).status, 'SHUTDOWN')
+    await cli('start', 'act-redis', '--wait')
+    assert.equal((await show(api, ids.redis!.id)).status, 'ACTIVE')
+    assert.equal(await redisCall(ids.redis!.port, 'app', PASSWORD, async (r) => String(await r.get('kept'))), 'before')
+    await assert.rejects(cli('resize-instance', 'act-redis', 'no-such-flavor'), /no-such-flavor cannot be found/)
+    await cli('update', 'act-mariadb', '--allow-any-address')
+    await api.waitFor(ids.mariadb!.id, (r) => r.body.instance.status === 'ACTIVE' && r.body.instance.access.allowed_cidrs === undefined)
+    assert.equal(String((await mariaQuery(ids.mariadb!.port, 'SELECT v FROM kept', '127.0.0.3'))[0].v), 'before', 'any address again')
   })
 })
