@@ -17,7 +17,9 @@ import { claimSpare } from '../store/repos/spares.js'
 import type { InstanceRow } from '../store/schema.js'
 import type { CreateInstanceInput } from '../tasks/create-instance.js'
 import { enqueue } from '../tasks/queue.js'
+import { checkFlavorFits } from '../core/flavor-fit.js'
 import { checkDatabaseCharacterSets } from './character-set-check.js'
+import { AccessBody, accessColumns } from './instance-access.js'
 import type { ApiContext } from './context.js'
 import { parseBody } from './parse.js'
 import { requireConfiguration } from './routes/configurations.js'
@@ -43,6 +45,7 @@ const CreateBody = z.object({
     configuration: z.string().optional(),
     replica_of: z.string().optional(),
     restorePoint: z.unknown().optional(),
+    access: AccessBody.optional(),
   }),
 })
 
@@ -73,6 +76,8 @@ export async function createInstance(ctx: ApiContext, projectId: string, body: u
   if (flavor.ram_mb > ctx.capacity.ramMb || flavor.vcpus > ctx.capacity.vcpus) {
     throw new OverLimit(`Flavor ${flavor.id} (${flavor.ram_mb} MB RAM, ${flavor.vcpus} vCPUs) is larger than any node can give: at most ${ctx.capacity.ramMb} MB RAM and ${ctx.capacity.vcpus} vCPUs.`)
   }
+  checkFlavorFits(manifest, flavor, configuration ? JSON.parse(configuration.values) : {})
+  const access = req.access ? accessColumns(manifest, req.access) : undefined
   if (req.volume.size > ctx.settings.maxVolumeGb) {
     throw new OverLimit(`Volume size ${req.volume.size} GB is over the largest allowed, ${ctx.settings.maxVolumeGb} GB.`)
   }
@@ -86,17 +91,19 @@ export async function createInstance(ctx: ApiContext, projectId: string, body: u
     datastore_version_id: version.id,
     configuration_id: configuration?.id ?? null,
   })
+  const wanted = access ? { ...fresh, ...access } : fresh
   const row = await ctx.db.transaction().execute(async (trx) => {
     // Counted inside the transaction so racing creates cannot both pass the quota.
     checkQuota(await quotaLimits(trx, projectId, defaultQuotas(ctx.settings)), await quotaUsage(trx, projectId), { instances: 1, volumes: req.volume.size })
-    const spare = await claimSpare(trx, fresh)
+    // A spare's engine started with no access rules: an instance with some is built afresh.
+    const spare = access?.allowed_cidrs ? undefined : await claimSpare(trx, wanted)
     const id = spare?.id ?? fresh.id
-    if (!spare) await insertInstance(trx, fresh)
+    if (!spare) await insertInstance(trx, wanted)
     await markDatastoreUsed(trx, version.id)
     const users = req.users.map((u) => ({ ...u, password: ctx.sealer.seal(u.password) }))
     const input: CreateInstanceInput = { instanceId: id, databases: req.databases, users, ...(spare ? { fromSpare: { sameFlavor: spare.sameFlavor } } : {}) }
     await enqueue(trx, { instanceId: id, kind: 'create-instance', input })
-    return spare ? await findInstance(trx, id) : fresh
+    return spare ? await findInstance(trx, id) : wanted
   })
   if (!row) throw new Error('the claimed spare vanished inside its own transaction')
   ctx.kickTasks()

@@ -1,5 +1,6 @@
 /**
- * PUT (and the deprecated PATCH) /instances/{id}: rename, attach or detach a configuration group.
+ * PUT (and the deprecated PATCH) /instances/{id}: rename, attach or detach a configuration group,
+ * change access.
  * As in Trove, only one attribute besides `name` changes per call; `{"instance": {}}` detaches.
  */
 import { z } from 'zod'
@@ -12,12 +13,13 @@ import type { InstanceRow } from '../store/schema.js'
 import { enqueue } from '../tasks/queue.js'
 import { appliesEnded } from './configuration-answer.js'
 import type { ApiContext } from './context.js'
+import { accessChange, applyAccess } from './instance-access-update.js'
 import { parseBody } from './parse.js'
 import { requireConfiguration } from './routes/configurations.js'
 import { statusInputs } from './views/instance.js'
 
 const UpdateBody = z.object({ instance: z.record(z.string(), z.unknown()) })
-const UNSUPPORTED: Record<string, string> = { replica_of: 'detaching replicas', slave_of: 'detaching replicas', access: 'changing access', datastore_version: 'upgrades' }
+const UNSUPPORTED: Record<string, string> = { replica_of: 'detaching replicas', slave_of: 'detaching replicas', datastore_version: 'upgrades' }
 
 /**
  * Checks everything the body asks for first (a 4xx changes nothing: no rename before a bad group
@@ -33,20 +35,23 @@ export async function updateInstanceAttributes(ctx: ApiContext, projectId: strin
   if (others.length > 1) throw new BadRequest("Only one attribute (except 'name') is allowed to update.")
   const other = others[0]
   if (other && UNSUPPORTED[other]) throw new NotImplemented(`Updating ${other} (${UNSUPPORTED[other]}) is not supported yet.`)
-  if (other && other !== 'configuration') throw new BadRequest(`Instance attribute '${other}' cannot be updated.`)
+  if (other && other !== 'configuration' && other !== 'access') throw new BadRequest(`Instance attribute '${other}' cannot be updated.`)
   const name = attrs.name
   if (name !== undefined) {
     if (typeof name !== 'string') throw new BadRequest("Validation error: instance['name'] must be a string.")
     validateInstanceName(name)
   }
   const configuration = await configurationChange(ctx, row, other === 'configuration', attrs)
+  const access = other === 'access' ? await accessChange(ctx, row, attrs.access) : undefined
 
   const applies = await ctx.db.transaction().execute(async (trx) => {
     if (typeof name === 'string') await updateInstance(trx, row.id, { name })
+    if (access) await applyAccess(trx, row, access)
     if (configuration === undefined) return []
     await updateInstance(trx, row.id, { configuration_id: configuration.id })
     return [await enqueue(trx, { instanceId: row.id, kind: 'apply-configuration', input: { instanceId: row.id } })]
   })
+  if (access) ctx.kickTasks()
   await appliesEnded(ctx, applies)
 }
 

@@ -3,6 +3,7 @@
  */
 import { Command, CommanderError } from 'commander'
 import { CofferClient } from './client.js'
+import { actionCommands } from './commands/actions.js'
 import { catalogCommands } from './commands/catalog.js'
 import { configurationCommands } from './commands/configurations.js'
 import { identityCommands } from './commands/identity.js'
@@ -26,6 +27,7 @@ const lazyClient = () => (client ??= new CofferClient(findCredentials()))
 serveCommand(program)
 homeCommands(program)
 instanceCommands(program, lazyClient)
+actionCommands(program, lazyClient)
 catalogCommands(program, lazyClient)
 schemaCommands(program, lazyClient)
 logCommands(program, lazyClient)

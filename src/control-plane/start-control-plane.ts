@@ -21,7 +21,11 @@ import { openSqliteStore } from '../store/state-store.js'
 import { applyConfiguration } from '../tasks/apply-configuration.js'
 import { createInstance } from '../tasks/create-instance.js'
 import { deleteInstance } from '../tasks/delete-instance.js'
+import { resizeInstance } from '../tasks/resize-instance.js'
 import { restartInstance } from '../tasks/restart-instance.js'
+import { startInstance } from '../tasks/start-instance.js'
+import { stopInstance } from '../tasks/stop-instance.js'
+import { actionSteps } from '../tasks/steps/action-steps.js'
 import { TaskRunner } from '../tasks/runner.js'
 import { SpareKeeper } from '../tasks/spare-keeper.js'
 import { configurationSteps } from '../tasks/steps/configuration-steps.js'
@@ -80,6 +84,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
 
   const steps = instanceSteps({ db, bus, sealer, healthyTimeoutMs: 120_000 })
   const configSteps = configurationSteps({ db, bus })
+  const actions = actionSteps({ db, bus })
   // Leases of a previous run of this process are released at once: in the embedded mode nobody
   // else could be running them, and waiting for them to expire would only delay the resume.
   const ownerPrefix = `${settings.nodeName}/`
@@ -87,7 +92,8 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
   const runner = new TaskRunner({
     db,
     owner: `${ownerPrefix}${process.pid}-${randomBytes(4).toString('hex')}`,
-    workflows: [createInstance(steps, configSteps), deleteInstance(steps), applyConfiguration(configSteps, steps), restartInstance(configSteps, steps)],
+    workflows: [createInstance(steps, configSteps), deleteInstance(steps), applyConfiguration(configSteps, steps), restartInstance(configSteps, steps),
+      resizeInstance(actions, steps), stopInstance(actions, steps), startInstance(actions, steps)],
     concurrency: settings.taskConcurrency,
     log,
   })

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { canTransition, instanceStatus, isSupervised, mayConfigure, mayRestart, operatingStatus, TASK_STATUSES, TASK_TRANSITIONS, type Operation, type StatusInputs } from './instance.js'
+import { canTransition, instanceStatus, isSupervised, mayConfigure, mayRestart, mayStart, mayStop, operatingStatus, TASK_STATUSES, TASK_TRANSITIONS, type Operation, type StatusInputs } from './instance.js'
 
 const fault = { message: 'boom', created: '2026-01-01T00:00:00' }
 
@@ -65,5 +65,29 @@ describe('what may start on an instance', () => {
     assert.equal(isSupervised(s({ fault: failed('apply-configuration') })), true)
     assert.equal(isSupervised(s({ fault: failed('create-instance'), serviceStatus: 'ERROR' })), false)
     assert.equal(isSupervised(s({ taskStatus: 'DELETING' })), false)
+  })
+})
+
+describe('resize, stop and start', () => {
+  const up: StatusInputs = { taskStatus: 'NONE', serviceStatus: 'HEALTHY', fault: null }
+  it('shows RESIZE while resizing, SHUTDOWN while stopping and stopped, REBOOT while starting', () => {
+    assert.equal(instanceStatus({ ...up, taskStatus: 'RESIZING' }), 'RESIZE')
+    assert.equal(instanceStatus({ ...up, taskStatus: 'STOPPING', stopped: true }), 'SHUTDOWN')
+    assert.equal(instanceStatus({ ...up, stopped: true }), 'SHUTDOWN', 'a late heartbeat does not make it ACTIVE')
+    assert.equal(instanceStatus({ ...up, taskStatus: 'STARTING' }), 'REBOOT')
+  })
+  it('leaves a stopped engine unsupervised, and lets only a start follow a stop', () => {
+    assert.equal(isSupervised({ ...up, serviceStatus: 'SHUTDOWN', stopped: true }), false)
+    assert.equal(mayStop(up), true)
+    assert.equal(mayStop({ ...up, stopped: true }), false)
+    assert.equal(mayRestart({ ...up, serviceStatus: 'SHUTDOWN', stopped: true }), false)
+    assert.equal(mayStart({ ...up, serviceStatus: 'SHUTDOWN', stopped: true }), true)
+    assert.equal(mayStart(up), false)
+    for (const t of ['RESIZING', 'STOPPING', 'STARTING'] as const) {
+      assert.equal(canTransition('NONE', t), true)
+      assert.equal(canTransition(t, 'NONE'), true)
+      assert.equal(canTransition(t, 'DELETING'), true)
+      assert.equal(canTransition(t, 'REBOOTING'), false)
+    }
   })
 })

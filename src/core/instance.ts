@@ -6,7 +6,7 @@
  */
 
 /** The operation at work on an instance, if any (Trove's task status). */
-export const TASK_STATUSES = ['NONE', 'BUILDING', 'DELETING', 'REBOOTING'] as const
+export const TASK_STATUSES = ['NONE', 'BUILDING', 'DELETING', 'REBOOTING', 'RESIZING', 'STOPPING', 'STARTING'] as const
 export type TaskStatus = (typeof TASK_STATUSES)[number]
 
 /** What the guest last said about the engine (Trove's ServiceStatuses). */
@@ -21,18 +21,23 @@ export type InstanceStatus =
   | 'REBOOT'
   | 'FAILED'
   | 'RESTART_REQUIRED'
+  | 'RESIZE'
   | 'UNKNOWN'
 
 /**
  * Which task status may follow which. NONE → NONE is an operation that runs without a task status
  * of its own (a configuration apply) ending, or an admin's reset; DELETING → NONE is a failed
  * delete, which leaves the instance in ERROR to be deleted again. BUILDING follows NONE only when a
- * create claims a ready spare.
+ * create claims a ready spare. RESIZING, STOPPING and STARTING are the flavor resize and a user's
+ * stop and start: each ends in NONE (a stopped instance is NONE with `stopped` set).
  */
 export const TASK_TRANSITIONS: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = {
-  NONE: ['NONE', 'BUILDING', 'REBOOTING', 'DELETING'],
+  NONE: ['NONE', 'BUILDING', 'REBOOTING', 'RESIZING', 'STOPPING', 'STARTING', 'DELETING'],
   BUILDING: ['NONE', 'DELETING'],
   REBOOTING: ['NONE', 'DELETING'],
+  RESIZING: ['NONE', 'DELETING'],
+  STOPPING: ['NONE', 'DELETING'],
+  STARTING: ['NONE', 'DELETING'],
   DELETING: ['NONE'],
 }
 
@@ -42,7 +47,7 @@ export const NOT_DELETING: readonly TaskStatus[] = TASK_STATUSES.filter((t) => t
 export const canTransition = (from: TaskStatus, to: TaskStatus): boolean => TASK_TRANSITIONS[from].includes(to)
 
 /** The operations whose failure an instance shows: its tasks' kinds (later: backups). */
-export const OPERATIONS = ['create-instance', 'delete-instance', 'restart-instance', 'apply-configuration'] as const
+export const OPERATIONS = ['create-instance', 'delete-instance', 'restart-instance', 'apply-configuration', 'resize-instance', 'stop-instance', 'start-instance'] as const
 export type Operation = (typeof OPERATIONS)[number]
 
 /** The task status each operation runs under; null for one that shows none (Trove keeps ACTIVE during a configuration apply). */
@@ -51,6 +56,9 @@ export const OPERATION_TASK_STATUS: Readonly<Record<Operation, TaskStatus | null
   'delete-instance': 'DELETING',
   'restart-instance': 'REBOOTING',
   'apply-configuration': null,
+  'resize-instance': 'RESIZING',
+  'stop-instance': 'STOPPING',
+  'start-instance': 'STARTING',
 }
 
 /**
@@ -59,7 +67,7 @@ export const OPERATION_TASK_STATUS: Readonly<Record<Operation, TaskStatus | null
  * clears the fault. A failed create or delete leaves a half-made or half-removed instance: only a
  * delete (or an admin's reset_status) goes on from there.
  */
-export const MENDABLE: readonly Operation[] = ['restart-instance', 'apply-configuration']
+export const MENDABLE: readonly Operation[] = ['restart-instance', 'apply-configuration', 'resize-instance', 'stop-instance', 'start-instance']
 
 export interface Fault {
   readonly message: string
@@ -75,13 +83,18 @@ export interface StatusInputs {
   readonly fault: Fault | null
   /** Applied configuration waits for a restart. */
   readonly pendingRestart?: boolean
+  /** A user stopped the instance (the stop action) and has not started it again. */
+  readonly stopped?: boolean
 }
 
-export function instanceStatus({ taskStatus, serviceStatus, fault, pendingRestart }: StatusInputs): InstanceStatus {
+export function instanceStatus({ taskStatus, serviceStatus, fault, pendingRestart, stopped }: StatusInputs): InstanceStatus {
   if (taskStatus === 'DELETING') return 'SHUTDOWN'
   if (fault) return 'ERROR'
   if (taskStatus === 'BUILDING') return 'BUILD'
-  if (taskStatus === 'REBOOTING') return 'REBOOT'
+  if (taskStatus === 'REBOOTING' || taskStatus === 'STARTING') return 'REBOOT'
+  if (taskStatus === 'RESIZING') return 'RESIZE'
+  // A late heartbeat from before the stop must not make a stopped instance look ACTIVE.
+  if (taskStatus === 'STOPPING' || stopped) return 'SHUTDOWN'
   switch (serviceStatus) {
     case 'HEALTHY':
     case 'ACTIVE':
@@ -119,9 +132,10 @@ export const isReady = (inputs: StatusInputs): boolean => {
 /**
  * True when an instance's engine should be running and watched (heartbeats, restarts after a
  * crash): placed and built, no task at work on it, and no failed build or delete. A mendable fault
- * does not stop the watch: its health reports keep flowing while the fault is shown.
+ * does not stop the watch: its health reports keep flowing while the fault is shown. A stopped
+ * instance is not watched: its engine stays stopped until a start.
  */
-export const isSupervised = (s: StatusInputs): boolean => s.taskStatus === 'NONE' && s.serviceStatus !== 'NEW' && s.serviceStatus !== 'BUILD' && isMendable(s.fault)
+export const isSupervised = (s: StatusInputs): boolean => s.taskStatus === 'NONE' && !s.stopped && s.serviceStatus !== 'NEW' && s.serviceStatus !== 'BUILD' && isMendable(s.fault)
 
 /**
  * A restart may start: no task runs, the engine was built, and no failed build or delete stands in
@@ -135,3 +149,9 @@ export const mayRestart = (s: StatusInputs): boolean => isReady(s) || isSupervis
  * settings, so a detach or another group is the way out).
  */
 export const mayConfigure = (s: StatusInputs): boolean => isReady(s) || (isSupervised(s) && engineUp(s))
+
+/** A stop may start: as a restart, the engine built and no task at work; stopping twice is refused. */
+export const mayStop = (s: StatusInputs): boolean => !s.stopped && mayRestart(s)
+
+/** A start may begin: the instance was stopped by a user and no task runs on it. */
+export const mayStart = (s: StatusInputs): boolean => s.stopped === true && s.taskStatus === 'NONE' && isMendable(s.fault)

@@ -65,6 +65,19 @@ export interface DatastoreManifest {
   readonly names: NameRules
   /** True when a user is a name and a host (MariaDB's `'app'@'%'`); absent or false otherwise. */
   readonly userHosts?: boolean
+  /**
+   * The address families whose CIDRs the engine itself can hold clients to (Trove's
+   * access.allowed_cidrs); absent: it cannot, and a request naming CIDRs is refused.
+   */
+  readonly accessFamilies?: readonly (4 | 6)[]
+  /** The least flavor RAM, in MB, the engine runs in; a create or resize below it is refused. */
+  readonly minRamMb?: number
+  /**
+   * Configuration parameters that reserve memory at start, with the bytes one bare unit of each
+   * stands for (PostgreSQL's shared_buffers: 8192). A flavor with less RAM than the attached
+   * group's values add up to is refused.
+   */
+  readonly memoryParameters?: Readonly<Record<string, number>>
 }
 
 export interface NameRules {

@@ -51,6 +51,8 @@ export interface InstanceSpec {
   readonly address?: string
   readonly port: number
   readonly flavor: { readonly ramMb: number; readonly vcpus: number }
+  /** Client addresses the engine lets log in (Trove's access.allowed_cidrs); absent: any address. */
+  readonly allowedCidrs?: readonly string[]
 }
 
 /**

@@ -424,6 +424,7 @@ export class NodeAgent implements GuestApi {
       bindAddress: spec.address ?? this.#o.bind,
       port: spec.port,
       flavor: spec.flavor,
+      allowedCidrs: spec.allowedCidrs,
       account,
       nodeAccount,
     }

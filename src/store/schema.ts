@@ -103,6 +103,12 @@ export interface InstanceTable {
   pending_restart: Generated<number>
   /** For a spare: the build of Coffer that made it (see build-id.ts); null for client instances. */
   built_by: string | null
+  /** 1 while a user has the instance stopped (the stop action); its engine is then not supervised. */
+  stopped: Generated<number>
+  /** Trove's access.allowed_cidrs as a JSON list; null: clients from any address. */
+  allowed_cidrs: string | null
+  /** Trove's access.is_public: the instance has an address on a real interface. */
+  is_public: Generated<number>
 }
 
 export interface ConfigurationTable {

@@ -13,7 +13,10 @@ import type { Db } from '../store/schema.js'
 import type { ApplyConfigurationInput } from './apply-configuration.js'
 import type { CreateInstanceInput } from './create-instance.js'
 import type { DeleteInstanceInput } from './delete-instance.js'
+import type { ResizeInstanceInput } from './resize-instance.js'
 import type { RestartInstanceInput } from './restart-instance.js'
+import type { StartInstanceInput } from './start-instance.js'
+import type { StopInstanceInput } from './stop-instance.js'
 
 /** Each workflow's kind and the input its task carries. */
 export interface TaskInputs {
@@ -21,6 +24,9 @@ export interface TaskInputs {
   'delete-instance': DeleteInstanceInput
   'restart-instance': RestartInstanceInput
   'apply-configuration': ApplyConfigurationInput
+  'resize-instance': ResizeInstanceInput
+  'stop-instance': StopInstanceInput
+  'start-instance': StartInstanceInput
 }
 export type TaskKind = keyof TaskInputs
 

@@ -11,6 +11,8 @@ import { projectScope, requireAdmin } from '../auth.js'
 import type { ApiContext } from '../context.js'
 import { effectiveConfiguration } from '../instance-configuration.js'
 import { createInstance } from '../instance-create.js'
+import { stopOrStart } from '../instance-power.js'
+import { resizeFlavor } from '../instance-resize-flavor.js'
 import { updateInstanceAttributes } from '../instance-update.js'
 import { baseUrl } from '../links.js'
 import { instanceView, statusInputs } from '../views/instance.js'
@@ -124,7 +126,16 @@ export function instanceRoutes(app: FastifyInstance, ctx: ApiContext): void {
         ctx.kickTasks()
         return reply.code(202).send()
       }
-      case 'resize':
+      case 'resize': {
+        const resize = body.resize as Record<string, unknown> | null | undefined
+        if (resize && typeof resize === 'object' && 'volume' in resize) throw new NotImplemented('Resizing an instance\'s volume is not supported yet.')
+        await resizeFlavor(ctx, r, body)
+        return reply.code(202).send()
+      }
+      case 'stop':
+      case 'start':
+        await stopOrStart(ctx, r, action[0])
+        return reply.code(202).send()
       case 'promote_to_replica_source':
       case 'eject_replica_source':
         throw new NotImplemented(`Instance action '${action[0]}' is not supported yet.`)

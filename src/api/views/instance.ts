@@ -8,6 +8,7 @@ export const statusInputs = (r: InstanceRow): StatusInputs => ({
   serviceStatus: r.service_status,
   fault: r.fault_message ? { message: r.fault_message, created: r.fault_created ?? r.updated_at, operation: r.fault_operation } : null,
   pendingRestart: Number(r.pending_restart) === 1,
+  stopped: Number(r.stopped) === 1,
 })
 
 export interface InstanceViewExtras {
@@ -37,7 +38,7 @@ export function instanceView(base: string, r: InstanceRow, x: InstanceViewExtras
     flavor: { id: r.flavor_id, links: links(base, r.project_id, `flavors/${r.flavor_id}`) },
     datastore: x.datastore,
     region: 'RegionOne',
-    access: { is_public: false },
+    access: accessView(r),
     volume: {
       size: r.volume_size,
       ...(used === undefined ? {} : { used: round(used), used_percent: round((100 * used) / r.volume_size) }),
@@ -65,3 +66,9 @@ const placeView = (address: string, network: string, port: number) => ({
 })
 
 const round = (n: number): number => Math.round(n * 100) / 100
+
+/** Trove's `access`: allowed_cidrs only when some were given. */
+export const accessView = (r: Pick<InstanceRow, 'is_public' | 'allowed_cidrs'>) => ({
+  is_public: Number(r.is_public) === 1,
+  ...(r.allowed_cidrs ? { allowed_cidrs: JSON.parse(r.allowed_cidrs) as string[] } : {}),
+})

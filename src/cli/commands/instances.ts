@@ -29,6 +29,7 @@ const summary = (i: any) => ({
   volume: i.volume?.size === undefined ? undefined : `${i.volume.size} GB`,
   volume_used: i.volume?.used === undefined ? '-' : `${i.volume.used} GB (${i.volume.used_percent}%)`,
   configuration: i.configuration ? `${i.configuration.name} (${i.configuration.id})` : '-',
+  access: i.access?.allowed_cidrs?.length ? `from ${i.access.allowed_cidrs.join(', ')}` : 'from any address',
   // Trove's roles: a replica follows its replica_of; a replica source lists its replicas.
   replica_role: i.replica_of ? `replica of ${i.replica_of.id}` : i.replicas?.length ? `source of ${i.replicas.map((r: any) => r.id).join(', ')}` : '-',
   ...(i.fault ? { fault: i.fault.message, fault_date: i.fault.created, ...(i.fault.details ? { fault_details: i.fault.details } : {}) } : {}),
@@ -37,7 +38,7 @@ const summary = (i: any) => ({
 })
 
 /** A flavor name becomes its id; an unknown one goes to the API as given, whose 400 says so. */
-async function flavorRef(c: CofferClient, flavor: string): Promise<string> {
+export async function flavorRef(c: CofferClient, flavor: string): Promise<string> {
   try {
     return await resolveFlavorId(c, flavor)
   } catch (err) {
@@ -57,7 +58,7 @@ function parseUser(spec: string, databases: readonly string[]) {
  * Polls the instance, often at first (a create from a spare is done in tens of milliseconds) and
  * then less (a cold create takes seconds): 20 ms doubling to 500 ms. A dot a second shows progress.
  */
-async function waitFor(client: CofferClient, id: string, until: (i: any | undefined) => boolean, json: boolean): Promise<any> {
+export async function waitFor(client: CofferClient, id: string, until: (i: any | undefined) => boolean, json: boolean): Promise<any> {
   const started = Date.now()
   let last = ''
   let dotAt = started

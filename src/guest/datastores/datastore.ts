@@ -32,6 +32,11 @@ export interface InstanceContext {
   readonly bindAddress: string
   readonly port: number
   readonly flavor: { readonly ramMb: number; readonly vcpus: number }
+  /**
+   * Client addresses (CIDRs) the engine lets log in, rendered into its own access rules at every
+   * start; absent: any address. The service account's private socket is never affected.
+   */
+  readonly allowedCidrs?: readonly string[] | undefined
   /** The instance's own OS account (when Coffer runs as root): the engine runs as it and owns the volume. */
   readonly account: OsAccount
   /** The datastore's node-wide account (e.g. Debian's `postgres`): builds templates in the cache. */

@@ -10,6 +10,7 @@ import * as quotas from './0008-quotas.js'
 import * as optionalDefaultProject from './0009-optional-default-project.js'
 import * as datastoreUse from './0010-datastore-use.js'
 import * as instanceAddresses from './0011-instance-addresses.js'
+import * as instanceActions from './0012-instance-actions.js'
 
 /** Migrations in order; compiled in, so the binary never looks for files at run time. */
 export const migrationProvider: MigrationProvider = {
@@ -25,5 +26,6 @@ export const migrationProvider: MigrationProvider = {
     '0009-optional-default-project': optionalDefaultProject,
     '0010-datastore-use': datastoreUse,
     '0011-instance-addresses': instanceAddresses,
+    '0012-instance-actions': instanceActions,
   }),
 }

@@ -87,7 +87,7 @@ export async function usedAddresses(db: Db, node: string): Promise<Set<string>> 
  * Resolves false when there was nothing to reset (the instance is gone or being deleted).
  */
 export function resetStatus(db: Db, id: string): Promise<boolean> {
-  return transition(db, id, ['NONE', 'BUILDING', 'REBOOTING'], 'NONE', { clearFault: 'any', serviceStatus: 'SHUTDOWN' })
+  return transition(db, id, ['NONE', 'BUILDING', 'REBOOTING', 'RESIZING', 'STOPPING', 'STARTING'], 'NONE', { clearFault: 'any', serviceStatus: 'SHUTDOWN' })
 }
 
 /** A new instance row in BUILD, not placed yet: the fields a create decides, defaults for the rest. */
@@ -116,5 +116,8 @@ export function newInstanceRow(
     root_enabled_by: null,
     pending_restart: 0,
     built_by: null,
+    stopped: 0,
+    allowed_cidrs: null,
+    is_public: 0,
   }
 }

@@ -19,7 +19,16 @@ export async function instanceSpec(db: Db, row: InstanceRow): Promise<InstanceSp
 
 /** The one place a spec is put together, so a field added to it reaches every node message. */
 function specOf(row: InstanceRow, version: string, datastore: string, flavor: { readonly ram_mb: number; readonly vcpus: number }): InstanceSpec {
-  return { instanceId: row.id, datastore, version, ...(row.address ? { address: row.address } : {}), port: Number(row.port), flavor: { ramMb: flavor.ram_mb, vcpus: flavor.vcpus } }
+  const cidrs = row.allowed_cidrs ? (JSON.parse(row.allowed_cidrs) as string[]) : undefined
+  return {
+    instanceId: row.id,
+    datastore,
+    version,
+    ...(row.address ? { address: row.address } : {}),
+    port: Number(row.port),
+    flavor: { ramMb: flavor.ram_mb, vcpus: flavor.vcpus },
+    ...(cidrs ? { allowedCidrs: cidrs } : {}),
+  }
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import { CofferError } from '../../../core/errors.js'
 import type { InstanceContext } from '../datastore.js'
+import { renderInitConnect } from './access.js'
 import type { MariadbTuning } from './tuning.js'
 
 /** Where an instance's files are; all absolute. */
@@ -99,6 +100,7 @@ export function renderMyCnf(
     else if (override !== null) lines.push(`${k} = ${override}`)
   }
   for (const [k, v] of wanted) if (v !== null) lines.push(`${k} = ${v}`)
+  if (ctx.allowedCidrs) lines.push(`init_connect = ${renderInitConnect(ctx.allowedCidrs)}`)
   return `# Written by Coffer for instance ${ctx.instanceId}; rewritten at every start.\n[mysqld]\n${lines.join('\n')}\n`
 }
 

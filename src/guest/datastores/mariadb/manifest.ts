@@ -42,6 +42,17 @@ export interface MysqlFamilyServer {
  * within the file system's 255 bytes (measured: 64 hyphens fail with "File name too long").
  * 64 is the shorter of MariaDB's limits (databases 64, users 80).
  */
+/**
+ * What both MySQL-family engines say about access and memory: allowed_cidrs held by init_connect
+ * (access.ts, IPv4 only), a 256 MB floor (InnoDB's 64 MB pool and the server around it), and the
+ * buffers that are reserved at start.
+ */
+export const MYSQL_FAMILY_LIMITS = {
+  accessFamilies: [4],
+  minRamMb: 256,
+  memoryParameters: { innodb_buffer_pool_size: 1, key_buffer_size: 1, innodb_log_buffer_size: 1 },
+} as const satisfies Pick<DiscoveredManifest, 'accessFamilies' | 'minRamMb' | 'memoryParameters'>
+
 export const mariadbNames: NameRules = {
   maxLength: 64,
   pattern: '(?!(?:[^-]*-){48})[A-Za-z_][A-Za-z0-9_-]*',
@@ -95,5 +106,5 @@ export async function discoverMariadb(): Promise<DiscoveredManifest> {
   const found = await serverVersion(MARIADB_SERVER_BINARY)
   const installer = await access(MARIADB_INSTALL_DB, constants.X_OK).then(() => true, () => false)
   const versions = found?.product === 'mariadb' && installer ? [versionInfo(found.number)] : []
-  return { name: 'mariadb', defaultPort: 3306, versions, names: mariadbNames, userHosts: true }
+  return { name: 'mariadb', defaultPort: 3306, versions, names: mariadbNames, userHosts: true, ...MYSQL_FAMILY_LIMITS }
 }

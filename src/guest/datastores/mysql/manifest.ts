@@ -14,7 +14,7 @@ import { toolFailed } from '../common/engine-errors.js'
 import { removeTree, writeFileAtomic } from '../common/files.js'
 import { runAs } from '../common/process.js'
 import type { OsAccount } from '../datastore.js'
-import { mariadbNames, serverVersion, versionInfo } from '../mariadb/manifest.js'
+import { MYSQL_FAMILY_LIMITS, mariadbNames, serverVersion, versionInfo } from '../mariadb/manifest.js'
 
 /** Where MySQL's packages put the server; on Debian with MariaDB, a link to mariadbd. */
 export const MYSQL_SERVER_BINARY = '/usr/sbin/mysqld'
@@ -47,5 +47,5 @@ export async function initialiseMysql(dataDir: string, statements: readonly stri
 export async function discoverMysql(): Promise<DiscoveredManifest> {
   const found = await serverVersion(MYSQL_SERVER_BINARY)
   const versions = found?.product === 'mysql' ? [versionInfo(found.number)] : []
-  return { name: 'mysql', defaultPort: 3306, versions, names: mysqlNames, userHosts: true }
+  return { name: 'mysql', defaultPort: 3306, versions, names: mysqlNames, userHosts: true, ...MYSQL_FAMILY_LIMITS }
 }

@@ -72,17 +72,24 @@ export function renderAutoConf(overrides: ConfigurationValues): string {
 /**
  * Only SCRAM logins. The service account may log in only over the private socket; everyone else
  * over TCP or the socket. No trust, peer or ident lines: a process running as the engine's account
- * still needs a password.
+ * still needs a password. `allowedCidrs` (the instance's access) narrow TCP logins to those
+ * networks; a client from elsewhere matches no line and PostgreSQL refuses it.
  */
-export function renderPgHba(): string {
+export function renderPgHba(allowedCidrs?: readonly string[]): string {
+  const networks = allowedCidrs ?? ['0.0.0.0/0', '::/0']
   return [
     '# Written by Coffer; rewritten at every start.',
     '# TYPE  DATABASE  USER  ADDRESS  METHOD',
     `local   all  ${SERVICE_USER}  scram-sha-256`,
     `host    all  ${SERVICE_USER}  all  reject`,
     'local   all  all  scram-sha-256',
-    'host    all  all  0.0.0.0/0  scram-sha-256',
-    'host    all  all  ::/0  scram-sha-256',
+    ...networks.map((n) => `host    all  all  ${hbaAddress(n)}  scram-sha-256`),
     '',
   ].join('\n')
+}
+
+/** A CIDR as a pg_hba address; the check keeps a bug from ever writing a second field. */
+function hbaAddress(cidr: string): string {
+  if (!/^[0-9a-fA-F:.]+\/\d{1,3}$/.test(cidr)) throw new CofferError('ENGINE_CONFIG_INVALID', `not a CIDR: ${JSON.stringify(cidr)}`, { retryable: false })
+  return cidr
 }

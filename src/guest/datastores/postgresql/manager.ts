@@ -102,7 +102,7 @@ export async function writeConfig(ctx: InstanceContext): Promise<void> {
   const opts = { mode: 0o600, account: ctx.account }
   const conf = renderPostgresqlConf(ctx, postgresqlTuning(ctx.flavor), logDir(ctx)) + renderLogSettings(await readLogSwitches(ctx))
   await writeFileAtomic(join(dataDir(ctx), 'postgresql.conf'), conf, opts)
-  await writeFileAtomic(join(dataDir(ctx), 'pg_hba.conf'), renderPgHba(), opts)
+  await writeFileAtomic(join(dataDir(ctx), 'pg_hba.conf'), renderPgHba(ctx.allowedCidrs), opts)
   // The configuration group's overrides, from what Coffer saved (configuration.ts).
   await writeFileAtomic(join(dataDir(ctx), 'postgresql.auto.conf'), renderAutoConf(await readOverrides(ctx)), opts)
 }

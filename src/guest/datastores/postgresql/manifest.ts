@@ -46,6 +46,9 @@ export async function discoverPostgresql(): Promise<DiscoveredManifest> {
     defaultPort: 5432,
     versions,
     names: postgresqlNames,
+    accessFamilies: [4, 6],
+    minRamMb: 128,
+    memoryParameters: { shared_buffers: 8192, wal_buffers: 8192 },
   }
 }
 

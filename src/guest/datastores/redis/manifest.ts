@@ -40,6 +40,9 @@ export async function discoverRedis(): Promise<DiscoveredManifest> {
     defaultPort: 6379,
     versions: version ? [version] : [],
     names: redisNames,
+    // No accessFamilies: Redis has no per-client-address rule (`bind` only picks listening
+    // addresses), and this node has no packet filter to hold clients to a list.
+    minRamMb: 64,
   }
 }
 
