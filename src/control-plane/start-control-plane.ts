@@ -21,7 +21,9 @@ import { openSqliteStore } from '../store/state-store.js'
 import { applyConfiguration } from '../tasks/apply-configuration.js'
 import { createInstance } from '../tasks/create-instance.js'
 import { deleteInstance } from '../tasks/delete-instance.js'
+import { resizeVolume } from '../tasks/resize-volume.js'
 import { restartInstance } from '../tasks/restart-instance.js'
+import { volumeSteps } from '../tasks/steps/volume-steps.js'
 import { TaskRunner } from '../tasks/runner.js'
 import { SpareKeeper } from '../tasks/spare-keeper.js'
 import { configurationSteps } from '../tasks/steps/configuration-steps.js'
@@ -87,7 +89,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
   const runner = new TaskRunner({
     db,
     owner: `${ownerPrefix}${process.pid}-${randomBytes(4).toString('hex')}`,
-    workflows: [createInstance(steps, configSteps), deleteInstance(steps), applyConfiguration(configSteps, steps), restartInstance(configSteps, steps)],
+    workflows: [createInstance(steps, configSteps), deleteInstance(steps), applyConfiguration(configSteps, steps), restartInstance(configSteps, steps), resizeVolume(volumeSteps({ db, bus }), steps)],
     concurrency: settings.taskConcurrency,
     log,
   })

@@ -6,7 +6,7 @@
  */
 
 /** The operation at work on an instance, if any (Trove's task status). */
-export const TASK_STATUSES = ['NONE', 'BUILDING', 'DELETING', 'REBOOTING'] as const
+export const TASK_STATUSES = ['NONE', 'BUILDING', 'DELETING', 'REBOOTING', 'RESIZING'] as const
 export type TaskStatus = (typeof TASK_STATUSES)[number]
 
 /** What the guest last said about the engine (Trove's ServiceStatuses). */
@@ -19,6 +19,7 @@ export type InstanceStatus =
   | 'ERROR'
   | 'SHUTDOWN'
   | 'REBOOT'
+  | 'RESIZE'
   | 'FAILED'
   | 'RESTART_REQUIRED'
   | 'UNKNOWN'
@@ -30,9 +31,10 @@ export type InstanceStatus =
  * create claims a ready spare.
  */
 export const TASK_TRANSITIONS: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = {
-  NONE: ['NONE', 'BUILDING', 'REBOOTING', 'DELETING'],
+  NONE: ['NONE', 'BUILDING', 'REBOOTING', 'RESIZING', 'DELETING'],
   BUILDING: ['NONE', 'DELETING'],
   REBOOTING: ['NONE', 'DELETING'],
+  RESIZING: ['NONE', 'DELETING'],
   DELETING: ['NONE'],
 }
 
@@ -42,7 +44,7 @@ export const NOT_DELETING: readonly TaskStatus[] = TASK_STATUSES.filter((t) => t
 export const canTransition = (from: TaskStatus, to: TaskStatus): boolean => TASK_TRANSITIONS[from].includes(to)
 
 /** The operations whose failure an instance shows: its tasks' kinds (later: backups). */
-export const OPERATIONS = ['create-instance', 'delete-instance', 'restart-instance', 'apply-configuration'] as const
+export const OPERATIONS = ['create-instance', 'delete-instance', 'restart-instance', 'apply-configuration', 'resize-volume'] as const
 export type Operation = (typeof OPERATIONS)[number]
 
 /** The task status each operation runs under; null for one that shows none (Trove keeps ACTIVE during a configuration apply). */
@@ -51,6 +53,7 @@ export const OPERATION_TASK_STATUS: Readonly<Record<Operation, TaskStatus | null
   'delete-instance': 'DELETING',
   'restart-instance': 'REBOOTING',
   'apply-configuration': null,
+  'resize-volume': 'RESIZING',
 }
 
 /**
@@ -59,7 +62,7 @@ export const OPERATION_TASK_STATUS: Readonly<Record<Operation, TaskStatus | null
  * clears the fault. A failed create or delete leaves a half-made or half-removed instance: only a
  * delete (or an admin's reset_status) goes on from there.
  */
-export const MENDABLE: readonly Operation[] = ['restart-instance', 'apply-configuration']
+export const MENDABLE: readonly Operation[] = ['restart-instance', 'apply-configuration', 'resize-volume']
 
 export interface Fault {
   readonly message: string
@@ -82,6 +85,7 @@ export function instanceStatus({ taskStatus, serviceStatus, fault, pendingRestar
   if (fault) return 'ERROR'
   if (taskStatus === 'BUILDING') return 'BUILD'
   if (taskStatus === 'REBOOTING') return 'REBOOT'
+  if (taskStatus === 'RESIZING') return 'RESIZE'
   switch (serviceStatus) {
     case 'HEALTHY':
     case 'ACTIVE':

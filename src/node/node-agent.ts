@@ -88,14 +88,14 @@ export class NodeAgent implements GuestApi {
   }
 
   async createEnvelope(spec: InstanceSpec): Promise<void> {
-    await this.#o.compute.createEnvelope(spec.instanceId)
+    await this.#o.compute.createEnvelope(spec.instanceId, spec.volumeGb ? { volumeGb: spec.volumeGb } : {})
     // Not to be supervised until the control plane says so: a task builds it meanwhile.
     await lifecycle(spec, () => this.#book.put({ spec, running: this.#book.get(spec.instanceId)?.running ?? false }))
   }
 
   prepare(spec: InstanceSpec, initial: { databases: GuestDatabase[]; users: GuestUser[] }, options: CallOptions = {}): Promise<void> {
     const { signal } = options
-    return lifecycle(spec, async () => this.#datastore(spec).engine.prepare(await this.#requireContext(spec, signal), initial), signal)
+    return lifecycle(spec, async () => this.#datastore(spec).engine.prepare(await this.#limitedContext(spec, signal), initial), signal)
   }
 
   async status(spec: InstanceSpec): Promise<{ healthy: boolean; state: string; detail?: string }> {
@@ -155,12 +155,12 @@ export class NodeAgent implements GuestApi {
     return lifecycle(
       spec,
       async () => {
-        const ctx = await this.#requireContext(spec, signal)
         const { engine } = this.#datastore(spec)
-        await engine.stop(ctx)
+        await engine.stop(await this.#requireContext(spec, signal))
         // Cancelled between the two: the engine stays stopped for the delete that cancelled it.
         signal?.throwIfAborted()
-        await engine.start(ctx)
+        // Limits are written with the cgroup empty: a lower memory limit than the old engine used is taken.
+        await engine.start(await this.#limitedContext(spec, signal))
       },
       signal,
     )
@@ -304,8 +304,17 @@ export class NodeAgent implements GuestApi {
       const observedAt = Date.now()
       const s = await this.status(spec).catch(() => ({ healthy: false, state: 'failed' }))
       const volumeUsedBytes = await this.#o.compute.volumeUsedBytes(id)
+      const space = await this.#o.compute.volumeSpace(id).catch(() => undefined)
       const serviceStatus = s.healthy ? 'HEALTHY' : s.state === 'stopped' ? 'SHUTDOWN' : 'FAILED'
-      publish({ protocol: GUEST_PROTOCOL_VERSION, instanceId: id, observedAt, serviceStatus, volumeUsedBytes })
+      publish({
+        protocol: GUEST_PROTOCOL_VERSION,
+        instanceId: id,
+        observedAt,
+        serviceStatus,
+        volumeUsedBytes,
+        ...(space ? { volumeType: space.type } : {}),
+        ...(space?.freeBytes === undefined ? {} : { volumeFreeBytes: space.freeBytes }),
+      })
       const seen = s.state === 'stopped' ? (stoppedSeen.get(id) ?? 0) + 1 : 0
       stoppedSeen.set(id, seen)
       if (s.state !== 'stopped') restartsInARow.delete(id)
@@ -331,7 +340,24 @@ export class NodeAgent implements GuestApi {
 
   /** Starts the engine of an instance that should be running; fails if its envelope is gone (deleted meanwhile). */
   #startEngine(spec: InstanceSpec): Promise<void> {
-    return lifecycle(spec, async () => this.#datastore(spec).engine.start(await this.#requireContext(spec)))
+    return lifecycle(spec, async () => this.#datastore(spec).engine.start(await this.#limitedContext(spec)))
+  }
+
+  /**
+   * The context of a command that may start the engine: the flavor's limits are written first and
+   * the engine joins them as it starts, so a new flavor takes effect at the next start.
+   */
+  async #limitedContext(spec: InstanceSpec, signal?: AbortSignal): Promise<InstanceContext> {
+    const ctx = await this.#requireContext(spec, signal)
+    const cgroupProcs = await this.#o.compute.applyLimits(spec.instanceId, spec.flavor)
+    return cgroupProcs.length > 0 ? { ...ctx, account: { ...ctx.account, cgroupProcs } } : ctx
+  }
+
+  async growVolume(spec: InstanceSpec, options: CallOptions = {}): Promise<void> {
+    if (!spec.volumeGb) throw new CofferError('INTERNAL', `instance ${spec.instanceId}: no volume size to grow to`, { retryable: false })
+    options.signal?.throwIfAborted()
+    await this.#requireContext(spec, options.signal)
+    await this.#o.compute.growVolume(spec.instanceId, spec.volumeGb)
   }
 
   async #stopEngine(spec: InstanceSpec): Promise<void> {

@@ -13,6 +13,7 @@ import type { Db } from '../store/schema.js'
 import type { ApplyConfigurationInput } from './apply-configuration.js'
 import type { CreateInstanceInput } from './create-instance.js'
 import type { DeleteInstanceInput } from './delete-instance.js'
+import type { ResizeVolumeInput } from './resize-volume.js'
 import type { RestartInstanceInput } from './restart-instance.js'
 
 /** Each workflow's kind and the input its task carries. */
@@ -21,6 +22,7 @@ export interface TaskInputs {
   'delete-instance': DeleteInstanceInput
   'restart-instance': RestartInstanceInput
   'apply-configuration': ApplyConfigurationInput
+  'resize-volume': ResizeVolumeInput
 }
 export type TaskKind = keyof TaskInputs
 

@@ -73,7 +73,7 @@ export async function usedPorts(db: Db, node: string): Promise<Set<number>> {
  * Resolves false when there was nothing to reset (the instance is gone or being deleted).
  */
 export function resetStatus(db: Db, id: string): Promise<boolean> {
-  return transition(db, id, ['NONE', 'BUILDING', 'REBOOTING'], 'NONE', { clearFault: 'any', serviceStatus: 'SHUTDOWN' })
+  return transition(db, id, ['NONE', 'BUILDING', 'REBOOTING', 'RESIZING'], 'NONE', { clearFault: 'any', serviceStatus: 'SHUTDOWN' })
 }
 
 /** A new instance row in BUILD, not placed yet: the fields a create decides, defaults for the rest. */

@@ -14,7 +14,7 @@ export async function instanceSpec(db: Db, row: InstanceRow): Promise<InstanceSp
   if (!version || !flavor) throw new NotFound(`instance ${row.id} refers to a datastore version or flavor that no longer exists`)
   const ds = await db.selectFrom('datastores').select('name').where('id', '=', version.datastore_id).executeTakeFirstOrThrow()
   if (row.port === null) throw new Error(`instance ${row.id} has no port yet`)
-  return { instanceId: row.id, datastore: ds.name, version: version.name, port: Number(row.port), flavor: { ramMb: flavor.ram_mb, vcpus: flavor.vcpus } }
+  return { instanceId: row.id, datastore: ds.name, version: version.name, port: Number(row.port), flavor: { ramMb: flavor.ram_mb, vcpus: flavor.vcpus }, volumeGb: Number(row.volume_size) }
 }
 
 /**
@@ -34,7 +34,7 @@ export async function instanceSpecs(db: Db, rows: readonly InstanceRow[]): Promi
     const flavor = flavors.find((f) => f.id === row.flavor_id) ?? (isDeleting({ taskStatus: row.task_status }) ? { ram_mb: 0, vcpus: 0 } : undefined)
     const ds = stores.find((d) => d.id === version?.datastore_id)
     if (!version || !flavor || !ds || row.port === null) continue
-    specs.set(row.id, { instanceId: row.id, datastore: ds.name, version: version.name, port: Number(row.port), flavor: { ramMb: flavor.ram_mb, vcpus: flavor.vcpus } })
+    specs.set(row.id, { instanceId: row.id, datastore: ds.name, version: version.name, port: Number(row.port), flavor: { ramMb: flavor.ram_mb, vcpus: flavor.vcpus }, volumeGb: Number(row.volume_size) })
   }
   return specs
 }
