@@ -11,6 +11,7 @@ import { projectScope, requireAdmin } from '../auth.js'
 import type { ApiContext } from '../context.js'
 import { effectiveConfiguration } from '../instance-configuration.js'
 import { createInstance } from '../instance-create.js'
+import { resizeVolume } from '../instance-resize-volume.js'
 import { updateInstanceAttributes } from '../instance-update.js'
 import { baseUrl } from '../links.js'
 import { instanceView, statusInputs } from '../views/instance.js'
@@ -118,7 +119,14 @@ export function instanceRoutes(app: FastifyInstance, ctx: ApiContext): void {
         ctx.kickTasks()
         return reply.code(202).send()
       }
-      case 'resize':
+      case 'resize': {
+        const resize = (body.resize ?? {}) as { volume?: unknown; flavorRef?: unknown }
+        if (resize.volume !== undefined) {
+          await resizeVolume(ctx, req, r, { resize })
+          return reply.code(202).send()
+        }
+        throw new NotImplemented(`Instance action 'resize' is not supported yet.`)
+      }
       case 'promote_to_replica_source':
       case 'eject_replica_source':
         throw new NotImplemented(`Instance action '${action[0]}' is not supported yet.`)

@@ -1,6 +1,7 @@
 import { tenantMessage } from '../../core/fault-message.js'
 import { instanceStatus, operatingStatus, type StatusInputs } from '../../core/instance.js'
 import type { InstanceRow } from '../../store/schema.js'
+import { volumeUse } from '../../core/volume-use.js'
 import { links, troveTime } from '../links.js'
 
 export const statusInputs = (r: InstanceRow): StatusInputs => ({
@@ -20,11 +21,9 @@ export interface InstanceViewExtras {
   readonly admin?: boolean
 }
 
-const GB = 1024 ** 3
 
 export function instanceView(base: string, r: InstanceRow, x: InstanceViewExtras) {
   const s = statusInputs(r)
-  const used = r.volume_used_bytes === null ? undefined : Number(r.volume_used_bytes) / GB
   return {
     id: r.id,
     name: r.name,
@@ -35,10 +34,8 @@ export function instanceView(base: string, r: InstanceRow, x: InstanceViewExtras
     datastore: x.datastore,
     region: 'RegionOne',
     access: { is_public: false },
-    volume: {
-      size: r.volume_size,
-      ...(used === undefined ? {} : { used: round(used), used_percent: round((100 * used) / r.volume_size) }),
-    },
+    // Coffer's extra fields: used, used_percent, type (ext4-loop, folder) and, from 90%, a warning.
+    volume: { size: r.volume_size, ...volumeUse({ sizeGb: r.volume_size, usedBytes: r.volume_used_bytes === null ? null : Number(r.volume_used_bytes), freeBytes: r.volume_free_bytes === null ? null : Number(r.volume_free_bytes), type: r.volume_type }) },
     // `port` inside each address too, so clients that print only `addresses` (openstack database
     // instance list) show where to connect.
     ...(r.port === null ? {} : { ip: [x.address], addresses: [{ address: x.address, type: 'private', port: Number(r.port) }], port: Number(r.port), hostname: x.address }),
@@ -50,5 +47,3 @@ export function instanceView(base: string, r: InstanceRow, x: InstanceViewExtras
     service_status_updated: troveTime(r.service_status_updated),
   }
 }
-
-const round = (n: number): number => Math.round(n * 100) / 100

@@ -9,6 +9,7 @@ import * as faultOperation from './0007-fault-operation.js'
 import * as quotas from './0008-quotas.js'
 import * as optionalDefaultProject from './0009-optional-default-project.js'
 import * as datastoreUse from './0010-datastore-use.js'
+import * as volumeLimits from './0011-volume-limits.js'
 
 /** Migrations in order; compiled in, so the binary never looks for files at run time. */
 export const migrationProvider: MigrationProvider = {
@@ -23,5 +24,6 @@ export const migrationProvider: MigrationProvider = {
     '0008-quotas': quotas,
     '0009-optional-default-project': optionalDefaultProject,
     '0010-datastore-use': datastoreUse,
+    '0011-volume-limits': volumeLimits,
   }),
 }
