@@ -8,6 +8,7 @@ import { configurationCommands } from './commands/configurations.js'
 import { identityCommands } from './commands/identity.js'
 import { homeCommands } from './commands/home.js'
 import { instanceCommands } from './commands/instances.js'
+import { resizeVolumeCommand } from './commands/resize-volume.js'
 import { quotaCommands } from './commands/quotas.js'
 import { schemaCommands } from './commands/schema.js'
 import { serveCommand } from './commands/serve.js'
@@ -25,6 +26,7 @@ const lazyClient = () => (client ??= new CofferClient(findCredentials()))
 serveCommand(program)
 homeCommands(program)
 instanceCommands(program, lazyClient)
+resizeVolumeCommand(program, lazyClient)
 catalogCommands(program, lazyClient)
 schemaCommands(program, lazyClient)
 configurationCommands(program, lazyClient)
