@@ -66,8 +66,12 @@ export interface ComputeDriver {
   volumeUsedBytes(instanceId: string): Promise<number>
   /** How the volume is kept and, for its own file system, its free space; read at each heartbeat. */
   volumeSpace(instanceId: string): Promise<VolumeSpace>
-  /** Grows the volume online to `sizeGb` (never shrinks); no-op for a folder. Idempotent. */
-  growVolume(instanceId: string, sizeGb: number): Promise<void>
+  /**
+   * Grows the volume to `sizeGb` (never shrinks); no-op for a folder. Idempotent. Online where the
+   * host allows; otherwise the file system is grown unmounted inside `whileStopped`, which stops
+   * the engine around it and starts it again.
+   */
+  growVolume(instanceId: string, sizeGb: number, whileStopped: (work: () => Promise<void>) => Promise<void>): Promise<void>
   /**
    * Writes the flavor's limits for the instance's engine and resolves with what a process joins to
    * come under them (cgroup.procs files); [] where nothing can be limited. Called before each start.

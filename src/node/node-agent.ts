@@ -355,9 +355,20 @@ export class NodeAgent implements GuestApi {
 
   async growVolume(spec: InstanceSpec, options: CallOptions = {}): Promise<void> {
     if (!spec.volumeGb) throw new CofferError('INTERNAL', `instance ${spec.instanceId}: no volume size to grow to`, { retryable: false })
-    options.signal?.throwIfAborted()
-    await this.#requireContext(spec, options.signal)
-    await this.#o.compute.growVolume(spec.instanceId, spec.volumeGb)
+    const { signal } = options
+    return lifecycle(
+      spec,
+      async () => {
+        await this.#requireContext(spec, signal)
+        const { engine } = this.#datastore(spec)
+        await this.#o.compute.growVolume(spec.instanceId, spec.volumeGb!, async (work) => {
+          await engine.stop(await this.#requireContext(spec, signal))
+          await work()
+          await engine.start(await this.#limitedContext(spec))
+        })
+      },
+      signal,
+    )
   }
 
   async #stopEngine(spec: InstanceSpec): Promise<void> {

@@ -6,7 +6,7 @@ import { promisify } from 'node:util'
 import type { ComputeDriver, Envelope, EnvelopeOptions, EnvelopeOwner, EnvelopePaths, NodeLimits, VolumeSpace } from '../compute-driver.js'
 import { engineGroup, ensureInstanceAccount, findInstanceAccount, isRoot, removeInstanceAccount, removeStrayAccounts } from './accounts.js'
 import { type FlavorLimits, InstanceCgroups } from './cgroups.js'
-import { growLoopVolume, imageSizeGb, isMounted, loopVolumesUsable, mountLoopVolume, unmountLoopVolume } from './loop-volume.js'
+import { growLoopVolume, growUnmounted, imageSizeGb, isMounted, loopVolumesUsable, mountLoopVolume, unmountLoopVolume } from './loop-volume.js'
 import { measureTree, mountedUse, removeTree, VolumeMeter } from './volume-trees.js'
 
 const run = promisify(execFile)
@@ -140,13 +140,18 @@ export class LocalComputeDriver implements ComputeDriver {
     this.#mounted.add(instanceId)
   }
 
-  async growVolume(instanceId: string, sizeGb: number): Promise<void> {
+  async growVolume(instanceId: string, sizeGb: number, whileStopped: (work: () => Promise<void>) => Promise<void>): Promise<void> {
     const envelope = await this.envelope(instanceId)
     if (!envelope) throw new Error(`instance ${instanceId} has no envelope here`)
     const image = this.#image(instanceId)
     // A folder has no size of its own to grow: its watchdog reads the new size from the instance.
     if ((await imageSizeGb(image)) === undefined) return
-    await growLoopVolume(image, envelope.volumeDir, sizeGb)
+    if ((await growLoopVolume(image, envelope.volumeDir, sizeGb)) === 'grown') return
+    await whileStopped(async () => {
+      this.#mounted.delete(instanceId)
+      await growUnmounted(image, envelope.volumeDir, sizeGb)
+      await this.#remount(instanceId, envelope.account)
+    })
   }
 
   async volumeSpace(instanceId: string): Promise<VolumeSpace> {

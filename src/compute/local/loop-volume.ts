@@ -101,11 +101,31 @@ export async function imageSizeGb(image: string): Promise<number | undefined> {
  * Grows the mounted volume to `sizeGb` online: lengthens the image, has the loop device re-read its
  * size and resize2fs fill it. Never shrinks. Run again after a crash it finishes what was begun.
  */
-export async function growLoopVolume(image: string, dir: string, sizeGb: number): Promise<void> {
+export async function growLoopVolume(image: string, dir: string, sizeGb: number): Promise<'grown' | 'offline-needed'> {
   const st = await stat(image)
   if (st.size < sizeGb * GB) await truncate(image, sizeGb * GB)
   const dev = (await mounts()).get(dir)
   if (!dev?.startsWith('/dev/loop')) throw new Error(`volume ${dir} is not loop-mounted`)
   await run('losetup', ['-c', dev])
-  await run('resize2fs', [dev], { timeout: 600_000 })
+  try {
+    await run('resize2fs', [dev], { timeout: 600_000 })
+    return 'grown'
+  } catch (err) {
+    // Online resizing needs CAP_SYS_RESOURCE, which containers often drop; unmounted needs none.
+    if (/Permission denied|Operation not permitted/.test(String((err as { stderr?: string }).stderr))) return 'offline-needed'
+    throw err
+  }
+}
+
+/** Grows the image's file system while it is not mounted; the caller stops its engine and remounts. */
+export async function growUnmounted(image: string, dir: string, sizeGb: number): Promise<void> {
+  await unmountLoopVolume(image, dir)
+  const st = await stat(image)
+  if (st.size < sizeGb * GB) await truncate(image, sizeGb * GB)
+  // resize2fs wants a freshly checked file system; -p repairs only what is safe without asking.
+  await run('e2fsck', ['-f', '-p', image], { timeout: 600_000 }).catch((err: { code?: unknown }) => {
+    // 1 and 2: errors found and corrected (free counts a mounted file system keeps in memory).
+    if (err.code !== 1 && err.code !== 2) throw err
+  })
+  await run('resize2fs', [image], { timeout: 600_000 })
 }
