@@ -11,7 +11,7 @@ describe('volume use', () => {
 
   it('warns from 90% of a folder against its size, and says full at 100%', () => {
     assert.equal(volumeUse({ sizeGb: 10, usedBytes: 8 * GB, freeBytes: null, type: 'folder' }).warning, undefined)
-    assert.match(volumeUse({ sizeGb: 10, usedBytes: 9.2 * GB, freeBytes: null, type: 'folder' }).warning ?? '', /92% full/)
+    assert.match(volumeUse({ sizeGb: 10, usedBytes: 9.35 * GB, freeBytes: null, type: 'folder' }).warning ?? '', /93% full/)
     assert.match(volumeUse({ sizeGb: 10, usedBytes: 10 * GB, freeBytes: null, type: 'folder' }).warning ?? '', /full/)
   })
 
