@@ -68,6 +68,12 @@ export interface Settings {
    * A volume that is its own mount is read at every heartbeat instead, without a walk.
    */
   readonly volumeMeasureMs: number
+  /**
+   * Volumes as loop-mounted ext4 images of their size where the host allows (COFFER_VOLUME_LOOP,
+   * default on), and flavor limits through cgroups where writable (COFFER_CGROUPS, default on).
+   */
+  readonly loopVolumes: boolean
+  readonly cgroups: boolean
 }
 
 export interface SettingsInput {
@@ -105,6 +111,8 @@ export function resolveSettings(flags: SettingsInput = {}, env: NodeJS.ProcessEn
     spares: parseSparePolicy(env.COFFER_SPARES ?? DEFAULT_SPARES),
     configurationWaitMs: Number(env.COFFER_CONFIGURATION_WAIT_MS ?? 10_000),
     volumeMeasureMs: Number(env.COFFER_VOLUME_MEASURE_SECONDS ?? 300) * 1000,
+    loopVolumes: env.COFFER_VOLUME_LOOP !== 'off',
+    cgroups: env.COFFER_CGROUPS !== 'off',
   }
 }
 

@@ -45,7 +45,7 @@ export async function startServer(settings: Settings, log: Log = console.error, 
     onShutdown: () => void shutdownAll().catch((err) => log(`shutdown: ${err instanceof Error ? err.message : String(err)}`)),
   })
 
-  const compute = new LocalComputeDriver(settings.home, settings.bind, { volumeMeasureMs: settings.volumeMeasureMs })
+  const compute = new LocalComputeDriver(settings.home, settings.bind, { volumeMeasureMs: settings.volumeMeasureMs, loopVolumes: settings.loopVolumes, cgroups: settings.cgroups })
   const strays = await compute.removeStrayAccounts()
   if (strays.length > 0) log(`removed ${strays.length} OS account(s) this home made for instances that are gone`)
   node = await startNode({

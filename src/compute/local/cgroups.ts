@@ -80,8 +80,7 @@ export class InstanceCgroups {
     await mkdir(memDir!, { recursive: true })
     if (cpuDir !== memDir) await mkdir(cpuDir!, { recursive: true })
     const files = limitFiles(mode, flavor)
-    for (const [name, value] of files.memory) await writeFile(join(memDir!, name), value)
-    await this.#noSwap(mode, memDir!, files.memory[0]![1])
+    await this.#writeMemory(mode, memDir!, files.memory)
     for (const [name, value] of files.cpu) await writeFile(join(cpuDir!, name), value).catch(() => undefined)
     return this.procsFiles(instanceId)
   }
@@ -115,19 +114,23 @@ export class InstanceCgroups {
     }
   }
 
-  /** A memory limit that swap could get around is no limit: swap is held at the limit too (or 0 on v2). */
-  async #noSwap(mode: CgroupMode, memDir: string, bytes: string): Promise<void> {
+  /**
+   * A memory limit that swap could get around is no limit: swap is held at the limit too on v1
+   * (memsw), 0 on v2. v1 refuses a memory limit above memsw (EINVAL), so a raise writes memsw first.
+   */
+  async #writeMemory(mode: CgroupMode, memDir: string, files: readonly [string, string][]): Promise<void> {
+    const bytes = files[0]![1]
     if (mode === 'cgroup-v2') {
+      for (const [name, value] of files) await writeFile(join(memDir, name), value)
       await writeFile(join(memDir, 'memory.swap.max'), '0').catch(() => undefined)
       return
     }
     const memsw = join(memDir, 'memory.memsw.limit_in_bytes')
-    if (!(await exists(memsw))) return
-    // memsw may never be below the memory limit: raising both, memsw goes first.
-    await writeFile(memsw, bytes).catch(async () => {
-      await writeFile(join(memDir, 'memory.limit_in_bytes'), bytes)
-      await writeFile(memsw, bytes)
-    })
+    const withSwap = await exists(memsw)
+    if (withSwap) await writeFile(memsw, bytes).catch(() => undefined)
+    await writeFile(join(memDir, 'memory.limit_in_bytes'), bytes)
+    // Lowering, memsw could not go below the old memory limit until that was lowered.
+    if (withSwap) await writeFile(memsw, bytes)
   }
 
   async #dirs(mode: CgroupMode, instanceId: string): Promise<string[]> {
