@@ -46,7 +46,7 @@ describe('the node role', () => {
     // The control plane says "keep it running" at the node's next heartbeat after the task ended.
     await until('the node to be told to keep the engine running', () => desired().running)
     assert.equal(statSync(specFile).mode & 0o777, 0o600)
-    assert.deepEqual({ ...desired().spec, port: 0 }, { instanceId: id, datastore: 'redis', version: '7.0', port: 0, flavor: { ramMb: 512, vcpus: 1 } })
+    assert.deepEqual({ ...desired().spec, port: 0 }, { instanceId: id, datastore: 'redis', version: '7.0', port: 0, flavor: { ramMb: 512, vcpus: 1 }, volumeGb: 1 })
 
     // The server dies, and the engine with it (as when the host restarts): nothing else is removed.
     await coffer.kill()
