@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import pg from 'pg'
 import { pgCreateBody, TestClient } from './helpers/api-client.js'
-import { ADMIN_PASSWORD, startCoffer, type CofferProcess } from './helpers/coffer-process.js'
+import { ADMIN_PASSWORD, engineMains, startCoffer, type CofferProcess } from './helpers/coffer-process.js'
 
 const root = process.getuid?.() === 0 && existsSync('/sys/fs/cgroup/memory/memory.limit_in_bytes')
 const skip = root ? false : 'needs root, loop devices and cgroup v1 memory (this host: not root or no cgroups)'
@@ -79,13 +79,14 @@ describe('volume and flavor limits', { skip }, () => {
     await bob.end()
     // PostgreSQL restarts its backends after one is killed; the instance answers again.
     const again = await api.waitFor(ids[0]!, (r) => r.body.instance.status === 'ACTIVE')
-    const retry = connect(again.body.instance, 'alice', 'Sup3r-secret!')
+    let retry: pg.Client
     for (let n = 0; ; n++) {
+      retry = connect(again.body.instance, 'alice', 'Sup3r-secret!')
       try {
         await retry.connect()
         break
       } catch (err) {
-        if (n > 50) throw err
+        if (n > 100) throw err
         await new Promise((r) => setTimeout(r, 200))
       }
     }
@@ -139,6 +140,28 @@ describe('volume and flavor limits', { skip }, () => {
     assert.equal(done.body.instance.volume.size, 2)
     const fs = statfsSync(join(coffer.home, 'instances', id, 'volume'))
     assert.ok(fs.blocks * fs.bsize > 1.8 * 2 ** 30, 'the file system has the new size')
+    const bob = connect(done.body.instance, 'bob', 'Sup3r-secret!')
+    await bob.connect()
+    assert.deepEqual((await bob.query('SELECT v FROM kept')).rows, [{ v: 'still here' }])
+    await bob.end()
+  })
+
+  it('resumes a resize cut short by a kill, and remounts volumes after a host restart before engines start', async () => {
+    const id = ids[1]!
+    assert.equal((await api.api('POST', `/instances/${id}/action`, { resize: { volume: { size: 3 } } })).status, 202)
+    await coffer.kill()
+    // As after a reboot: the engine is gone and the volume unmounted (its loop device detached).
+    const instanceDir = join(coffer.home, 'instances', id)
+    const procs = () => readFileSync(`/sys/fs/cgroup/memory/coffer/${id}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number)
+    for (const pid of procs()) process.kill(pid, 'SIGKILL')
+    for (let n = 0; n < 200 && (procs().length > 0 || engineMains(instanceDir).length > 0); n++) await new Promise((r) => setTimeout(r, 50))
+    execFileSync('umount', [join(instanceDir, 'volume')])
+    await coffer.restart()
+    const done = await api.waitFor(id, (r) => r.body.instance.status === 'ACTIVE' && r.body.instance.volume.size === 3, 60_000)
+    assert.equal(done.body.instance.volume.size, 3)
+    assert.match(mountOf(join(instanceDir, 'volume')) ?? '', /\/dev\/loop\d+/)
+    const fs = statfsSync(join(instanceDir, 'volume'))
+    assert.ok(fs.blocks * fs.bsize > 2.7 * 2 ** 30, 'the file system has the new size')
     const bob = connect(done.body.instance, 'bob', 'Sup3r-secret!')
     await bob.connect()
     assert.deepEqual((await bob.query('SELECT v FROM kept')).rows, [{ v: 'still here' }])
