@@ -11,7 +11,9 @@
  *   idle memory    — PSS of each instance's engine processes with ten running (Coffer runs no
  *                    process per instance: the guest lives in the one server process)
  * Clients poll every 5 ms, as the bare measurement does (one instance list for the ten).
- * Usage: node dist/bench/provision.js [--runs N] [--only postgresql,mariadb,redis]
+ *   limits         — what a loop-mounted volume and the flavor's cgroup add to a cold PostgreSQL
+ *                    create (bench/limits-cost.ts); `--limits-only` prints just that
+ * Usage: node dist/bench/provision.js [--runs N] [--only postgresql,mariadb,redis] [--limits-only]
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -19,6 +21,7 @@ import { FLEET_SPARES } from '../src/config.js'
 import { parseSpareSizes } from '../src/core/spares.js'
 import { pgCreateBody, TestClient } from '../test/helpers/api-client.js'
 import { ADMIN_PASSWORD, processesUnder, startCoffer } from '../test/helpers/coffer-process.js'
+import { limitsCost } from './limits-cost.js'
 import { bareMariadb, barePostgresql, bareRedis, benchRoot, removeRoot, type BareEngine } from './bare-engines.js'
 
 const arg = (name: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined)
@@ -127,12 +130,13 @@ async function coffer(engine: BareEngine, spares: number): Promise<Figures & { i
   }
 }
 
-const engines = [barePostgresql, bareMariadb, bareRedis].filter((e) => !only || only.includes(e.datastore))
+const limitsOnly = process.argv.includes('--limits-only')
+const engines = [barePostgresql, bareMariadb, bareRedis].filter((e) => !limitsOnly && (!only || only.includes(e.datastore)))
 const defaults = parseSpareSizes(FLEET_SPARES)
 const cpus = readdirSync('/sys/devices/system/cpu').filter((d) => /^cpu\d+$/.test(d)).length
-console.log(`Provisioning, ${runs} runs each, times in seconds; ratio = Coffer / bare (${new Date().toISOString().slice(0, 10)}, ${cpus} CPUs)\n`)
-console.log('| engine | bare x1 | Coffer x1 cold | Coffer x1 from a spare | bare x10 median / wall | Coffer x10 cold median / wall | Coffer x10 with spares median / wall | spares kept | idle MB per instance |')
-console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |')
+if (engines.length > 0) console.log(`Provisioning, ${runs} runs each, times in seconds; ratio = Coffer / bare (${new Date().toISOString().slice(0, 10)}, ${cpus} CPUs)\n`)
+if (engines.length > 0) console.log('| engine | bare x1 | Coffer x1 cold | Coffer x1 from a spare | bare x10 median / wall | Coffer x10 cold median / wall | Coffer x10 with spares median / wall | spares kept | idle MB per instance |')
+if (engines.length > 0) console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |')
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`
 for (const e of engines) {
   try {
@@ -150,3 +154,4 @@ for (const e of engines) {
     console.log(`| ${e.datastore} ${e.version} | failed: ${(err as Error).message} | | | | | | | |`)
   }
 }
+if (!only || only.includes('postgresql')) await limitsCost(runs)

@@ -96,6 +96,12 @@ export interface Settings {
    * made on first use (storage/backup-key.ts). Only the control plane reads it.
    */
   readonly backupKey?: string
+  /**
+   * Volumes as loop-mounted ext4 images of their size where the host allows (COFFER_VOLUME_LOOP,
+   * default on), and flavor limits through cgroups where writable (COFFER_CGROUPS, default on).
+   */
+  readonly loopVolumes: boolean
+  readonly cgroups: boolean
 }
 
 export type ObjectStoreSettings =
@@ -156,6 +162,8 @@ export function resolveSettings(flags: SettingsInput = {}, env: NodeJS.ProcessEn
     configurationWaitMs: Number(env.COFFER_CONFIGURATION_WAIT_MS ?? 10_000),
     volumeMeasureMs: Number(env.COFFER_VOLUME_MEASURE_SECONDS ?? 300) * 1000,
     healthCheckMs: Number(env.COFFER_HEALTH_CHECK_SECONDS ?? 30) * 1000,
+    loopVolumes: env.COFFER_VOLUME_LOOP !== 'off',
+    cgroups: env.COFFER_CGROUPS !== 'off',
     objectStore: objectStoreSettings(home, env),
     ...(env.COFFER_BACKUP_KEY ? { backupKey: env.COFFER_BACKUP_KEY } : {}),
   }

@@ -51,7 +51,7 @@ export async function startServer(settings: Settings, log: Log = console.error, 
   })
 
   const { pool, said } = await usablePool(settings)
-  const compute = new LocalComputeDriver(settings.home, settings.bind, { volumeMeasureMs: settings.volumeMeasureMs, ...(pool ? { pool } : {}) })
+  const compute = new LocalComputeDriver(settings.home, settings.bind, { volumeMeasureMs: settings.volumeMeasureMs, loopVolumes: settings.loopVolumes, cgroups: settings.cgroups, ...(pool ? { pool } : {}) })
   const strays = await compute.removeStrayAccounts()
   if (strays.length > 0) log(`removed ${strays.length} OS account(s) this home made for instances that are gone`)
   node = await startNode({

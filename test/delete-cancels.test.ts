@@ -57,7 +57,9 @@ describe('a delete cancels and never stalls', () => {
   })
 
   it('removes a volume of 200,000 files while the API answers and other instances keep their heartbeats', { timeout: 300_000 }, async (t) => {
-    const coffer = await startCoffer()
+    // A folder volume: its tree is removed file by file (a loop volume goes with its image, at once,
+    // and a 1 GB ext4 has too few inodes for 200,000 files).
+    const coffer = await startCoffer({ COFFER_VOLUME_LOOP: 'off' })
     started.push(coffer)
     const api = new TestClient(coffer.url)
     await api.login('admin', ADMIN_PASSWORD, 'admin')

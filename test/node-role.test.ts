@@ -47,7 +47,7 @@ describe('the node role', () => {
     await until('the node to be told to keep the engine running', () => desired().running)
     assert.equal(statSync(specFile).mode & 0o777, 0o600)
     const shown = (await api.api('GET', `/instances/${id}`)).body.instance
-    assert.deepEqual(desired().spec, { instanceId: id, datastore: 'redis', version: '7.0', address: shown.ip[0], port: 6379, flavor: { ramMb: 512, vcpus: 1 } })
+    assert.deepEqual(desired().spec, { instanceId: id, datastore: 'redis', version: '7.0', address: shown.ip[0], port: 6379, flavor: { ramMb: 512, vcpus: 1 }, volumeGb: 1 })
 
     // The server dies, and the engine with it (as when the host restarts): nothing else is removed.
     await coffer.kill()

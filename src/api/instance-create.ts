@@ -8,6 +8,7 @@ import { z } from 'zod'
 import { BadRequest, NotFound, NotImplemented, OverLimit } from '../core/errors.js'
 import type { Capability } from '../core/manifest.js'
 import { checkQuota } from '../core/quotas.js'
+import { SPARE_VOLUME_GB } from '../core/spares.js'
 import { validateInitialSchema, validateInstanceName, validateUserHost } from '../core/validation.js'
 import { manifestOf, markDatastoreUsed } from '../store/repos/datastores.js'
 import { findFlavor } from '../store/repos/flavors.js'
@@ -101,7 +102,7 @@ export async function createInstance(ctx: ApiContext, projectId: string, body: u
     if (!spare) await insertInstance(trx, wanted)
     await markDatastoreUsed(trx, version.id)
     const users = req.users.map((u) => ({ ...u, password: ctx.sealer.seal(u.password) }))
-    const input: CreateInstanceInput = { instanceId: id, databases: req.databases, users, ...(spare ? { fromSpare: { sameFlavor: spare.sameFlavor } } : {}) }
+    const input: CreateInstanceInput = { instanceId: id, databases: req.databases, users, ...(spare ? { fromSpare: { sameFlavor: spare.sameFlavor, ...(req.volume.size > SPARE_VOLUME_GB ? { growVolume: true } : {}) } } : {}) }
     await enqueue(trx, { instanceId: id, kind: 'create-instance', input })
     return spare ? await findInstance(trx, id) : wanted
   })

@@ -23,6 +23,7 @@ import { quotaRoutes } from './routes/quotas.js'
 import { rootRoutes } from './routes/root.js'
 import { shutdownRoutes } from './routes/shutdown.js'
 import { spareRoutes } from './routes/spares.js'
+import { nodeRoutes } from './routes/nodes.js'
 import { userRoutes } from './routes/users.js'
 import { versionRoutes } from './routes/versions.js'
 
@@ -75,6 +76,7 @@ export function buildApi(ctx: ApiContext, log: (msg: string, err?: unknown) => v
     limitRoutes(v1, ctx.db, ctx.settings)
     quotaRoutes(v1, ctx.db, ctx.settings)
     spareRoutes(v1, ctx)
+    nodeRoutes(v1, ctx)
     shutdownRoutes(v1, ctx)
     notBuiltRoutes(v1)
   })

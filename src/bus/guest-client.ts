@@ -22,6 +22,7 @@ export function guestClient(bus: Pick<Bus, 'call'>, node: string): GuestApi {
     characterSets: (datastore, version) => call('characterSets', [datastore, version]),
     configure: (spec, values, options) => call('configure', [spec, values], options),
     restart: (spec, options) => call('restart', [spec], options),
+    growVolume: (spec, options) => call('growVolume', [spec], options),
     schema: (spec, op) => call('schema', [spec, op]),
     log: (spec, op) => call('log', [spec, op]),
   }

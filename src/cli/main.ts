@@ -10,6 +10,7 @@ import { identityCommands } from './commands/identity.js'
 import { homeCommands } from './commands/home.js'
 import { instanceCommands } from './commands/instances.js'
 import { logCommands } from './commands/logs.js'
+import { resizeVolumeCommand } from './commands/resize-volume.js'
 import { quotaCommands } from './commands/quotas.js'
 import { schemaCommands } from './commands/schema.js'
 import { serveCommand } from './commands/serve.js'
@@ -28,6 +29,7 @@ serveCommand(program)
 homeCommands(program)
 instanceCommands(program, lazyClient)
 actionCommands(program, lazyClient)
+resizeVolumeCommand(program, lazyClient)
 catalogCommands(program, lazyClient)
 schemaCommands(program, lazyClient)
 logCommands(program, lazyClient)

@@ -23,11 +23,36 @@ export interface Envelope extends EnvelopePaths {
   readonly account: EnvelopeOwner
 }
 
+export interface EnvelopeOptions {
+  /** The volume's size; without it (or where sizes cannot be enforced) the volume is a plain folder. */
+  readonly volumeGb?: number
+}
+
+/** How an instance's volume is kept: its own file system of fixed size, or a folder on the host's. */
+export type VolumeType = 'ext4-loop' | 'folder'
+
+export interface VolumeSpace {
+  readonly type: VolumeType
+  /** Size and free bytes of a volume that is its own file system (statfs); absent for a folder. */
+  readonly totalBytes?: number
+  readonly freeBytes?: number
+}
+
+/** What a node enforces: the flavor's memory and CPUs through cgroups (or nothing), the volume's size. */
+export interface NodeLimits {
+  readonly memory: 'cgroup-v1' | 'cgroup-v2' | 'none'
+  readonly cpu: 'cgroup-v1' | 'cgroup-v2' | 'none'
+  readonly volume: VolumeType
+}
+
 export interface ComputeDriver {
   /** Where the envelope of an instance is (whether or not it exists yet). */
   paths(instanceId: string): EnvelopePaths
-  /** Creates the envelope: the instance's own account, and folders it owns. Idempotent. */
-  createEnvelope(instanceId: string): Promise<Envelope>
+  /**
+   * Creates the envelope: the instance's own account, and folders it owns; with `volumeGb`, where
+   * the host allows, a volume of that size the engine cannot write past. Idempotent.
+   */
+  createEnvelope(instanceId: string, options?: EnvelopeOptions): Promise<Envelope>
   /** Ids of the instances that have (part of) an envelope here, made or half made. */
   listEnvelopes(): Promise<string[]>
   /** The envelope of an instance, or undefined when it has none (never made, or destroyed). */
@@ -49,6 +74,21 @@ export interface ComputeDriver {
   attachAddress(address: string): Promise<void>
   /** Takes an instance's address away again; idempotent. Never touches an address outside the pool. */
   detachAddress(address: string): Promise<void>
+  /** How the volume is kept and, for its own file system, its free space; read at each heartbeat. */
+  volumeSpace(instanceId: string): Promise<VolumeSpace>
+  /**
+   * Grows the volume to `sizeGb` (never shrinks); no-op for a folder. Idempotent. Online where the
+   * host allows; otherwise the file system is grown unmounted inside `whileStopped`, which stops
+   * the engine around it and starts it again.
+   */
+  growVolume(instanceId: string, sizeGb: number, whileStopped: (work: () => Promise<void>) => Promise<void>): Promise<void>
+  /**
+   * Writes the flavor's limits for the instance's engine and resolves with what a process joins to
+   * come under them (cgroup.procs files); [] where nothing can be limited. Called before each start.
+   */
+  applyLimits(instanceId: string, flavor: { readonly ramMb: number; readonly vcpus: number }): Promise<readonly string[]>
+  /** Which limits this node enforces. */
+  limits(): Promise<NodeLimits>
   /** Per-node cache shared by instances (engine templates). */
   readonly cacheDir: string
   /** Creates the cache folder and lets a node-wide engine account (templates) reach it; returns its path. */

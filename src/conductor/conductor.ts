@@ -11,7 +11,12 @@ export async function takeHeartbeat(db: Db, hb: Heartbeat): Promise<boolean> {
   const ts = now()
   const r = await db
     .updateTable('instances')
-    .set({ service_status: hb.serviceStatus, volume_used_bytes: hb.volumeUsedBytes, heartbeat_at: hb.observedAt, service_status_updated: ts, updated_at: ts })
+    .set({
+      service_status: hb.serviceStatus,
+      volume_used_bytes: hb.volumeUsedBytes,
+      ...(hb.volumeType ? { volume_type: hb.volumeType } : {}),
+      volume_free_bytes: hb.volumeFreeBytes ?? null,
+      heartbeat_at: hb.observedAt, service_status_updated: ts, updated_at: ts })
     .where('id', '=', hb.instanceId)
     // While a task builds, restarts or deletes the instance, the task owns its status. A fault shown
     // does not stop the reports: the fault belongs to the operation that failed, and the engine's

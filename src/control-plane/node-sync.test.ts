@@ -50,7 +50,7 @@ describe('node sync', () => {
       await sync.sync('n1', held)
       await sleep(20) // ensures go out on their own
     }
-    const spec = { instanceId: ID, datastore: 'redis', version: '7.0', port: 20001, flavor: { ramMb: 512, vcpus: 1 } }
+    const spec = { instanceId: ID, datastore: 'redis', version: '7.0', port: 20001, flavor: { ramMb: 512, vcpus: 1 }, volumeGb: 1 }
 
     await settle()
     assert.deepEqual(calls.splice(0), [{ method: 'ensure', args: [{ spec, running: false }] }], 'a task builds it: not to be kept running')

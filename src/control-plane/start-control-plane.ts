@@ -26,6 +26,8 @@ import { restartInstance } from '../tasks/restart-instance.js'
 import { startInstance } from '../tasks/start-instance.js'
 import { stopInstance } from '../tasks/stop-instance.js'
 import { actionSteps } from '../tasks/steps/action-steps.js'
+import { resizeVolume } from '../tasks/resize-volume.js'
+import { volumeSteps } from '../tasks/steps/volume-steps.js'
 import { TaskRunner } from '../tasks/runner.js'
 import { SpareKeeper } from '../tasks/spare-keeper.js'
 import { configurationSteps } from '../tasks/steps/configuration-steps.js'
@@ -93,7 +95,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     db,
     owner: `${ownerPrefix}${process.pid}-${randomBytes(4).toString('hex')}`,
     workflows: [createInstance(steps, configSteps), deleteInstance(steps), applyConfiguration(configSteps, steps), restartInstance(configSteps, steps),
-      resizeInstance(actions, steps), stopInstance(actions, steps), startInstance(actions, steps)],
+      resizeInstance(actions, steps), stopInstance(actions, steps), startInstance(actions, steps), resizeVolume(volumeSteps({ db, bus }), steps)],
     concurrency: settings.taskConcurrency,
     log,
   })

@@ -19,6 +19,7 @@ export type InstanceStatus =
   | 'ERROR'
   | 'SHUTDOWN'
   | 'REBOOT'
+  | 'RESIZE'
   | 'FAILED'
   | 'RESTART_REQUIRED'
   | 'RESIZE'
@@ -47,7 +48,7 @@ export const NOT_DELETING: readonly TaskStatus[] = TASK_STATUSES.filter((t) => t
 export const canTransition = (from: TaskStatus, to: TaskStatus): boolean => TASK_TRANSITIONS[from].includes(to)
 
 /** The operations whose failure an instance shows: its tasks' kinds (later: backups). */
-export const OPERATIONS = ['create-instance', 'delete-instance', 'restart-instance', 'apply-configuration', 'resize-instance', 'stop-instance', 'start-instance'] as const
+export const OPERATIONS = ['create-instance', 'delete-instance', 'restart-instance', 'apply-configuration', 'resize-instance', 'stop-instance', 'start-instance', 'resize-volume'] as const
 export type Operation = (typeof OPERATIONS)[number]
 
 /** The task status each operation runs under; null for one that shows none (Trove keeps ACTIVE during a configuration apply). */
@@ -59,6 +60,7 @@ export const OPERATION_TASK_STATUS: Readonly<Record<Operation, TaskStatus | null
   'resize-instance': 'RESIZING',
   'stop-instance': 'STOPPING',
   'start-instance': 'STARTING',
+  'resize-volume': 'RESIZING',
 }
 
 /**
@@ -67,7 +69,7 @@ export const OPERATION_TASK_STATUS: Readonly<Record<Operation, TaskStatus | null
  * clears the fault. A failed create or delete leaves a half-made or half-removed instance: only a
  * delete (or an admin's reset_status) goes on from there.
  */
-export const MENDABLE: readonly Operation[] = ['restart-instance', 'apply-configuration', 'resize-instance', 'stop-instance', 'start-instance']
+export const MENDABLE: readonly Operation[] = ['restart-instance', 'apply-configuration', 'resize-instance', 'stop-instance', 'start-instance', 'resize-volume']
 
 export interface Fault {
   readonly message: string

@@ -97,3 +97,6 @@ export function parseSpareSizes(text: string): SpareSizes {
   }
   return sizes
 }
+
+/** Every spare's volume, in GB; a claim that asks for more grows it before the engine is handed over. */
+export const SPARE_VOLUME_GB = 1

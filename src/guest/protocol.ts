@@ -53,6 +53,8 @@ export interface InstanceSpec {
   readonly flavor: { readonly ramMb: number; readonly vcpus: number }
   /** Client addresses the engine lets log in (Trove's access.allowed_cidrs); absent: any address. */
   readonly allowedCidrs?: readonly string[]
+  /** The volume's size in GB; absent in specs written before volumes had a size of their own. */
+  readonly volumeGb?: number
 }
 
 /**
@@ -87,6 +89,15 @@ export interface NodeAnnouncement {
   readonly manifests: readonly DatastoreManifest[]
   /** How often it sends a NodeHeartbeat; the control plane marks it DOWN after a few missed ones. */
   readonly heartbeatMs: number
+  /** What it enforces of a flavor and a volume size; absent from nodes that predate limits. */
+  readonly limits?: NodeLimitsReport
+}
+
+/** How a node holds instances to their flavor and volume (compute's NodeLimits, as data). */
+export interface NodeLimitsReport {
+  readonly memory: string
+  readonly cpu: string
+  readonly volume: string
 }
 
 export interface AnnouncedPool {
@@ -125,6 +136,10 @@ export interface Heartbeat {
   readonly observedAt: number
   readonly serviceStatus: 'HEALTHY' | 'SHUTDOWN' | 'FAILED'
   readonly volumeUsedBytes: number
+  /** How the volume is kept (`ext4-loop`, `folder`); absent from older nodes. */
+  readonly volumeType?: string
+  /** Free bytes on a volume that is its own file system (what the engine can still write). */
+  readonly volumeFreeBytes?: number
 }
 
 /**
@@ -157,6 +172,8 @@ export interface GuestApi {
   characterSets(datastore: string, version: string): Promise<CharacterSetCatalog>
   /** Makes `values` the instance's configuration overrides; resolves with the names that need a restart. */
   configure(spec: InstanceSpec, values: ConfigurationValues, options?: CallOptions): Promise<{ restartRequired: readonly string[] }>
+  /** Grows the instance's volume online to `spec.volumeGb`; never shrinks. */
+  growVolume(spec: InstanceSpec, options?: CallOptions): Promise<void>
   /** Stops and starts the engine; resolves once it accepts connections again. */
   restart(spec: InstanceSpec, options?: CallOptions): Promise<void>
   /** Databases, users and root inside the instance; a datastore without the part answers NotImplemented. */

@@ -95,7 +95,7 @@ export class NodeAgent implements GuestApi {
   }
 
   async createEnvelope(spec: InstanceSpec): Promise<void> {
-    await this.#o.compute.createEnvelope(spec.instanceId)
+    await this.#o.compute.createEnvelope(spec.instanceId, spec.volumeGb ? { volumeGb: spec.volumeGb } : {})
     // Not to be supervised until the control plane says so: a task builds it meanwhile.
     await lifecycle(spec, () => this.#takeAddress(spec))
   }
@@ -106,7 +106,7 @@ export class NodeAgent implements GuestApi {
       spec,
       async () => {
         await this.#takeAddress(spec)
-        await this.#datastore(spec).engine.prepare(await this.#requireContext(spec, signal), initial)
+        await this.#datastore(spec).engine.prepare(await this.#limitedContext(spec, signal), initial)
       },
       signal,
     )
@@ -187,12 +187,12 @@ export class NodeAgent implements GuestApi {
       spec,
       async () => {
         await this.#takeAddress(spec)
-        const ctx = await this.#requireContext(spec, signal)
         const { engine } = this.#datastore(spec)
-        await engine.stop(ctx)
+        await engine.stop(await this.#requireContext(spec, signal))
         // Cancelled between the two: the engine stays stopped for the delete that cancelled it.
         signal?.throwIfAborted()
-        await engine.start(ctx)
+        // Limits are written with the cgroup empty: a lower memory limit than the old engine used is taken.
+        await engine.start(await this.#limitedContext(spec, signal))
       },
       signal,
     )
@@ -347,8 +347,17 @@ export class NodeAgent implements GuestApi {
       const observedAt = Date.now()
       const s = await this.#healthOf(spec, observedAt, fullLookMs)
       const volumeUsedBytes = await this.#o.compute.volumeUsedBytes(id)
+      const space = await this.#o.compute.volumeSpace(id).catch(() => undefined)
       const serviceStatus = s.healthy ? 'HEALTHY' : s.state === 'stopped' ? 'SHUTDOWN' : 'FAILED'
-      publish({ protocol: GUEST_PROTOCOL_VERSION, instanceId: id, observedAt, serviceStatus, volumeUsedBytes })
+      publish({
+        protocol: GUEST_PROTOCOL_VERSION,
+        instanceId: id,
+        observedAt,
+        serviceStatus,
+        volumeUsedBytes,
+        ...(space ? { volumeType: space.type } : {}),
+        ...(space?.freeBytes === undefined ? {} : { volumeFreeBytes: space.freeBytes }),
+      })
       const seen = s.state === 'stopped' ? (stoppedSeen.get(id) ?? 0) + 1 : 0
       stoppedSeen.set(id, seen)
       if (s.state !== 'stopped') restartsInARow.delete(id)
@@ -391,7 +400,35 @@ export class NodeAgent implements GuestApi {
 
   /** Starts the engine of an instance that should be running; fails if its envelope is gone (deleted meanwhile). */
   #startEngine(spec: InstanceSpec): Promise<void> {
-    return lifecycle(spec, async () => this.#datastore(spec).engine.start(await this.#requireContext(spec)))
+    return lifecycle(spec, async () => this.#datastore(spec).engine.start(await this.#limitedContext(spec)))
+  }
+
+  /**
+   * The context of a command that may start the engine: the flavor's limits are written first and
+   * the engine joins them as it starts, so a new flavor takes effect at the next start.
+   */
+  async #limitedContext(spec: InstanceSpec, signal?: AbortSignal): Promise<InstanceContext> {
+    const ctx = await this.#requireContext(spec, signal)
+    const cgroupProcs = await this.#o.compute.applyLimits(spec.instanceId, spec.flavor)
+    return cgroupProcs.length > 0 ? { ...ctx, account: { ...ctx.account, cgroupProcs } } : ctx
+  }
+
+  async growVolume(spec: InstanceSpec, options: CallOptions = {}): Promise<void> {
+    if (!spec.volumeGb) throw new CofferError('INTERNAL', `instance ${spec.instanceId}: no volume size to grow to`, { retryable: false })
+    const { signal } = options
+    return lifecycle(
+      spec,
+      async () => {
+        await this.#requireContext(spec, signal)
+        const { engine } = this.#datastore(spec)
+        await this.#o.compute.growVolume(spec.instanceId, spec.volumeGb!, async (work) => {
+          await engine.stop(await this.#requireContext(spec, signal))
+          await work()
+          await engine.start(await this.#limitedContext(spec))
+        })
+      },
+      signal,
+    )
   }
 
   async #stopEngine(spec: InstanceSpec): Promise<void> {

@@ -37,6 +37,8 @@ export function serveGuestApi(bus: Pick<Bus, 'serve'>, name: string, agent: Gues
         return agent.configure(a[0], a[1], { signal })
       case 'restart':
         return agent.restart(a[0], { signal })
+      case 'growVolume':
+        return agent.growVolume(a[0], { signal })
       case 'schema':
         return agent.schema(a[0], a[1])
       case 'log':

@@ -69,6 +69,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     capacity: await resourcesOf(o.compute),
     manifests,
     heartbeatMs: o.heartbeatMs,
+    limits: await o.compute.limits(),
   }
   const stopping = new AbortController()
   await registerUntilTaken(bus, announcement, o.heartbeatMs, log, stopping.signal)

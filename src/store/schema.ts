@@ -89,6 +89,10 @@ export interface InstanceTable {
   /** The task that failed, when the fault came from one. */
   fault_task_id: string | null
   volume_used_bytes: number | null
+  /** How the node keeps the volume (`ext4-loop`, `folder`), from heartbeats; null before one said. */
+  volume_type: string | null
+  /** Free bytes on a volume that is its own file system, from heartbeats. */
+  volume_free_bytes: number | null
   /** observedAt (epoch ms) of the last heartbeat taken, so older ones are dropped. */
   heartbeat_at: number | null
   created_at: string
@@ -166,6 +170,8 @@ export interface NodeTable {
   last_heartbeat: number
   /** UP | DOWN | DRAINING (core/node.ts) */
   state: string
+  /** JSON: what the node enforces ({memory, cpu, volume}); null for nodes that predate limits. */
+  limits: string | null
   registered_at: string
 }
 

@@ -14,7 +14,7 @@ export interface CreateInstanceInput {
   /** Passwords are sealed: the task's input sits in the state store until the users exist. */
   readonly users: SealedUser[]
   /** Set when the create claimed a spare: its engine runs already, tuned for the spare's flavor. */
-  readonly fromSpare?: { readonly sameFlavor: boolean }
+  readonly fromSpare?: { readonly sameFlavor: boolean; readonly growVolume?: boolean }
 }
 
 export type SealedUser = Omit<GuestUser, 'password'> & { readonly password: Sealed | '' }
@@ -58,6 +58,8 @@ export const createInstance = (steps: InstanceSteps, configuration: Configuratio
         await t.step('place', () => steps.place(id))
         await t.step('create-envelope', () => steps.createEnvelope(id))
       }
+      // A spare's volume has the spares' size; a larger one asked for is grown online.
+      if (input.fromSpare?.growVolume) await t.step('grow-volume', (signal) => steps.growVolume(id, signal))
       await onAFreePlace('guest-prepare', (signal) => steps.prepare(id, { databases: input.databases, users: input.users }, signal))
       // A spare runs with its version's defaults already (changes to them reach spares too): only a
       // group given at create is new to it.

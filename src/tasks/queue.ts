@@ -14,6 +14,7 @@ import type { ApplyConfigurationInput } from './apply-configuration.js'
 import type { CreateInstanceInput } from './create-instance.js'
 import type { DeleteInstanceInput } from './delete-instance.js'
 import type { ResizeInstanceInput } from './resize-instance.js'
+import type { ResizeVolumeInput } from './resize-volume.js'
 import type { RestartInstanceInput } from './restart-instance.js'
 import type { StartInstanceInput } from './start-instance.js'
 import type { StopInstanceInput } from './stop-instance.js'
@@ -27,6 +28,7 @@ export interface TaskInputs {
   'resize-instance': ResizeInstanceInput
   'stop-instance': StopInstanceInput
   'start-instance': StartInstanceInput
+  'resize-volume': ResizeVolumeInput
 }
 export type TaskKind = keyof TaskInputs
 

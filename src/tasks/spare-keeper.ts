@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto'
 import { errorMessage } from '../core/errors.js'
 import { isBuilding, isDeleting } from '../core/instance.js'
-import { planSpares, wantedSpares, type SparePolicy, type SparePool } from '../core/spares.js'
+import { planSpares, SPARE_VOLUME_GB, wantedSpares, type SparePolicy, type SparePool } from '../core/spares.js'
 import { listDatastores, usedDatastores } from '../store/repos/datastores.js'
 import { insertInstance, newInstanceRow } from '../store/repos/instances.js'
 import { clientsCreating, isClaimable, isSpoilt, listSpares, SPARE_PROJECT, spareFlavor } from '../store/repos/spares.js'
@@ -112,7 +112,7 @@ export class SpareKeeper {
     const { db } = this.#o
     const flavor = await spareFlavor(db, versionId)
     if (!flavor) return
-    const row = { ...newInstanceRow({ id: randomUUID(), project_id: SPARE_PROJECT, name: 'spare', flavor_id: flavor, volume_size: 1, datastore_version_id: versionId, configuration_id: null }), built_by: this.#o.build }
+    const row = { ...newInstanceRow({ id: randomUUID(), project_id: SPARE_PROJECT, name: 'spare', flavor_id: flavor, volume_size: SPARE_VOLUME_GB, datastore_version_id: versionId, configuration_id: null }), built_by: this.#o.build }
     const input: CreateInstanceInput = { instanceId: row.id, databases: [], users: [] }
     await db.transaction().execute(async (trx) => {
       await insertInstance(trx, row)

@@ -3,7 +3,7 @@
  * the whole server (and that kill it with SIGKILL). Cleans up every engine it left running.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
 import { accountName } from '../../src/compute/local/accounts.js'
@@ -87,6 +87,7 @@ export async function startCoffer(extraEnv: Record<string, string> = {}): Promis
         killProcessesUnder(home)
         await new Promise((r) => setTimeout(r, 100))
       }
+      releaseMountsAndCgroups(home)
       removeInstanceAccounts(home)
       rmSync(home, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 })
       rmSync(userHome, { recursive: true, force: true })
@@ -107,6 +108,36 @@ async function waitUntilListening(url: string, child: ChildProcess, out: () => s
     await new Promise((r) => setTimeout(r, 50))
   }
   throw new Error(`coffer serve did not listen within 60 s:\n${out()}`)
+}
+
+/**
+ * Instances a test did not delete through the API keep their loop-mounted volume and their
+ * cgroups: unmount and detach them (their engines are stopped by now) before the home goes.
+ */
+export function releaseMountsAndCgroups(home: string): void {
+  if (process.getuid?.() !== 0) return
+  let ids: string[] = []
+  try {
+    ids = readdirSync(join(home, 'instances'))
+  } catch {
+    return
+  }
+  const mounted = readFileSync('/proc/self/mountinfo', 'utf8')
+  for (const id of ids) {
+    const volume = join(home, 'instances', id, 'volume')
+    if (mounted.includes(` ${volume} `)) execFileSync('umount', ['-l', volume], { stdio: 'ignore' })
+    const image = join(home, 'instances', id, 'volume.img')
+    for (const line of execFileSync('losetup', ['-j', image], { encoding: 'utf8' }).split('\n')) {
+      if (line.includes(':')) execFileSync('losetup', ['-d', line.slice(0, line.indexOf(':'))], { stdio: 'ignore' })
+    }
+    for (const dir of [`/sys/fs/cgroup/memory/coffer/${id}`, `/sys/fs/cgroup/cpu/coffer/${id}`, `/sys/fs/cgroup/coffer/${id}`]) {
+      try {
+        rmdirSync(dir)
+      } catch {
+        // none, or not on this host
+      }
+    }
+  }
 }
 
 /**

@@ -13,6 +13,7 @@ import { effectiveConfiguration } from '../instance-configuration.js'
 import { createInstance } from '../instance-create.js'
 import { stopOrStart } from '../instance-power.js'
 import { resizeFlavor } from '../instance-resize-flavor.js'
+import { resizeVolume } from '../instance-resize-volume.js'
 import { updateInstanceAttributes } from '../instance-update.js'
 import { baseUrl } from '../links.js'
 import { instanceView, statusInputs } from '../views/instance.js'
@@ -127,8 +128,11 @@ export function instanceRoutes(app: FastifyInstance, ctx: ApiContext): void {
         return reply.code(202).send()
       }
       case 'resize': {
-        const resize = body.resize as Record<string, unknown> | null | undefined
-        if (resize && typeof resize === 'object' && 'volume' in resize) throw new NotImplemented('Resizing an instance\'s volume is not supported yet.')
+        const resize = (body.resize ?? {}) as { volume?: unknown; flavorRef?: unknown }
+        if (resize.volume !== undefined) {
+          await resizeVolume(ctx, req, r, { resize })
+          return reply.code(202).send()
+        }
         await resizeFlavor(ctx, r, body)
         return reply.code(202).send()
       }

@@ -1,6 +1,7 @@
 import { tenantMessage } from '../../core/fault-message.js'
 import { instanceStatus, operatingStatus, type StatusInputs } from '../../core/instance.js'
 import type { InstanceRow } from '../../store/schema.js'
+import { volumeUse } from '../../core/volume-use.js'
 import { links, troveTime } from '../links.js'
 
 export const statusInputs = (r: InstanceRow): StatusInputs => ({
@@ -24,11 +25,9 @@ export interface InstanceViewExtras {
   readonly admin?: boolean
 }
 
-const GB = 1024 ** 3
 
 export function instanceView(base: string, r: InstanceRow, x: InstanceViewExtras) {
   const s = statusInputs(r)
-  const used = r.volume_used_bytes === null ? undefined : Number(r.volume_used_bytes) / GB
   return {
     id: r.id,
     name: r.name,
@@ -39,10 +38,8 @@ export function instanceView(base: string, r: InstanceRow, x: InstanceViewExtras
     datastore: x.datastore,
     region: 'RegionOne',
     access: accessView(r),
-    volume: {
-      size: r.volume_size,
-      ...(used === undefined ? {} : { used: round(used), used_percent: round((100 * used) / r.volume_size) }),
-    },
+    // Coffer's extra fields: used, used_percent, type (ext4-loop, folder) and, from 90%, a warning.
+    volume: { size: r.volume_size, ...volumeUse({ sizeGb: r.volume_size, usedBytes: r.volume_used_bytes === null ? null : Number(r.volume_used_bytes), freeBytes: r.volume_free_bytes === null ? null : Number(r.volume_free_bytes), type: r.volume_type }) },
     ...(r.port === null ? {} : placeView(r.address ?? x.node.address, r.address ? x.node.network : `${x.node.address}/32`, Number(r.port))),
     ...(r.configuration_id ? { configuration: { id: r.configuration_id, name: x.configurationName ?? '', links: links(base, r.project_id, `configurations/${r.configuration_id}`) } } : {}),
     // Every writer of a fault is covered: what tenants read is made path-free here too.
@@ -65,7 +62,6 @@ const placeView = (address: string, network: string, port: number) => ({
   hostname: address,
 })
 
-const round = (n: number): number => Math.round(n * 100) / 100
 
 /** Trove's `access`: allowed_cidrs only when some were given. */
 export const accessView = (r: Pick<InstanceRow, 'is_public' | 'allowed_cidrs'>) => ({

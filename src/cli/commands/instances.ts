@@ -26,8 +26,9 @@ const summary = (i: any) => ({
   datastore_version: i.datastore?.version,
   flavor: i.flavor?.id,
   address: i.port ? `${i.ip?.[0] ?? i.hostname}:${i.port}` : '-',
-  volume: i.volume?.size === undefined ? undefined : `${i.volume.size} GB`,
+  volume: i.volume?.size === undefined ? undefined : `${i.volume.size} GB${i.volume.type ? ` (${i.volume.type})` : ''}`,
   volume_used: i.volume?.used === undefined ? '-' : `${i.volume.used} GB (${i.volume.used_percent}%)`,
+  ...(i.volume?.warning ? { volume_warning: i.volume.warning } : {}),
   configuration: i.configuration ? `${i.configuration.name} (${i.configuration.id})` : '-',
   access: i.access?.allowed_cidrs?.length ? `from ${i.access.allowed_cidrs.join(', ')}` : 'from any address',
   // Trove's roles: a replica follows its replica_of; a replica source lists its replicas.

@@ -1,17 +1,38 @@
 import { execFile } from 'node:child_process'
-import { chmod, chown, lstat, mkdir, readdir } from 'node:fs/promises'
+import { chmod, chown, lstat, mkdir, readdir, statfs } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import type { AddressPool } from '../../core/address-pool.js'
-import type { ComputeDriver, Envelope, EnvelopeOwner, EnvelopePaths } from '../compute-driver.js'
+import type { ComputeDriver, Envelope, EnvelopeOptions, EnvelopeOwner, EnvelopePaths, NodeLimits, VolumeSpace } from '../compute-driver.js'
 import { engineGroup, ensureInstanceAccount, findInstanceAccount, isRoot, removeInstanceAccount, removeStrayAccounts } from './accounts.js'
+import { type FlavorLimits, InstanceCgroups } from './cgroups.js'
+import { growLoopVolume, growUnmounted, imageSizeGb, isMounted, loopVolumesUsable, mountLoopVolume, unmountLoopVolume } from './loop-volume.js'
 import { measureTree, mountedUse, removeTree, VolumeMeter } from './volume-trees.js'
 import { addressIsFree, attachAddress, detachAddress } from './addresses.js'
 
 const run = promisify(execFile)
 const ID = /^[0-9a-f-]{36}$/
 
-/** Instances live in `<home>/instances/<id>/{volume,run,guest}`; templates in `<home>/cache`. */
+export interface LocalComputeOptions {
+  /**
+   * How old a walked volume's figure may get before it is measured again (default 0: at every
+   * read); a volume that is its own mount is read by statfs at every read.
+   */
+  readonly volumeMeasureMs?: number
+  /** Loop-mounted ext4 volumes where the host allows them (default true); false: plain folders. */
+  readonly loopVolumes?: boolean
+  /** Flavor limits through cgroups where they are writable (default true). */
+  readonly cgroups?: boolean
+  /** Where cgroup file systems are mounted (tests point it elsewhere). */
+  readonly cgroupRoot?: string
+  /** Where instances' own addresses come from; absent, they share the node's address. */
+  readonly pool?: AddressPool
+}
+
+/**
+ * Instances live in `<home>/instances/<id>/{volume,run,guest}` (and `volume.img`, the image
+ * mounted at `volume/` where loop devices can be used); templates in `<home>/cache`.
+ */
 export class LocalComputeDriver implements ComputeDriver {
   readonly #home: string
   readonly #root: string
@@ -22,14 +43,15 @@ export class LocalComputeDriver implements ComputeDriver {
   readonly #tightened = new Set<string>()
   readonly cacheDir: string
   readonly #volumes: VolumeMeter
+  readonly #cgroups: InstanceCgroups | undefined
+  readonly #loop: boolean
+  /** Loop volumes this process has seen mounted (checked once, then kept). */
+  readonly #mounted = new Set<string>()
 
-  /**
-   * `volumeMeasureMs`: how old a walked volume's figure may get before it is measured again
-   * (default 0: at every read); a volume that is its own mount is read by statfs at every read.
-   * `pool`: where instances' own addresses come from; absent, they share the node's address.
-   */
-  constructor(home: string, _bind: string, options: { readonly volumeMeasureMs?: number; readonly pool?: AddressPool } = {}) {
+  constructor(home: string, _bind: string, options: LocalComputeOptions = {}) {
     const pool = options.pool
+    this.#cgroups = options.cgroups === false ? undefined : new InstanceCgroups(options.cgroupRoot)
+    this.#loop = options.loopVolumes !== false
     this.#volumes = new VolumeMeter(measureTree, { mounted: mountedUse, ...(options.volumeMeasureMs === undefined ? {} : { refreshMs: options.volumeMeasureMs }) })
     this.#home = resolve(home)
     this.#root = join(resolve(home), 'instances')
@@ -44,7 +66,11 @@ export class LocalComputeDriver implements ComputeDriver {
     return { volumeDir: join(dir, 'volume'), runDir: join(dir, 'run'), guestDir: join(dir, 'guest') }
   }
 
-  async createEnvelope(instanceId: string): Promise<Envelope> {
+  #image(instanceId: string): string {
+    return join(dirname(this.paths(instanceId).volumeDir), 'volume.img')
+  }
+
+  async createEnvelope(instanceId: string, options: EnvelopeOptions = {}): Promise<Envelope> {
     const p = this.paths(instanceId)
     const account = await ensureInstanceAccount(instanceId, this.#home)
     await this.#unlisted(this.#root)
@@ -55,6 +81,10 @@ export class LocalComputeDriver implements ComputeDriver {
       await mkdir(dir, { recursive: true })
       await chown(dir, account.uid, account.gid)
       await chmod(dir, 0o700)
+    }
+    if (options.volumeGb && this.#loop && (await loopVolumesUsable())) {
+      await mountLoopVolume(this.#image(instanceId), p.volumeDir, options.volumeGb, account)
+      this.#mounted.add(instanceId)
     }
     await mkdir(p.guestDir, { recursive: true, mode: 0o700 })
     await mkdir(this.cacheDir, { recursive: true, mode: 0o700 })
@@ -69,6 +99,7 @@ export class LocalComputeDriver implements ComputeDriver {
     const p = this.paths(instanceId)
     const account = await findInstanceAccount(instanceId)
     if (!account || !(await lstat(p.volumeDir).catch(() => undefined))) return undefined
+    await this.#remount(instanceId, account)
     if (!this.#private.has(instanceId)) {
       await this.#unlisted(this.#root)
       await this.#keepToItsOwner(instanceId, account)
@@ -99,9 +130,56 @@ export class LocalComputeDriver implements ComputeDriver {
     return this.cacheDir
   }
 
+  /**
+   * A loop volume whose mount is gone (the host rebooted) is mounted again the first time this
+   * process looks at the instance, which is before any engine of it is started.
+   */
+  async #remount(instanceId: string, account: EnvelopeOwner): Promise<void> {
+    if (this.#mounted.has(instanceId)) return
+    const image = this.#image(instanceId)
+    const size = await imageSizeGb(image)
+    if (size === undefined) return
+    const dir = this.paths(instanceId).volumeDir
+    if (!(await isMounted(dir))) await mountLoopVolume(image, dir, size, account)
+    this.#mounted.add(instanceId)
+  }
+
+  async growVolume(instanceId: string, sizeGb: number, whileStopped: (work: () => Promise<void>) => Promise<void>): Promise<void> {
+    const envelope = await this.envelope(instanceId)
+    if (!envelope) throw new Error(`instance ${instanceId} has no envelope here`)
+    const image = this.#image(instanceId)
+    // A folder has no size of its own to grow: its watchdog reads the new size from the instance.
+    if ((await imageSizeGb(image)) === undefined) return
+    if ((await growLoopVolume(image, envelope.volumeDir, sizeGb)) === 'grown') return
+    await whileStopped(async () => {
+      this.#mounted.delete(instanceId)
+      await growUnmounted(image, envelope.volumeDir, sizeGb)
+      await this.#remount(instanceId, envelope.account)
+    })
+  }
+
+  async volumeSpace(instanceId: string): Promise<VolumeSpace> {
+    const dir = this.paths(instanceId).volumeDir
+    if (!this.#mounted.has(instanceId)) return { type: 'folder' }
+    const fs = await statfs(dir).catch(() => undefined)
+    return fs ? { type: 'ext4-loop', totalBytes: fs.blocks * fs.bsize, freeBytes: fs.bavail * fs.bsize } : { type: 'ext4-loop' }
+  }
+
+  async applyLimits(instanceId: string, flavor: FlavorLimits): Promise<readonly string[]> {
+    return (await this.#cgroups?.apply(instanceId, flavor)) ?? []
+  }
+
+  async limits(): Promise<NodeLimits> {
+    const cgroups = await this.#cgroups?.mode()
+    return { memory: cgroups ?? 'none', cpu: cgroups ?? 'none', volume: this.#loop && (await loopVolumesUsable()) ? 'ext4-loop' : 'folder' }
+  }
+
   async destroyEnvelope(instanceId: string): Promise<void> {
     this.#private.delete(instanceId)
     this.#volumes.forget(instanceId)
+    this.#mounted.delete(instanceId)
+    await unmountLoopVolume(this.#image(instanceId), this.paths(instanceId).volumeDir)
+    await this.#cgroups?.remove(instanceId)
     await removeTree(dirname(this.paths(instanceId).volumeDir))
     await removeInstanceAccount(instanceId)
   }

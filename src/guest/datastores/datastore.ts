@@ -15,6 +15,11 @@ export interface OsAccount {
   readonly name: string
   readonly uid: number
   readonly gid: number
+  /**
+   * cgroup.procs files an engine started as this account joins before it runs (the instance's
+   * flavor limits); absent or empty: none. Only root can join them, so only root sets them.
+   */
+  readonly cgroupProcs?: readonly string[]
 }
 
 /** Everything the guest needs to know about one instance on this node. */

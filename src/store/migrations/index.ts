@@ -11,6 +11,7 @@ import * as optionalDefaultProject from './0009-optional-default-project.js'
 import * as datastoreUse from './0010-datastore-use.js'
 import * as instanceAddresses from './0011-instance-addresses.js'
 import * as instanceActions from './0012-instance-actions.js'
+import * as volumeLimits from './0013-volume-limits.js'
 
 /** Migrations in order; compiled in, so the binary never looks for files at run time. */
 export const migrationProvider: MigrationProvider = {
@@ -27,5 +28,6 @@ export const migrationProvider: MigrationProvider = {
     '0010-datastore-use': datastoreUse,
     '0011-instance-addresses': instanceAddresses,
     '0012-instance-actions': instanceActions,
+    '0013-volume-limits': volumeLimits,
   }),
 }

@@ -108,6 +108,8 @@ export function newInstanceRow(
     fault_operation: null,
     fault_task_id: null,
     volume_used_bytes: null,
+    volume_type: null,
+    volume_free_bytes: null,
     heartbeat_at: null,
     created_at: ts,
     updated_at: ts,

@@ -13,6 +13,8 @@ export interface NodeRegistration {
   readonly capacity: { readonly ramMb: number; readonly vcpus: number; readonly diskGb: number }
   readonly manifests: readonly DatastoreManifest[]
   readonly heartbeatMs: number
+  /** What it enforces of flavors and volume sizes (compute's NodeLimits). */
+  readonly limits?: { readonly memory: string; readonly cpu: string; readonly volume: string } | undefined
 }
 
 export interface NodeInfo extends NodeRegistration {
@@ -30,6 +32,7 @@ const infoOf = (r: NodeRow): NodeInfo => ({
   heartbeatMs: Number(r.heartbeat_ms),
   state: r.state as NodeState,
   lastHeartbeat: Number(r.last_heartbeat),
+  limits: r.limits ? (JSON.parse(r.limits) as NodeRegistration['limits']) : undefined,
 })
 
 /** Records a registration: a new node, or one that started again (its announcement replaces the old). A DRAINING node stays so. */
@@ -46,6 +49,7 @@ export async function recordNode(db: Db, n: NodeRegistration, at = Date.now()): 
     manifests: JSON.stringify(n.manifests),
     heartbeat_ms: n.heartbeatMs,
     last_heartbeat: at,
+    limits: n.limits ? JSON.stringify(n.limits) : null,
   }
   await db.transaction().execute(async (trx) => {
     const found = await trx.selectFrom('nodes').select('state').where('name', '=', n.name).executeTakeFirst()

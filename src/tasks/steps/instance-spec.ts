@@ -27,6 +27,7 @@ function specOf(row: InstanceRow, version: string, datastore: string, flavor: { 
     ...(row.address ? { address: row.address } : {}),
     port: Number(row.port),
     flavor: { ramMb: flavor.ram_mb, vcpus: flavor.vcpus },
+    volumeGb: Number(row.volume_size),
     ...(cidrs ? { allowedCidrs: cidrs } : {}),
   }
 }

@@ -74,6 +74,12 @@ export function instanceSteps(d: StepDeps) {
       await api.createEnvelope(spec)
     },
 
+    /** Grows a claimed spare's volume to the size the create asked for (its row has it already). */
+    async growVolume(id: string, signal?: AbortSignal): Promise<void> {
+      const { api, spec } = await node(id)
+      await api.growVolume(spec, { signal })
+    },
+
     async prepare(id: string, initial: { databases: GuestDatabase[]; users: SealedUser[] }, signal?: AbortSignal): Promise<void> {
       const { api, spec } = await node(id)
       const users = initial.users.map((u) => {

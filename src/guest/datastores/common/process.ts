@@ -33,18 +33,34 @@ const identity = (account: OsAccount): { uid?: number; gid?: number } =>
   runningAsRoot() ? { uid: account.uid, gid: account.gid } : {}
 
 /**
+ * The command line that starts `spec` inside the account's cgroups: a root shell writes its own pid
+ * into each cgroup.procs, then becomes the engine through setpriv (the same uid, gid and no
+ * supplementary groups that spawn's uid/gid give), so nothing the engine allocates escapes its
+ * limits. Joining happens as root because cgroup v2 lets only the owner of the common ancestor move
+ * a process.
+ */
+export function inCgroups(spec: Pick<SpawnSpec, 'command' | 'args' | 'account'>): { command: string; args: string[] } {
+  const procs = spec.account.cgroupProcs ?? []
+  const script = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"'
+  const { uid, gid } = spec.account
+  return { command: '/bin/sh', args: ['-c', script, 'sh', ...procs, '--', 'setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', spec.command, ...spec.args] }
+}
+
+/**
  * Starts `command` detached and returns its pid at once. Rejects when it cannot be started at all
  * (missing binary, no permission); an engine that starts and then fails is seen by `isAlive`.
  */
 export async function spawnDetached(spec: SpawnSpec): Promise<number> {
   const fd = openSync(spec.logFile, 'a', 0o600)
+  const limited = runningAsRoot() && (spec.account.cgroupProcs?.length ?? 0) > 0
+  const { command, args } = limited ? inCgroups(spec) : { command: spec.command, args: [...spec.args] }
   try {
-    const child = spawn(spec.command, [...spec.args], {
+    const child = spawn(command, args, {
       detached: true,
       stdio: ['ignore', fd, fd],
       cwd: spec.cwd ?? '/',
       env: { ...(spec.env ?? ENGINE_ENV) },
-      ...identity(spec.account),
+      ...(limited ? {} : identity(spec.account)),
     })
     const pid = await new Promise<number>((resolve, reject) => {
       child.once('error', reject)
