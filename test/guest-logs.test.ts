@@ -22,7 +22,7 @@ describe('guest logs', () => {
   let coffer: CofferProcess
   let api: TestClient
   let scratch: string
-  const ids: Record<string, { id: string; port: number }> = {}
+  const ids: Record<string, { id: string; host: string; port: number }> = {}
   const log = async (id: string, body: Record<string, unknown>) => api.api('POST', `/instances/${id}/log`, body)
   const published = async (id: string, name: string) => (await api.api('GET', `/instances/${id}/log/${name}`)).body.log.contents as string
   const statusOf = async (id: string, name: string) => (await log(id, { name })).body.log
@@ -35,7 +35,7 @@ describe('guest logs', () => {
         const r = await api.api('POST', '/instances', { instance: { name: `logs-${type}`, flavorRef: '1', volume: { size: 1 }, datastore: { type }, databases: [{ name: 'shop' }], users: [{ name: 'alice', password: USER_PASSWORD, databases: [{ name: 'shop' }] }] } })
         const inst = (await api.waitActive(r.body.instance.id)).body.instance
         assert.equal(inst.status, 'ACTIVE', JSON.stringify(inst))
-        ids[type] = { id: inst.id, port: inst.port }
+        ids[type] = { id: inst.id, host: inst.ip[0] ?? '127.0.0.1', port: inst.port }
       }),
     )
   })
@@ -47,8 +47,8 @@ describe('guest logs', () => {
   const engines = [
     {
       type: 'postgresql',
-      query: async (port: number, sql: readonly string[], user = 'alice', password = USER_PASSWORD) => {
-        const c = new pg.Client({ host: '127.0.0.1', port, user, password, database: user === 'alice' ? 'shop' : 'postgres' })
+      query: async ({ host, port }: { host: string; port: number }, sql: readonly string[], user = 'alice', password = USER_PASSWORD) => {
+        const c = new pg.Client({ host, port, user, password, database: user === 'alice' ? 'shop' : 'postgres' })
         await c.connect()
         try {
           for (const s of sql) await c.query(s)
@@ -61,8 +61,8 @@ describe('guest logs', () => {
     },
     {
       type: 'mariadb',
-      query: async (port: number, sql: readonly string[], user = 'alice', password = USER_PASSWORD) => {
-        const c = await mysql.createConnection({ host: '127.0.0.1', port, user, password, database: 'shop' })
+      query: async ({ host, port }: { host: string; port: number }, sql: readonly string[], user = 'alice', password = USER_PASSWORD) => {
+        const c = await mysql.createConnection({ host, port, user, password, database: 'shop' })
         try {
           for (const s of sql) await c.query(s)
         } finally {
@@ -96,7 +96,7 @@ describe('guest logs', () => {
       })
 
       it('enables, publishes, reads, discards and disables; no password reaches a published copy', async () => {
-        const { id, port } = ids[e.type]!
+        const { id, host, port } = ids[e.type]!
         const enabled = await log(id, { name: 'general', enable: 1 })
         assert.equal(enabled.status, 200, JSON.stringify(enabled.body))
         // Ready when the file has lines already (Trove's word for "enabled, something to publish").
@@ -104,9 +104,9 @@ describe('guest logs', () => {
         assert.equal((await log(id, { name: 'slow_query', enable: 1 })).status, 200)
         // A user made through the API, and one a client's root makes in its own session, while the log is on.
         assert.equal((await api.api('POST', `/instances/${id}/users`, { users: [{ name: 'bob', password: 'Bob-Secret-Pw-77', databases: [] }] })).status, 202)
-        await e.query(port, ['SELECT 4242 AS log_marker', e.sleep])
+        await e.query({ host, port }, ['SELECT 4242 AS log_marker', e.sleep])
         const root = (await api.api('POST', `/instances/${id}/root`)).body.user
-        await e.query(port, [e.newUser('Own-Secret-Pw-88')], root.name, root.password)
+        await e.query({ host, port }, [e.newUser('Own-Secret-Pw-88')], root.name, root.password)
 
         const pub = await log(id, { name: 'general', publish: 1 })
         assert.equal(pub.status, 200, JSON.stringify(pub.body))
@@ -154,10 +154,10 @@ describe('guest logs', () => {
   it('the coffer CLI lists, shows, tails and saves logs', async () => {
     const env = { PATH: process.env.PATH, HOME: '/nonexistent', COFFER_HOME: coffer.home }
     const coffer_ = async (...args: string[]) => (await run(COFFER_BIN, args, { env, timeout: 60_000 })).stdout
-    const { id, port } = ids.postgresql!
+    const { id, host, port } = ids.postgresql!
     assert.match(await coffer_('log-list', id), /general.*USER.*\n(.|\n)*error.*SYS/)
     assert.match(await coffer_('log-enable', id, 'general'), /Enabled|Ready|Partial|Published/)
-    await engines[0]!.query(port, ['SELECT 777 AS cli_marker'])
+    await engines[0]!.query({ host, port }, ['SELECT 777 AS cli_marker'])
     assert.match(await coffer_('log-tail', id, 'general', '--lines', '20'), /cli_marker/)
     const file = join(scratch, 'general.log')
     assert.match(await coffer_('log-save', id, 'general', '--file', file), /written to/)

@@ -23,4 +23,4 @@ export async function foreignListener(port = 0): Promise<ForeignListener> {
 export const portInUseFailure =
   (port: number, engineSays: RegExp) =>
   (err: { code?: string; message: string; details?: string }): boolean =>
-    err.code === 'PORT_IN_USE' && err.message.includes(`port ${port}`) && engineSays.test(err.details ?? '')
+    err.code === 'PORT_IN_USE' && (err.message.includes(`port ${port}`) || err.message.includes(`:${port}:`)) && engineSays.test(err.details ?? '')

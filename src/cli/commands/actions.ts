@@ -5,6 +5,7 @@
 import type { Command } from 'commander'
 import type { CofferClient } from '../client.js'
 import { resolveInstanceId } from '../resolve.js'
+import { HOME_HELP, stopServer } from './home.js'
 import { flavorRef, waitFor } from './instances.js'
 
 type WaitOpts = { wait?: boolean }
@@ -36,11 +37,17 @@ export function actionCommands(program: Command, client: () => CofferClient): vo
       if (o.wait) await waitUntilDone(c, id, ['RESIZE'], 'ACTIVE')
       else console.log(`Resizing instance ${id} to flavor ${ref}.`)
     })
+  // One `stop` for both: with an instance it stops that instance, without one the server.
   program
-    .command('stop <instance>')
-    .description('Stop an instance\'s engine and keep it stopped; its volume and address stay (SHUTDOWN)')
-    .option('--wait', 'wait until it has stopped')
-    .action(async (instance: string, o: WaitOpts) => {
+    .command('stop [instance]')
+    .description(
+      'Stop an instance\'s engine and keep it stopped; its volume and address stay (SHUTDOWN).\n' +
+        'With no instance: stop the server running on the home; its databases keep running (see shutdown --all)',
+    )
+    .option('--wait', 'wait until the instance has stopped')
+    .option('--home <dir>', `with no instance: ${HOME_HELP}`)
+    .action(async (instance: string | undefined, o: WaitOpts & { home?: string }) => {
+      if (instance === undefined) return stopServer(o.home)
       const { c, id } = await act(instance, { stop: {} })
       if (o.wait) await waitFor(c, id, (i) => !i || (i.status === 'SHUTDOWN' && i.operating_status === 'SHUTDOWN') || i.status === 'ERROR', false)
       else console.log(`Stopping instance ${id}.`)

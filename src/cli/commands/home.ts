@@ -15,7 +15,7 @@ import { serverOnHome } from '../../private-home.js'
 import { CofferClient } from '../client.js'
 import { cloudIn } from '../credentials.js'
 
-const HOME_HELP = 'the home (default: $COFFER_HOME or ~/.local/share/coffer)'
+export const HOME_HELP = 'the home (default: $COFFER_HOME or ~/.local/share/coffer)'
 const say = (msg: string) => console.log(msg)
 
 async function existingHome(flag: string | undefined): Promise<string> {
@@ -80,20 +80,17 @@ function forgetUserCloud(home: string): string | undefined {
   return file
 }
 
-export function homeCommands(program: Command): void {
-  program
-    .command('stop')
-    .description('Stop the server running on the home; its databases keep running (see shutdown --all)')
-    .option('--home <dir>', HOME_HELP)
-    .action(async (o: { home?: string }) => {
-      const home = await existingHome(o.home)
-      const server = await serverOnHome(home)
-      if (!server) return say(`No coffer serve runs on ${home}.`)
-      process.kill(server.pid, 'SIGTERM')
-      await waitForExit(server.pid, `the server (pid ${server.pid}) to stop`)
-      say('Stopped. The databases keep running; `coffer shutdown --all` stops them too.')
-    })
+/** `coffer stop` with no instance: stops the server running on the home; its databases keep running. */
+export async function stopServer(homeFlag: string | undefined): Promise<void> {
+  const home = await existingHome(homeFlag)
+  const server = await serverOnHome(home)
+  if (!server) return say(`No coffer serve runs on ${home}.`)
+  process.kill(server.pid, 'SIGTERM')
+  await waitForExit(server.pid, `the server (pid ${server.pid}) to stop`)
+  say('Stopped. The databases keep running; `coffer shutdown --all` stops them too.')
+}
 
+export function homeCommands(program: Command): void {
   program
     .command('shutdown')
     .description('Stop every database engine of the home and the server; `coffer serve` starts them all again')
