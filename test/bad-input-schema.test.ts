@@ -180,7 +180,8 @@ describe('bad input is refused before anything changes', () => {
       const id = created.body.instance.id
       assert.equal((await fay.waitActive(id)).body.instance.status, 'ACTIVE')
       // A file the delete cannot remove (immutable even to root): the delete fails with the file's path.
-      const pinned = join(coffer.home, 'instances', id, 'volume', 'pinned')
+      // Beside the volume, not in it: a loop-mounted volume goes with its image, whatever it holds.
+      const pinned = join(coffer.home, 'instances', id, 'pinned')
       writeFileSync(pinned, '')
       execFileSync('chattr', ['+i', pinned])
       try {
