@@ -257,8 +257,10 @@ describe('instance actions', () => {
       assert.match(r.body.badRequest.message, message)
       assert.equal((await show(api, id)).status, 'ACTIVE')
     }
+    // The default pool is on loopback: its addresses are not public.
     const r = await api.api('POST', '/instances', createBody('postgresql', true, { name: 'public', access: { is_public: true } }))
-    assert.equal(r.status, 400)
+    assert.equal(r.status, 400, JSON.stringify(r.body))
+    assert.match(r.body.badRequest.message, /COFFER_INSTANCE_NETWORK=CIDR@IFACE.*no node that is up and serves postgresql has one/)
     assert.equal((await api.api('GET', '/instances')).body.instances.filter((i: any) => i.name === 'public').length, 0)
   })
 
