@@ -12,6 +12,7 @@ import { Redis } from 'ioredis'
 import mysql from 'mysql2/promise'
 import pg from 'pg'
 import { startCofferAsAdmin } from './helpers/admin-session.js'
+import { at, type Where } from './helpers/engines.js'
 import type { TestClient } from './helpers/api-client.js'
 import { COFFER_BIN, type CofferProcess } from './helpers/coffer-process.js'
 import { execFile } from 'node:child_process'
@@ -19,18 +20,22 @@ import { promisify } from 'node:util'
 
 const PASSWORD = 'app-Passw0rd'
 
+/** An instance's address and port (a bare port: on 127.0.0.1). */
+const where = (w: Where) => (typeof w === 'number' ? { host: '127.0.0.1', port: w } : w)
+
 /** A pg client whose connection leaves from `localAddress` (pg.Client has no such option). */
-export function pgFrom(port: number, localAddress = '127.0.0.1', database = 'app'): pg.Client {
+export function pgFrom(to: Where, localAddress = '127.0.0.1', database = 'app'): pg.Client {
+  const { host, port } = where(to)
   const stream = () => {
     const s = new Socket()
     const connect = s.connect.bind(s) as (o: object) => Socket
     ;(s as unknown as { connect: (port: number, host: string) => Socket }).connect = (p, host) => connect({ port: p, host, localAddress })
     return s
   }
-  return new pg.Client({ host: '127.0.0.1', port, user: 'app', password: PASSWORD, database, stream, connectionTimeoutMillis: 5000 } as pg.ClientConfig)
+  return new pg.Client({ host, port, user: 'app', password: PASSWORD, database, stream, connectionTimeoutMillis: 5000 } as pg.ClientConfig)
 }
 
-async function pgQuery(port: number, sql: string, from?: string): Promise<any[]> {
+async function pgQuery(port: Where, sql: string, from?: string): Promise<any[]> {
   const c = pgFrom(port, from)
   await c.connect()
   try {
@@ -40,9 +45,10 @@ async function pgQuery(port: number, sql: string, from?: string): Promise<any[]>
   }
 }
 
-async function mariaQuery(port: number, sql: string, localAddress = '127.0.0.1'): Promise<any[]> {
+async function mariaQuery(to: Where, sql: string, localAddress = '127.0.0.1'): Promise<any[]> {
+  const { host, port } = where(to)
   // mysql2 takes a localAddress option but does not use it: the socket is made here.
-  const stream = connect({ port, host: '127.0.0.1', localAddress })
+  const stream = connect({ port, host, localAddress })
   const c = await mysql.createConnection({ stream, user: 'app', password: PASSWORD, database: 'app', connectTimeout: 5000 })
   try {
     return (await c.query(sql))[0] as any[]
@@ -51,8 +57,9 @@ async function mariaQuery(port: number, sql: string, localAddress = '127.0.0.1')
   }
 }
 
-async function redisCall<T>(port: number, user: string, password: string, fn: (r: Redis) => Promise<T>): Promise<T> {
-  const r = new Redis({ host: '127.0.0.1', port, username: user, password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+async function redisCall<T>(to: Where, user: string, password: string, fn: (r: Redis) => Promise<T>): Promise<T> {
+  const { host, port } = where(to)
+  const r = new Redis({ host, port, username: user, password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
   r.on('error', () => {})
   await r.connect()
   try {
@@ -67,10 +74,10 @@ const refused = async (fn: () => Promise<unknown>): Promise<boolean> => fn().the
 interface EngineCase {
   readonly type: string
   readonly schema: boolean
-  write(port: number): Promise<void>
-  read(port: number): Promise<string>
+  write(port: Where): Promise<void>
+  read(port: Where): Promise<string>
   /** The value the engine runs with that the flavor decides, read with its own client. */
-  tuned(api: TestClient, id: string, port: number): Promise<string>
+  tuned(api: TestClient, id: string, port: Where): Promise<string>
 }
 
 const engines: EngineCase[] = [
@@ -129,7 +136,7 @@ const show = async (api: TestClient, id: string) => (await api.api('GET', `/inst
 describe('instance actions', () => {
   let coffer: CofferProcess
   let api: TestClient
-  const ids: Record<string, { id: string; port: number }> = {}
+  const ids: Record<string, { id: string; port: Where }> = {}
   before(async () => {
     ;({ coffer, api } = await startCofferAsAdmin())
   })
@@ -138,17 +145,17 @@ describe('instance actions', () => {
   for (const e of engines) {
     it(`resizes a ${e.type} instance to a larger flavor: data kept, engine retuned, one restart`, async () => {
       const inst = await create(api, e.type, e.schema)
-      ids[e.type] = { id: inst.id, port: inst.port }
-      await e.write(inst.port)
-      const before = await e.tuned(api, inst.id, inst.port)
+      ids[e.type] = { id: inst.id, port: at(inst) }
+      await e.write(at(inst))
+      const before = await e.tuned(api, inst.id, at(inst))
 
       assert.equal((await action(api, inst.id, { resize: { flavorRef: '2' } })).status, 202)
       assert.equal((await show(api, inst.id)).status, 'RESIZE')
       const done = (await api.waitActive(inst.id)).body.instance
       assert.equal(done.status, 'ACTIVE', JSON.stringify(done))
       assert.equal(done.flavor.id, '2')
-      assert.equal(await e.read(inst.port), 'before', 'data survives the resize')
-      const afterResize = await e.tuned(api, inst.id, inst.port)
+      assert.equal(await e.read(at(inst)), 'before', 'data survives the resize')
+      const afterResize = await e.tuned(api, inst.id, at(inst))
       assert.notEqual(afterResize, before, `the flavor-derived setting changed (${before} → ${afterResize})`)
     })
   }
@@ -213,7 +220,7 @@ describe('instance actions', () => {
     assert.equal((await action(api, id, { start: {} })).status, 202)
     const started = (await api.waitActive(id)).body.instance
     assert.equal(started.status, 'ACTIVE', JSON.stringify(started))
-    assert.equal(started.port, port, 'same address and port')
+    assert.deepEqual(at(started), port, 'same address and port')
     assert.equal(String((await pgQuery(port, 'SELECT v FROM kept'))[0].v), 'before')
     assert.equal((await action(api, id, { start: {} })).status, 422, 'started already')
   })
@@ -221,17 +228,17 @@ describe('instance actions', () => {
   it('holds PostgreSQL clients to allowed_cidrs given at create, and to new ones after an update', async () => {
     const inst = await create(api, 'postgresql', true, { name: 'act-pg-access', access: { allowed_cidrs: ['127.0.0.2/32'] } })
     assert.deepEqual(inst.access, { is_public: false, allowed_cidrs: ['127.0.0.2/32'] })
-    assert.deepEqual((await pgQuery(inst.port, 'SELECT 1 AS one', '127.0.0.2'))[0], { one: 1 })
-    await assert.rejects(pgQuery(inst.port, 'SELECT 1', '127.0.0.3'), /no pg_hba.conf entry for host "127.0.0.3"/)
+    assert.deepEqual((await pgQuery(at(inst), 'SELECT 1 AS one', '127.0.0.2'))[0], { one: 1 })
+    await assert.rejects(pgQuery(at(inst), 'SELECT 1', '127.0.0.3'), /no pg_hba.conf entry for host "127.0.0.3"/)
 
     assert.equal((await api.api('PUT', `/instances/${inst.id}`, { instance: { access: { allowed_cidrs: ['127.0.0.3/32'] } } })).status, 202)
     await api.waitFor(inst.id, (r) => r.body.instance.status === 'ACTIVE' && r.body.instance.access.allowed_cidrs?.[0] === '127.0.0.3/32')
-    await assert.rejects(pgQuery(inst.port, 'SELECT 1', '127.0.0.2'), /no pg_hba.conf entry for host "127.0.0.2"/)
-    assert.deepEqual((await pgQuery(inst.port, 'SELECT 1 AS one', '127.0.0.3'))[0], { one: 1 })
+    await assert.rejects(pgQuery(at(inst), 'SELECT 1', '127.0.0.2'), /no pg_hba.conf entry for host "127.0.0.2"/)
+    assert.deepEqual((await pgQuery(at(inst), 'SELECT 1 AS one', '127.0.0.3'))[0], { one: 1 })
 
     assert.equal((await api.api('PUT', `/instances/${inst.id}`, { instance: { access: { allowed_cidrs: [] } } })).status, 202)
     await api.waitFor(inst.id, (r) => r.body.instance.status === 'ACTIVE' && r.body.instance.access.allowed_cidrs === undefined)
-    assert.deepEqual((await pgQuery(inst.port, 'SELECT 1 AS one', '127.0.0.2'))[0], { one: 1 }, 'an empty list lets every address in')
+    assert.deepEqual((await pgQuery(at(inst), 'SELECT 1 AS one', '127.0.0.2'))[0], { one: 1 }, 'an empty list lets every address in')
     await api.api('DELETE', `/instances/${inst.id}`)
   })
 
@@ -257,8 +264,10 @@ describe('instance actions', () => {
       assert.match(r.body.badRequest.message, message)
       assert.equal((await show(api, id)).status, 'ACTIVE')
     }
+    // The default pool is on loopback: its addresses are not public.
     const r = await api.api('POST', '/instances', createBody('postgresql', true, { name: 'public', access: { is_public: true } }))
-    assert.equal(r.status, 400)
+    assert.equal(r.status, 400, JSON.stringify(r.body))
+    assert.match(r.body.badRequest.message, /COFFER_INSTANCE_NETWORK=CIDR@IFACE.*no node that is up and serves postgresql has one/)
     assert.equal((await api.api('GET', '/instances')).body.instances.filter((i: any) => i.name === 'public').length, 0)
   })
 

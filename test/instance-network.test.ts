@@ -86,6 +86,25 @@ describe('instance addresses on a real interface, reached from another network n
     assert.doesNotMatch(onHostInterface(), new RegExp(` ${address.replaceAll('.', '\\.')}/24 `))
   })
 
+  it('takes access.is_public true at create on a pool on a real interface; a client in the other namespace connects', async () => {
+    const body = redisBody('net-public')
+    const created = await api.api('POST', '/instances', { instance: { ...body.instance, access: { is_public: true } } })
+    assert.equal(created.status, 200, JSON.stringify(created.body))
+    const inst = (await api.waitActive(created.body.instance.id)).body.instance
+    assert.equal(inst.status, 'ACTIVE', JSON.stringify(inst))
+    assert.deepEqual(inst.access, { is_public: true })
+    const { stdout } = await inNs('redis-cli', '-h', inst.ip[0], '-p', '6379', '--user', 'app', '--pass', 'app-Passw0rd', '--no-auth-warning', 'PING')
+    assert.equal(stdout.trim(), 'PONG')
+    // Only recorded: the address is the same either way, so the engine is not restarted.
+    for (const is_public of [false, true]) {
+      assert.equal((await api.api('PATCH', `/instances/${inst.id}`, { instance: { access: { is_public } } })).status, 202)
+      const shown = (await api.api('GET', `/instances/${inst.id}`)).body.instance
+      assert.deepEqual([shown.status, shown.access], ['ACTIVE', { is_public }])
+    }
+    assert.equal((await api.api('DELETE', `/instances/${inst.id}`)).status, 202)
+    await api.waitGone(inst.id)
+  })
+
   it('gives PostgreSQL instances their own addresses; psql in the other namespace connects on 5432', { skip: !existsSync('/usr/bin/psql') && 'no psql' }, async () => {
     const body = pgCreateBody('net-pg', { databases: [{ name: 'shop' }], users: [{ name: 'alice', password: 'Sup3r-secret!', databases: [{ name: 'shop' }] }] })
     const a = (await api.waitActive((await api.api('POST', '/instances', body)).body.instance.id)).body.instance

@@ -1,10 +1,11 @@
 /**
  * Instance actions from Trove's own client, `openstack database instance ...`: resize flavor,
- * update --allowed-cidr (shown back as the client shows `access`), restart.
+ * update --allowed-cidr (shown back as the client shows `access`), restart; and the legacy `trove`
+ * CLI's resize-volume, driven by the home's openrc as a user would.
  */
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { promisify } from 'node:util'
@@ -25,6 +26,12 @@ describe('Trove clients: instance actions', { skip: !existsSync('/usr/bin/openst
       await new Promise((r) => setTimeout(r, 250))
     }
     throw new Error(`instance ${id} did not get there`)
+  }
+
+  /** What `source openrc` would export: the `trove` CLI reads only OS_* variables. */
+  const trove = async (...args: string[]) => {
+    const openrc = Object.fromEntries([...readFileSync(join(coffer.home, 'openrc'), 'utf8').matchAll(/^export (\w+)='?(.*?)'?$/gm)].map((m) => [m[1], m[2]]))
+    return (await run('trove', args, { env: { PATH: process.env.PATH, HOME: scratch, ...openrc }, timeout: 60_000 })).stdout
   }
 
   before(async () => {
@@ -52,5 +59,17 @@ describe('Trove clients: instance actions', { skip: !existsSync('/usr/bin/openst
     await until(id, (i) => i.status === 'ACTIVE')
     await assert.rejects(openstack('database', 'instance', 'update', id, '--is-public'), /is_public true needs an address/)
     await openstack('database', 'instance', 'delete', id)
+  })
+
+  it('grows the volume with the trove CLI\'s resize-volume', { skip: !existsSync('/usr/bin/trove') && 'no trove CLI (python3-troveclient)' }, async () => {
+    const id = (await json('database', 'instance', 'create', 'trove-volume', '--flavor', '1', '--size', '1', '--datastore', 'redis', '--datastore-version', '7.0')).id as string
+    try {
+      await until(id, (i) => i.status === 'ACTIVE')
+      await trove('resize-volume', id, '2')
+      const grown = await until(id, (i) => i.status === 'ACTIVE' && i.volume === 2)
+      assert.equal(grown.volume, 2)
+    } finally {
+      await openstack('database', 'instance', 'delete', id)
+    }
   })
 })

@@ -1,7 +1,8 @@
 /**
  * Trove's `access` of an instance, `{is_public, allowed_cidrs}`, in a create or update body. The
  * engine itself holds clients to allowed_cidrs (rendered into its own rules at each start); what it
- * cannot enforce, or what this cloud cannot give (a public address), is refused with a 400.
+ * cannot enforce is refused with a 400. Whether a public address can be had is asked of the nodes
+ * (public-address.ts), as it depends on where the instance is or may go.
  */
 import { z } from 'zod'
 import { normalizeCidrs, parseCidr } from '../core/cidr.js'
@@ -18,14 +19,9 @@ export type AccessColumns = Pick<InstanceRow, 'is_public' | 'allowed_cidrs'>
 
 /**
  * The access an instance gets from `req` on top of `current` (a field left out keeps its value; an
- * empty list lets any address in). Throws BadRequest for what cannot be had here.
+ * empty list lets any address in). Throws BadRequest for networks the engine cannot hold clients to.
  */
 export function accessColumns(manifest: Pick<DatastoreManifest, 'name' | 'accessFamilies'>, req: AccessRequest, current: AccessColumns = { is_public: 0, allowed_cidrs: null }): AccessColumns {
-  if (req.is_public === true) {
-    // Trove gives a public instance a floating address; Coffer would take one from a node's address
-    // pool on a real interface (COFFER_INSTANCE_NETWORK), and none is offered to instances here.
-    throw new BadRequest('access.is_public true needs an address from a node\'s pool on a real interface (COFFER_INSTANCE_NETWORK=CIDR@IFACE); this cloud has none, so instances are reachable only from this machine.')
-  }
   let cidrs = current.allowed_cidrs
   if (req.allowed_cidrs !== undefined) {
     const list = normalizeCidrs(req.allowed_cidrs)
@@ -37,7 +33,7 @@ export function accessColumns(manifest: Pick<DatastoreManifest, 'name' | 'access
     if (foreign) throw new BadRequest(`Datastore '${manifest.name}' can hold clients only to IPv${families.join(' and IPv')} networks in access.allowed_cidrs, not ${foreign}.`)
     cidrs = list.length === 0 ? null : JSON.stringify(list)
   }
-  return { is_public: req.is_public === undefined ? current.is_public : 0, allowed_cidrs: cidrs }
+  return { is_public: req.is_public === undefined ? current.is_public : req.is_public ? 1 : 0, allowed_cidrs: cidrs }
 }
 
 /** Parses an `access` value as it stands in a body. */

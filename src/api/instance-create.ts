@@ -22,6 +22,7 @@ import { checkFlavorFits } from '../core/flavor-fit.js'
 import { checkDatabaseCharacterSets } from './character-set-check.js'
 import { AccessBody, accessColumns } from './instance-access.js'
 import type { ApiContext } from './context.js'
+import { requirePublicAddress } from './public-address.js'
 import { parseBody } from './parse.js'
 import { requireConfiguration } from './routes/configurations.js'
 import { defaultDatastore } from './default-datastore.js'
@@ -79,6 +80,7 @@ export async function createInstance(ctx: ApiContext, projectId: string, body: u
   }
   checkFlavorFits(manifest, flavor, configuration ? JSON.parse(configuration.values) : {})
   const access = req.access ? accessColumns(manifest, req.access) : undefined
+  if (access?.is_public) await requirePublicAddress(ctx.db, ds.name, null)
   if (req.volume.size > ctx.settings.maxVolumeGb) {
     throw new OverLimit(`Volume size ${req.volume.size} GB is over the largest allowed, ${ctx.settings.maxVolumeGb} GB.`)
   }
@@ -96,8 +98,9 @@ export async function createInstance(ctx: ApiContext, projectId: string, body: u
   const row = await ctx.db.transaction().execute(async (trx) => {
     // Counted inside the transaction so racing creates cannot both pass the quota.
     checkQuota(await quotaLimits(trx, projectId, defaultQuotas(ctx.settings)), await quotaUsage(trx, projectId), { instances: 1, volumes: req.volume.size })
-    // A spare's engine started with no access rules: an instance with some is built afresh.
-    const spare = access?.allowed_cidrs ? undefined : await claimSpare(trx, wanted)
+    // A spare's engine started with no access rules, and may sit on a node without public
+    // addresses: an instance with either is built afresh.
+    const spare = access?.allowed_cidrs || access?.is_public ? undefined : await claimSpare(trx, wanted)
     const id = spare?.id ?? fresh.id
     if (!spare) await insertInstance(trx, wanted)
     await markDatastoreUsed(trx, version.id)

@@ -39,4 +39,11 @@ describe('scheduler', () => {
     assert.equal(pickNode(nodes, { ...req, avoid: ['a'] })?.name, 'b')
     assert.equal(pickNode([node('a')], { ...req, avoid: ['a'] })?.name, 'a')
   })
+
+  it('puts a public instance only on a node that gives public addresses', () => {
+    const nodes = [node('a', { ramMb: 65536 }), node('b', { publicAddresses: true })]
+    assert.equal(pickNode(nodes, { ...req, public: true })?.name, 'b')
+    assert.equal(pickNode(nodes.slice(0, 1), { ...req, public: true }), undefined)
+    assert.match(whyNoNode(nodes.slice(0, 1), { ...req, public: true }), /gives public addresses/)
+  })
 })

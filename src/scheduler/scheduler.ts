@@ -13,6 +13,8 @@ export interface NodeView {
   readonly serves: readonly { readonly datastore: string; readonly version: string }[]
   /** RAM of the flavors of the instances already placed on it. */
   readonly placedRamMb: number
+  /** Its instances get addresses on a real interface (a pool there). */
+  readonly publicAddresses?: boolean
 }
 
 export interface PlacementRequest {
@@ -24,6 +26,8 @@ export interface PlacementRequest {
    * so one host going down takes only one of them. A hint: if only these can take it, one does.
    */
   readonly avoid?: readonly string[]
+  /** The instance is public (Trove's access.is_public): only nodes giving public addresses will do. */
+  readonly public?: boolean
 }
 
 /**
@@ -36,7 +40,7 @@ export const RAM_ALLOCATION_RATIO = 1.5
 export function pickNode(nodes: readonly NodeView[], req: PlacementRequest, ramAllocationRatio = RAM_ALLOCATION_RATIO): NodeView | undefined {
   const free = (n: NodeView) => n.ramMb * ramAllocationRatio - n.placedRamMb
   const fit = nodes.filter(
-    (n) => n.state === 'UP' && n.serves.some((s) => s.datastore === req.datastore && s.version === req.version) && free(n) >= req.ramMb,
+    (n) => n.state === 'UP' && n.serves.some((s) => s.datastore === req.datastore && s.version === req.version) && free(n) >= req.ramMb && (!req.public || n.publicAddresses),
   )
   const avoid = new Set(req.avoid ?? [])
   const preferred = fit.filter((n) => !avoid.has(n.name))
@@ -50,5 +54,6 @@ export function whyNoNode(nodes: readonly NodeView[], req: PlacementRequest): st
   if (up.length === 0) return 'no node is up'
   const serving = up.filter((n) => n.serves.some((s) => s.datastore === req.datastore && s.version === req.version))
   if (serving.length === 0) return `no node that is up serves ${req.datastore} ${req.version}`
+  if (req.public && !serving.some((n) => n.publicAddresses)) return `no node that serves ${req.datastore} ${req.version} gives public addresses`
   return `no node that serves ${req.datastore} ${req.version} has ${req.ramMb} MB of RAM left`
 }

@@ -22,6 +22,9 @@ export interface NodeInfo extends NodeRegistration {
   readonly lastHeartbeat: number
 }
 
+/** The node's pool is on a real interface: what it hands out, other machines can reach (Trove's is_public). */
+export const givesPublicAddresses = (n: Pick<NodeInfo, 'pool'>): boolean => Boolean(n.pool?.interface)
+
 const infoOf = (r: NodeRow): NodeInfo => ({
   name: r.name,
   addresses: JSON.parse(r.addresses) as string[],

@@ -2,7 +2,7 @@ import { CofferError, NotFound } from '../../core/errors.js'
 import { type NodeView, pickNode, whyNoNode } from '../../scheduler/scheduler.js'
 import { findVersionById } from '../../store/repos/datastores.js'
 import { findFlavor } from '../../store/repos/flavors.js'
-import { listNodes, type NodeInfo, placedRamByNode } from '../../store/repos/nodes.js'
+import { givesPublicAddresses, listNodes, type NodeInfo, placedRamByNode } from '../../store/repos/nodes.js'
 import type { Db, InstanceRow } from '../../store/schema.js'
 
 /**
@@ -22,8 +22,9 @@ export async function chooseNode(db: Db, row: InstanceRow): Promise<{ node: Node
     ramMb: n.capacity.ramMb,
     serves: n.manifests.flatMap((m) => m.versions.map((v) => ({ datastore: m.name, version: v.name }))),
     placedRamMb: placed.get(n.name) ?? 0,
+    publicAddresses: givesPublicAddresses(n),
   }))
-  const req = { datastore: ds.name, version: version.name, ramMb: flavor.ram_mb }
+  const req = { datastore: ds.name, version: version.name, ramMb: flavor.ram_mb, public: Number(row.is_public) === 1 }
   const pick = pickNode(views, req)
   // Retryable: a node may be starting again or freeing room.
   if (!pick) throw new CofferError('INTERNAL', `No node can take the instance now: ${whyNoNode(views, req)}.`)
