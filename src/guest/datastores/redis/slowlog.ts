@@ -10,7 +10,7 @@ import { overridesFile } from '../common/overrides-file.js'
 import { redactSecrets } from '../common/redact-secrets.js'
 import { serialised } from '../common/serialise.js'
 import type { InstanceContext } from '../datastore.js'
-import { socketPath, withService } from './client.js'
+import { withService } from './client.js'
 
 interface Collected {
   readonly runId: string
@@ -71,12 +71,13 @@ export function collectSlowlog(ctx: InstanceContext): Promise<void> {
     })
     const saved = await collected.read(ctx)
     const after = saved.runId === runId ? saved.lastId : -1
-    // Coffer's own commands come through the private socket; the log is the clients'.
-    const own = `${socketPath(ctx)}:`
+    // Coffer's own commands come through the private socket (an address that is a path, cut short
+    // by Redis), clients' over TCP; the log is the clients'.
+    const own = (e: Entry): boolean => String(e[4]).startsWith('/')
     const fresh = entries.filter((e) => e[0] > after).sort((a, b) => a[0] - b[0])
     if (fresh.length === 0) return
     const lost = fresh[0]![0] - after - 1
-    const lines = fresh.filter((e) => !String(e[4]).startsWith(own)).map(formatEntry)
+    const lines = fresh.filter((e) => !own(e)).map(formatEntry)
     if (lost > 0) lines.unshift(`${new Date().toISOString()} ${lost} slow log entries were dropped by the engine (slowlog-max-len) before they were collected\n`)
     if (lines.length > 0) await appendFile(slowlogFile(ctx), lines.join(''), { mode: 0o600 })
     await collected.write(ctx, { runId, lastId: fresh.at(-1)![0] })
