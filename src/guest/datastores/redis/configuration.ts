@@ -18,6 +18,7 @@ import { serialised } from '../common/serialise.js'
 import type { ConfigurationAdmin, InstanceContext } from '../datastore.js'
 import { withService } from './client.js'
 import { engineSettings } from './config.js'
+import { logSettings, logSwitches } from './log-switches.js'
 import { redisCatalog, redisParameter, wantedValues } from './parameters.js'
 import { redisTuning } from './tuning.js'
 
@@ -26,10 +27,11 @@ const overrides = overridesFile<ConfigurationValues>('redis-configuration.json',
 /** The instance's saved overrides ({} when it has none), async and sync (for effectiveConfiguration). */
 export const { read: readOverrides, readSync: readOverridesSync } = overrides
 
-/** Coffer's own redis.conf values for the flavor, unquoted (`save ""` → empty). */
-function baseValues(ctx: InstanceContext): Map<string, string> {
+/** Coffer's own redis.conf values for the flavor and the guest logs' switches, unquoted (`save ""` → empty). */
+async function baseValues(ctx: InstanceContext): Promise<Map<string, string>> {
   const unquote = (v: string): string => (/^".*"$/.test(v) ? v.slice(1, -1) : v)
-  return new Map(engineSettings(redisTuning(ctx.flavor)).map(([k, v]) => [k, unquote(v)]))
+  const logs = Object.entries(logSettings(await logSwitches.read(ctx))).map(([k, v]): [string, string] => [k, String(v)])
+  return new Map([...engineSettings(redisTuning(ctx.flavor)).map(([k, v]): [string, string] => [k, unquote(v)]), ...logs])
 }
 
 async function applyUnlocked(ctx: InstanceContext, values: ConfigurationValues): Promise<{ restartRequired: string[] }> {
@@ -39,8 +41,9 @@ async function applyUnlocked(ctx: InstanceContext, values: ConfigurationValues):
   const previous = await readOverrides(ctx)
   await overrides.write(ctx, values)
   try {
+    const base = await baseValues(ctx)
     // Name and value travel as separate arguments: a value can never become a second pair.
-    await withService(ctx, (c) => c.call('CONFIG', 'SET', ...wantedValues(values, baseValues(ctx)).flat()))
+    await withService(ctx, (c) => c.call('CONFIG', 'SET', ...wantedValues(values, base).flat()))
   } catch (err) {
     // Nothing changed in the engine (all or nothing); the saved overrides go back to match it.
     await overrides.write(ctx, previous)

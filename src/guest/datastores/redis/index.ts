@@ -1,11 +1,12 @@
 /**
  * Redis on a node: discovery of the installed server, the engine's lifecycle, ACL users and root
- * inside an instance, and configuration groups. No databases: Redis's numbered databases are not
- * Trove databases. Imports only core, ../datastore.js and ../common.
+ * inside an instance, configuration groups and guest logs. No databases: Redis's numbered
+ * databases are not Trove databases. Imports only core, ../datastore.js and ../common.
  */
 import type { Datastore } from '../datastore.js'
 import { defineDatastore } from '../define-datastore.js'
 import { redisConfiguration } from './configuration.js'
+import { redisLogs } from './logs.js'
 import { redisEngine } from './manager.js'
 import { discoverRedis } from './manifest.js'
 import { redisRoot } from './root.js'
@@ -18,4 +19,5 @@ export const redis: Datastore = defineDatastore({
   users: redisUsers,
   root: redisRoot,
   configuration: redisConfiguration,
+  logs: redisLogs,
 })

@@ -20,6 +20,7 @@ import type { EngineLifecycle, EngineStatus, InstanceContext, PrepareSpec } from
 import { ensureServicePassword, isLoading, isWrongPassword, openClient, servicePassword, socketPath, type RedisClient } from './client.js'
 import { renderAclFile, renderRedisConf, type RedisPaths } from './config.js'
 import { readOverrides, readOverridesSync } from './configuration.js'
+import { logSettings, logSwitches } from './log-switches.js'
 import { REDIS_SERVER, SERVICE_USER } from './manifest.js'
 import { redisTuning } from './tuning.js'
 import { checkUsers, redisUsers } from './users.js'
@@ -119,8 +120,9 @@ async function writeConfig(ctx: InstanceContext, password: string): Promise<void
     throw err
   })
   await writeFileAtomic(paths.aclFile, renderAclFile(acl, password), opts)
-  // With the configuration group's overrides, from what Coffer saved (configuration.ts).
-  await writeFileAtomic(paths.conf, renderRedisConf(ctx, redisTuning(ctx.flavor), paths, await readOverrides(ctx)), opts)
+  // With the guest logs' switches, and the configuration group's overrides over them, from what Coffer saved.
+  const overrides = { ...logSettings(await logSwitches.read(ctx)), ...(await readOverrides(ctx)) }
+  await writeFileAtomic(paths.conf, renderRedisConf(ctx, redisTuning(ctx.flavor), paths, overrides), opts)
 }
 
 async function startUnlocked(ctx: InstanceContext): Promise<void> {
