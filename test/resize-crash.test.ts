@@ -15,8 +15,9 @@ const STEPS = ['record-flavor', 'restart', 'wait-healthy', 'mark-resized']
 const exited = (c: CofferProcess) =>
   new Promise<void>((resolve) => (c.child.exitCode !== null || c.child.signalCode !== null ? resolve() : c.child.once('exit', () => resolve())))
 
-async function query(port: number, sql: string): Promise<any[]> {
-  const c = new pg.Client({ host: '127.0.0.1', port, user: 'app', password: 'app-pass-1', database: 'app', connectionTimeoutMillis: 5000 })
+/** Runs `sql` as the app user at the instance's own address and port. */
+async function query(inst: { readonly ip: readonly string[]; readonly port: number }, sql: string): Promise<any[]> {
+  const c = new pg.Client({ host: inst.ip[0] ?? '127.0.0.1', port: inst.port, user: 'app', password: 'app-pass-1', database: 'app', connectionTimeoutMillis: 5000 })
   await c.connect()
   try {
     return (await c.query(sql)).rows
@@ -39,8 +40,8 @@ describe('resize crash and resume', () => {
       const id = (await api.api('POST', '/instances', body)).body.instance.id
       const inst = (await api.waitActive(id)).body.instance
       assert.equal(inst.status, 'ACTIVE', JSON.stringify(inst))
-      await query(inst.port, "CREATE TABLE kept (v text); INSERT INTO kept VALUES ('before')")
-      assert.equal((await query(inst.port, "SELECT current_setting('shared_buffers') AS v"))[0].v, '128MB')
+      await query(inst, "CREATE TABLE kept (v text); INSERT INTO kept VALUES ('before')")
+      assert.equal((await query(inst, "SELECT current_setting('shared_buffers') AS v"))[0].v, '128MB')
 
       assert.equal((await api.api('POST', `/instances/${id}/action`, { resize: { flavorRef: '2' } })).status, 202)
       await exited(coffer)
@@ -51,8 +52,8 @@ describe('resize crash and resume', () => {
       const done = (await api.waitActive(id)).body.instance
       assert.equal(done.status, 'ACTIVE', JSON.stringify(done))
       assert.equal(done.flavor.id, '2')
-      assert.equal((await query(done.port, "SELECT current_setting('shared_buffers') AS v"))[0].v, '512MB', 'the engine runs with the new flavor')
-      assert.equal((await query(done.port, 'SELECT v FROM kept'))[0].v, 'before')
+      assert.equal((await query(done, "SELECT current_setting('shared_buffers') AS v"))[0].v, '512MB', 'the engine runs with the new flavor')
+      assert.equal((await query(done, 'SELECT v FROM kept'))[0].v, 'before')
       assert.equal(engineMains(join(coffer.home, 'instances', id)).length, 1, 'one engine')
       started.splice(started.indexOf(coffer), 1)
       await coffer.destroy()
