@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { chmod, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { sealerWith, type Sealer } from './store/sealed.js'
 
 export const privateDir = (home: string): string => join(home, 'private')
@@ -43,6 +43,17 @@ export async function preparePrivateHome(home: string): Promise<void> {
 /** The key that seals secrets waiting in the state store; made on first use, 0600. */
 export async function loadSealer(home: string): Promise<Sealer> {
   const path = sealingKeyPath(home)
+  const key = await privateKey(path)
+  if (key.length !== 32) throw new Error(`${path} is not a sealing key (32 bytes); restore it from a backup of the home, or remove it to lose the passwords of creates still running`)
+  return sealerWith(key)
+}
+
+/**
+ * The bytes of a key file in the private part, made with 32 random bytes (0600, synced) the first
+ * time it is asked for; two starts racing both read the one that won.
+ */
+export async function privateKey(path: string): Promise<Buffer> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 })
   try {
     const fh = await open(path, 'wx', 0o600)
     try {
@@ -54,9 +65,7 @@ export async function loadSealer(home: string): Promise<Sealer> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
   }
-  const key = await readFile(path)
-  if (key.length !== 32) throw new Error(`${path} is not a sealing key (32 bytes); restore it from a backup of the home, or remove it to lose the passwords of creates still running`)
-  return sealerWith(key)
+  return readFile(path)
 }
 
 const exists = (p: string): Promise<boolean> => stat(p).then(() => true, () => false)

@@ -4,29 +4,15 @@
  * elsewhere, e.g. a secret manager) or else from `<home>/private/backup.key`, made on first use,
  * 0600. Losing it loses every backup, so the error says where it was looked for.
  */
-import { randomBytes } from 'node:crypto'
-import { mkdir, open, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { privateDir } from '../private-home.js'
+import { privateDir, privateKey } from '../private-home.js'
 
 export const backupKeyPath = (home: string): string => join(privateDir(home), 'backup.key')
 
 export async function loadBackupKey(home: string, fromEnv?: string): Promise<Buffer> {
   if (fromEnv) return parseBackupKey(fromEnv)
   const path = backupKeyPath(home)
-  await mkdir(privateDir(home), { recursive: true, mode: 0o700 })
-  try {
-    const fh = await open(path, 'wx', 0o600)
-    try {
-      await fh.writeFile(randomBytes(32))
-      await fh.sync()
-    } finally {
-      await fh.close()
-    }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
-  }
-  const key = await readFile(path)
+  const key = await privateKey(path)
   if (key.length !== 32) throw new Error(`${path} is not a backup key (32 bytes); restore it from where the home's keys are kept: without it no backup can be read`)
   return key
 }
