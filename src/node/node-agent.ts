@@ -3,7 +3,6 @@
  * plane's commands into calls on the right datastore, keeps the engines' envelopes, and reports
  * heartbeats. Engines run detached: the agent can stop and start again without touching them.
  */
-import { access } from 'node:fs/promises'
 import type { ComputeDriver } from '../compute/compute-driver.js'
 import type { CharacterSetCatalog } from '../core/character-sets.js'
 import type { ConfigurationValues, ParameterSpec } from '../core/configuration.js'
@@ -13,10 +12,11 @@ import { resolveOsAccount } from '../guest/datastores/common/os-account.js'
 import { serialised } from '../guest/datastores/common/serialise.js'
 import type { Datastore, InstanceContext, OsAccount } from '../guest/datastores/datastore.js'
 import type { CallOptions, DesiredInstance, GuestApi, GuestDatabase, GuestUser, Heartbeat, InstanceSpec, LogOp, SchemaOp } from '../guest/protocol.js'
-import { GUEST_PROTOCOL_VERSION } from '../guest/protocol.js'
 import { GuestLogs } from './guest-logs.js'
 import type { LogStore } from './log-store.js'
 import { SpecBook } from './spec-book.js'
+import { runSchemaOp } from './schema-op.js'
+import { Supervisor } from './supervisor.js'
 
 export interface NodeAgentOptions {
   readonly name: string
@@ -27,12 +27,6 @@ export interface NodeAgentOptions {
   /** Where published guest logs go; without one the node has no guest logs to offer. */
   readonly logStore?: LogStore
 }
-
-/**
- * Whether an engine found stopped in `stoppedLooks` looks in a row, after `restartsInARow`
- * restarts that did not keep it up, is due another start: 2 looks, then 4, 8... up to 64.
- */
-export const restartDue = (stoppedLooks: number, restartsInARow: number): boolean => stoppedLooks >= 2 ** Math.min(restartsInARow + 1, 6)
 
 /**
  * One lifecycle change (prepare, start, stop, restart, destroy) at a time per instance, so a
@@ -52,9 +46,7 @@ export class NodeAgent implements GuestApi {
   /** Node-wide engine accounts (Debian's `postgres`...) by name: looked up once, they do not change. */
   readonly #nodeAccounts = new Map<string, Promise<OsAccount>>()
   readonly #book: SpecBook
-  #heartbeat: NodeJS.Timeout | undefined
-  /** Each engine's process and when a full look last found it healthy (#healthOf). */
-  readonly #lastHealthy = new Map<string, { readonly pid: number; readonly at: number }>()
+  #supervisor: Supervisor | undefined
 
   constructor(o: NodeAgentOptions) {
     this.#o = o
@@ -199,36 +191,7 @@ export class NodeAgent implements GuestApi {
   }
 
   async schema(spec: InstanceSpec, op: SchemaOp): Promise<unknown> {
-    const ds = this.#datastore(spec)
-    const ctx = await this.#requireContext(spec)
-    const part = <T>(p: T | undefined, what: string): T => {
-      if (!p) throw new NotImplemented(`Datastore ${spec.datastore} does not support ${what}.`)
-      return p
-    }
-    switch (op.op) {
-      case 'list-databases':
-        return part(ds.databases, 'databases').list(ctx)
-      case 'create-databases':
-        return part(ds.databases, 'databases').create(ctx, op.databases)
-      case 'delete-database':
-        return part(ds.databases, 'databases').delete(ctx, op.name)
-      case 'list-users':
-        return part(ds.users, 'users').list(ctx)
-      case 'create-users':
-        return part(ds.users, 'users').create(ctx, op.users)
-      case 'delete-user':
-        return part(ds.users, 'users').delete(ctx, op.user)
-      case 'update-user':
-        return part(ds.users, 'users').update(ctx, op.user, op.changes)
-      case 'grant':
-        return part(ds.users, 'users').grant(ctx, op.user, op.databases)
-      case 'revoke':
-        return part(ds.users, 'users').revoke(ctx, op.user, op.database)
-      case 'enable-root':
-        return part(ds.root, 'root').enable(ctx, op.password)
-      case 'disable-root':
-        return part(ds.root, 'root').disable(ctx)
-    }
+    return runSchemaOp(spec.datastore, this.#datastore(spec), await this.#requireContext(spec), op)
   }
 
   async log(spec: InstanceSpec, op: LogOp): Promise<unknown> {
@@ -318,84 +281,26 @@ export class NodeAgent implements GuestApi {
     )
   }
 
-  /**
-   * Every `intervalMs`, looks at each engine that should be running and publishes what it saw. An
-   * engine found stopped twice in a row (it died: out of memory, a crash, a kill) is started again,
-   * as a supervisor would; twice, because a single look can fall inside a restart. An engine that
-   * will not start, or dies again before the next look, is tried after 2, 4, 8... looks, at most
-   * every 64 (~10 minutes at the default 10 s), until a look finds it running.
-   *
-   * Each instance is looked at on its own: one whose last look has not finished (an engine that
-   * hangs, a restart under way) is skipped this round, and never holds back the others' heartbeats.
-   */
-  startHeartbeats(intervalMs: number, publish: (hb: Heartbeat) => void, fullLookMs = DEFAULT_FULL_LOOK_MS): void {
-    const stoppedSeen = new Map<string, number>()
-    const restartsInARow = new Map<string, number>()
-    const looking = new Set<string>()
-    const beat = async (): Promise<void> => {
-      for (const { spec } of this.#book.running()) {
-        const id = spec.instanceId
-        if (looking.has(id)) continue
-        looking.add(id)
-        void look(spec)
-          .catch((err) => this.#o.log(`instance ${id}: heartbeat: ${errorMessage(err)}`))
-          .finally(() => looking.delete(id))
-      }
-    }
-    const look = async (spec: InstanceSpec): Promise<void> => {
-      const id = spec.instanceId
-      const observedAt = Date.now()
-      const s = await this.#healthOf(spec, observedAt, fullLookMs)
-      const volumeUsedBytes = await this.#o.compute.volumeUsedBytes(id)
-      const space = await this.#o.compute.volumeSpace(id).catch(() => undefined)
-      const serviceStatus = s.healthy ? 'HEALTHY' : s.state === 'stopped' ? 'SHUTDOWN' : 'FAILED'
-      publish({
-        protocol: GUEST_PROTOCOL_VERSION,
-        instanceId: id,
-        observedAt,
-        serviceStatus,
-        volumeUsedBytes,
-        ...(space ? { volumeType: space.type } : {}),
-        ...(space?.freeBytes === undefined ? {} : { volumeFreeBytes: space.freeBytes }),
-      })
-      const seen = s.state === 'stopped' ? (stoppedSeen.get(id) ?? 0) + 1 : 0
-      stoppedSeen.set(id, seen)
-      if (s.state !== 'stopped') restartsInARow.delete(id)
-      const restarts = restartsInARow.get(id) ?? 0
-      if (!restartDue(seen, restarts)) return
-      // A task took the instance over while we looked (a restart, a delete): it is not ours to start.
-      if (!this.#book.get(id)?.running) return
-      stoppedSeen.set(id, 0)
-      restartsInARow.set(id, restarts + 1)
-      this.#o.log(`instance ${id}: engine found stopped, starting it again${restarts > 0 ? ` (restart ${restarts + 1} in a row)` : ''}`)
-      await this.#startEngine(spec).catch((err) => this.#o.log(`instance ${id}: could not start its engine: ${errorMessage(err)}`))
-    }
-    const loop = (): void => {
-      this.#heartbeat = setTimeout(() => void beat().finally(loop), intervalMs)
-      this.#heartbeat.unref()
-    }
-    loop()
-  }
-
-  /**
-   * A full look logs in to the engine (a new connection each time: most of an idle node's CPU).
-   * Between full looks, an engine that was healthy is taken to be so while its process lives; a
-   * dead process, or a full look due, means a full look now.
-   */
-  async #healthOf(spec: InstanceSpec, at: number, fullLookMs: number): Promise<{ healthy: boolean; state: string }> {
-    const id = spec.instanceId
-    const last = this.#lastHealthy.get(id)
-    if (last && !fullLookDue(last.at, at, fullLookMs) && (await processLives(last.pid))) return { healthy: true, state: 'running' }
-    this.#lastHealthy.delete(id)
-    const ctx = await this.#context(spec)
-    if (!ctx) return { healthy: false, state: 'stopped' }
-    const s = await this.#datastore(spec).engine.status(ctx).catch(() => ({ healthy: false, state: 'failed' as const, pid: undefined }))
-    if (s.healthy && s.pid !== undefined) this.#lastHealthy.set(id, { pid: s.pid, at })
-    return s
+  /** Looks at each engine that should be running every `intervalMs` and publishes what it saw (supervisor.ts). */
+  startHeartbeats(intervalMs: number, publish: (hb: Heartbeat) => void, fullLookMs?: number): void {
+    this.#supervisor?.stop()
+    this.#supervisor = new Supervisor({
+      running: () => this.#book.running().map((d) => d.spec),
+      stillMeantToRun: (id) => this.#book.get(id)?.running ?? false,
+      fullStatus: async (spec) => {
+        const ctx = await this.#context(spec)
+        return ctx ? this.#datastore(spec).engine.status(ctx) : { healthy: false, state: 'stopped' }
+      },
+      startEngine: (spec) => this.#startEngine(spec),
+      compute: this.#o.compute,
+      log: this.#o.log,
+      ...(fullLookMs === undefined ? {} : { fullLookMs }),
+    })
+    this.#supervisor.start(intervalMs, publish)
   }
 
   stopHeartbeats(): void {
-    clearTimeout(this.#heartbeat)
+    this.#supervisor?.stop()
   }
 
   /** Starts the engine of an instance that should be running; fails if its envelope is gone (deleted meanwhile). */
@@ -484,10 +389,3 @@ export class NodeAgent implements GuestApi {
     return signal ? { ...ctx, signal } : ctx
   }
 }
-
-/** Full looks at a healthy engine: often enough to see one that hangs within half a minute. */
-export const DEFAULT_FULL_LOOK_MS = 30_000
-
-export const fullLookDue = (lastFull: number, now: number, fullLookMs: number): boolean => now - lastFull >= fullLookMs
-
-const processLives = (pid: number): Promise<boolean> => access(`/proc/${pid}`).then(() => true, () => false)

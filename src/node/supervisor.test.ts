@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { DEFAULT_FULL_LOOK_MS, fullLookDue, restartDue } from './node-agent.js'
+import { DEFAULT_FULL_LOOK_MS, fullLookDue, restartDue } from './supervisor.js'
 
 describe('supervisor back-off', () => {
   it('restarts after two looks, then waits twice as long after each restart that did not hold, up to 64 looks', () => {

@@ -1,0 +1,133 @@
+/**
+ * The node's heartbeat and supervisor: every interval it looks at each engine that should be
+ * running, publishes what it saw, and starts again an engine it finds stopped. The node agent
+ * gives it what it needs to look and to start; it keeps only what it saw.
+ */
+import { access } from 'node:fs/promises'
+import type { ComputeDriver } from '../compute/compute-driver.js'
+import { errorMessage } from '../core/errors.js'
+import { GUEST_PROTOCOL_VERSION, type Heartbeat, type InstanceSpec } from '../guest/protocol.js'
+
+/** Full looks at a healthy engine: often enough to see one that hangs within half a minute. */
+export const DEFAULT_FULL_LOOK_MS = 30_000
+
+/**
+ * Whether an engine found stopped in `stoppedLooks` looks in a row, after `restartsInARow`
+ * restarts that did not keep it up, is due another start: 2 looks, then 4, 8... up to 64.
+ */
+export const restartDue = (stoppedLooks: number, restartsInARow: number): boolean => stoppedLooks >= 2 ** Math.min(restartsInARow + 1, 6)
+
+export const fullLookDue = (lastFull: number, now: number, fullLookMs: number): boolean => now - lastFull >= fullLookMs
+
+const processLives = (pid: number): Promise<boolean> => access(`/proc/${pid}`).then(() => true, () => false)
+
+export interface SupervisorOptions {
+  /** The specs of the engines that should be running now. */
+  readonly running: () => readonly InstanceSpec[]
+  /** False once a task took the instance over (a restart, a delete): its engine is not ours to start. */
+  readonly stillMeantToRun: (instanceId: string) => boolean
+  /** A full look at the engine: a login to it; `stopped` when the instance has no envelope here. */
+  readonly fullStatus: (spec: InstanceSpec) => Promise<{ readonly healthy: boolean; readonly state: string; readonly pid?: number }>
+  readonly startEngine: (spec: InstanceSpec) => Promise<void>
+  readonly compute: Pick<ComputeDriver, 'volumeUsedBytes' | 'volumeSpace'>
+  readonly log: (msg: string) => void
+  readonly fullLookMs?: number
+}
+
+export class Supervisor {
+  readonly #o: SupervisorOptions
+  readonly #fullLookMs: number
+  #timer: NodeJS.Timeout | undefined
+  #stopped = false
+  /** Each engine's process and when a full look last found it healthy (#healthOf). */
+  readonly #lastHealthy = new Map<string, { readonly pid: number; readonly at: number }>()
+  readonly #stoppedSeen = new Map<string, number>()
+  readonly #restartsInARow = new Map<string, number>()
+  readonly #looking = new Set<string>()
+
+  constructor(o: SupervisorOptions) {
+    this.#o = o
+    this.#fullLookMs = o.fullLookMs ?? DEFAULT_FULL_LOOK_MS
+  }
+
+  /**
+   * Every `intervalMs`, looks at each engine that should be running and publishes what it saw. An
+   * engine found stopped twice in a row (it died: out of memory, a crash, a kill) is started again;
+   * twice, because a single look can fall inside a restart. An engine that will not start, or dies
+   * again before the next look, is tried after 2, 4, 8... looks, at most every 64 (~10 minutes at
+   * the default 10 s), until a look finds it running.
+   *
+   * Each instance is looked at on its own: one whose last look has not finished (an engine that
+   * hangs, a restart under way) is skipped this round, and never holds back the others' heartbeats.
+   */
+  start(intervalMs: number, publish: (hb: Heartbeat) => void): void {
+    const loop = (): void => {
+      if (this.#stopped) return
+      this.#timer = setTimeout(() => {
+        this.#beat(publish)
+        loop()
+      }, intervalMs)
+      this.#timer.unref()
+    }
+    loop()
+  }
+
+  stop(): void {
+    this.#stopped = true
+    clearTimeout(this.#timer)
+  }
+
+  #beat(publish: (hb: Heartbeat) => void): void {
+    for (const spec of this.#o.running()) {
+      const id = spec.instanceId
+      if (this.#looking.has(id)) continue
+      this.#looking.add(id)
+      void this.#look(spec, publish)
+        .catch((err) => this.#o.log(`instance ${id}: heartbeat: ${errorMessage(err)}`))
+        .finally(() => this.#looking.delete(id))
+    }
+  }
+
+  async #look(spec: InstanceSpec, publish: (hb: Heartbeat) => void): Promise<void> {
+    const id = spec.instanceId
+    const observedAt = Date.now()
+    const s = await this.#healthOf(spec, observedAt)
+    const volumeUsedBytes = await this.#o.compute.volumeUsedBytes(id)
+    const space = await this.#o.compute.volumeSpace(id).catch(() => undefined)
+    const serviceStatus = s.healthy ? 'HEALTHY' : s.state === 'stopped' ? 'SHUTDOWN' : 'FAILED'
+    publish({
+      protocol: GUEST_PROTOCOL_VERSION,
+      instanceId: id,
+      observedAt,
+      serviceStatus,
+      volumeUsedBytes,
+      ...(space ? { volumeType: space.type } : {}),
+      ...(space?.freeBytes === undefined ? {} : { volumeFreeBytes: space.freeBytes }),
+    })
+    const seen = s.state === 'stopped' ? (this.#stoppedSeen.get(id) ?? 0) + 1 : 0
+    this.#stoppedSeen.set(id, seen)
+    if (s.state !== 'stopped') this.#restartsInARow.delete(id)
+    const restarts = this.#restartsInARow.get(id) ?? 0
+    if (!restartDue(seen, restarts)) return
+    if (!this.#o.stillMeantToRun(id)) return
+    this.#stoppedSeen.set(id, 0)
+    this.#restartsInARow.set(id, restarts + 1)
+    this.#o.log(`instance ${id}: engine found stopped, starting it again${restarts > 0 ? ` (restart ${restarts + 1} in a row)` : ''}`)
+    await this.#o.startEngine(spec).catch((err) => this.#o.log(`instance ${id}: could not start its engine: ${errorMessage(err)}`))
+  }
+
+  /**
+   * A full look logs in to the engine (a new connection each time: most of an idle node's CPU).
+   * Between full looks, an engine that was healthy is taken to be so while its process lives; a
+   * dead process, or a full look due, means a full look now.
+   */
+  async #healthOf(spec: InstanceSpec, at: number): Promise<{ healthy: boolean; state: string }> {
+    const id = spec.instanceId
+    const last = this.#lastHealthy.get(id)
+    if (last && !fullLookDue(last.at, at, this.#fullLookMs) && (await processLives(last.pid))) return { healthy: true, state: 'running' }
+    this.#lastHealthy.delete(id)
+    const s = await this.#o.fullStatus(spec).catch(() => ({ healthy: false, state: 'failed', pid: undefined }))
+    if (s.healthy && s.pid !== undefined) this.#lastHealthy.set(id, { pid: s.pid, at })
+    return s
+  }
+}
