@@ -14,7 +14,7 @@ const manifest = (name: string, versions: string[]): DatastoreManifest => ({
   name,
   defaultPort: 1,
   versions: versions.map((v) => ({ name: v, versionNumber: `${v}.1` })),
-  capabilities: { provisioning: true, databases: false, users: false, root: false, configuration: false, backup: false, incremental_backup: false, replication: false, clustering: false },
+  capabilities: { provisioning: true, databases: false, users: false, root: false, configuration: false, backup: false, incremental_backup: false, point_in_time_restore: false, replication: false, clustering: false },
   names: { maxLength: 63, pattern: '.*', patternText: 'anything', reservedDatabases: [], reservedUsers: [], passwordMaxLength: 99 },
 })
 const node = (name: string, ramMb: number, manifests: DatastoreManifest[]): NodeAnnouncement => ({

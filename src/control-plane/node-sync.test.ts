@@ -26,7 +26,7 @@ describe('node sync', () => {
         name: 'redis',
         defaultPort: 6379,
         versions: [{ name: '7.0', versionNumber: '7.0.15' }],
-        capabilities: { provisioning: true, databases: false, users: true, root: false, configuration: true, backup: false, incremental_backup: false, replication: false, clustering: false },
+        capabilities: { provisioning: true, databases: false, users: true, root: false, configuration: true, backup: false, incremental_backup: false, point_in_time_restore: false, replication: false, clustering: false },
         names: { maxLength: 63, pattern: '.*', patternText: 'anything', reservedDatabases: [], reservedUsers: [], passwordMaxLength: 99 },
       },
     ])

@@ -10,6 +10,7 @@ export const CAPABILITIES = [
   'configuration',
   'backup',
   'incremental_backup',
+  'point_in_time_restore',
   'replication',
   'clustering',
 ] as const
@@ -24,7 +25,7 @@ export interface CapabilityParts {
   readonly users?: unknown
   readonly root?: unknown
   readonly configuration?: unknown
-  readonly backup?: { readonly supportsIncremental?: boolean }
+  readonly backup?: { readonly supportsIncremental?: boolean; readonly supportsPointInTime?: boolean }
   readonly replication?: unknown
   readonly clustering?: unknown
 }
@@ -42,6 +43,7 @@ export const capabilitiesOf = (parts: CapabilityParts): Readonly<Record<Capabili
   configuration: parts.configuration !== undefined,
   backup: parts.backup !== undefined,
   incremental_backup: parts.backup?.supportsIncremental === true,
+  point_in_time_restore: parts.backup?.supportsPointInTime === true,
   replication: parts.replication !== undefined,
   clustering: parts.clustering !== undefined,
 })

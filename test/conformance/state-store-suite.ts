@@ -38,7 +38,7 @@ const manifest = (versions: readonly { name: string; versionNumber: string }[]):
   name: 'suite-engine',
   defaultPort: 1234,
   versions,
-  capabilities: { provisioning: true, databases: true, users: true, root: false, configuration: true, backup: false, incremental_backup: false, replication: false, clustering: false },
+  capabilities: { provisioning: true, databases: true, users: true, root: false, configuration: true, backup: false, incremental_backup: false, point_in_time_restore: false, replication: false, clustering: false },
   names: { maxLength: 10, pattern: '[a-z]+', patternText: 'letters', reservedDatabases: [], reservedUsers: [], passwordMaxLength: 10 },
 })
 

@@ -7,6 +7,7 @@ import type { CharacterSetCatalog } from '../../core/character-sets.js'
 import type { ConfigurationValues, ParameterSpec } from '../../core/configuration.js'
 import type { DatastoreManifest, DatastoreVersionInfo } from '../../core/manifest.js'
 import type { GuestDatabase, GuestUser, GuestUserInfo, UserChanges, UserRef } from '../protocol.js'
+import type { BackupAdmin } from './backup.js'
 
 export type { GuestUserInfo, UserChanges, UserRef } from '../protocol.js'
 
@@ -192,4 +193,6 @@ export interface Datastore {
   readonly root?: RootAdmin
   readonly configuration?: ConfigurationAdmin
   readonly logs?: LogAdmin
+  /** Backups and restores with the engine's own tools (backup.ts). */
+  readonly backup?: BackupAdmin
 }
