@@ -113,6 +113,12 @@ export interface BackupAdmin {
    * down is removed. Idempotent: run again after a crash, it starts over.
    */
   restore(ctx: InstanceContext, request: RestoreRequest): Promise<void>
+  /**
+   * A restore drill's last look, on an engine restored from a backup and started: reads every
+   * table (key space) of every database through a real login and says how many it read. Rejects
+   * naming what could not be read.
+   */
+  check(ctx: InstanceContext): Promise<{ readonly databases: number; readonly tables: number }>
   /** Checks a backup's stored objects without restoring (pgBackRest's `verify`); optional. */
   verify?(request: { readonly location: BackupLocation; readonly backup: StoredBackup; readonly archive?: ArchiveTarget }): Promise<void>
   /** Removes a backup's objects (or the tool's record of it); absent: the caller deletes the prefix. */
