@@ -68,6 +68,10 @@ export interface Settings {
   readonly maxInstancesPerProject: number
   /** Total GB of volumes a project may have (Trove's max_volumes_per_tenant); a quota may change it per project. */
   readonly maxVolumesPerProject: number
+  /** Backups a project may keep (Trove's max_backups_per_tenant, default 50). */
+  readonly maxBackupsPerProject: number
+  /** How often a node closes and ships an instance's archive at the latest (COFFER_ARCHIVE_SECONDS, default 60). */
+  readonly archiveSeconds: number
   /**
    * Datastore of a create that names none (Trove's default_datastore). Absent: the first installed
    * of postgresql, mariadb, redis.
@@ -156,6 +160,8 @@ export function resolveSettings(flags: SettingsInput = {}, env: NodeJS.ProcessEn
     maxVolumeGb: Number(env.COFFER_MAX_VOLUME_GB ?? 10),
     maxInstancesPerProject: Number(env.COFFER_MAX_INSTANCES ?? 10),
     maxVolumesPerProject: Number(env.COFFER_MAX_VOLUMES ?? 40),
+    maxBackupsPerProject: Number(env.COFFER_MAX_BACKUPS ?? 50),
+    archiveSeconds: Number(env.COFFER_ARCHIVE_SECONDS ?? 60),
     ...(env.COFFER_DEFAULT_DATASTORE ? { defaultDatastore: env.COFFER_DEFAULT_DATASTORE } : {}),
     minPasswordLength: Number(env.COFFER_MIN_PASSWORD_LENGTH ?? 8),
     spares: parseSparePolicy(env.COFFER_SPARES ?? DEFAULT_SPARES),

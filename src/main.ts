@@ -64,7 +64,7 @@ export async function startServer(settings: Settings, log: Log = console.error, 
     healthCheckMs: settings.healthCheckMs,
     compute,
     datastores,
-    objectStore: await openObjectStore(settings.objectStore),
+    backups: { store: await openObjectStore(settings.objectStore), settings: settings.objectStore, archiveSeconds: settings.archiveSeconds, shipMs: Math.min(5000, settings.archiveSeconds * 1000) },
     log,
   })
   await control.open()

@@ -58,7 +58,7 @@ describe('first hour: the API and the CLIs', () => {
       assert.match(r.body.notImplemented.message, /^Not built in Coffer yet: /)
     }
     const limits = (await api.api('GET', '/limits')).body.limits
-    assert.deepEqual(limits, [{ verb: 'ABSOLUTE', max_instances: 10, max_ram: -1, max_volumes: 40 }], 'no max_backups while there are no backups')
+    assert.deepEqual(limits, [{ verb: 'ABSOLUTE', max_backups: 50, max_instances: 10, max_ram: -1, max_volumes: 40 }])
   })
 
   it('says so through trove and openstack too', { skip: !haveClients && 'no trove/openstack CLI' }, async () => {
@@ -145,6 +145,7 @@ describe('first hour: the API and the CLIs', () => {
     assert.deepEqual(await quota(), [
       { resource: 'instances', in_use: 1, reserved: 0, limit: 10 },
       { resource: 'volumes', in_use: 1, reserved: 0, limit: 40 },
+      { resource: 'backups', in_use: 0, reserved: 0, limit: 50 },
     ])
     if (haveClients) {
       const shown = JSON.parse(await openstack('database', 'quota', 'show', project, '-f', 'json'))

@@ -3,7 +3,7 @@
  * carries the messages in-process; a distributed mode carries the same messages over NATS. Every
  * message is JSON on the way (see wire.ts), whatever the transport.
  */
-import type { CallOptions, GuestApi, Heartbeat, NodeAnnouncement, NodeHeartbeat } from '../guest/protocol.js'
+import type { CallOptions, GuestApi, Heartbeat, NodeAnnouncement, NodeHeartbeat, TransferProgress } from '../guest/protocol.js'
 
 /** One guest command addressed to a node: a method of GuestApi and its arguments, as data. */
 export interface NodeCall {
@@ -27,6 +27,7 @@ export interface Bus {
   onRegister(handler: (a: NodeAnnouncement) => Promise<void>): void
   onNodeHeartbeat(handler: (hb: NodeHeartbeat) => void): void
   onHeartbeat(handler: (hb: Heartbeat) => void): void
+  onProgress(handler: (p: TransferProgress) => void): void
 
   // ---- what a node uses ----
   /** Takes the commands addressed to `node` until the returned function is called. */
@@ -35,4 +36,5 @@ export interface Bus {
   register(a: NodeAnnouncement): Promise<void>
   publishNodeHeartbeat(hb: NodeHeartbeat): void
   publishHeartbeat(hb: Heartbeat): void
+  publishProgress(p: TransferProgress): void
 }

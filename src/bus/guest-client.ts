@@ -25,5 +25,11 @@ export function guestClient(bus: Pick<Bus, 'call'>, node: string): GuestApi {
     growVolume: (spec, options) => call('growVolume', [spec], options),
     schema: (spec, op) => call('schema', [spec, op]),
     log: (spec, op) => call('log', [spec, op]),
+    backup: (spec, command, options) => call('backup', [spec, command], options),
+    restore: (spec, command, options) => call('restore', [spec, command], options),
+    drill: (datastore, version, command, options) => call('drill', [datastore, version, command], options),
+    removeBackup: (datastore, backup, archive) => call('removeBackup', [datastore, backup, archive]),
+    removeArchive: (datastore, archive) => call('removeArchive', [datastore, archive]),
+    archive: (spec, archive) => call('archive', [spec, archive]),
   }
 }

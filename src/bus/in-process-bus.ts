@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { CofferError } from '../core/errors.js'
-import type { CallOptions, GuestApi, Heartbeat, NodeAnnouncement, NodeHeartbeat, WireError } from '../guest/protocol.js'
+import type { CallOptions, GuestApi, Heartbeat, NodeAnnouncement, NodeHeartbeat, TransferProgress, WireError } from '../guest/protocol.js'
 import type { Bus, NodeCall, NodeHandler } from './bus.js'
 import { guestClient } from './guest-client.js'
 import { decode, encode, errorFromWire, errorToWire } from './wire.js'
@@ -21,6 +21,7 @@ export class InProcessBus implements Bus {
   readonly #calls = new Map<string, AbortController>()
   readonly #heartbeats: ((hb: Heartbeat) => void)[] = []
   readonly #nodeHeartbeats: ((hb: NodeHeartbeat) => void)[] = []
+  readonly #progress: ((p: TransferProgress) => void)[] = []
   #register: ((a: NodeAnnouncement) => Promise<void>) | undefined
 
   node(name: string): GuestApi {
@@ -77,6 +78,10 @@ export class InProcessBus implements Bus {
     this.#heartbeats.push(handler)
   }
 
+  onProgress(handler: (p: TransferProgress) => void): void {
+    this.#progress.push(handler)
+  }
+
   serve(node: string, handler: NodeHandler): () => void {
     this.#nodes.set(node, handler)
     return () => {
@@ -102,5 +107,10 @@ export class InProcessBus implements Bus {
   publishHeartbeat(hb: Heartbeat): void {
     const text = encode(hb)
     for (const h of this.#heartbeats) h(decode<Heartbeat>(text))
+  }
+
+  publishProgress(p: TransferProgress): void {
+    const text = encode(p)
+    for (const h of this.#progress) h(decode<TransferProgress>(text))
   }
 }

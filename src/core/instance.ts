@@ -6,7 +6,7 @@
  */
 
 /** The operation at work on an instance, if any (Trove's task status). */
-export const TASK_STATUSES = ['NONE', 'BUILDING', 'DELETING', 'REBOOTING', 'RESIZING', 'STOPPING', 'STARTING'] as const
+export const TASK_STATUSES = ['NONE', 'BUILDING', 'DELETING', 'REBOOTING', 'RESIZING', 'STOPPING', 'STARTING', 'BACKUP'] as const
 export type TaskStatus = (typeof TASK_STATUSES)[number]
 
 /** What the guest last said about the engine (Trove's ServiceStatuses). */
@@ -22,7 +22,7 @@ export type InstanceStatus =
   | 'RESIZE'
   | 'FAILED'
   | 'RESTART_REQUIRED'
-  | 'RESIZE'
+  | 'BACKUP'
   | 'UNKNOWN'
 
 /**
@@ -30,15 +30,17 @@ export type InstanceStatus =
  * of its own (a configuration apply) ending, or an admin's reset; DELETING → NONE is a failed
  * delete, which leaves the instance in ERROR to be deleted again. BUILDING follows NONE only when a
  * create claims a ready spare. RESIZING, STOPPING and STARTING are the flavor resize and a user's
- * stop and start: each ends in NONE (a stopped instance is NONE with `stopped` set).
+ * stop and start: each ends in NONE (a stopped instance is NONE with `stopped` set). BACKUP runs
+ * while the engine keeps serving, and ends in NONE whether the backup succeeded or not.
  */
 export const TASK_TRANSITIONS: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = {
-  NONE: ['NONE', 'BUILDING', 'REBOOTING', 'RESIZING', 'STOPPING', 'STARTING', 'DELETING'],
+  NONE: ['NONE', 'BUILDING', 'REBOOTING', 'RESIZING', 'STOPPING', 'STARTING', 'BACKUP', 'DELETING'],
   BUILDING: ['NONE', 'DELETING'],
   REBOOTING: ['NONE', 'DELETING'],
   RESIZING: ['NONE', 'DELETING'],
   STOPPING: ['NONE', 'DELETING'],
   STARTING: ['NONE', 'DELETING'],
+  BACKUP: ['NONE', 'DELETING'],
   DELETING: ['NONE'],
 }
 
@@ -95,6 +97,7 @@ export function instanceStatus({ taskStatus, serviceStatus, fault, pendingRestar
   if (taskStatus === 'BUILDING') return 'BUILD'
   if (taskStatus === 'REBOOTING' || taskStatus === 'STARTING') return 'REBOOT'
   if (taskStatus === 'RESIZING') return 'RESIZE'
+  if (taskStatus === 'BACKUP') return 'BACKUP'
   // A late heartbeat from before the stop must not make a stopped instance look ACTIVE.
   if (taskStatus === 'STOPPING' || stopped) return 'SHUTDOWN'
   switch (serviceStatus) {
@@ -134,10 +137,11 @@ export const isReady = (inputs: StatusInputs): boolean => {
 /**
  * True when an instance's engine should be running and watched (heartbeats, restarts after a
  * crash): placed and built, no task at work on it, and no failed build or delete. A mendable fault
- * does not stop the watch: its health reports keep flowing while the fault is shown. A stopped
+ * does not stop the watch: its health reports keep flowing while the fault is shown, nor does a
+ * backup, which runs beside the serving engine. A stopped
  * instance is not watched: its engine stays stopped until a start.
  */
-export const isSupervised = (s: StatusInputs): boolean => s.taskStatus === 'NONE' && !s.stopped && s.serviceStatus !== 'NEW' && s.serviceStatus !== 'BUILD' && isMendable(s.fault)
+export const isSupervised = (s: StatusInputs): boolean => (s.taskStatus === 'NONE' || s.taskStatus === 'BACKUP') && !s.stopped && s.serviceStatus !== 'NEW' && s.serviceStatus !== 'BUILD' && isMendable(s.fault)
 
 /**
  * A restart may start: no task runs, the engine was built, and no failed build or delete stands in

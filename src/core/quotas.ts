@@ -1,14 +1,14 @@
 /**
  * Per-project quotas, as Trove keeps them (trove/quota): a hard limit per resource, defaulting to
  * the deployment's settings, checked against what the project uses when it asks for more. Only
- * resources Coffer has are listed: backups join when backups exist.
+ * resources Coffer has are listed.
  */
 import { BadRequest, OverLimit } from './errors.js'
 
-export const QUOTA_RESOURCES = ['instances', 'volumes'] as const
+export const QUOTA_RESOURCES = ['instances', 'volumes', 'backups'] as const
 export type QuotaResource = (typeof QUOTA_RESOURCES)[number]
 
-/** instances: how many; volumes: total GB of the project's volumes (Trove's max_volumes_per_tenant). */
+/** instances: how many; volumes: total GB of the project's volumes (Trove's max_volumes_per_tenant); backups: how many are kept. */
 export type QuotaValues = Readonly<Record<QuotaResource, number>>
 
 export const isQuotaResource = (r: string): r is QuotaResource => (QUOTA_RESOURCES as readonly string[]).includes(r)

@@ -69,6 +69,8 @@ export interface DesiredInstance {
    * is shown: then the node leaves the engine as it is.
    */
   readonly running: boolean
+  /** The instance's archive, once archiving was turned on: the node ships to it every few seconds. */
+  readonly archive?: ArchiveRef
 }
 
 /** What a node tells the control plane about itself when it starts (and registers). */
@@ -140,6 +142,76 @@ export interface Heartbeat {
   readonly volumeType?: string
   /** Free bytes on a volume that is its own file system (what the engine can still write). */
   readonly volumeFreeBytes?: number
+  /** Epoch ms of the last change in the instance's archive (point-in-time restore reaches it); absent without one. */
+  readonly archivedThrough?: number
+}
+
+/** How far a backup or restore has got, published by the node while it streams (for progress displays). */
+export interface TransferProgress {
+  readonly protocol: typeof GUEST_PROTOCOL_VERSION
+  /** The backup's id for a backup or a drill; the new instance's id for a restore. */
+  readonly id: string
+  readonly kind: 'backup' | 'restore'
+  /** Bytes of engine data moved so far. */
+  readonly bytes: number
+  readonly observedAt: number
+}
+
+/**
+ * One stored backup as the control plane hands it to a node for a single command: its objects as
+ * recorded, its engine positions, and its data key unwrapped for this call only (base64).
+ */
+export interface BackupRef {
+  readonly backupId: string
+  /** `backups/<backupId>/`. */
+  readonly prefix: string
+  readonly objects: readonly { readonly key: string; readonly size: number; readonly sha256: string }[]
+  readonly dataKey: string
+  readonly position: Readonly<Record<string, string>>
+  readonly takenAt: string
+}
+
+/** An instance's archive (WAL, binary logs): where it is, whose it is, and its key (base64) for this call. */
+export interface ArchiveRef {
+  readonly instanceId: string
+  /** `archives/<instanceId>/`. */
+  readonly prefix: string
+  readonly key: string
+}
+
+export interface BackupCommand {
+  readonly backupId: string
+  readonly prefix: string
+  /** The new backup's data key (base64), unwrapped for this call. */
+  readonly dataKey: string
+  /** The chain's tip this backup is incremental to; absent: full. */
+  readonly parent?: BackupRef
+  readonly archive?: ArchiveRef
+}
+
+/** What a node reports of a finished backup, after it read every object back and checked it. */
+export interface BackupReport {
+  readonly strategy: string
+  readonly objects: readonly { readonly key: string; readonly size: number; readonly sha256: string }[]
+  readonly dataBytes: number
+  readonly storedBytes: number
+  readonly position: Readonly<Record<string, string>>
+  readonly takenAt: string
+}
+
+export interface RestoreCommand {
+  /** Full backup first, the one asked for last. */
+  readonly chain: readonly BackupRef[]
+  /** ISO-8601: replay the archive up to this time. */
+  readonly restoreTime?: string
+  readonly archive?: ArchiveRef
+}
+
+/** What a restore drill found: the engine started from the backup and every table was read. */
+export interface DrillReport {
+  readonly databases: number
+  readonly tables: number
+  readonly ms: number
 }
 
 /**
@@ -180,6 +252,27 @@ export interface GuestApi {
   schema(spec: InstanceSpec, op: SchemaOp): Promise<unknown>
   /** The instance's guest logs (Trove's guest log actions); a datastore without logs answers NotImplemented. */
   log(spec: InstanceSpec, op: LogOp): Promise<unknown>
+  /**
+   * Backs up the running instance straight to the object store, reads every object back and checks
+   * it, and reports what it stored. Leaves no object behind when it fails or is cancelled.
+   */
+  backup(spec: InstanceSpec, command: BackupCommand, options?: CallOptions): Promise<BackupReport>
+  /** Lays a backup chain (and archive, to a time) into the instance's fresh envelope and starts its engine. */
+  restore(spec: InstanceSpec, command: RestoreCommand, options?: CallOptions): Promise<void>
+  /**
+   * A restore drill: restores into a throwaway engine on this node (no address given out, counted
+   * nowhere), starts it, reads every table, and removes it whatever happened.
+   */
+  drill(datastore: string, version: string, command: RestoreCommand, options?: CallOptions): Promise<DrillReport>
+  /** Removes a stored backup (its objects, or its record in the engine tool's repository). */
+  removeBackup(datastore: string, backup: BackupRef, archive?: ArchiveRef): Promise<void>
+  /** Removes an instance's whole archive. */
+  removeArchive(datastore: string, archive: ArchiveRef): Promise<void>
+  /**
+   * Turns continuous archiving on for the instance (the node then ships it every few seconds and
+   * reports how far in heartbeats), remembering the archive with the instance's spec. Idempotent.
+   */
+  archive(spec: InstanceSpec, archive: ArchiveRef): Promise<void>
 }
 
 /** Trove's guest log types: a SYS log is always on; a USER log is turned on and off by clients. */

@@ -6,12 +6,35 @@
 import type { ComputeDriver } from '../compute/compute-driver.js'
 import type { CharacterSetCatalog } from '../core/character-sets.js'
 import type { ConfigurationValues, ParameterSpec } from '../core/configuration.js'
+import { randomUUID } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { CofferError, errorMessage, NotFound, NotImplemented } from '../core/errors.js'
 import type { DatastoreManifest } from '../core/manifest.js'
 import { resolveOsAccount } from '../guest/datastores/common/os-account.js'
+import { writeFileAtomic } from '../guest/datastores/common/files.js'
 import { serialised } from '../guest/datastores/common/serialise.js'
 import type { Datastore, InstanceContext, OsAccount } from '../guest/datastores/datastore.js'
-import type { CallOptions, DesiredInstance, GuestApi, GuestDatabase, GuestUser, Heartbeat, InstanceSpec, LogOp, SchemaOp } from '../guest/protocol.js'
+import type {
+  ArchiveRef,
+  BackupCommand,
+  BackupRef,
+  BackupReport,
+  CallOptions,
+  DesiredInstance,
+  DrillReport,
+  GuestApi,
+  GuestDatabase,
+  GuestUser,
+  Heartbeat,
+  InstanceSpec,
+  LogOp,
+  RestoreCommand,
+  SchemaOp,
+  TransferProgress,
+} from '../guest/protocol.js'
+import { ArchiveShipper } from './archive-shipper.js'
+import { archiveTarget, backupPartOf, type BackupPlace, freeLoopbackPort, locationOf, progressTo, restoreRequest, runBackup, storedBackup } from './node-backups.js'
 import { GuestLogs } from './guest-logs.js'
 import type { LogStore } from './log-store.js'
 import { SpecBook } from './spec-book.js'
@@ -26,7 +49,14 @@ export interface NodeAgentOptions {
   readonly log: (msg: string) => void
   /** Where published guest logs go; without one the node has no guest logs to offer. */
   readonly logStore?: LogStore
+  /** Where backups and archives go; without one the node takes no backup command. */
+  readonly backupPlace?: BackupPlace
+  /** Sends how far a backup or restore has got (a bus message); absent: no progress is told. */
+  readonly publishProgress?: (p: TransferProgress) => void
 }
+
+/** Where a drill marks its throwaway envelope, so one left by a crash is found and removed. */
+const DRILL_MARK = 'drill.json'
 
 /**
  * One lifecycle change (prepare, start, stop, restart, destroy) at a time per instance, so a
@@ -47,6 +77,7 @@ export class NodeAgent implements GuestApi {
   readonly #nodeAccounts = new Map<string, Promise<OsAccount>>()
   readonly #book: SpecBook
   #supervisor: Supervisor | undefined
+  #shipper: ArchiveShipper | undefined
 
   constructor(o: NodeAgentOptions) {
     this.#o = o
@@ -113,7 +144,7 @@ export class NodeAgent implements GuestApi {
     const old = before?.spec.address
     if (old && old !== spec.address) await this.#o.compute.detachAddress(old)
     // Not kept without an envelope here (not made yet, or destroyed): nothing to give an address to.
-    const kept = await this.#book.put({ spec, running: running ?? before?.running ?? false })
+    const kept = await this.#book.put({ spec, running: running ?? before?.running ?? false, ...(before?.archive ? { archive: before.archive } : {}) })
     if (kept && spec.address) await this.#o.compute.attachAddress(spec.address)
     return kept
   }
@@ -200,11 +231,115 @@ export class NodeAgent implements GuestApi {
     return new GuestLogs(ds.logs, this.#o.logStore, spec.datastore).run(await this.#requireContext(spec), op)
   }
 
+  async backup(spec: InstanceSpec, command: BackupCommand, options: CallOptions = {}): Promise<BackupReport> {
+    const part = backupPartOf(this.#datastore(spec), spec.datastore)
+    const ctx = await this.#requireContext(spec, options.signal)
+    return runBackup(part, ctx, locationOf(this.#o.backupPlace, this.name), command, this.#o.publishProgress)
+  }
+
+  restore(spec: InstanceSpec, command: RestoreCommand, options: CallOptions = {}): Promise<void> {
+    const { signal } = options
+    return lifecycle(
+      spec,
+      async () => {
+        await this.#takeAddress(spec)
+        const ds = this.#datastore(spec)
+        const part = backupPartOf(ds, spec.datastore)
+        const location = locationOf(this.#o.backupPlace, this.name)
+        await part.restore(await this.#requireContext(spec, signal), restoreRequest(command, location, progressTo(this.#o.publishProgress, spec.instanceId, 'restore')))
+        signal?.throwIfAborted()
+        await ds.engine.start(await this.#limitedContext(spec, signal))
+      },
+      signal,
+    )
+  }
+
+  async drill(datastore: string, version: string, command: RestoreCommand, options: CallOptions = {}): Promise<DrillReport> {
+    const started = Date.now()
+    const ds = this.#o.datastores[datastore]
+    if (!ds) throw new CofferError('DATASTORE_NOT_FOUND', `This node has no datastore ${datastore}.`, { retryable: false })
+    const part = backupPartOf(ds, datastore)
+    const location = locationOf(this.#o.backupPlace, this.name)
+    const spec: InstanceSpec = { instanceId: randomUUID(), datastore, version, address: '127.0.0.1', port: await freeLoopbackPort(), flavor: { ramMb: 1024, vcpus: 1 } }
+    const id = command.chain.at(-1)?.backupId ?? spec.instanceId
+    await this.#o.compute.createEnvelope(spec.instanceId)
+    await writeFileAtomic(join(this.#o.compute.paths(spec.instanceId).guestDir, DRILL_MARK), JSON.stringify(spec), { mode: 0o600 })
+    try {
+      const ctx = await this.#requireContext(spec, options.signal)
+      await part.restore(ctx, restoreRequest(command, location, progressTo(this.#o.publishProgress, id, 'restore')))
+      await ds.engine.start(ctx)
+      const counts = await part.check(ctx)
+      return { ...counts, ms: Date.now() - started }
+    } finally {
+      await this.#removeDrill(spec)
+    }
+  }
+
+  async #removeDrill(spec: InstanceSpec): Promise<void> {
+    await this.#stopEngine(spec).catch((err) => this.#o.log(`drill ${spec.instanceId}: could not stop its engine: ${errorMessage(err)}`))
+    await this.#o.compute.destroyEnvelope(spec.instanceId)
+  }
+
+  /** Removes the throwaway envelopes of drills a crash interrupted (found by their mark). */
+  async #removeLeftoverDrills(): Promise<void> {
+    for (const id of await this.#o.compute.listEnvelopes()) {
+      const mark = await readFile(join(this.#o.compute.paths(id).guestDir, DRILL_MARK), 'utf8').catch(() => undefined)
+      if (mark === undefined) continue
+      this.#o.log(`removing the restore drill ${id} a crash left behind`)
+      await this.#removeDrill(JSON.parse(mark) as InstanceSpec).catch((err) => this.#o.log(`drill ${id}: could not remove it: ${errorMessage(err)}`))
+    }
+  }
+
+  async removeBackup(datastore: string, backup: BackupRef, archive?: ArchiveRef): Promise<void> {
+    const ds = this.#o.datastores[datastore]
+    const location = locationOf(this.#o.backupPlace, this.name)
+    if (ds?.backup?.remove) {
+      await ds.backup.remove({ location, backup: storedBackup(backup), ...(archive ? { archive: archiveTarget(archive, location) } : {}) })
+    }
+    await location.store.deletePrefix(backup.prefix)
+  }
+
+  async removeArchive(datastore: string, archive: ArchiveRef): Promise<void> {
+    const location = locationOf(this.#o.backupPlace, this.name)
+    await this.#o.datastores[datastore]?.backup?.archiving?.remove(archiveTarget(archive, location))
+    await location.store.deletePrefix(archive.prefix)
+  }
+
+  archive(spec: InstanceSpec, archive: ArchiveRef): Promise<void> {
+    return lifecycle(spec, async () => {
+      const archiving = backupPartOf(this.#datastore(spec), spec.datastore).archiving
+      if (!archiving) throw new NotImplemented(`Datastore ${spec.datastore} has no point-in-time archive.`)
+      const before = this.#book.get(spec.instanceId)
+      await this.#book.put({ spec, running: before?.running ?? false, archive })
+      await archiving.enable(await this.#requireContext(spec), archiveTarget(archive, locationOf(this.#o.backupPlace, this.name)))
+    })
+  }
+
+  /**
+   * Every `intervalMs`, ships the archive of each running instance that has one, closing the
+   * engine's current file when it is older than `maxAgeSeconds`.
+   */
+  startArchiving(intervalMs: number, maxAgeSeconds: number): void {
+    this.#shipper?.stop()
+    const place = this.#o.backupPlace
+    if (!place) return
+    this.#shipper = new ArchiveShipper({
+      archived: () => this.#book.running().filter((d) => d.archive && this.#datastore(d.spec).backup?.archiving),
+      ship: async (d) => {
+        const ctx = await this.#requireContext(d.spec)
+        return this.#datastore(d.spec).backup!.archiving!.ship(ctx, archiveTarget(d.archive!, locationOf(place, this.name)), { maxAgeSeconds })
+      },
+      log: this.#o.log,
+    })
+    this.#shipper.start(intervalMs)
+  }
+
   /**
    * Reads the spec files of this node's instances and takes over the engines that should be
    * running; the state store is never asked.
    */
   async adoptFromSpecs(): Promise<void> {
+    await this.#removeLeftoverDrills()
     await this.#book.load()
     // Addresses added to an interface are gone after a reboot: every instance held gets its own back.
     for (const id of this.#book.ids()) {
@@ -292,6 +427,7 @@ export class NodeAgent implements GuestApi {
         return ctx ? this.#datastore(spec).engine.status(ctx) : { healthy: false, state: 'stopped' }
       },
       startEngine: (spec) => this.#startEngine(spec),
+      archivedThrough: (id) => this.#shipper?.archivedThrough(id),
       compute: this.#o.compute,
       log: this.#o.log,
       ...(fullLookMs === undefined ? {} : { fullLookMs }),
@@ -301,6 +437,7 @@ export class NodeAgent implements GuestApi {
 
   stopHeartbeats(): void {
     this.#supervisor?.stop()
+    this.#shipper?.stop()
   }
 
   /** Starts the engine of an instance that should be running; fails if its envelope is gone (deleted meanwhile). */

@@ -43,6 +43,18 @@ export function serveGuestApi(bus: Pick<Bus, 'serve'>, name: string, agent: Gues
         return agent.schema(a[0], a[1])
       case 'log':
         return agent.log(a[0], a[1])
+      case 'backup':
+        return agent.backup(a[0], a[1], { signal })
+      case 'restore':
+        return agent.restore(a[0], a[1], { signal })
+      case 'drill':
+        return agent.drill(a[0], a[1], a[2], { signal })
+      case 'removeBackup':
+        return agent.removeBackup(a[0], a[1], a[2])
+      case 'removeArchive':
+        return agent.removeArchive(a[0], a[1])
+      case 'archive':
+        return agent.archive(a[0], a[1])
       default:
         return Promise.reject(new CofferError('BAD_REQUEST', `node ${name} has no command ${String(call.method)}`, { retryable: false }))
     }

@@ -15,7 +15,7 @@ import type { DatastoreManifest } from '../core/manifest.js'
 import { resolveOsAccount } from '../guest/datastores/common/os-account.js'
 import type { Datastore } from '../guest/datastores/datastore.js'
 import { type AnnouncedPool, GUEST_PROTOCOL_VERSION, type NodeAnnouncement, type NodeResources } from '../guest/protocol.js'
-import type { ObjectStore } from '../storage/object-store.js'
+import type { BackupPlace } from './node-backups.js'
 import { FsLogStore } from './log-store.js'
 import { NodeAgent } from './node-agent.js'
 import { serveGuestApi } from './node-endpoint.js'
@@ -33,8 +33,12 @@ export interface NodeOptions {
   readonly healthCheckMs?: number
   readonly compute: ComputeDriver
   readonly datastores: Readonly<Record<string, Datastore>>
-  /** Where backups go: the node streams backup data to it itself, never through the bus. */
-  readonly objectStore?: ObjectStore
+  /**
+   * Where backups go (the node streams backup data to it itself, never through the bus), and how
+   * often instances' archives are shipped: every `shipMs`, closing the engine's current file once
+   * older than `archiveSeconds`.
+   */
+  readonly backups?: BackupPlace & { readonly archiveSeconds: number; readonly shipMs: number }
   readonly log: (msg: string) => void
 }
 
@@ -51,12 +55,22 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   const { bus, name, log } = o
   // Published guest logs sit beside the instances, in `<home>/logs`, until an object store takes them.
   const logStore = new FsLogStore(join(dirname(o.compute.cacheDir), 'logs'))
-  const agent = new NodeAgent({ name, bind: o.address, compute: o.compute, datastores: o.datastores, log, logStore })
+  const agent = new NodeAgent({
+    name,
+    bind: o.address,
+    compute: o.compute,
+    datastores: o.datastores,
+    log,
+    logStore,
+    ...(o.backups ? { backupPlace: { store: o.backups.store, settings: o.backups.settings } } : {}),
+    publishProgress: (p) => bus.publishProgress(p),
+  })
   const manifests = await agent.discover()
   // Running engines are left as they are; ones that stopped with the host are started again.
   await agent.adoptFromSpecs()
   const unserve = serveGuestApi(bus, name, agent)
   agent.startHeartbeats(o.heartbeatMs, (hb) => bus.publishHeartbeat(hb), o.healthCheckMs)
+  if (o.backups) agent.startArchiving(o.backups.shipMs, o.backups.archiveSeconds)
   const beat = setInterval(() => bus.publishNodeHeartbeat({ protocol: GUEST_PROTOCOL_VERSION, name, observedAt: Date.now(), instances: agent.held() }), o.heartbeatMs)
   beat.unref()
 

@@ -29,6 +29,8 @@ export interface SupervisorOptions {
   /** A full look at the engine: a login to it; `stopped` when the instance has no envelope here. */
   readonly fullStatus: (spec: InstanceSpec) => Promise<{ readonly healthy: boolean; readonly state: string; readonly pid?: number }>
   readonly startEngine: (spec: InstanceSpec) => Promise<void>
+  /** Epoch ms of the last change shipped to the instance's archive, if it has one. */
+  readonly archivedThrough?: (instanceId: string) => number | undefined
   readonly compute: Pick<ComputeDriver, 'volumeUsedBytes' | 'volumeSpace'>
   readonly log: (msg: string) => void
   readonly fullLookMs?: number
@@ -95,6 +97,7 @@ export class Supervisor {
     const volumeUsedBytes = await this.#o.compute.volumeUsedBytes(id)
     const space = await this.#o.compute.volumeSpace(id).catch(() => undefined)
     const serviceStatus = s.healthy ? 'HEALTHY' : s.state === 'stopped' ? 'SHUTDOWN' : 'FAILED'
+    const archivedThrough = this.#o.archivedThrough?.(id)
     publish({
       protocol: GUEST_PROTOCOL_VERSION,
       instanceId: id,
@@ -103,6 +106,7 @@ export class Supervisor {
       volumeUsedBytes,
       ...(space ? { volumeType: space.type } : {}),
       ...(space?.freeBytes === undefined ? {} : { volumeFreeBytes: space.freeBytes }),
+      ...(archivedThrough === undefined ? {} : { archivedThrough }),
     })
     const seen = s.state === 'stopped' ? (this.#stoppedSeen.get(id) ?? 0) + 1 : 0
     this.#stoppedSeen.set(id, seen)

@@ -190,6 +190,62 @@ export interface DatastoreUseTable {
   first_used_at: string
 }
 
+/** Trove's backup statuses (trove/backup/state.py); NEW, BUILDING and SAVING count as running. */
+export type BackupStatus = 'NEW' | 'BUILDING' | 'SAVING' | 'COMPLETED' | 'FAILED' | 'DELETE_FAILED'
+
+export interface BackupTable {
+  id: string
+  project_id: string
+  /** The instance it was taken of; kept after that instance is deleted. */
+  instance_id: string
+  name: string
+  description: string | null
+  /** The backup this one is incremental to; null for a full backup. */
+  parent_id: string | null
+  datastore_version_id: string
+  status: BackupStatus
+  /** Why it failed, or what its drill found; shown to its owner. */
+  status_detail: string | null
+  /** The datastore's strategy (`pgbackrest`, `mariabackup`, `rdb`). */
+  strategy: string | null
+  /** Key prefix of its objects in the object store: `backups/<id>/`. */
+  location: string
+  /** Its data key, wrapped by the master key (storage/data-key.ts) with the backup's id as label. */
+  wrapped_key: string
+  /** JSON: the objects stored ({key, size, sha256}[]), as verified. */
+  objects: string | null
+  /** JSON: engine positions (LSN, GTID, binlog, pgBackRest label). */
+  position: string | null
+  /** Bytes of engine data (what a restore needs on its volume), and bytes stored. */
+  data_bytes: number | null
+  stored_bytes: number | null
+  /** sha256 over the objects' sha256s, in order. */
+  checksum: string | null
+  /** The backup's consistent point (ISO). */
+  taken_at: string | null
+  /** The last restore drill: when, and passed or failed. */
+  verified_at: string | null
+  verify_status: string | null
+  verify_detail: string | null
+  /** The schedule that made it (its retention applies), if any. */
+  schedule_id: string | null
+  created_at: string
+  updated_at: string
+}
+
+/** An instance's archive of changes for point-in-time restore; kept after the instance is deleted. */
+export interface BackupArchiveTable {
+  instance_id: string
+  project_id: string
+  datastore_version_id: string
+  /** `archives/<instance id>/`. */
+  location: string
+  wrapped_key: string
+  /** The last change archived (ISO), from the node; null before the first. */
+  latest_at: string | null
+  created_at: string
+}
+
 export interface Schema {
   projects: ProjectTable
   users: UserTable
@@ -205,6 +261,8 @@ export interface Schema {
   nodes: NodeTable
   quotas: QuotaTable
   datastore_use: DatastoreUseTable
+  backups: BackupTable
+  backup_archives: BackupArchiveTable
 }
 
 export type Db = Kysely<Schema>
@@ -217,3 +275,5 @@ export type DatastoreRow = Selectable<DatastoreTable>
 export type DatastoreVersionRow = Selectable<DatastoreVersionTable>
 export type ConfigurationRow = Selectable<ConfigurationTable>
 export type NodeRow = Selectable<NodeTable>
+export type BackupRow = Selectable<BackupTable>
+export type BackupArchiveRow = Selectable<BackupArchiveTable>

@@ -16,7 +16,7 @@ type P = { Params: { projectId: string; project: string } }
 
 const UpdateBody = z.object({ quotas: z.record(z.string(), z.unknown()) })
 
-export const defaultQuotas = (s: Settings): QuotaValues => ({ instances: s.maxInstancesPerProject, volumes: s.maxVolumesPerProject })
+export const defaultQuotas = (s: Settings): QuotaValues => ({ instances: s.maxInstancesPerProject, volumes: s.maxVolumesPerProject, backups: s.maxBackupsPerProject })
 
 /** By id, or by name for people typing it; Trove takes any id, Coffer only a project it knows. */
 async function requireProject(db: Db, idOrName: string): Promise<string> {

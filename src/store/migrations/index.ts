@@ -12,6 +12,7 @@ import * as datastoreUse from './0010-datastore-use.js'
 import * as instanceAddresses from './0011-instance-addresses.js'
 import * as instanceActions from './0012-instance-actions.js'
 import * as volumeLimits from './0013-volume-limits.js'
+import * as backups from './0014-backups.js'
 
 /** Migrations in order; compiled in, so the binary never looks for files at run time. */
 export const migrationProvider: MigrationProvider = {
@@ -29,5 +30,6 @@ export const migrationProvider: MigrationProvider = {
     '0011-instance-addresses': instanceAddresses,
     '0012-instance-actions': instanceActions,
     '0013-volume-limits': volumeLimits,
+    '0014-backups': backups,
   }),
 }

@@ -9,14 +9,15 @@ export async function quotaLimits(db: Db, projectId: string, defaults: QuotaValu
   return limits
 }
 
-/** What a project uses now: its instances and the GB of their volumes, whatever their status. */
+/** What a project uses now: its instances and the GB of their volumes, whatever their status, and its backups. */
 export async function quotaUsage(db: Db, projectId: string): Promise<QuotaValues> {
   const r = await db
     .selectFrom('instances')
     .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.sum<number>('volume_size').as('gb')])
     .where('project_id', '=', projectId)
     .executeTakeFirstOrThrow()
-  return { instances: Number(r.n), volumes: Number(r.gb ?? 0) }
+  const b = await db.selectFrom('backups').select((eb) => eb.fn.countAll<number>().as('n')).where('project_id', '=', projectId).executeTakeFirstOrThrow()
+  return { instances: Number(r.n), volumes: Number(r.gb ?? 0), backups: Number(b.n) }
 }
 
 export async function setQuotaLimits(db: Db, projectId: string, limits: Partial<Record<QuotaResource, number>>): Promise<void> {
