@@ -11,13 +11,16 @@ import { insertTask, openTasksOf, stillOpen } from '../store/repos/tasks.js'
 import { transition } from '../store/repos/transition.js'
 import type { Db } from '../store/schema.js'
 import type { ApplyConfigurationInput } from './apply-configuration.js'
+import type { CreateBackupInput } from './create-backup.js'
 import type { CreateInstanceInput } from './create-instance.js'
+import type { DeleteBackupInput } from './delete-backup.js'
 import type { DeleteInstanceInput } from './delete-instance.js'
 import type { ResizeInstanceInput } from './resize-instance.js'
 import type { ResizeVolumeInput } from './resize-volume.js'
 import type { RestartInstanceInput } from './restart-instance.js'
 import type { StartInstanceInput } from './start-instance.js'
 import type { StopInstanceInput } from './stop-instance.js'
+import type { VerifyBackupInput } from './verify-backup.js'
 
 /** Each workflow's kind and the input its task carries. */
 export interface TaskInputs {
@@ -29,10 +32,17 @@ export interface TaskInputs {
   'stop-instance': StopInstanceInput
   'start-instance': StartInstanceInput
   'resize-volume': ResizeVolumeInput
+  'create-backup': CreateBackupInput
+  'delete-backup': DeleteBackupInput
+  'verify-backup': VerifyBackupInput
 }
 export type TaskKind = keyof TaskInputs
 
-/** Queues a task; resolves with its id. Call inside the transaction that changes the rows it acts on. */
+/**
+ * Queues a task; resolves with its id. Call inside the transaction that changes the rows it acts on.
+ * `instanceId` is what the task holds: tasks holding the same one run one at a time, in order (a
+ * backup's own tasks hold `backup:<id>`, so a delete and a drill of it never interleave).
+ */
 export function enqueue<K extends TaskKind>(trx: Db, task: { readonly instanceId: string; readonly kind: K; readonly input: TaskInputs[K] }): Promise<string> {
   return insertTask(trx, task)
 }
@@ -114,3 +124,6 @@ export async function waitForTasks(db: Db, ids: readonly string[], timeoutMs: nu
     }
   }
 }
+
+/** What a task on a backup alone (its delete, its drill) holds: never an instance's id. */
+export const backupTaskKey = (backupId: string): string => `backup:${backupId}`
