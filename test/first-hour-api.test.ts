@@ -52,8 +52,8 @@ describe('first hour: the API and the CLIs', () => {
   })
 
   it('answers 501 notImplemented, saying it is not built, on Trove routes of features not built', async () => {
-    for (const [method, path] of [['GET', '/backups'], ['POST', '/backups'], ['GET', '/backups/abc'], ['GET', '/clusters'], ['GET', '/modules'], ['GET', '/instances/abc/ssl'], ['GET', '/backup_strategies'], ['GET', '/mgmt/instances']] as const) {
-      const r = await api.api(method, path, method === 'POST' ? { backup: { name: 'b', instance: 'abc' } } : undefined)
+    for (const [method, path] of [['GET', '/clusters'], ['GET', '/modules'], ['GET', '/instances/abc/ssl'], ['POST', '/backup_strategies'], ['GET', '/mgmt/instances']] as const) {
+      const r = await api.api(method, path, method === 'POST' ? { backup_strategy: { instance_id: 'abc' } } : undefined)
       assert.equal(r.status, 501, `${method} ${path}: ${JSON.stringify(r.body)}`)
       assert.match(r.body.notImplemented.message, /^Not built in Coffer yet: /)
     }
@@ -61,9 +61,17 @@ describe('first hour: the API and the CLIs', () => {
     assert.deepEqual(limits, [{ verb: 'ABSOLUTE', max_backups: 50, max_instances: 10, max_ram: -1, max_volumes: 40 }])
   })
 
+  it('answers backups as Trove does: an empty list, and a 404 naming an unknown instance', async () => {
+    assert.deepEqual((await api.api('GET', '/backups')).body, { backups: [] })
+    const unknown = await api.api('POST', '/backups', { backup: { name: 'b', instance: '3dae56c2-34ab-4bcd-adde-bca7c0ac66cd' } })
+    assert.equal(unknown.status, 404)
+    assert.deepEqual(unknown.body, { itemNotFound: { code: 404, message: 'Resource 3dae56c2-34ab-4bcd-adde-bca7c0ac66cd cannot be found.' } })
+    assert.equal((await api.api('GET', '/backups/a839575c-1711-4cc5-ad6c-d909973ed95c')).status, 404)
+    assert.equal((await api.api('GET', '/backups')).body.backups.length, 0, 'nothing was stored')
+  })
+
   it('says so through trove and openstack too', { skip: !haveClients && 'no trove/openstack CLI' }, async () => {
-    assert.match(await failure(trove('backup-list')), /Not built in Coffer yet: Backups.*HTTP 501/s)
-    assert.match(await failure(openstack('database', 'backup', 'list')), /Not built in Coffer yet: Backups.*HTTP 501/s)
+    assert.match(await failure(openstack('database', 'cluster', 'list')), /Not built in Coffer yet: Clusters.*HTTP 501/s)
     assert.match(await failure(trove('cluster-list')), /Not built in Coffer yet: Clusters/)
   })
 
@@ -165,10 +173,10 @@ describe('first hour: the API and the CLIs', () => {
     assert.equal(overGb.status, 413)
     assert.match(overGb.body.overLimit.message, /\['volumes'\].*1 in use \+ 1 asked > limit 1 GB/)
     assert.equal((await api.api('GET', '/instances')).body.instances.length, 1, 'nothing was created')
-    assert.deepEqual((await api.api('GET', '/limits')).body.limits[0], { verb: 'ABSOLUTE', max_instances: 5, max_ram: -1, max_volumes: 1 })
-    const unknown = await api.api('PUT', `/mgmt/quotas/${project}`, { quotas: { backups: 3 } })
+    assert.deepEqual((await api.api('GET', '/limits')).body.limits[0], { verb: 'ABSOLUTE', max_backups: 50, max_instances: 5, max_ram: -1, max_volumes: 1 })
+    const unknown = await api.api('PUT', `/mgmt/quotas/${project}`, { quotas: { ram: 3 } })
     assert.equal(unknown.status, 400)
-    assert.match(unknown.body.badRequest.message, /'backups' is unknown/)
+    assert.match(unknown.body.badRequest.message, /'ram' is unknown/)
     assert.equal((await api.api('GET', '/mgmt/quotas/no-such-project')).status, 404)
   })
 })

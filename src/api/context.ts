@@ -1,7 +1,9 @@
 import type { Settings } from '../config.js'
 import type { CharacterSetCatalog } from '../core/character-sets.js'
 import type { ParameterSpec } from '../core/configuration.js'
+import type { ProgressBoard } from '../conductor/progress-board.js'
 import type { Sealer } from '../store/sealed.js'
+import type { BackupKeys } from '../tasks/steps/backup-keys.js'
 import type { GuestApi, InstanceSpec } from '../guest/protocol.js'
 import type { Db, InstanceRow } from '../store/schema.js'
 
@@ -21,6 +23,12 @@ export interface ApiContext {
   /** What the largest node can give one instance; flavors over it are refused at create. */
   readonly capacity: NodeCapacity
   readonly guestOf: (row: InstanceRow) => Promise<{ readonly api: GuestApi; readonly spec: InstanceSpec }>
+  /** Makes and unwraps backups' data keys (the master key stays inside). */
+  readonly backupKeys: BackupKeys
+  /** How far running backups and restores have got, from the nodes. */
+  readonly progress: ProgressBoard
+  /** Where backups are stored, for `locationRef` and `/backup_strategies`: `fs` or `s3`, and the bucket. */
+  readonly backupStore: { readonly kind: string; readonly bucket?: string }
   /** Stops every engine of the node and then the server (POST /mgmt/shutdown); absent where not offered. */
   readonly shutdown?: () => void
 }

@@ -8,6 +8,7 @@ import type { ApiContext } from './context.js'
 import { logMutations } from './mutation-log.js'
 import type { Log } from '../logger.js'
 import { faultFor, frameworkFault, keystoneError, MAX_PARAM_LENGTH, type FaultReply } from './errors.js'
+import { backupRoutes } from './routes/backups.js'
 import { configurationRoutes } from './routes/configurations.js'
 import { databaseRoutes } from './routes/databases.js'
 import { datastoreRoutes } from './routes/datastores.js'
@@ -72,6 +73,7 @@ export function buildApi(ctx: ApiContext, log: (msg: string, err?: unknown) => v
     rootRoutes(v1, ctx)
     logRoutes(v1, ctx)
     configurationRoutes(v1, ctx)
+    backupRoutes(v1, ctx)
     parameterRoutes(v1, ctx)
     limitRoutes(v1, ctx.db, ctx.settings)
     quotaRoutes(v1, ctx.db, ctx.settings)

@@ -4,6 +4,7 @@
  * is dropped, as Trove's conductor does with `_message_too_old`.
  */
 import type { Heartbeat } from '../guest/protocol.js'
+import { advanceArchive } from '../store/repos/backups.js'
 import { now } from '../store/repos/instances.js'
 import type { Db } from '../store/schema.js'
 
@@ -21,8 +22,10 @@ export async function takeHeartbeat(db: Db, hb: Heartbeat): Promise<boolean> {
     // While a task builds, restarts or deletes the instance, the task owns its status. A fault shown
     // does not stop the reports: the fault belongs to the operation that failed, and the engine's
     // health goes on being true (it is what a restart or detach that mends the fault starts from).
-    .where('task_status', '=', 'NONE')
+    // A backup runs beside the serving engine: its health goes on being reported.
+    .where('task_status', 'in', ['NONE', 'BACKUP'])
     .where((eb) => eb.or([eb('heartbeat_at', 'is', null), eb('heartbeat_at', '<', hb.observedAt)]))
     .executeTakeFirst()
+  if (hb.archivedThrough !== undefined) await advanceArchive(db, hb.instanceId, new Date(hb.archivedThrough).toISOString())
   return Number(r.numUpdatedRows) === 1
 }

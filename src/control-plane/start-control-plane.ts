@@ -9,6 +9,7 @@ import { buildId } from '../build-id.js'
 import type { Bus } from '../bus/bus.js'
 import { apiUrl, type Settings } from '../config.js'
 import { takeHeartbeat } from '../conductor/conductor.js'
+import { ProgressBoard } from '../conductor/progress-board.js'
 import { NodeRegistry } from '../conductor/node-registry.js'
 import { errorMessage } from '../core/errors.js'
 import { bootstrapIdentity, type Bootstrap } from '../identity/bootstrap.js'
@@ -17,6 +18,12 @@ import { loadSealer, lockHome, preparePrivateHome, statePath } from '../private-
 import { listDatastores } from '../store/repos/datastores.js'
 import { retireSparesOfOtherBuilds } from '../store/repos/spares.js'
 import { releaseLeasesOf } from '../store/repos/tasks.js'
+import { loadBackupKey } from '../storage/backup-key.js'
+import { createBackup } from '../tasks/create-backup.js'
+import { deleteBackup } from '../tasks/delete-backup.js'
+import { backupKeysWith } from '../tasks/steps/backup-keys.js'
+import { backupSteps } from '../tasks/steps/backup-steps.js'
+import { verifyBackup } from '../tasks/verify-backup.js'
 import { openSqliteStore } from '../store/state-store.js'
 import { applyConfiguration } from '../tasks/apply-configuration.js'
 import { createInstance } from '../tasks/create-instance.js'
@@ -59,6 +66,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
   const lock = await lockHome(settings.home, apiUrl(settings))
   const store = await openSqliteStore(statePath(settings.home))
   const sealer = await loadSealer(settings.home)
+  const backupKeys = backupKeysWith(await loadBackupKey(settings.home, settings.backupKey))
   const { db } = store
   const url = apiUrl(settings)
   const bootstrap = await bootstrapIdentity(db, settings.home, url, settings.adminPassword, settings.adminProject)
@@ -83,10 +91,13 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
   bus.onHeartbeat((hb) => {
     if (!closed) void takeHeartbeat(db, hb).catch((err) => log(`heartbeat: ${errorMessage(err)}`))
   })
+  const progress = new ProgressBoard()
+  bus.onProgress((p) => progress.take(p))
 
   const steps = instanceSteps({ db, bus, sealer, healthyTimeoutMs: 120_000 })
   const configSteps = configurationSteps({ db, bus })
   const actions = actionSteps({ db, bus })
+  const backupWork = backupSteps({ db, bus, keys: backupKeys, log })
   // Leases of a previous run of this process are released at once: in the embedded mode nobody
   // else could be running them, and waiting for them to expire would only delay the resume.
   const ownerPrefix = `${settings.nodeName}/`
@@ -95,7 +106,8 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     db,
     owner: `${ownerPrefix}${process.pid}-${randomBytes(4).toString('hex')}`,
     workflows: [createInstance(steps, configSteps), deleteInstance(steps), applyConfiguration(configSteps, steps), restartInstance(configSteps, steps),
-      resizeInstance(actions, steps), stopInstance(actions, steps), startInstance(actions, steps), resizeVolume(volumeSteps({ db, bus }), steps)],
+      resizeInstance(actions, steps), stopInstance(actions, steps), startInstance(actions, steps), resizeVolume(volumeSteps({ db, bus }), steps),
+      createBackup(backupWork), deleteBackup(backupWork), verifyBackup(backupWork)],
     concurrency: settings.taskConcurrency,
     log,
   })
@@ -116,6 +128,9 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       catalog: lookups.catalog,
       characterSets: lookups.characterSets,
       capacity: nodes.capacity,
+      backupKeys,
+      progress,
+      backupStore: settings.objectStore.kind === 's3' ? { kind: 's3', bucket: settings.objectStore.bucket } : { kind: 'fs' },
       ...(o.onShutdown ? { shutdown: o.onShutdown } : {}),
     },
     (msg, err) => log(`${msg}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),

@@ -80,6 +80,8 @@ export interface DatastoreManifest {
    * group's values add up to is refused.
    */
   readonly memoryParameters?: Readonly<Record<string, number>>
+  /** The backup strategy's name (`pgbackrest`, `mariabackup`, `rdb`) when the datastore has backups. */
+  readonly backupStrategy?: string
 }
 
 export interface NameRules {

@@ -11,8 +11,7 @@ const ALL: HTTPMethods[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE']
 
 /** [feature, methods, paths under /v1.0/{project_id}] after trove/common/api.py and extensions/routes/mgmt.py. */
 const NOT_BUILT: readonly (readonly [string, HTTPMethods[], readonly string[]])[] = [
-  ['Backups', ALL, ['/backups', '/backups/:id', '/instances/:instanceId/backups']],
-  ['Backup strategies', ALL, ['/backup_strategies']],
+  ['Backup strategies (per project)', ['POST', 'DELETE'], ['/backup_strategies']],
   ['Clusters', ALL, ['/clusters', '/clusters/:id', '/clusters/:id/instances/:instanceId', '/clusters/:id/root']],
   ['Modules', ALL, ['/modules', '/modules/:id', '/modules/:id/instances', '/instances/:instanceId/modules', '/instances/:instanceId/modules/:id']],
   ['Instance SSL', ALL, ['/instances/:instanceId/ssl']],

@@ -14,5 +14,6 @@ export type DatastoreParts = Omit<Datastore, 'discover'> & { discover(): Promise
 
 export function defineDatastore(parts: DatastoreParts): Datastore {
   const capabilities = capabilitiesOf(parts)
-  return { ...parts, discover: async () => ({ ...(await parts.discover()), capabilities }) }
+  const strategy = parts.backup ? { backupStrategy: parts.backup.strategy } : {}
+  return { ...parts, discover: async () => ({ ...(await parts.discover()), capabilities, ...strategy }) }
 }
