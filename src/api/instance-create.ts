@@ -10,7 +10,7 @@ import type { Capability } from '../core/manifest.js'
 import { checkQuota } from '../core/quotas.js'
 import { SPARE_VOLUME_GB } from '../core/spares.js'
 import { validateInitialSchema, validateInstanceName, validateUserHost } from '../core/validation.js'
-import { manifestOf, markDatastoreUsed } from '../store/repos/datastores.js'
+import { findVersionById, manifestOf, markDatastoreUsed } from '../store/repos/datastores.js'
 import { findFlavor } from '../store/repos/flavors.js'
 import { findInstance, insertInstance, newInstanceRow } from '../store/repos/instances.js'
 import { quotaLimits, quotaUsage } from '../store/repos/quotas.js'
@@ -24,6 +24,7 @@ import { AccessBody, accessColumns } from './instance-access.js'
 import type { ApiContext } from './context.js'
 import { requirePublicAddress } from './public-address.js'
 import { parseBody } from './parse.js'
+import { resolveRestorePoint, RestorePointBody } from './restore-point.js'
 import { requireConfiguration } from './routes/configurations.js'
 import { defaultDatastore } from './default-datastore.js'
 import { requireDatastore, requireVersionIn } from './routes/datastores.js'
@@ -46,21 +47,31 @@ const CreateBody = z.object({
       .default([]),
     configuration: z.string().optional(),
     replica_of: z.string().optional(),
-    restorePoint: z.unknown().optional(),
+    restorePoint: RestorePointBody.optional(),
     access: AccessBody.optional(),
   }),
 })
 
-export async function createInstance(ctx: ApiContext, projectId: string, body: unknown): Promise<InstanceRow> {
+/**
+ * `scope` is the project a backup named in `restorePoint` is looked up in (undefined: any, for the
+ * cloud admin); the instance is made in `projectId` either way.
+ */
+export async function createInstance(ctx: ApiContext, projectId: string, body: unknown, scope: string | undefined = projectId): Promise<InstanceRow> {
   const { instance: req } = parseBody(CreateBody, body)
   validateInstanceName(req.name)
-  for (const [field, what] of [['replica_of', 'replicas'], ['restorePoint', 'restoring from backups']] as const) {
-    if (req[field] !== undefined) throw new NotImplemented(`Creating an instance with ${field} (${what}) is not supported yet.`)
+  if (req.replica_of !== undefined) throw new NotImplemented('Creating an instance with replica_of (replicas) is not supported yet.')
+  const restore = req.restorePoint ? await resolveRestorePoint(ctx.db, scope, req.restorePoint) : undefined
+  if (restore && (req.databases.length > 0 || req.users.length > 0)) {
+    throw new BadRequest('An instance restored from a backup gets the databases and users of the backup; leave out databases and users.')
+  }
+  if (restore && req.volume.size * 2 ** 30 < restore.dataBytes) {
+    throw new BadRequest(`The volume is too small for the backup: its data is ${(restore.dataBytes / 2 ** 30).toFixed(2)} GB; ask for at least ${Math.ceil(restore.dataBytes / 2 ** 30)} GB.`)
   }
   const flavor = await findFlavor(ctx.db, req.flavorRef)
   if (!flavor) throw new BadRequest(`Resource ${req.flavorRef} cannot be found. See \`coffer flavor-list\` for the flavors there are.`, 'FLAVOR_NOT_FOUND')
-  const ds = req.datastore?.type ? await requireDatastore(ctx.db, req.datastore.type) : await defaultDatastore(ctx.db, ctx.settings)
-  const version = req.datastore?.version ? requireVersionIn(ds, req.datastore.version) : ds.versions.find((v) => v.id === ds.default_version_id)
+  const ds = req.datastore?.type ? await requireDatastore(ctx.db, req.datastore.type) : restore ? await datastoreOfVersion(ctx, restore.versionId) : await defaultDatastore(ctx.db, ctx.settings)
+  const version = req.datastore?.version ? requireVersionIn(ds, req.datastore.version) : restore ? ds.versions.find((v) => v.id === restore.versionId) : ds.versions.find((v) => v.id === ds.default_version_id)
+  if (restore && version?.id !== restore.versionId) throw new BadRequest(`The backup is of another datastore version than ${ds.name} ${version?.name ?? ''}; leave out datastore to restore it as it was.`)
   if (!version) throw new NotFound(`Datastore '${ds.name}' has no default version; name one of ${ds.versions.map((v) => v.name).join(', ')}.`, 'DATASTORE_VERSION_NOT_FOUND')
   const manifest = manifestOf(version)
   const needs = (cap: Capability, asked: boolean, what: string) => {
@@ -100,16 +111,24 @@ export async function createInstance(ctx: ApiContext, projectId: string, body: u
     checkQuota(await quotaLimits(trx, projectId, defaultQuotas(ctx.settings)), await quotaUsage(trx, projectId), { instances: 1, volumes: req.volume.size })
     // A spare's engine started with no access rules, and may sit on a node without public
     // addresses: an instance with either is built afresh.
-    const spare = access?.allowed_cidrs || access?.is_public ? undefined : await claimSpare(trx, wanted)
+    const spare = access?.allowed_cidrs || access?.is_public || restore ? undefined : await claimSpare(trx, wanted)
     const id = spare?.id ?? fresh.id
     if (!spare) await insertInstance(trx, wanted)
     await markDatastoreUsed(trx, version.id)
     const users = req.users.map((u) => ({ ...u, password: ctx.sealer.seal(u.password) }))
-    const input: CreateInstanceInput = { instanceId: id, databases: req.databases, users, ...(spare ? { fromSpare: { sameFlavor: spare.sameFlavor, ...(req.volume.size > SPARE_VOLUME_GB ? { growVolume: true } : {}) } } : {}) }
+    const input: CreateInstanceInput = { instanceId: id, databases: req.databases, users, ...(restore ? { restore: restore.input } : {}), ...(spare ? { fromSpare: { sameFlavor: spare.sameFlavor, ...(req.volume.size > SPARE_VOLUME_GB ? { growVolume: true } : {}) } } : {}) }
     await enqueue(trx, { instanceId: id, kind: 'create-instance', input })
     return spare ? await findInstance(trx, id) : wanted
   })
   if (!row) throw new Error('the claimed spare vanished inside its own transaction')
   ctx.kickTasks()
   return row
+}
+
+/** The datastore a version belongs to (the backup's, for a restore that names none). */
+async function datastoreOfVersion(ctx: ApiContext, versionId: string) {
+  const v = await findVersionById(ctx.db, versionId)
+  const ds = v && (await ctx.db.selectFrom('datastores').select('name').where('id', '=', v.datastore_id).executeTakeFirst())
+  if (!ds) throw new NotFound(`The backup's datastore version ${versionId} is no longer installed.`, 'DATASTORE_VERSION_NOT_FOUND')
+  return requireDatastore(ctx.db, ds.name)
 }

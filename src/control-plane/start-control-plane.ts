@@ -105,7 +105,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
   const runner = new TaskRunner({
     db,
     owner: `${ownerPrefix}${process.pid}-${randomBytes(4).toString('hex')}`,
-    workflows: [createInstance(steps, configSteps), deleteInstance(steps), applyConfiguration(configSteps, steps), restartInstance(configSteps, steps),
+    workflows: [createInstance(steps, configSteps, (id, restore, signal) => backupWork.restoreInto(id, restore, signal)), deleteInstance(steps), applyConfiguration(configSteps, steps), restartInstance(configSteps, steps),
       resizeInstance(actions, steps), stopInstance(actions, steps), startInstance(actions, steps), resizeVolume(volumeSteps({ db, bus }), steps),
       createBackup(backupWork), deleteBackup(backupWork), verifyBackup(backupWork)],
     concurrency: settings.taskConcurrency,

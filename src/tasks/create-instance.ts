@@ -15,7 +15,22 @@ export interface CreateInstanceInput {
   readonly users: SealedUser[]
   /** Set when the create claimed a spare: its engine runs already, tuned for the spare's flavor. */
   readonly fromSpare?: { readonly sameFlavor: boolean; readonly growVolume?: boolean }
+  /** Set when the instance is made from a backup (its chain) or an archive to a point in time. */
+  readonly restore?: RestoreInput
 }
+
+/** What a restore lays into the new instance: a backup's chain, and the archive replayed to a time. */
+export interface RestoreInput {
+  /** The backup restored (with its chain); absent for `archiveOf`, whose newest backup before the time is used. */
+  readonly backupId?: string
+  /** The instance (possibly deleted) whose archive a point-in-time restore replays. */
+  readonly archiveOf?: string
+  /** ISO-8601. */
+  readonly restoreTime?: string
+}
+
+/** Restores a backup into the instance's fresh envelope and starts its engine (backup-steps.ts). */
+export type RestoreStep = (instanceId: string, restore: RestoreInput, signal: AbortSignal) => Promise<void>
 
 export type SealedUser = Omit<GuestUser, 'password'> & { readonly password: Sealed | '' }
 
@@ -25,7 +40,7 @@ export type SealedUser = Omit<GuestUser, 'password'> & { readonly password: Seal
  * flavor or group it did not have. A place (address and port) found taken when the engine starts is
  * left for another.
  */
-export const createInstance = (steps: InstanceSteps, configuration: ConfigurationSteps) =>
+export const createInstance = (steps: InstanceSteps, configuration: ConfigurationSteps, restoreInto: RestoreStep) =>
   workflow<CreateInstanceInput>({
     kind: 'create-instance',
     async run(t, input) {
@@ -60,7 +75,10 @@ export const createInstance = (steps: InstanceSteps, configuration: Configuratio
       }
       // A spare's volume has the spares' size; a larger one asked for is grown online.
       if (input.fromSpare?.growVolume) await t.step('grow-volume', (signal) => steps.growVolume(id, signal))
-      await onAFreePlace('guest-prepare', (signal) => steps.prepare(id, { databases: input.databases, users: input.users }, signal))
+      const { restore } = input
+      // A restore brings the databases and users of the backup; nothing is prepared beside them.
+      if (restore) await onAFreePlace('guest-restore', (signal) => restoreInto(id, restore, signal))
+      else await onAFreePlace('guest-prepare', (signal) => steps.prepare(id, { databases: input.databases, users: input.users }, signal))
       // A spare runs with its version's defaults already (changes to them reach spares too): only a
       // group given at create is new to it.
       const restartRequired = await t.step('configure', (signal) => configuration.apply(id, { ...(input.fromSpare ? { onlyIfGroup: true } : { onlyIfAny: true }), signal }))

@@ -16,6 +16,7 @@ import { resizeFlavor } from '../instance-resize-flavor.js'
 import { resizeVolume } from '../instance-resize-volume.js'
 import { updateInstanceAttributes } from '../instance-update.js'
 import { baseUrl } from '../links.js'
+import { restorableWindow } from '../restore-point.js'
 import { instanceView, statusInputs } from '../views/instance.js'
 
 type P = { Params: { projectId: string; instanceId: string }; Querystring: { limit?: string; marker?: string } }
@@ -56,7 +57,16 @@ export function instanceRoutes(app: FastifyInstance, ctx: ApiContext): void {
       ),
     )
   }
-  const view = async (req: FastifyRequest, r: InstanceRow) => (await views(req, [r]))[0]
+  /**
+   * One instance, with Coffer's extra fields a list leaves out: the window it can be restored to a
+   * point in time in, and how far a restore building it has got.
+   */
+  const view = async (req: FastifyRequest, r: InstanceRow) => {
+    const [v] = await views(req, [r])
+    const restorable = await restorableWindow(db, r.id)
+    const progress = r.task_status === 'BUILDING' ? ctx.progress.of('restore', r.id) : undefined
+    return { ...v, ...(restorable ? { restorable } : {}), ...(progress ? { restore_progress: progress } : {}) }
+  }
   const load = async (req: FastifyRequest<P>) => {
     const r = await instances.findClientInstance(db, req.params.instanceId, projectScope(req))
     if (!r) throw new NotFound(`Resource ${req.params.instanceId} cannot be found.`, 'INSTANCE_NOT_FOUND')
@@ -78,7 +88,7 @@ export function instanceRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get<P>('/v1.0/:projectId/instances', list)
   app.get<P>('/v1.0/:projectId/instances/detail', list)
 
-  app.post<P>('/v1.0/:projectId/instances', async (req) => ({ instance: await view(req, await createInstance(ctx, req.params.projectId, req.body)) }))
+  app.post<P>('/v1.0/:projectId/instances', async (req) => ({ instance: await view(req, await createInstance(ctx, req.params.projectId, req.body, projectScope(req))) }))
 
   app.get<P>('/v1.0/:projectId/instances/:instanceId', async (req) => ({ instance: await view(req, await load(req)) }))
 

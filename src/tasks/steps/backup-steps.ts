@@ -13,6 +13,7 @@ import { findInstance } from '../../store/repos/instances.js'
 import { listNodes } from '../../store/repos/nodes.js'
 import { transition } from '../../store/repos/transition.js'
 import type { BackupArchiveRow, BackupRow, Db } from '../../store/schema.js'
+import type { RestoreInput } from '../create-instance.js'
 import { archiveLabel, type BackupKeys } from './backup-keys.js'
 import { instanceSpec, requireInstance } from './instance-spec.js'
 
@@ -59,6 +60,15 @@ export function backupSteps(d: BackupStepDeps) {
     const node = up.find((n) => n.manifests.some((m) => m.name === datastore && m.versions.some((v) => v.name === version)))
     if (!node) throw new CofferError('INSTANCE_NOT_READY', `No node that is up serves ${datastore} ${version}; try again when one is.`, { retryable: true })
     return bus.node(node.name)
+  }
+
+  /** The restore command for a chain ending at `tip` (and an archive replayed to `restoreTime`). */
+  const restoreCommand = async (r: RestoreInput): Promise<RestoreCommand> => {
+    const tip = r.backupId ? await requireBackup(r.backupId) : await pointInTimeBase(db, r.archiveOf!, r.restoreTime!)
+    const chain = (await backups.chainOf(db, tip)).map(refOf)
+    const archive = r.restoreTime ? await backups.findArchive(db, tip.instance_id) : undefined
+    if (r.restoreTime && !archive) throw new CofferError('CONFLICT', `Instance ${tip.instance_id} has no archive to restore to a point in time from.`, { retryable: false })
+    return { chain, ...(r.restoreTime ? { restoreTime: r.restoreTime } : {}), ...(archive ? { archive: archiveRefOf(archive) } : {}) }
   }
 
   return {
@@ -159,13 +169,13 @@ export function backupSteps(d: BackupStepDeps) {
       await backups.updateBackup(db, backupId, { status: 'DELETE_FAILED', status_detail: faultOf(err).message })
     },
 
-    /** The restore command for a chain ending at `tip` (and an archive replayed to `restoreTime`). */
-    async restoreCommand(r: { readonly backupId?: string | undefined; readonly archiveOf?: string | undefined; readonly restoreTime?: string | undefined }): Promise<RestoreCommand> {
-      const tip = r.backupId ? await requireBackup(r.backupId) : await pointInTimeBase(db, r.archiveOf!, r.restoreTime!)
-      const chain = (await backups.chainOf(db, tip)).map(refOf)
-      const archive = r.restoreTime ? await backups.findArchive(db, tip.instance_id) : undefined
-      if (r.restoreTime && !archive) throw new CofferError('CONFLICT', `Instance ${tip.instance_id} has no archive to restore to a point in time from.`, { retryable: false })
-      return { chain, ...(r.restoreTime ? { restoreTime: r.restoreTime } : {}), ...(archive ? { archive: archiveRefOf(archive) } : {}) }
+    restoreCommand,
+
+    /** Lays the backup (and archive) into the new instance's envelope and starts its engine. */
+    async restoreInto(instanceId: string, restore: RestoreInput, signal: AbortSignal): Promise<void> {
+      const row = await requireInstance(db, instanceId)
+      const command = await restoreCommand(restore)
+      await bus.node(row.node ?? '').restore(await instanceSpec(db, row), command, { signal })
     },
 
     async drill(backupId: string, signal: AbortSignal): Promise<DrillReport> {
