@@ -4,6 +4,7 @@
 import { Command, CommanderError } from 'commander'
 import { CofferClient } from './client.js'
 import { actionCommands } from './commands/actions.js'
+import { backupCommands } from './commands/backups.js'
 import { catalogCommands } from './commands/catalog.js'
 import { configurationCommands } from './commands/configurations.js'
 import { identityCommands } from './commands/identity.js'
@@ -34,6 +35,7 @@ catalogCommands(program, lazyClient)
 schemaCommands(program, lazyClient)
 logCommands(program, lazyClient)
 configurationCommands(program, lazyClient)
+backupCommands(program, lazyClient)
 spareCommands(program, lazyClient)
 quotaCommands(program, lazyClient)
 identityCommands(program, lazyClient)

@@ -14,6 +14,9 @@ interface CreateOpts extends Opts {
   databases?: string[]
   users?: string[]
   wait?: boolean
+  backup?: string
+  restoreFrom?: string
+  restoreTime?: string
 }
 
 /** What a person needs of an instance; --json prints it all. */
@@ -71,7 +74,9 @@ export async function waitFor(client: CofferClient, id: string, until: (i: any |
       if (!(err instanceof ApiError && err.status === 404)) throw err
     }
     const status = inst?.status ?? 'DELETED'
-    if (status !== last && !json) process.stderr.write(`${last ? '\n' : ''}${id}: ${status}`)
+    const restoring = inst?.restore_progress
+    if (restoring && !json) process.stderr.write(`\r${id}: ${status}, restored ${(restoring.bytes / 2 ** 20).toFixed(1)} MB at ${restoring.mb_per_s} MB/s   `)
+    else if (status !== last && !json) process.stderr.write(`${last ? '\n' : ''}${id}: ${status}`)
     else if (!json && Date.now() - dotAt >= 1000) {
       process.stderr.write('.')
       dotAt = Date.now()
@@ -96,12 +101,18 @@ export function instanceCommands(program: Command, client: () => CofferClient): 
     .option('--configuration <group>', 'configuration group to attach, by name or id')
     .option('--databases <names...>', 'databases to create')
     .option('--users <name:password...>', 'users to create; they get every database in --databases')
+    .option('--backup <backup>', 'restore this backup (its whole chain) into the new instance, with its databases and users')
+    .option('--restore-from <instance>', 'restore this instance (it may have been deleted) to --restore-time, from its backups and archive')
+    .option('--restore-time <time>', 'the point in time to restore to, ISO-8601 (e.g. 2026-11-29T10:00:00Z); with --restore-from or --backup')
     .option('--wait', 'show progress until the instance is ACTIVE (exit 1 if it ends in ERROR)')
     .option('--json', 'print JSON')
     .action(async (name: string, flavor: string, o: CreateOpts) => {
       const c = client()
       const databases = o.databases ?? []
       const version = o.datastoreVersion ?? o.datastore_version
+      if (o.restoreFrom && !o.restoreTime) throw new Error('--restore-from needs --restore-time (ISO-8601, e.g. 2026-11-29T10:00:00Z)')
+      const restoreFrom = o.restoreFrom ? await resolveInstanceId(c, o.restoreFrom).catch(() => o.restoreFrom!) : undefined
+      const restorePoint = o.backup || restoreFrom ? { ...(o.backup ? { backupRef: o.backup } : { instanceRef: restoreFrom }), ...(o.restoreTime ? { restoreTime: o.restoreTime } : {}) } : undefined
       const body = {
         instance: {
           name,
@@ -111,6 +122,7 @@ export function instanceCommands(program: Command, client: () => CofferClient): 
           ...(o.configuration ? { configuration: await resolveConfigurationId(c, o.configuration) } : {}),
           databases: databases.map((n) => ({ name: n })),
           users: (o.users ?? []).map((u) => parseUser(u, databases)),
+          ...(restorePoint ? { restorePoint } : {}),
         },
       }
       let inst = (await c.request('POST', '/instances', body)).instance
