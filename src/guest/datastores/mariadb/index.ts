@@ -1,7 +1,8 @@
 /**
  * MariaDB on a node: discovery of the installed server, the engine's lifecycle, and databases,
- * users and root inside an instance, configuration groups, and backups (mariadb-backup, binary logs). The parts are written for the MySQL family as a whole; the
- * MySQL datastore (../mysql) composes the same parts with its own server description. Imports
+ * users and root inside an instance, configuration groups, and backups (mariadb-backup, shipped
+ * binary logs). The parts are written for the MySQL family as a whole; the MySQL datastore
+ * (../mysql) composes the same parts with its own server description (without backups). Imports
  * only core, ../datastore.js and ../common.
  */
 import type { Datastore } from '../datastore.js'
