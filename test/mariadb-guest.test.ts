@@ -74,7 +74,7 @@ describe('MariaDB guest', async () => {
     assert.equal(manifest.userHosts, true)
     assert.deepEqual(
       Object.entries(manifest.capabilities).filter(([, on]) => on).map(([k]) => k),
-      ['provisioning', 'databases', 'users', 'root', 'configuration'],
+      ['provisioning', 'databases', 'users', 'root', 'configuration', 'backup', 'incremental_backup', 'point_in_time_restore'],
     )
     const mysqlManifest = await mysqlDatastore.discover()
     assert.deepEqual(mysqlManifest.versions, [], '/usr/sbin/mysqld here is MariaDB, not MySQL')

@@ -5,6 +5,7 @@
  * mysql2 (`?`), identifiers by `ident` (never `??`, which would split `a.b` into two names).
  * Passwords never enter logs or error messages.
  */
+import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import * as mysql from 'mysql2/promise'
 import type { InstanceContext } from '../datastore.js'
@@ -80,3 +81,23 @@ export const grantTarget = (database: string): string => `${ident(database.repla
 
 /** The database name a mysql.db row stands for, undoing grantTarget's escapes. */
 export const unescapeGrantDb = (db: string): string => db.replace(/\\(.)/g, '$1')
+
+const isMariadb = new WeakMap<MysqlClient, boolean>()
+
+/**
+ * `IDENTIFIED BY ...` for `password`. MariaDB writes CREATE/ALTER USER to the binary log as sent,
+ * and the binary log is a file on the tenant's volume (and is replayed by point-in-time restore),
+ * so on MariaDB the password goes as its mysql_native_password hash (`*` + SHA1(SHA1(password))),
+ * which is what mysql.global_priv holds anyway. MySQL logs only the hash by itself.
+ */
+export async function identifiedBy(c: MysqlClient, password: string): Promise<string> {
+  let mariadb = isMariadb.get(c)
+  if (mariadb === undefined) {
+    const [rows] = await c.query<(mysql.RowDataPacket & { v: string })[]>('SELECT VERSION() AS v')
+    mariadb = /mariadb/i.test(rows[0]?.v ?? '')
+    isMariadb.set(c, mariadb)
+  }
+  if (!mariadb) return c.format('IDENTIFIED BY ?', [password])
+  const sha1 = (data: Buffer | string): Buffer => createHash('sha1').update(data).digest()
+  return c.format('IDENTIFIED BY PASSWORD ?', [`*${sha1(sha1(Buffer.from(password, 'utf8'))).toString('hex').toUpperCase()}`])
+}

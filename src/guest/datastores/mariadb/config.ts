@@ -17,6 +17,18 @@ export interface MysqlFamilyPaths {
   readonly pidFile: string
   /** An empty folder the engine's account cannot write: the only place LOAD_FILE/OUTFILE may use. */
   readonly noFilesDir: string
+  /** The binary logs' base name (`<volume>/binlog/binlog`: files binlog.000001..., binlog.index). */
+  readonly binlogBase: string
+}
+
+/** Seconds the engine keeps a binary log; shipping (archive.ts) copies each within seconds of its close. */
+export const BINLOG_EXPIRE_SECONDS = 3 * 24 * 3600
+
+/** A server_id from the instance id (1 to 2^32 − 1), so that two instances' binary logs never share one. */
+export function serverIdOf(instanceId: string): string {
+  let h = 2166136261
+  for (const c of instanceId) h = Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0
+  return String(h === 0 ? 1 : h)
 }
 
 /** A my.cnf value; refuses characters that could end the line or start a comment or another option. */
@@ -90,6 +102,11 @@ export function renderMyCnf(
     ['port', String(ctx.port)],
     ['bind-address', ctx.bindAddress],
     ['secure_file_priv', paths.noFilesDir],
+    // Binary logs, always on, for point-in-time restore (archive.ts ships them): row events replay exactly.
+    ['log_bin', paths.binlogBase],
+    ['server_id', serverIdOf(ctx.instanceId)],
+    ['binlog_format', 'ROW'],
+    ['binlog_expire_logs_seconds', String(BINLOG_EXPIRE_SECONDS)],
   ]
   const wanted = new Map([...overrides].map(([k, v]) => [optionKey(k), v]))
   const lines: string[] = place.map(([k, v]) => `${k} = ${cnfValue(v)}`)

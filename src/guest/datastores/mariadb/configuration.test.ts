@@ -132,7 +132,7 @@ describe('MariaDB values for SET GLOBAL and my.cnf', () => {
 
   it('renders overrides in place of Coffer\'s own lines, each option once, paths untouched', () => {
     const ctx = { instanceId: 'i-1', port: 3307, bindAddress: '127.0.0.1' } as InstanceContext
-    const paths = { dataDir: '/v/data', logFile: '/v/log/error.log', tmpDir: '/v/tmp', socket: '/r/s.sock', pidFile: '/r/p.pid', noFilesDir: '/v/no-files' }
+    const paths = { dataDir: '/v/data', logFile: '/v/log/error.log', tmpDir: '/v/tmp', socket: '/r/s.sock', pidFile: '/r/p.pid', noFilesDir: '/v/no-files', binlogBase: '/v/binlog/binlog' }
     const overrides = cnfOverrides({ max_connections: 77, wait_timeout: 600, sql_mode: '', time_zone: '+02:00', character_set_server: 'latin1', slow_query_log: true })
     const cnf = renderMyCnf(ctx, mariadbTuning({ ramMb: 512, vcpus: 1 }), paths, [['sql_mode', 'STRICT_TRANS_TABLES']], overrides)
     const lines = cnf.split('\n')
@@ -142,6 +142,7 @@ describe('MariaDB values for SET GLOBAL and my.cnf', () => {
     assert.ok(lines.includes('wait_timeout = 600') && lines.includes('slow_query_log = ON') && lines.includes('character_set_server = latin1'))
     assert.ok(!cnf.includes('collation_server'), 'the collation follows the overridden character set')
     assert.ok(lines.includes('datadir = /v/data') && lines.includes('secure_file_priv = /v/no-files') && lines.includes('port = 3307'))
+    assert.ok(lines.includes('log_bin = /v/binlog/binlog') && lines.includes('binlog_format = ROW') && /^server_id = [1-9]\d*$/m.test(cnf), 'binary logs on')
     assert.ok(lines.includes('innodb_buffer_pool_size = 256M'), 'tuning stays where not overridden')
     const keys = lines.filter((l) => l.includes(' = ')).map((l) => l.split(' = ')[0]!.replace(/-/g, '_'))
     assert.equal(new Set(keys).size, keys.length, 'no option twice')

@@ -1,11 +1,13 @@
 /**
  * MariaDB on a node: discovery of the installed server, the engine's lifecycle, and databases,
- * users and root inside an instance, and configuration groups. The parts are written for the MySQL family as a whole; the
- * MySQL datastore (../mysql) composes the same parts with its own server description. Imports
+ * users and root inside an instance, configuration groups, and backups (mariadb-backup, shipped
+ * binary logs). The parts are written for the MySQL family as a whole; the MySQL datastore
+ * (../mysql) composes the same parts with its own server description (without backups). Imports
  * only core, ../datastore.js and ../common.
  */
 import type { Datastore } from '../datastore.js'
 import { defineDatastore } from '../define-datastore.js'
+import { mariadbBackup } from './backup.js'
 import { mysqlFamilyCharacterSets } from './character-sets.js'
 import { MARIADB_ONLY_SETTINGS } from './config.js'
 import { mariadbConfiguration } from './configuration.js'
@@ -26,12 +28,13 @@ export const mariadbServer: MysqlFamilyServer = {
 }
 
 const configuration = mariadbConfiguration(mariadbServer)
+const engine = mysqlFamilyEngine(mariadbServer)
 
 /** The `mariadb` datastore; engines run as Debian's `mysql` account unless the node gives each instance its own. */
 export const mariadb: Datastore = defineDatastore({
   discover: discoverMariadb,
   osAccountName: 'mysql',
-  engine: mysqlFamilyEngine(mariadbServer),
+  engine,
   // The catalog too, so the first configuration-parameters request needs no throwaway server.
   warm: async (node) => {
     await warmTemplate(mariadbServer)(node)
@@ -43,4 +46,5 @@ export const mariadb: Datastore = defineDatastore({
   root: mariadbRoot,
   configuration,
   logs: mysqlFamilyLogs(mariadbServer),
+  backup: mariadbBackup(mariadbServer, engine),
 })

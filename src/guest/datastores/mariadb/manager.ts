@@ -1,14 +1,15 @@
 /**
  * The lifecycle of a MySQL-family engine on a node; `mysqlFamilyEngine(server)` makes it for one
  * server (MariaDB's in index.ts). Layout on the instance's volume: `my.cnf`, `data/` (the data
- * folder), `log/` (error log), `tmp/` (the server's temporary files, counted against the volume)
- * and `no-files/` (secure_file_priv: empty, not writable by the engine). The socket and the
- * server's pid file are in the private runDir. The server runs detached; it is found again from
- * its pid file, or from the pid Coffer recorded at spawn (the server writes its own only once
- * its storage engines are up), and recognised by the `--defaults-file=` in its command line.
+ * folder), `log/` (error log), `tmp/` (the server's temporary files, counted against the volume),
+ * `binlog/` (binary logs, for point-in-time restore) and `no-files/` (secure_file_priv: empty, not
+ * writable by the engine). The socket and the server's pid file are in the private runDir. The
+ * server runs detached; it is found again from its pid file, or from the pid Coffer recorded at
+ * spawn (the server writes its own only once its storage engines are up), and recognised by the
+ * `--defaults-file=` in its command line.
  */
 import { access, chmod, chown, mkdir, readFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { errorMessage } from '../../../core/errors.js'
 import { engineExited, engineNotReady, engineWouldNotStop, notPrepared, spawnFailed, unrecordedEngine } from '../common/engine-errors.js'
@@ -35,7 +36,7 @@ import { mariadbDatabases, mariadbUsers } from './users.js'
 const START_TIMEOUT_MS = 120_000
 /** What the server logs, just before it exits, when another process holds its port. */
 /** SIGTERM is a normal shutdown (InnoDB flushes what it must); SIGKILL leaves crash recovery to the next start. */
-const STOP_STEPS: StopSteps = [['SIGTERM', 120_000], ['SIGKILL', 10_000]]
+export const STOP_STEPS: StopSteps = [['SIGTERM', 120_000], ['SIGKILL', 10_000]]
 
 /** The instance's data folder. */
 export const dataDir = (ctx: InstanceContext): string => join(ctx.volumeDir, 'data')
@@ -50,10 +51,11 @@ export const instancePaths = (ctx: InstanceContext): MysqlFamilyPaths => ({
   socket: socketPath(ctx),
   pidFile: join(ctx.runDir, 'mysqld.pid'),
   noFilesDir: join(ctx.volumeDir, 'no-files'),
+  binlogBase: join(ctx.volumeDir, 'binlog', 'binlog'),
 })
 
 // Only what the server says before it opens its error log (an unknown option, say) lands here.
-const consoleLog = (ctx: InstanceContext): string => join(ctx.volumeDir, 'log', 'console.log')
+export const consoleLog = (ctx: InstanceContext): string => join(ctx.volumeDir, 'log', 'console.log')
 
 const exists = (path: string): Promise<boolean> => access(path).then(() => true, () => false)
 const serialised = <T>(ctx: InstanceContext, fn: () => Promise<T>): Promise<T> => serialisedByKey(ctx.volumeDir, fn)
@@ -63,6 +65,28 @@ async function ensureDir(path: string, mode: number, owner?: InstanceContext['ac
   if (owner && runningAsRoot()) await chown(path, owner.uid, owner.gid)
   await chmod(path, mode)
 }
+
+/**
+ * Makes the volume's folders and writes my.cnf as every start does: the flavor's tuning, the
+ * instance's paths and address, and the configuration group's overrides (configuration.ts).
+ */
+export async function writeInstanceCnf(ctx: InstanceContext, server: MysqlFamilyServer): Promise<void> {
+  const paths = instancePaths(ctx)
+  await ensureDir(join(ctx.volumeDir, 'log'), 0o700, ctx.account)
+  await ensureDir(paths.tmpDir, 0o700, ctx.account)
+  await ensureDir(dirname(paths.binlogBase), 0o700, ctx.account)
+  // Owned by Coffer (when root) and read-only: the engine can write nothing there.
+  await ensureDir(paths.noFilesDir, 0o555)
+  const overrides = new Map([...(await logCnf(ctx, server)), ...cnfOverrides(await readOverrides(ctx, server.name))])
+  const cnf = renderMyCnf(ctx, mariadbTuning(ctx.flavor), paths, server.engineSettings, overrides)
+  await writeFileAtomic(cnfPath(ctx), cnf, { mode: 0o600, account: ctx.account })
+}
+
+/** Recorded in guestDir once the data folder is complete; prepare never copies the template over it. */
+export const dataReadyPath = (ctx: InstanceContext, server: MysqlFamilyServer): string => join(ctx.guestDir, `${server.name}-data-ready`)
+
+/** The pid Coffer recorded when it spawned the server (found again by `--defaults-file=` in its command line). */
+export const spawnedPidPath = (ctx: InstanceContext, server: MysqlFamilyServer): string => join(ctx.guestDir, `${server.name}.pid`)
 
 /** A pid from a pid file, when that process is alive and is this instance's server. */
 async function ourServer(ctx: InstanceContext, server: MysqlFamilyServer, pidFile: string): Promise<number | undefined> {
@@ -91,8 +115,8 @@ async function answers(ctx: InstanceContext, password: string): Promise<boolean>
 /** The lifecycle of `server`'s engines. */
 export function mysqlFamilyEngine(server: MysqlFamilyServer): EngineLifecycle {
   // In guestDir, not on the volume or in runDir: the engine's account cannot forge them.
-  const dataReady = (ctx: InstanceContext): string => join(ctx.guestDir, `${server.name}-data-ready`)
-  const spawnedPid = (ctx: InstanceContext): string => join(ctx.guestDir, `${server.name}.pid`)
+  const dataReady = (ctx: InstanceContext): string => dataReadyPath(ctx, server)
+  const spawnedPid = (ctx: InstanceContext): string => spawnedPidPath(ctx, server)
 
   const running = async (ctx: InstanceContext): Promise<number | undefined> =>
     (await ourServer(ctx, server, instancePaths(ctx).pidFile)) ?? (await ourServer(ctx, server, spawnedPid(ctx)))
@@ -127,14 +151,7 @@ export function mysqlFamilyEngine(server: MysqlFamilyServer): EngineLifecycle {
     if (pid) return waitReady(ctx, pid, password)
     const paths = instancePaths(ctx)
     if (!(await exists(join(paths.dataDir, 'mysql')))) throw notPrepared(server.name, ctx.instanceId)
-    await ensureDir(join(ctx.volumeDir, 'log'), 0o700, ctx.account)
-    await ensureDir(paths.tmpDir, 0o700, ctx.account)
-    // Owned by Coffer (when root) and read-only: the engine can write nothing there.
-    await ensureDir(paths.noFilesDir, 0o555)
-    // With the configuration group's overrides, from what Coffer saved (configuration.ts).
-    const overrides = new Map([...(await logCnf(ctx, server)), ...cnfOverrides(await readOverrides(ctx, server.name))])
-    const cnf = renderMyCnf(ctx, mariadbTuning(ctx.flavor), paths, server.engineSettings, overrides)
-    await writeFileAtomic(cnfPath(ctx), cnf, { mode: 0o600, account: ctx.account })
+    await writeInstanceCnf(ctx, server)
     const marks = await logSizes([consoleLog(ctx), paths.logFile])
     const started = await spawnDetached({
       command: server.serverBinary,

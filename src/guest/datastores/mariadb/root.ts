@@ -4,7 +4,7 @@
  * knows, and from Coffer's own service account (see service-account.ts).
  */
 import type { InstanceContext, RootAdmin } from '../datastore.js'
-import { account } from './client.js'
+import { account, identifiedBy } from './client.js'
 import { withService } from './service-account.js'
 import { killSessions } from './users.js'
 
@@ -14,9 +14,9 @@ const ROOT = account('root', '%')
 export const mariadbRoot: RootAdmin = {
   async enable(ctx: InstanceContext, password: string): Promise<{ name: string }> {
     await withService(ctx, async (c) => {
-      await c.query(`CREATE USER IF NOT EXISTS ${ROOT} IDENTIFIED BY ?`, [password])
+      await c.query(`CREATE USER IF NOT EXISTS ${ROOT} ${await identifiedBy(c, password)}`)
       // Also for an existing account: the password given now is the one that must work.
-      await c.query(`ALTER USER ${ROOT} IDENTIFIED BY ? ACCOUNT UNLOCK`, [password])
+      await c.query(`ALTER USER ${ROOT} ${await identifiedBy(c, password)} ACCOUNT UNLOCK`)
       await c.query(`GRANT ALL PRIVILEGES ON *.* TO ${ROOT} WITH GRANT OPTION`)
     })
     return { name: 'root' }

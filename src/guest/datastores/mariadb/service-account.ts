@@ -61,6 +61,21 @@ export async function withService<T>(ctx: InstanceContext, fn: (client: MysqlCli
 }
 
 /**
+ * Gives the service account a password of this instance's own, saved as pending before the ALTER
+ * USER and confirmed after it. `current` is the password `client` logged in with (none when the
+ * server runs without grant tables, as a restore's does).
+ */
+export async function setServicePassword(ctx: InstanceContext, client: MysqlClient, current?: string): Promise<void> {
+  const saved = (await readSecret<ServiceSecret>(ctx.guestDir, SECRET)) ?? {}
+  const next = saved.pending ?? newPassword()
+  if (current !== next) {
+    if (!saved.pending) await writeSecret(ctx.guestDir, SECRET, { ...saved, pending: next })
+    await client.query(`ALTER USER ${account(SERVICE_USER, 'localhost')} IDENTIFIED BY ?`, [next])
+  }
+  await writeSecret(ctx.guestDir, SECRET, { password: next })
+}
+
+/**
  * Gives the instance its own service password (unless it has one), gives root@localhost a fresh
  * random password nobody keeps (so no two copies share its hash), and removes what the template
  * should already lack: anonymous users, root at any host but localhost and a client's `%`, and
@@ -73,13 +88,11 @@ export async function secureInstance(ctx: InstanceContext, templatePassword: () 
   const { client, password } = await connectService(ctx, secured ? [] : [await templatePassword()])
   try {
     if (!secured) {
-      const next = saved.pending ?? newPassword()
-      if (password !== next) {
-        if (!saved.pending) await writeSecret(ctx.guestDir, SECRET, { ...saved, pending: next })
-        await client.query(`ALTER USER ${account(SERVICE_USER, 'localhost')} IDENTIFIED BY ?`, [next])
-      }
+      // The binary log holds ALTER USER with its password in clear, and a client's root can read it.
+      await client.query('SET SESSION sql_log_bin = 0')
+      await setServicePassword(ctx, client, password)
       await client.query(`ALTER USER IF EXISTS ${account('root', 'localhost')} IDENTIFIED BY ? ACCOUNT LOCK`, [newPassword()])
-      await writeSecret(ctx.guestDir, SECRET, { password: next })
+      await client.query('SET SESSION sql_log_bin = 1')
     }
     const [strays] = await client.query<(RowDataPacket & { user: string; host: string })[]>(
       "SELECT User AS user, Host AS host FROM mysql.user WHERE User = '' OR (User = 'root' AND Host NOT IN ('localhost', '%'))",

@@ -15,7 +15,7 @@ import type { RowDataPacket } from 'mysql2/promise'
 import { BadRequest, Conflict, NotFound } from '../../../core/errors.js'
 import type { GuestDatabase, GuestUser } from '../../protocol.js'
 import type { DatabaseAdmin, GuestUserInfo, InstanceContext, UserAdmin, UserChanges, UserRef } from '../datastore.js'
-import { account, grantTarget, ident, type MysqlClient, unescapeGrantDb } from './client.js'
+import { account, grantTarget, ident, identifiedBy, type MysqlClient, unescapeGrantDb } from './client.js'
 import { mariadbNames } from './manifest.js'
 import { withService } from './service-account.js'
 
@@ -151,7 +151,7 @@ export const mariadbUsers: UserAdmin = {
       for (const u of users) {
         const host = hostOf(u)
         const verb = (await accountExists(c, u.name, host)) ? 'ALTER' : 'CREATE'
-        await c.query(`${verb} USER ${account(u.name, host)} IDENTIFIED BY ?`, [u.password])
+        await c.query(`${verb} USER ${account(u.name, host)} ${await identifiedBy(c, u.password)}`)
         await grantAll(c, u.name, host, u.databases.map((d) => d.name))
       }
     })
@@ -185,7 +185,7 @@ export const mariadbUsers: UserAdmin = {
       } else if (!fromExists) {
         throw new NotFound(`User '${from.name}'@'${from.host}' does not exist.`)
       }
-      if (changes.password !== undefined) await c.query(`ALTER USER ${account(to.name, to.host)} IDENTIFIED BY ?`, [changes.password])
+      if (changes.password !== undefined) await c.query(`ALTER USER ${account(to.name, to.host)} ${await identifiedBy(c, changes.password)}`)
     })
   },
 
