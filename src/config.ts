@@ -2,6 +2,7 @@
  * Settings with defaults for the embedded mode. Flags win over environment variables, which win
  * over defaults.
  */
+import type { ObjectStoreSettings } from './storage/object-store-settings.js'
 import { homedir, hostname } from 'node:os'
 import { join, resolve } from 'node:path'
 import { type AddressPool, isLoopback, parseAddressPool } from './core/address-pool.js'
@@ -108,23 +109,7 @@ export interface Settings {
   readonly cgroups: boolean
 }
 
-export type ObjectStoreSettings =
-  /** A folder under the home: `<home>/objects/` (0700). */
-  | { readonly kind: 'fs'; readonly root: string }
-  | {
-      readonly kind: 's3'
-      /** COFFER_S3_ENDPOINT, e.g. https://swift.example:8080; path-style addressing. */
-      readonly endpoint: string
-      /** COFFER_S3_BUCKET; made on start when missing. */
-      readonly bucket: string
-      /** COFFER_S3_REGION, default us-east-1; must equal the server's (s3api's `location`). */
-      readonly region: string
-      /** COFFER_S3_ACCESS_KEY and COFFER_S3_SECRET_KEY (Swift tempauth: `account:user` and its key). */
-      readonly accessKeyId: string
-      readonly secretAccessKey: string
-      /** COFFER_S3_CA_FILE: PEM the endpoint's (e.g. self-signed) certificate is checked against. */
-      readonly caFile?: string
-    }
+export type { ObjectStoreSettings } from './storage/object-store-settings.js'
 
 export interface SettingsInput {
   readonly home?: string

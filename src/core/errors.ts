@@ -28,7 +28,7 @@ export type ErrorCode =
   | 'OBJECT_KEY_INVALID'
   /** An object's checksum, GCM tag or framing does not match: altered, truncated, or the wrong key (not retryable). */
   | 'OBJECT_CORRUPT'
-  /** A backup or restore tool (pgbackrest, mariadb-backup, zstd...) failed; the message carries its own words (not retryable). */
+  /** A backup or restore tool (the engine's own, or zstd) failed; the message carries its own words (not retryable). */
   | 'BACKUP_TOOL_FAILED'
   // Engine failures, thrown by guest code; `retryable` says whether the same step may succeed again.
   /** The engine exited while starting for a reason not known to be lasting (retryable). */

@@ -4,7 +4,7 @@
  * is read back and checked here before the backup is reported; a failed backup leaves no object.
  */
 import { createServer } from 'node:net'
-import type { ObjectStoreSettings } from '../config.js'
+import type { ObjectStoreSettings } from '../storage/object-store-settings.js'
 import { CofferError, NotImplemented } from '../core/errors.js'
 import type { ArchiveTarget, BackupAdmin, BackupLocation, StoredBackup } from '../guest/datastores/backup.js'
 import type { Datastore, InstanceContext } from '../guest/datastores/datastore.js'

@@ -5,7 +5,7 @@
  * the size of the data, never whole in memory. Keys arrive unwrapped for the call; the master key
  * that wraps them never reaches a node.
  */
-import type { ObjectStoreSettings } from '../../config.js'
+import type { ObjectStoreSettings } from '../../storage/object-store-settings.js'
 import type { ObjectStore, PutResult } from '../../storage/object-store.js'
 import type { InstanceContext } from './datastore.js'
 
