@@ -105,7 +105,7 @@ async function waitReady(ctx: InstanceContext, pid: number, password: string, ma
 }
 
 /** A folder on the volume owned by the engine's account, mode 0700. */
-async function engineDir(ctx: InstanceContext, path: string): Promise<void> {
+export async function engineDir(ctx: InstanceContext, path: string): Promise<void> {
   await mkdir(path, { recursive: true, mode: 0o700 })
   if (runningAsRoot()) await chown(path, ctx.account.uid, ctx.account.gid)
   await chmod(path, 0o700)
