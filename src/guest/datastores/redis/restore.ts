@@ -6,6 +6,7 @@
  * what was laid down is removed.
  */
 import { randomBytes } from 'node:crypto'
+import { createWriteStream } from 'node:fs'
 import { open, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
@@ -58,10 +59,11 @@ export async function restoreRdb(ctx: InstanceContext, request: RestoreRequest):
 
 /** Writes `source` to a new file at `path` (mode 0600, the engine's account), durably. */
 async function writeStream(source: Readable, path: string, ctx: InstanceContext): Promise<void> {
-  const file = await open(path, 'wx', 0o600)
+  await pipeline(source, createWriteStream(path, { flags: 'wx', mode: 0o600 }))
+  // fsync through a second handle: a FileHandle's own write stream keeps it from closing.
+  const file = await open(path, 'r+')
   try {
     if (runningAsRoot()) await file.chown(ctx.account.uid, ctx.account.gid)
-    await pipeline(source, file.createWriteStream({ autoClose: false }))
     await file.sync()
   } finally {
     await file.close()
