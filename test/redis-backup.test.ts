@@ -222,7 +222,7 @@ describe('Redis backups', async () => {
     }
   })
 
-  it('refuses a parent, a chain and a restore time', async () => {
+  it('refuses a parent, a chain, a restore time and a running instance', async () => {
     assert.ok(admin && guest)
     const [point] = points
     assert.ok(point)
@@ -234,6 +234,9 @@ describe('Redis backups', async () => {
     await assert.rejects(admin.restore(target, { location, chain: [point.stored], restoreTime: new Date() }), (err: CofferError) => err.code === 'BAD_REQUEST')
     await assert.rejects(admin.restore(target, { location, chain: [point.stored, point.stored] }), (err: CofferError) => err.code === 'BAD_REQUEST')
     assert.deepEqual(await readdir(target.volumeDir), [])
+    // Never over a running instance's data.
+    await assert.rejects(admin.restore(ctx, { location, chain: [point.stored] }), (err: CofferError) => err.code === 'ENGINE_STATE_CONFLICT')
+    assert.equal((await redis.engine.status(ctx)).healthy, true)
   })
 
   it('stores no plaintext', async () => {

@@ -56,7 +56,7 @@ const serialised = <T>(ctx: InstanceContext, fn: () => Promise<T>): Promise<T> =
  * redis-server started with this instance's redis.conf (its process title names it), so a stale
  * pid file whose pid now belongs to another process, even another instance's Redis, is ignored.
  */
-async function serverPid(ctx: InstanceContext): Promise<number | undefined> {
+export async function serverPid(ctx: InstanceContext): Promise<number | undefined> {
   const pid = Number((await readFile(redisPaths(ctx).pidFile, 'utf8').catch(() => '')).trim())
   if (!(await isAlive(pid)) || (await procStat(pid))?.comm !== 'redis-server') return undefined
   const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')

@@ -20,7 +20,7 @@ import type { InstanceContext } from '../datastore.js'
 import { AOF_BASE, AOF_DIR, AOF_MANIFEST, aclObject, aofManifest, rdbObject } from './backup-layout.js'
 import { ensureServicePassword } from './client.js'
 import { renderAclFile } from './config.js'
-import { engineDir, redisPaths } from './manager.js'
+import { engineDir, redisPaths, serverPid } from './manager.js'
 
 /** An ACL file larger than this is not one Coffer wrote. */
 const MAX_ACL_BYTES = 64 * 1024 * 1024
@@ -37,6 +37,8 @@ export async function restoreRdb(ctx: InstanceContext, request: RestoreRequest):
     await rm(paths.aclFile, { force: true })
   }
   // Run again after a crash, it starts over: before the first start only this restore wrote here.
+  const running = await serverPid(ctx)
+  if (running) throw new CofferError('ENGINE_STATE_CONFLICT', `Instance ${ctx.instanceId} has a running Redis (pid ${running}); a restore goes only into a new instance's empty volume.`, { retryable: false })
   await removeLaid()
   try {
     await engineDir(ctx, paths.dataDir)
