@@ -66,7 +66,7 @@ describe('Redis guest', async () => {
     assert.match(version?.versionNumber ?? '', /^7\.0\.\d+$/)
     assert.deepEqual(
       Object.entries(manifest.capabilities).filter(([, on]) => on).map(([c]) => c),
-      ['provisioning', 'users', 'root', 'configuration'],
+      ['provisioning', 'users', 'root', 'configuration', 'backup'],
     )
     assert.equal(manifest.defaultPort, 6379)
     assert.deepEqual(manifest.names.reservedUsers, ['default', 'coffer_admin', 'root'])

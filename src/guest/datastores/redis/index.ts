@@ -1,10 +1,11 @@
 /**
  * Redis on a node: discovery of the installed server, the engine's lifecycle, ACL users and root
- * inside an instance, configuration groups and guest logs. No databases: Redis's numbered
+ * inside an instance, configuration groups, guest logs and RDB backups. No databases: Redis's numbered
  * databases are not Trove databases. Imports only core, ../datastore.js and ../common.
  */
 import type { Datastore } from '../datastore.js'
 import { defineDatastore } from '../define-datastore.js'
+import { redisBackup } from './backup.js'
 import { redisConfiguration } from './configuration.js'
 import { redisLogs } from './logs.js'
 import { redisEngine } from './manager.js'
@@ -20,4 +21,5 @@ export const redis: Datastore = defineDatastore({
   root: redisRoot,
   configuration: redisConfiguration,
   logs: redisLogs,
+  backup: redisBackup,
 })

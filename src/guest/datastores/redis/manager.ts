@@ -56,7 +56,7 @@ const serialised = <T>(ctx: InstanceContext, fn: () => Promise<T>): Promise<T> =
  * redis-server started with this instance's redis.conf (its process title names it), so a stale
  * pid file whose pid now belongs to another process, even another instance's Redis, is ignored.
  */
-async function serverPid(ctx: InstanceContext): Promise<number | undefined> {
+export async function serverPid(ctx: InstanceContext): Promise<number | undefined> {
   const pid = Number((await readFile(redisPaths(ctx).pidFile, 'utf8').catch(() => '')).trim())
   if (!(await isAlive(pid)) || (await procStat(pid))?.comm !== 'redis-server') return undefined
   const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')
@@ -105,7 +105,7 @@ async function waitReady(ctx: InstanceContext, pid: number, password: string, ma
 }
 
 /** A folder on the volume owned by the engine's account, mode 0700. */
-async function engineDir(ctx: InstanceContext, path: string): Promise<void> {
+export async function engineDir(ctx: InstanceContext, path: string): Promise<void> {
   await mkdir(path, { recursive: true, mode: 0o700 })
   if (runningAsRoot()) await chown(path, ctx.account.uid, ctx.account.gid)
   await chmod(path, 0o700)
