@@ -217,11 +217,12 @@ describe('backups and restores through the API', () => {
         assert.equal(noName.status, 400)
         const stop = await api.api('POST', `/instances/${source.id}/action`, { stop: {} })
         assert.equal(stop.status, 202)
-        await api.waitFor(source.id, (r) => r.body.instance.status === 'SHUTDOWN')
+        // Stopped for good once the stop task is done: SHUTDOWN from the engine, not the task.
+        await api.waitFor(source.id, (r) => r.body.instance.operating_status === 'SHUTDOWN')
         const notActive = await api.api('POST', '/backups', { backup: { name: 'x', instance: source.id } })
         assert.equal(notActive.status, 422, JSON.stringify(notActive.body))
         assert.equal((await api.api('GET', '/backups')).body.backups.length, before, 'no backup was recorded')
-        await api.api('POST', `/instances/${source.id}/action`, { start: {} })
+        assert.equal((await api.api('POST', `/instances/${source.id}/action`, { start: {} })).status, 202)
         assert.equal((await api.waitActive(source.id)).body.instance.status, 'ACTIVE')
       })
 
