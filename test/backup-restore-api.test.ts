@@ -100,7 +100,18 @@ const ENGINES: EngineCase[] = [
       withRedis(w, async (r) => {
         for (let i = 0; i < n; i++) await r.set(`${tag}-${i}`, `value of ${tag}-${i}`)
       }),
-    rows: (w) => withRedis(w, async (r) => (await r.keys('*')).filter((k) => k !== 'probe').sort()),
+    // SCAN, not KEYS: a client user of Coffer's Redis may not run KEYS (it is @dangerous).
+    rows: (w) =>
+      withRedis(w, async (r) => {
+        const keys: string[] = []
+        let cursor = '0'
+        do {
+          const [next, found] = await r.scan(cursor, 'COUNT', 1000)
+          keys.push(...found)
+          cursor = next
+        } while (cursor !== '0')
+        return keys.sort()
+      }),
   },
 ]
 
