@@ -77,8 +77,7 @@ describe('backup schedules', () => {
     assert.equal((await api.api('GET', `/schedules/${s.id}`)).status, 404)
   })
 
-  it('refuses bad input in Trove\'s shape and stores nothing', async (t) => {
-    if (!canBackUp) return t.skip('no datastore on this branch can be backed up yet')
+  it('refuses bad input in Trove\'s shape and stores nothing', async () => {
     const post = (schedule: Record<string, unknown>, id = instanceId) => api.api('POST', `/instances/${id}/schedules`, { schedule: { pattern: '0 2 * * *', name: 'n', ...schedule } })
     const refused = async (schedule: Record<string, unknown>, status: number, re: RegExp, id?: string) => {
       const r = await post(schedule, id)
@@ -105,6 +104,7 @@ describe('backup schedules', () => {
     assert.equal((await other.login('other', 'other-password', 'others')).status, 201)
     const r = await other.api('POST', `/instances/${instanceId}/schedules`, { schedule: { pattern: '0 2 * * *', name: 'n' } })
     assert.equal(r.status, 404, JSON.stringify(r.body))
+    if (!canBackUp) await refused({}, 501, /cannot be backed up, so it cannot have a backup schedule/)
     assert.deepEqual(await schedules(), [])
   })
 
@@ -119,7 +119,8 @@ describe('backup schedules', () => {
     assert.equal(s.id, id)
     assert.equal(s.instance_id, instanceId)
     assert.equal(s.name, 'daily-bkp')
-    assert.match(await trove('schedule-list', 'db-inst-1'), new RegExp(`${id}\\s*\\|\\s*daily-bkp\\s*\\|\\s*0 0 2 \\? \\* \\*`))
+    // troveclient prints these cells as Python bytes (b'...') on Python 3: its own quirk.
+    assert.match(await trove('schedule-list', 'db-inst-1'), new RegExp(`${id}'?\\s*\\|\\s*(b')?daily-bkp'?\\s*\\|\\s*(b')?0 0 2 \\? \\* \\*`))
     assert.match(await trove('schedule-show', id!), /daily-bkp/)
     assert.doesNotMatch(await trove('execution-list', id!), /SUCCESS|ERROR|RUNNING/)
     await assert.rejects(trove('schedule-create', 'db-inst-1', '0 0 25 ? * *', 'bad'), (err: any) => /Invalid value for hour/.test(String(err.stderr) + String(err.stdout)))
@@ -140,21 +141,23 @@ describe('backup schedules', () => {
     db.prepare('UPDATE backup_schedules SET next_run_at = ? WHERE id = ?').run(due.toISOString(), s.id)
     db.close()
     await coffer.restart()
+    // Every hour from then to now (a time within the last minute would run instead: the grace).
+    const expected = Math.floor((Date.now() - 60_000 - due.getTime()) / 3_600_000) + 1
     const runs = await eventually('missed runs', async () => {
       const r = (await api.api('GET', `/schedules/${s.id}`)).body.schedule
       return r.runs.length > 0 && r.runs
     })
-    assert.equal(runs.length, 4, JSON.stringify(runs))
-    assert.ok(runs.every((r: any) => r.state === 'MISSED' && /Coffer was not running/.test(r.message)), JSON.stringify(runs))
+    assert.equal(runs.filter((r: any) => r.state === 'MISSED').length, expected, JSON.stringify(runs))
+    assert.ok(runs.filter((r: any) => r.state === 'MISSED').every((r: any) => /Coffer was not running/.test(r.message)), JSON.stringify(runs))
     assert.equal(runs.at(-1).scheduled_for, due.toISOString().slice(0, 19))
     const shown = (await api.api('GET', `/schedules/${s.id}`)).body.schedule
     assert.ok(Date.parse(`${shown.next_run}Z`) > Date.now(), 'the next run is planned')
-    assert.match(coffer.output(), /4 run\(s\) missed while Coffer was not running/)
+    assert.match(coffer.output(), new RegExp(`${expected} run\\(s\\) missed while Coffer was not running`))
     const cli = await cofferCli('schedule-show', s.id)
-    assert.equal(cli.match(/MISSED/g)?.length, 4, cli)
+    assert.equal(cli.match(/MISSED/g)?.length, expected, cli)
     if (existsSync('/usr/bin/trove')) {
       const listed = await trove('execution-list', s.id)
-      assert.equal(listed.match(/ERROR/g)?.length, 4, listed)
+      assert.equal(listed.match(/ERROR/g)?.length, expected, listed)
       assert.match(listed, /Coffer was not running/)
     }
     assert.equal((await api.api('DELETE', `/schedules/${s.id}`)).status, 202)
