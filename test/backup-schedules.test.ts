@@ -159,6 +159,8 @@ describe('backup schedules', () => {
       const listed = await trove('execution-list', s.id)
       assert.equal(listed.match(/ERROR/g)?.length, expected, listed)
       assert.match(listed, /Coffer was not running/)
+      await trove('execution-delete', runs[0].id)
+      assert.equal((await api.api('GET', `/schedules/${s.id}`)).body.schedule.runs.length, runs.length - 1)
     }
     assert.equal((await api.api('DELETE', `/schedules/${s.id}`)).status, 202)
   })

@@ -40,6 +40,9 @@ export interface TickReport {
   readonly deleting: string[]
 }
 
+/** An incremental schedule without keep_last takes a full backup after this many in a chain. */
+export const FULL_EVERY = 7
+
 /** The backup name of a run: the schedule's name and the time it was due, to the minute (UTC). */
 export const runBackupName = (name: string, at: Date): string => `${name} ${at.toISOString().slice(0, 16)}`
 
@@ -143,7 +146,7 @@ export class BackupScheduler {
         instanceId: s.instance_id,
         name: runBackupName(s.name, plan.run),
         description: s.description ?? undefined,
-        incremental: Number(s.incremental) === 1,
+        incremental: Number(s.incremental) === 1 && !(await this.#chainIsFull(s)),
         scheduleId: s.id,
         verify: Number(s.verify) === 1,
       })
@@ -155,6 +158,16 @@ export class BackupScheduler {
       report.failed.push(runId)
       log(`backup schedule ${s.id} (${s.name}): the run due at ${plan.run.toISOString()} could not start: ${errorMessage(err)}`, { schedule: s.id, instance: s.instance_id })
     }
+  }
+
+  /**
+   * An incremental schedule starts a new chain with a full backup once the newest chain holds as
+   * many backups as it keeps (`keep_last`, else FULL_EVERY): otherwise every backup would depend on
+   * the first and retention could never delete any.
+   */
+  async #chainIsFull(s: BackupScheduleRow): Promise<boolean> {
+    const latest = await backups.latestCompleted(this.#o.db, s.instance_id)
+    return latest !== undefined && (await backups.chainOf(this.#o.db, latest)).length >= (s.keep_last ?? FULL_EVERY)
   }
 
   /** Queues deletes of the schedule's expired backups that nothing depends on; resolves their ids. */

@@ -23,7 +23,7 @@ const TriggerBody = z.object({
   pattern: z.string({ error: 'is required: Coffer runs cron triggers by pattern only' }),
   workflow_name: z.string().nullish(),
   workflow_id: z.string().nullish(),
-  workflow_input: z.string().nullish(),
+  workflow_input: z.string().max(4096).nullish(),
   workflow_params: z.string().nullish(),
   first_execution_time: z.null({ error: 'is not supported: Coffer runs cron triggers by pattern only' }).optional(),
   remaining_executions: z.null({ error: 'is not supported: Coffer runs cron triggers by pattern only' }).optional(),

@@ -24,7 +24,7 @@ export function scheduleCommands(program: Command, client: () => CofferClient): 
         'Each run makes a backup named NAME plus its time; a run Coffer was down for is reported as MISSED.',
     )
     .option('--description <text>', 'description of the backups')
-    .option('--incremental', 'take each backup incremental to the newest one (where the datastore can)')
+    .option('--incremental', 'take each backup incremental to the newest one (where the datastore can); a new full one starts each --keep-last (default 7) backups')
     .option('--keep-last <n>', 'retention: keep the last N completed backups of this schedule', count('backups'))
     .option('--keep-days <n>', 'retention: keep the backups of the last N days (with --keep-last, a backup either keeps stays)', count('days'))
     .option('--verify', 'restore-drill each backup once it completed')
