@@ -104,6 +104,25 @@ describe('backup schedules', () => {
     assert.equal((await other.login('other', 'other-password', 'others')).status, 201)
     const r = await other.api('POST', `/instances/${instanceId}/schedules`, { schedule: { pattern: '0 2 * * *', name: 'n' } })
     assert.equal(r.status, 404, JSON.stringify(r.body))
+    // Mistral's face answers in Mistral's shape, which mistralclient shows.
+    const trigger = (over: Record<string, unknown>) => api.raw('POST', '/v2/cron_triggers', { name: 'x1', pattern: '0 0 2 ? * *', workflow_name: 'trove.backup_create', workflow_input: JSON.stringify({ instance: instanceId, name: 'n' }), ...over })
+    for (const [over, re] of [
+      [{ pattern: '0 0 2 ? * XYZ' }, /not a valid cron pattern/],
+      [{ pattern: '0 0 2 ? * * *' }, /has 7 field/],
+      [{ workflow_name: 'std.echo' }, /only the trove.backup_create workflow/],
+      [{ workflow_input: '{"instance": ' }, /workflow_input must be a JSON object/],
+      [{ workflow_input: JSON.stringify({ instance: instanceId, name: 'n', colour: 'red' }) }, /colour|unrecognized/i],
+      [{ workflow_input: JSON.stringify({ instance: instanceId, name: 'n', keep_last: 0 }) }, /keep_last/],
+      [{ remaining_executions: 3 }, /not supported/],
+    ] as const) {
+      const r = await trigger(over)
+      assert.equal(r.status, 400, `${JSON.stringify(over)}: ${JSON.stringify(r.body)}`)
+      assert.match(r.body.faultstring, re)
+    }
+    assert.equal((await trigger({ workflow_input: JSON.stringify({ instance: 'no-such', name: 'n' }) })).status, 404)
+    const anonymous = await api.raw('GET', '/v2/cron_triggers', undefined, { 'x-auth-token': 'not-a-token' })
+    assert.equal(anonymous.status, 401)
+    assert.ok(anonymous.body.faultstring)
     if (!canBackUp) await refused({}, 501, /cannot be backed up, so it cannot have a backup schedule/)
     assert.deepEqual(await schedules(), [])
   })
