@@ -5,6 +5,7 @@
  * requestBackupDelete). Time comes from `now`, and `tick()` is public, so tests move the clock
  * instead of waiting.
  */
+import { randomUUID } from 'node:crypto'
 import { errorMessage } from '../core/errors.js'
 import type { Log } from '../logger.js'
 import * as backups from '../store/repos/backups.js'
@@ -15,7 +16,6 @@ import { requestBackup, requestBackupDelete, type BackupRequestDeps } from '../t
 import { backupTaskKey } from '../tasks/queue.js'
 import { parsePattern, planRuns } from './cron-pattern.js'
 import { expiredBackups } from './retention.js'
-import { randomUUID } from 'node:crypto'
 
 export interface BackupSchedulerOptions {
   readonly db: Db
@@ -150,7 +150,7 @@ export class BackupScheduler {
         scheduleId: s.id,
         verify: Number(s.verify) === 1,
       })
-      await db.updateTable('backup_schedule_runs').set({ backup_id: backup.id }).where('id', '=', runId).execute()
+      await schedules.setRunBackup(db, runId, backup.id)
       report.started.push(backup.id)
       log(`backup schedule ${s.id} (${s.name}): backup ${backup.id} of instance ${s.instance_id} queued`, { schedule: s.id, instance: s.instance_id, backup: backup.id })
     } catch (err) {

@@ -53,6 +53,10 @@ export async function setRunState(db: Db, id: string, state: ScheduleRunState, m
   await db.updateTable('backup_schedule_runs').set({ state, message, updated_at: now() }).where('id', '=', id).execute()
 }
 
+export async function setRunBackup(db: Db, id: string, backupId: string): Promise<void> {
+  await db.updateTable('backup_schedule_runs').set({ backup_id: backupId, updated_at: now() }).where('id', '=', id).execute()
+}
+
 /** The schedule's newest runs first. */
 export async function recentRuns(db: Db, scheduleId: string, limit: number): Promise<BackupScheduleRunRow[]> {
   return db.selectFrom('backup_schedule_runs').selectAll().where('schedule_id', '=', scheduleId).orderBy('scheduled_for', 'desc').orderBy('id', 'desc').limit(limit).execute()
