@@ -18,10 +18,12 @@ import { keystoneAdminRoutes } from './routes/keystone-admin.js'
 import { keystoneRoutes } from './routes/keystone.js'
 import { limitRoutes } from './routes/limits.js'
 import { logRoutes } from './routes/logs.js'
+import { mistralRoutes } from './routes/mistral.js'
 import { notBuiltRoutes } from './routes/not-built.js'
 import { parameterRoutes } from './routes/parameters.js'
 import { quotaRoutes } from './routes/quotas.js'
 import { rootRoutes } from './routes/root.js'
+import { scheduleRoutes } from './routes/schedules.js'
 import { shutdownRoutes } from './routes/shutdown.js'
 import { spareRoutes } from './routes/spares.js'
 import { nodeRoutes } from './routes/nodes.js'
@@ -63,6 +65,7 @@ export function buildApi(ctx: ApiContext, log: (msg: string, err?: unknown) => v
   versionRoutes(app)
   keystoneRoutes(app, ctx.db, ctx.settings)
   keystoneAdminRoutes(app, ctx.db, ctx.settings.adminProject)
+  mistralRoutes(app, ctx.db, ctx.settings.adminProject, log)
   void app.register(async (v1) => {
     v1.addHook('preHandler', requireToken(ctx.db, ctx.settings.adminProject))
     flavorRoutes(v1, ctx)
@@ -74,6 +77,7 @@ export function buildApi(ctx: ApiContext, log: (msg: string, err?: unknown) => v
     logRoutes(v1, ctx)
     configurationRoutes(v1, ctx)
     backupRoutes(v1, ctx)
+    scheduleRoutes(v1, ctx.db)
     parameterRoutes(v1, ctx)
     limitRoutes(v1, ctx.db, ctx.settings)
     quotaRoutes(v1, ctx.db, ctx.settings)

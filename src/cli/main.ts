@@ -13,6 +13,7 @@ import { instanceCommands } from './commands/instances.js'
 import { logCommands } from './commands/logs.js'
 import { resizeVolumeCommand } from './commands/resize-volume.js'
 import { quotaCommands } from './commands/quotas.js'
+import { scheduleCommands } from './commands/schedules.js'
 import { schemaCommands } from './commands/schema.js'
 import { serveCommand } from './commands/serve.js'
 import { spareCommands } from './commands/spares.js'
@@ -36,6 +37,7 @@ schemaCommands(program, lazyClient)
 logCommands(program, lazyClient)
 configurationCommands(program, lazyClient)
 backupCommands(program, lazyClient)
+scheduleCommands(program, lazyClient)
 spareCommands(program, lazyClient)
 quotaCommands(program, lazyClient)
 identityCommands(program, lazyClient)

@@ -25,6 +25,8 @@ import { backupKeysWith } from '../tasks/steps/backup-keys.js'
 import { backupSteps } from '../tasks/steps/backup-steps.js'
 import { verifyBackup } from '../tasks/verify-backup.js'
 import { openSqliteStore } from '../store/state-store.js'
+import { BackupScheduler } from '../scheduler/backup-scheduler.js'
+import { defaultQuotas } from '../api/routes/quotas.js'
 import { applyConfiguration } from '../tasks/apply-configuration.js'
 import { createInstance } from '../tasks/create-instance.js'
 import { deleteInstance } from '../tasks/delete-instance.js'
@@ -117,6 +119,9 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
   if (stale > 0) log(`replacing ${stale} spare(s) made by another build of Coffer`)
   const spares = new SpareKeeper({ db, policy: settings.spares, build, kickTasks: () => runner.kick(), log })
 
+  // Backup schedules (issue 13): due runs ask for backups as the API does; see scheduler/backup-scheduler.ts.
+  const backupSchedules = new BackupScheduler({ db, requests: { keys: backupKeys, quotaDefaults: defaultQuotas(settings) }, kickTasks: () => runner.kick(), log })
+
   const lookups = nodeLookups(db, bus)
   const api = buildApi(
     {
@@ -149,12 +154,14 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       await api.listen({ port: settings.port, host: settings.bind })
       runner.start()
       spares.start()
+      backupSchedules.start()
       unwatch = nodes.watch(settings.heartbeatMs)
     },
     async stop() {
       closed = true
       unwatch()
       await api.close()
+      await backupSchedules.stop()
       await spares.stop()
       await runner.stop()
       await store.close()

@@ -246,6 +246,49 @@ export interface BackupArchiveTable {
   created_at: string
 }
 
+/** A backup schedule: a cron trigger of Mistral's `trove.backup_create` workflow, or Coffer's own. */
+export interface BackupScheduleTable {
+  /** The cron trigger's name (troveclient: a UUID). */
+  id: string
+  project_id: string
+  instance_id: string
+  /** The backups' name; each run's backup is named this plus its time. */
+  name: string
+  description: string | null
+  /** The cron pattern as given: 5 fields, or 6 with seconds first (Quartz, Mistral). Read in UTC. */
+  pattern: string
+  incremental: number
+  /** Run a restore drill on each backup once it completed. */
+  verify: number
+  /** Retention: keep the last N completed backups of this schedule, and/or those of the last N days. */
+  keep_last: number | null
+  keep_days: number | null
+  /** JSON text of the Mistral workflow input, as sent (troveclient compares executions' input to it). */
+  workflow_input: string
+  /** The next time it fires (ISO); null when the pattern has no further time. */
+  next_run_at: string | null
+  last_run_at: string | null
+  created_at: string
+  updated_at: string
+}
+
+export type ScheduleRunState = 'RUNNING' | 'SUCCESS' | 'ERROR' | 'MISSED'
+
+/** One time a schedule was due: its Mistral execution. */
+export interface BackupScheduleRunTable {
+  id: string
+  schedule_id: string
+  /** The time the pattern named (ISO). */
+  scheduled_for: string
+  /** When Coffer asked for the backup; null for a MISSED run. */
+  started_at: string | null
+  state: ScheduleRunState
+  backup_id: string | null
+  /** Why it failed or was missed, shown to the owner. */
+  message: string | null
+  updated_at: string
+}
+
 export interface Schema {
   projects: ProjectTable
   users: UserTable
@@ -263,6 +306,8 @@ export interface Schema {
   datastore_use: DatastoreUseTable
   backups: BackupTable
   backup_archives: BackupArchiveTable
+  backup_schedules: BackupScheduleTable
+  backup_schedule_runs: BackupScheduleRunTable
 }
 
 export type Db = Kysely<Schema>
@@ -277,3 +322,5 @@ export type ConfigurationRow = Selectable<ConfigurationTable>
 export type NodeRow = Selectable<NodeTable>
 export type BackupRow = Selectable<BackupTable>
 export type BackupArchiveRow = Selectable<BackupArchiveTable>
+export type BackupScheduleRow = Selectable<BackupScheduleTable>
+export type BackupScheduleRunRow = Selectable<BackupScheduleRunTable>

@@ -1,6 +1,7 @@
 /**
  * The Keystone v3 subset Trove's clients need: version discovery, password login scoped to a
- * project, and token validation. The catalog points the `database` service at this same server.
+ * project, and token validation. The catalog points the `database` service (and `workflowv2`,
+ * Mistral's API subset for troveclient's schedules) at this same server.
  * Failed logins are throttled (identity/login-throttle.ts); a token is validated or revoked only by
  * its own user or the cloud admin (Keystone's `service_admin_or_token_subject`).
  */
@@ -44,6 +45,13 @@ function tokenBody(base: string, p: Principal) {
           name: 'trove',
           id: 'trove',
           endpoints: ['public', 'internal', 'admin'].map((iface) => ({ id: `trove-${iface}`, interface: iface, region: 'RegionOne', region_id: 'RegionOne', url })),
+        },
+        {
+          // Mistral's API subset for troveclient's schedule-* commands (routes/mistral.ts).
+          type: 'workflowv2',
+          name: 'mistral',
+          id: 'mistral',
+          endpoints: ['public', 'internal', 'admin'].map((iface) => ({ id: `mistral-${iface}`, interface: iface, region: 'RegionOne', region_id: 'RegionOne', url: `${base}/v2` })),
         },
         {
           type: 'identity',

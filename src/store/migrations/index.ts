@@ -13,6 +13,7 @@ import * as instanceAddresses from './0011-instance-addresses.js'
 import * as instanceActions from './0012-instance-actions.js'
 import * as volumeLimits from './0013-volume-limits.js'
 import * as backups from './0014-backups.js'
+import * as backupSchedules from './0015-backup-schedules.js'
 
 /** Migrations in order; compiled in, so the binary never looks for files at run time. */
 export const migrationProvider: MigrationProvider = {
@@ -31,5 +32,6 @@ export const migrationProvider: MigrationProvider = {
     '0012-instance-actions': instanceActions,
     '0013-volume-limits': volumeLimits,
     '0014-backups': backups,
+    '0015-backup-schedules': backupSchedules,
   }),
 }
