@@ -6,7 +6,10 @@
  * parent with children, a tampered object, a deleted instance whose backups still restore.
  */
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { promisify } from 'node:util'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { after, before, describe, it } from 'node:test'
@@ -150,6 +153,40 @@ describe('backups and restores through the API', () => {
     for (const id of ids) await api.api('DELETE', `/instances/${id}`)
     for (const id of ids) await api.waitGone(id)
   }
+
+  describe('through Trove\'s own clients, verbatim', { skip: !existsSync('/usr/bin/trove') && 'no trove CLI (make test installs it)' }, () => {
+    const run = promisify(execFile)
+    let scratch: string
+    const env = () => ({ PATH: process.env.PATH, HOME: scratch, ...Object.fromEntries([...readFileSync(join(coffer.home, 'openrc'), 'utf8').matchAll(/^export (\w+)='?(.*?)'?$/gm)].map((m) => [m[1], m[2]])) })
+    const trove = async (...args: string[]) => (await run('trove', args, { env: env(), timeout: 60_000 })).stdout
+    const field = (out: string, name: string) => new RegExp(`\\|\\s*${name}\\s*\\|\\s*(\\S+)`).exec(out)?.[1]
+    before(() => {
+      scratch = mkdtempSync('/tmp/coffer-backup-clients-')
+    })
+    after(() => rmSync(scratch, { recursive: true, force: true }))
+
+    it('trove backup-create, backup-list, backup-show, create --backup, backup-delete', async () => {
+      const redis = ENGINES.find((x) => x.type === 'redis')!
+      const src = await create('clients-src', redis, redis.createExtra)
+      await redis.write(at(src), 'cli', 5)
+      const created = await trove('backup-create', src.id, 'cli-backup', '--description', 'from trove')
+      const id = field(created, 'id')!
+      assert.match(created, /\|\s*status\s*\|\s*(NEW|BUILDING|SAVING|COMPLETED)\s/)
+      assert.equal((await waitBackup(id)).status, 'COMPLETED')
+      assert.match(await trove('backup-list'), new RegExp(id))
+      assert.match(await trove('backup-show', id), /\|\s*status\s*\|\s*COMPLETED/)
+      assert.match(await trove('backup-list-instance', src.id), new RegExp(id))
+      const restored = await trove('create', 'clients-copy', '1', '--size', '1', '--backup', id)
+      const copyId = field(restored, 'id')!
+      const copy = (await api.waitFor(copyId, (x) => ['ACTIVE', 'ERROR'].includes(x.body?.instance?.status), 180_000)).body.instance
+      assert.equal(copy.status, 'ACTIVE', JSON.stringify(copy))
+      assert.deepEqual(await redis.rows(at(copy)), await redis.rows(at(src)))
+      await remove(copy.id, src.id)
+      await trove('backup-delete', id)
+      for (let i = 0; i < 100 && (await api.api('GET', `/backups/${id}`)).status !== 404; i++) await sleep(200)
+      assert.equal((await api.api('GET', `/backups/${id}`)).status, 404)
+    })
+  })
 
   for (const e of ENGINES) {
     describe(e.type, () => {
