@@ -148,6 +148,17 @@ describe('backups and restores through the API', () => {
     }
     throw new Error(`backup ${id} did not end`)
   }
+  /** Runs a restore drill and resolves with the backup once its `verified` changed. */
+  const drill = async (id: string) => {
+    const before = (await api.api('GET', `/backups/${id}`)).body.backup.verified?.at
+    assert.equal((await api.api('POST', `/backups/${id}/action`, { verify: {} })).status, 202)
+    for (let i = 0; i < 600; i++) {
+      const b = (await api.api('GET', `/backups/${id}`)).body.backup
+      if (b.verified && b.verified.at !== before) return b
+      await sleep(200)
+    }
+    throw new Error(`the drill of backup ${id} did not end`)
+  }
   const restore = (name: string, restorePoint: Record<string, unknown>, e: EngineCase) => create(name, e, { restorePoint, datastore: undefined })
   const remove = async (...ids: string[]) => {
     for (const id of ids) await api.api('DELETE', `/instances/${id}`)
@@ -277,8 +288,15 @@ describe('backups and restores through the API', () => {
       it('refuses to restore a tampered backup, naming it', async () => {
         const victim = await backup(source.id, 'to-tamper')
         assert.equal(victim.status, 'COMPLETED')
+        // A restore drill of the sound backup passes: restored into a throwaway engine, every table read.
+        const drilled = await drill(victim.id)
+        assert.equal(drilled.verified?.status, 'passed', JSON.stringify(drilled))
+        assert.match(drilled.verified.detail, /read \d+ table/)
         const changed = await tamper(coffer.home, victim.id, e.type, source.id)
         assert.ok(changed, 'an object of the backup was found to alter')
+        const failed = await drill(victim.id)
+        assert.equal(failed.verified?.status, 'failed', 'the drill of the tampered backup fails, loudly')
+        assert.match(failed.status_detail, /RESTORE DRILL FAILED/)
         const r = await api.api('POST', '/instances', { instance: { name: `${e.type}-bad`, flavorRef: '1', volume: { size: 1 }, restorePoint: { backupRef: victim.id } } })
         if (r.status === 200) {
           const ended = (await api.waitFor(r.body.instance.id, (x) => ['ACTIVE', 'ERROR'].includes(x.body?.instance?.status), 180_000)).body.instance
