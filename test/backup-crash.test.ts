@@ -69,14 +69,6 @@ describe('a backup cut short', () => {
     assert.equal(r.status, 202, JSON.stringify(r.body))
     return r.body.backup.id as string
   }
-  const waitEnd = async (id: string) => {
-    for (let i = 0; i < 600; i++) {
-      const b = (await api.api('GET', `/backups/${id}`)).body.backup
-      if (!['NEW', 'BUILDING', 'SAVING'].includes(b.status)) return b
-      await sleep(200)
-    }
-    throw new Error(`backup ${id} did not end`)
-  }
   const waitForTool = async () => {
     for (let i = 0; i < 200 && processes('mariadb-backup').length === 0; i++) await sleep(25)
     assert.ok(processes('mariadb-backup').length > 0, 'the tool is running')
@@ -87,7 +79,7 @@ describe('a backup cut short', () => {
     await waitForTool()
     await sleep(300)
     for (const pid of processes('mariadb-backup')) process.kill(pid, 'SIGKILL')
-    const b = await waitEnd(id)
+    const b = await api.waitBackup(id)
     assert.equal(b.status, 'FAILED', JSON.stringify(b))
     assert.match(b.status_detail ?? '', /mariadb-backup|ended|signal|SIGKILL/i)
     assert.deepEqual(filesUnder(join(coffer.home, 'objects', 'backups', id)), [], 'no object and no partial file is left')
@@ -104,7 +96,7 @@ describe('a backup cut short', () => {
     assert.deepEqual([...processes('mariadb-backup'), ...processes('zstd')], [], 'the tools end with the server that read them')
     await coffer.restart()
     await api.login('admin', ADMIN_PASSWORD, 'admin')
-    const b = await waitEnd(id)
+    const b = await api.waitBackup(id)
     assert.ok(['COMPLETED', 'FAILED'].includes(b.status), JSON.stringify(b))
     const left = filesUnder(join(coffer.home, 'objects', 'backups', id))
     assert.ok(left.every((f) => !f.includes('.partial-')), `no partial file: ${left.join(', ')}`)

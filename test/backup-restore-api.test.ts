@@ -138,15 +138,7 @@ describe('backups and restores through the API', () => {
   const backup = async (instance: string, name: string, extra: Record<string, unknown> = {}) => {
     const r = await api.api('POST', '/backups', { backup: { name, instance, ...extra } })
     assert.equal(r.status, 202, JSON.stringify(r.body))
-    return waitBackup(r.body.backup.id)
-  }
-  const waitBackup = async (id: string) => {
-    for (let i = 0; i < 600; i++) {
-      const b = (await api.api('GET', `/backups/${id}`)).body.backup
-      if (!['NEW', 'BUILDING', 'SAVING'].includes(b.status)) return b
-      await sleep(200)
-    }
-    throw new Error(`backup ${id} did not end`)
+    return api.waitBackup(r.body.backup.id)
   }
   /** Runs a restore drill and resolves with the backup once its `verified` changed. */
   const drill = async (id: string) => {
@@ -183,7 +175,7 @@ describe('backups and restores through the API', () => {
       const created = await trove('backup-create', src.id, 'cli-backup', '--description', 'from trove')
       const id = field(created, 'id')!
       assert.match(created, /\|\s*status\s*\|\s*(NEW|BUILDING|SAVING|COMPLETED)\s/)
-      assert.equal((await waitBackup(id)).status, 'COMPLETED')
+      assert.equal((await api.waitBackup(id)).status, 'COMPLETED')
       assert.match(await trove('backup-list'), new RegExp(id))
       assert.match(await trove('backup-show', id), /\|\s*status\s*\|\s*COMPLETED/)
       assert.match(await trove('backup-list-instance', src.id), new RegExp(id))
@@ -212,7 +204,7 @@ describe('backups and restores through the API', () => {
         assert.equal(posted.status, 202)
         assert.equal(posted.body.backup.status, 'NEW')
         assert.equal((await api.api('GET', `/instances/${source.id}`)).body.instance.status, 'BACKUP', 'the instance shows BACKUP while one runs')
-        full = await waitBackup(posted.body.backup.id)
+        full = await api.waitBackup(posted.body.backup.id)
         assert.equal(full.status, 'COMPLETED', JSON.stringify(full))
         assert.ok(full.size >= 0 && full.data_size_bytes > 0 && full.taken_at, JSON.stringify(full))
         assert.equal(full.parent_id, null)

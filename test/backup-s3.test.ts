@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
 import mysql from 'mysql2/promise'
@@ -106,14 +105,6 @@ describe('backups on S3 (OpenStack Swift)', { skip: swiftMissing() }, () => {
     await swift?.stop()
   })
 
-  const waitBackup = async (id: string) => {
-    for (let i = 0; i < 600; i++) {
-      const b = (await api.api('GET', `/backups/${id}`)).body.backup
-      if (!['NEW', 'BUILDING', 'SAVING'].includes(b.status)) return b
-      await sleep(200)
-    }
-    throw new Error(`backup ${id} did not end`)
-  }
   const create = async (body: Record<string, unknown>) => {
     const r = await api.api('POST', '/instances', { instance: { flavorRef: '1', volume: { size: 1 }, ...body } })
     assert.equal(r.status, 200, JSON.stringify(r.body))
@@ -127,7 +118,7 @@ describe('backups on S3 (OpenStack Swift)', { skip: swiftMissing() }, () => {
       await e.write(at(src) as { host: string; port: number })
       const posted = await api.api('POST', '/backups', { backup: { name: 's3', instance: src.id } })
       assert.equal(posted.status, 202, JSON.stringify(posted.body))
-      const b = await waitBackup(posted.body.backup.id)
+      const b = await api.waitBackup(posted.body.backup.id)
       assert.equal(b.status, 'COMPLETED', JSON.stringify(b))
       assert.equal(b.storage_driver, 's3')
       assert.match(b.locationRef, /^s3:\/\/coffer-backups\//)
