@@ -27,7 +27,7 @@ import { controlData, runTool } from './pg-tool.js'
 import { passwordForServer } from './scram.js'
 import { ACCOUNT_SECRET, recordReplicaOf, seed } from './seed.js'
 import { withService } from './service-account.js'
-import { dropIdleSlots, ensureSlot } from './slots.js'
+import { checkpointSource, dropIdleSlots, ensureSlot } from './slots.js'
 import { readRecord, slotName, writeRecord, type ReplicationRecord } from './standby.js'
 
 const PROMOTE_TIMEOUT_MS = 60_000
@@ -65,9 +65,11 @@ async function prepareSource(ctx: InstanceContext): Promise<Account> {
       const role = c.escapeIdentifier(REPLICATION_USER)
       const verb = (await roleExists(c, REPLICATION_USER)) ? 'ALTER' : 'CREATE'
       // Saved before it is set: a crash in between is mended by the next call.
-      await c.query(`${verb} ROLE ${role} WITH LOGIN REPLICATION NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT PASSWORD ${c.escapeLiteral(await passwordForServer(password))}`)
+      await c.query(`${verb} ROLE ${role} WITH LOGIN REPLICATION NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT PASSWORD ${c.escapeLiteral(await passwordForServer(password))}`)
       await c.query(`GRANT CONNECT ON DATABASE postgres TO ${role}`)
       for (const fn of REWIND_FUNCTIONS) await c.query(`GRANT EXECUTE ON FUNCTION ${fn} TO ${role}`)
+      // See checkpointSource (slots.ts); pg_checkpoint is PostgreSQL 15's.
+      await c.query(`GRANT pg_checkpoint TO ${role}`)
     })
     // pg_hba's replication lines, for an engine started before it had them.
     await writeConfig(ctx)
@@ -111,13 +113,17 @@ async function rewind(ctx: InstanceContext, source: ReplicationSource): Promise<
 const sameSource = (a: ReplicationRecord['source'], b: ReplicationSource): boolean =>
   !!a && a.instanceId === b.instanceId && a.host === b.host && a.port === b.port && a.user === b.user && a.password === b.password
 
-/** Waits until the WAL receiver streams (from the source in primary_conninfo). */
-async function waitStreaming(ctx: InstanceContext): Promise<void> {
+/**
+ * Waits until the WAL receiver streams the source's timeline `timeline`. A receiver that only
+ * connects is not enough: a standby past its new source's fork point connects, streams the old
+ * timeline up to the fork and stops there, again and again.
+ */
+async function waitStreaming(ctx: InstanceContext, timeline: number): Promise<void> {
   const deadline = Date.now() + STREAMING_TIMEOUT_MS
   await withService(ctx, async (c) => {
     for (;;) {
-      const r = await c.query<{ status: string }>('SELECT status FROM pg_stat_wal_receiver')
-      if (r.rows[0]?.status === 'streaming') return
+      const r = await c.query<{ status: string; tli: number }>('SELECT status, received_tli AS tli FROM pg_stat_wal_receiver')
+      if (r.rows[0]?.status === 'streaming' && (r.rows[0]?.tli ?? 0) >= timeline) return
       if (Date.now() > deadline) throw new CofferError('TIMEOUT', `Replica ${ctx.instanceId} did not stream from its source within ${STREAMING_TIMEOUT_MS / 1000} s.`)
       ctx.signal?.throwIfAborted()
       await sleep(20)
@@ -126,21 +132,23 @@ async function waitStreaming(ctx: InstanceContext): Promise<void> {
 }
 
 async function follow(ctx: InstanceContext, source: ReplicationSource): Promise<void> {
-  await serialised(ctx, async () => {
+  const timeline = await serialised(ctx, async () => {
     const record = await readRecord(ctx)
     const running = await postmaster(ctx)
-    if (running && record?.role === 'replica' && sameSource(record.source, source) && (await withService(ctx, inRecovery))) return
     // The slot first: from now on the new source keeps the WAL this instance will ask for.
-    await ensureSlot(source, slotName(ctx.instanceId))
+    const tli = await ensureSlot(source, slotName(ctx.instanceId))
+    if (running && record?.role === 'replica' && sameSource(record.source, source) && (await withService(ctx, inRecovery))) return tli
+    await checkpointSource(source)
     if (running) await stopUnlocked(ctx)
     const rewound = await rewind(ctx, source)
     await recordReplicaOf(ctx, source)
     if (rewound) await writeRecord(ctx, { ...(await readRecord(ctx)), role: 'replica', rewound })
     await startUnlocked(ctx)
+    return tli
   })
   // Slots it kept as a source: its replicas follow someone else now.
   await withService(ctx, dropIdleSlots)
-  await waitStreaming(ctx)
+  await waitStreaming(ctx, timeline)
 }
 
 async function promote(ctx: InstanceContext): Promise<void> {

@@ -94,7 +94,6 @@ export async function renderReplication(ctx: InstanceContext, dataDir: string): 
       settings.push(['primary_conninfo', confString(primaryConninfo(ctx, record.source))])
       settings.push(['primary_slot_name', confString(slotName(ctx.instanceId))])
     }
-    settings.push(['recovery_target_timeline', confString('latest')])
     // Reconnect soon after the source restarts or the replica is repointed (default 5 s).
     settings.push(['wal_retrieve_retry_interval', confString('1s')])
   } else if (record?.role === 'source') {
