@@ -3,7 +3,8 @@
  * A, replicas B and C seeded from it; read-only replicas (user and root); status; synchronous
  * commits; a planned switchover (fence A, B catches up, B promoted, A and C follow B); then a
  * failover with divergence (B writes a row nobody received and crashes, C is promoted, B and A
- * rejoin through pg_rewind and lose that row).
+ * rejoin through pg_rewind and lose that row). KEEP_PG_REPL=1 keeps the engines and folders for a
+ * look at their logs (then stop them yourself).
  */
 import assert from 'node:assert/strict'
 import { copyFile, readFile, stat } from 'node:fs/promises'
