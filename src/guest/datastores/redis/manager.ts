@@ -22,6 +22,7 @@ import { renderAclFile, renderRedisConf, type RedisPaths } from './config.js'
 import { readOverrides, readOverridesSync } from './configuration.js'
 import { logSettings, logSwitches } from './log-switches.js'
 import { REDIS_SERVER, SERVICE_USER } from './manifest.js'
+import { readRole, replicationSettings, replPassword } from './replication-state.js'
 import { redisTuning } from './tuning.js'
 import { checkUsers, redisUsers } from './users.js'
 
@@ -119,10 +120,12 @@ async function writeConfig(ctx: InstanceContext, password: string): Promise<void
     if (err.code === 'ENOENT') return undefined
     throw err
   })
-  await writeFileAtomic(paths.aclFile, renderAclFile(acl, password), opts)
-  // With the guest logs' switches, and the configuration group's overrides over them, from what Coffer saved.
+  await writeFileAtomic(paths.aclFile, renderAclFile(acl, password, await replPassword(ctx)), opts)
+  // With the guest logs' switches, and the configuration group's overrides over them, from what
+  // Coffer saved; a replica's or a fenced source's settings over all (replication-state.ts).
   const overrides = { ...logSettings(await logSwitches.read(ctx)), ...(await readOverrides(ctx)) }
-  await writeFileAtomic(paths.conf, renderRedisConf(ctx, redisTuning(ctx.flavor), paths, overrides), opts)
+  const replication = replicationSettings(await readRole(ctx))
+  await writeFileAtomic(paths.conf, renderRedisConf(ctx, redisTuning(ctx.flavor), paths, overrides, replication), opts)
 }
 
 async function startUnlocked(ctx: InstanceContext): Promise<void> {
