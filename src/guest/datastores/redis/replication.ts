@@ -10,10 +10,11 @@
  * seed and at every follow, read through that same account, with rules added that keep them from
  * making the replica writable (REPLICA_LIMITS); its service user stays its own.
  *
- * Fence: `min-replicas-to-write` above any possible count refuses every client write at once
- * (NOREPLICAS), kept in the instance's records so a restart stays fenced, plus CLIENT PAUSE WRITE,
- * which stops key expiry and eviction, so the dataset stays as it was at the fence position.
- * No synchronous mode: Redis has none (WAIT is per client call).
+ * Fence: `min-replicas-to-write` above any possible count makes Redis refuse every client write at
+ * once (NOREPLICAS: commands, scripts, functions, MULTI), kept in the instance's records so a
+ * restart stays fenced. Not CLIENT PAUSE WRITE: it holds writers (and every EVAL) blocked instead of
+ * refusing them, and runs them when the pause ends. No synchronous mode: Redis has none (WAIT is
+ * per client call).
  */
 import { CofferError } from '../../../core/errors.js'
 import { writeFileAtomic } from '../common/files.js'
@@ -31,8 +32,6 @@ import {
 import { historyOf, sourceHistory, sourceView, type SourceHistory } from './source-view.js'
 import { infoFields } from './snapshot.js'
 
-/** How long a fence's CLIENT PAUSE lasts (a week): the refusal itself is min-replicas-to-write, which has no end. */
-const FENCE_PAUSE_MS = 7 * 24 * 3600 * 1000
 /** How long a replica's status waits for its source's offset (its lag in bytes) before leaving it out. */
 const LAG_PROBE_MS = 1_000
 
@@ -121,8 +120,7 @@ async function follow(ctx: InstanceContext, source: ReplicationSource): Promise<
         throw redacted(err, [source.password])
       }
       await c.call('REPLICAOF', source.host, String(source.port))
-      // A replica now, read-only: a fence's pause would only hold back the stream from its source.
-      await c.call('CLIENT', 'UNPAUSE')
+      // A replica now, read-only to clients whatever min-replicas-to-write says: the fence is moot.
       await c.call('CONFIG', 'SET', 'min-replicas-to-write', '0')
     }),
   )
@@ -137,7 +135,6 @@ async function promote(ctx: InstanceContext): Promise<void> {
       // Its users get back the commands a replica kept from them.
       if (role.users) await setUsers(c, role.users, false)
       await writeRole(ctx, {})
-      await c.call('CLIENT', 'UNPAUSE')
       await c.call('CONFIG', 'SET', 'min-replicas-to-write', '0', 'masteruser', '', 'masterauth', '')
     }),
   )
@@ -147,14 +144,13 @@ async function fence(ctx: InstanceContext): Promise<{ position: string }> {
   return locked(ctx, () =>
     withService(ctx, async (c) => {
       // One MULTI: the offset read is the last write before the refusals began.
-      const [, , info] = await transaction(c, [
+      const [, info] = await transaction(c, [
         ['CONFIG', 'SET', 'min-replicas-to-write', String(FENCE_REPLICAS), 'min-replicas-max-lag', '10'],
-        ['CLIENT', 'PAUSE', String(FENCE_PAUSE_MS), 'WRITE'],
         ['INFO', 'replication'],
       ])
       const now = historyOf(infoFields(String(info)))
       const role = await readRole(ctx)
-      // Fenced already: its first position stands (no client wrote since; only pings moved the offset).
+      // Fenced already: its first position stands (no client wrote since; only pings and expiries moved the offset).
       const fenced = role.fenced?.replid === now.replid ? role.fenced : { replid: now.replid, offset: now.offset }
       if (fenced !== role.fenced) await writeRole(ctx, { ...role, fenced })
       return { position: String(fenced.offset) }
