@@ -27,6 +27,6 @@ describe('datastore capabilities', () => {
     assert.deepEqual(await of('postgresql'), ['provisioning', 'databases', 'users', 'root', 'configuration', 'replication'])
     assert.deepEqual(await of('mariadb'), ['provisioning', 'databases', 'users', 'root', 'configuration', 'backup', 'incremental_backup', 'point_in_time_restore'])
     assert.deepEqual(await of('mysql'), ['provisioning', 'databases', 'users', 'root'])
-    assert.deepEqual(await of('redis'), ['provisioning', 'users', 'root', 'configuration', 'backup'])
+    assert.deepEqual(await of('redis'), ['provisioning', 'users', 'root', 'configuration', 'backup', 'replication'])
   })
 })
