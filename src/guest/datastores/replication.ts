@@ -15,6 +15,18 @@ export interface ReplicationSource {
   /** The replication account on the source (prepareSource made it) and its password. */
   readonly user: string
   readonly password: string
+  /**
+   * What the source's prepareSource handed over for its replicas beside the account (opaque to the
+   * node, e.g. PostgreSQL's service password: a hot standby logs in with its source's roles).
+   */
+  readonly carry?: Readonly<Record<string, string>>
+}
+
+/** What prepareSource gives a replica: the replication account, and anything else its seed needs. */
+export interface SourceAccount {
+  readonly user: string
+  readonly password: string
+  readonly carry?: Readonly<Record<string, string>>
 }
 
 /** What the engine says about its replication now. */
@@ -39,7 +51,7 @@ export interface ReplicationAdmin {
    * ctx.guestDir, made once), and whatever the engine needs (WAL level, binary logs, slots are the
    * caller's business). Idempotent. Resolves with the account for replicas.
    */
-  prepareSource(ctx: InstanceContext): Promise<{ readonly user: string; readonly password: string }>
+  prepareSource(ctx: InstanceContext): Promise<SourceAccount>
   /**
    * Seeds a NEW instance's empty volume (its envelope made, `engine.prepare` never run) as a
    * replica of `source` with the engine's own tool (pg_basebackup; mariadb-backup streamed with

@@ -25,7 +25,7 @@ import { dataDir, postmaster, serialised, startUnlocked, stopUnlocked, writeConf
 import { REPLICATION_USER } from './manifest.js'
 import { controlData, runTool } from './pg-tool.js'
 import { passwordForServer } from './scram.js'
-import { ACCOUNT_SECRET, recordReplicaOf, seed } from './seed.js'
+import { ACCOUNT_SECRET, recordReplicaOf, seed, SERVICE_SECRET } from './seed.js'
 import { withService } from './service-account.js'
 import { checkpointSource, dropIdleSlots, ensureSlot } from './slots.js'
 import { readRecord, slotName, writeRecord, type ReplicationRecord } from './standby.js'
@@ -75,7 +75,9 @@ async function prepareSource(ctx: InstanceContext): Promise<Account> {
     await writeConfig(ctx)
     await withService(ctx, reload)
   })
-  return { user: REPLICATION_USER, password }
+  // A hot standby cannot be given a service password of its own: its replicas log in with this one.
+  const service = await readSecret<{ password?: string }>(ctx.guestDir, SERVICE_SECRET)
+  return { user: REPLICATION_USER, password, ...(service?.password ? { carry: { servicePassword: service.password } } : {}) }
 }
 
 /** The position as pg_lsn takes it; refuses anything else before it reaches SQL. */

@@ -5,8 +5,8 @@
  *
  * The replica's service login: a hot standby is read-only, so it cannot be given a service
  * password of its own (no ALTER ROLE); its roles are the source's. It logs in with its source's
- * service password, which the node puts in this instance's guestDir (`postgresql-service.json`,
- * copied from the source's guestDir) before the seed. Root and users come from the source too.
+ * service password, which the source's prepareSource hands over (`carry.servicePassword`) and the
+ * seed keeps in this instance's guestDir. Root and users come from the source too.
  */
 import { access } from 'node:fs/promises'
 import { CofferError } from '../../../core/errors.js'
@@ -22,7 +22,7 @@ import { slotName, writeRecord } from './standby.js'
 
 /** guestDir file of the replication account's credentials (prepareSource; a replica keeps its source's). */
 export const ACCOUNT_SECRET = 'postgresql-replication-account'
-const SERVICE_SECRET = 'postgresql-service'
+export const SERVICE_SECRET = 'postgresql-service'
 
 const exists = (path: string): Promise<boolean> => access(path).then(() => true, () => false)
 
@@ -35,6 +35,8 @@ export async function recordReplicaOf(ctx: InstanceContext, source: ReplicationS
 
 export function seed(ctx: InstanceContext, source: ReplicationSource): Promise<void> {
   return serialised(ctx, async () => {
+    const carried = source.carry?.servicePassword
+    if (carried) await writeSecret(ctx.guestDir, SERVICE_SECRET, { password: carried })
     const service = await readSecret<{ password?: string }>(ctx.guestDir, SERVICE_SECRET)
     if (!service?.password) {
       throw new CofferError('ENGINE_NOT_PREPARED', `Replica ${ctx.instanceId} needs its source's PostgreSQL service secret before it is seeded.`, { retryable: false })
