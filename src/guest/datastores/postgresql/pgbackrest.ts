@@ -122,7 +122,10 @@ export async function pgbackrest(repo: Repo, command: string, args: readonly str
     PGBACKREST_JOB_RETRY: '0',
   }
   // /etc/pgbackrest.conf (Debian's) must not add to or override Coffer's options.
-  const child = spawn('pgbackrest', ['--no-config', ...args, command], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+  // Options first, then the command and its parameters (WAL file names, paths).
+  const options_ = args.filter((a) => a.startsWith('--'))
+  const params = args.filter((a) => !a.startsWith('--'))
+  const child = spawn('pgbackrest', ['--no-config', ...options_, command, ...params], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   child.stdout.setEncoding('utf8').on('data', (d: string) => (options.onStdout ? options.onStdout(d) : (stdout += d)))

@@ -109,7 +109,7 @@ async function startRecovery(ctx: InstanceContext, restoreTime: Date | undefined
   await writeFileAtomic(join(data, 'recovery.signal'), '', own)
   const target = restoreTime ? [`recovery_target_time=${pgTime(restoreTime)}`] : ['recovery_target=immediate']
   const settings = [
-    "listen_addresses=''",
+    'listen_addresses=',
     `hba_file=${hba}`,
     `restore_command=cp '${stage}'/%f %p`,
     'archive_mode=off',
