@@ -59,10 +59,11 @@ async function filesUnder(dir: string): Promise<string[]> {
   return out
 }
 
-const pgbackrestProcesses = async (): Promise<number[]> => {
-  const found: number[] = []
+const pgbackrestProcesses = async (): Promise<string[]> => {
+  const found: string[] = []
   for (const name of await readdir('/proc')) {
-    if (/^\d+$/.test(name) && (await procStat(Number(name)))?.comm === 'pgbackrest') found.push(Number(name))
+    const st = /^\d+$/.test(name) ? await procStat(Number(name)) : undefined
+    if (st?.comm === 'pgbackrest' && st.state !== 'Z') found.push(`${name} ${st.state} ${(await readFile(`/proc/${name}/cmdline`, 'utf8').catch(() => '')).replace(/\0/g, ' ')}`)
   }
   return found
 }
@@ -187,7 +188,8 @@ describe('PostgreSQL backups (pgBackRest)', async () => {
 
   it('refuses a tampered backup with OBJECT_CORRUPT naming it, and leaves the volume empty', async () => {
     const dir = join(objectsRoot, 'pgbackrest', ctx.instanceId, 'backup', ctx.instanceId, full.position.label!)
-    const candidates = await Promise.all((await filesUnder(join(dir, 'pg_data', 'base'))).map(async (f) => ({ f, size: (await stat(f)).size })))
+    // The largest stored file of the backup (a bundle of the cluster's small files, or a big table's file).
+    const candidates = await Promise.all((await filesUnder(dir)).filter((f) => !/manifest/.test(f)).map(async (f) => ({ f, size: (await stat(f)).size })))
     const victim = candidates.sort((a, b) => b.size - a.size)[0]!.f
     const fh = await open(victim, 'r+')
     const at = Math.floor((await fh.stat()).size / 2)
@@ -216,10 +218,14 @@ describe('PostgreSQL backups (pgBackRest)', async () => {
     const started = performance.now()
     const running = admin.backup({ ...ctx, signal: ac.signal }, { backupId: 'b-cut', location, prefix: 'backups/b-cut/', dataKey: randomBytes(32), archive })
     running.catch(() => undefined)
-    // Cancel once pgBackRest has started writing the new backup's files.
+    let settled = false
+    running.then(() => (settled = true), () => (settled = true))
+    // Cancel once pgBackRest has written 10 MB of the new backup (the big table is ~190 MB).
     for (;;) {
+      assert.equal(settled, false, 'the backup was still running when cancelled')
       const dirs = (await readdir(backupDir)).filter((d) => /^\d{8}-\d{6}F/.test(d) && !before.includes(d))
-      if (dirs.length && (await filesUnder(join(backupDir, dirs[0]!))).length > 50) break
+      const sizes = dirs.length ? await Promise.all((await filesUnder(join(backupDir, dirs[0]!))).map(async (f) => (await stat(f).catch(() => ({ size: 0 }))).size)) : []
+      if (sizes.reduce((a, b) => a + b, 0) > 10 * 1024 * 1024) break
       await sleep(10)
     }
     ac.abort()
