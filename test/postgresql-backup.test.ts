@@ -216,7 +216,11 @@ describe('PostgreSQL backups (pgBackRest)', async () => {
     const backupDir = join(objectsRoot, 'pgbackrest', ctx.instanceId, 'backup', ctx.instanceId)
     const ac = new AbortController()
     const started = performance.now()
-    const running = admin.backup({ ...ctx, signal: ac.signal }, { backupId: 'b-cut', location, prefix: 'backups/b-cut/', dataKey: randomBytes(32), archive })
+    const progress: number[] = []
+    const running = admin.backup(
+      { ...ctx, signal: ac.signal },
+      { backupId: 'b-cut', location, prefix: 'backups/b-cut/', dataKey: randomBytes(32), archive, onProgress: (b) => progress.push(b) },
+    )
     running.catch(() => undefined)
     let settled = false
     running.then(() => (settled = true), () => (settled = true))
@@ -230,7 +234,7 @@ describe('PostgreSQL backups (pgBackRest)', async () => {
     }
     ac.abort()
     await assert.rejects(running)
-    t.diagnostic(`cancelled after ${Math.round(performance.now() - started)} ms`)
+    t.diagnostic(`cancelled after ${Math.round(performance.now() - started)} ms; progress reports before the cancel: ${progress.length}`)
     const after = (await stanzaInfo({ settings: location.settings, store: location.store, stanza: ctx.instanceId, key: archive.key })).backups.map((b) => b.label)
     assert.deepEqual(after, before, 'no backup recorded')
     assert.deepEqual((await readdir(backupDir)).filter((d) => /^\d{8}-\d{6}F/.test(d)).sort(), [...before].sort(), 'no backup folder left')

@@ -26,23 +26,6 @@ async function removeUnrecorded(repo: Repo): Promise<void> {
   }
 }
 
-/** Reports pgBackRest's own progress (info's lock shows bytes copied) about once a second. */
-function pollProgress(repo: Repo, onProgress: ((bytes: number) => void) | undefined): () => void {
-  if (!onProgress) return () => undefined
-  let stopped = false
-  void (async () => {
-    while (!stopped) {
-      await new Promise((r) => setTimeout(r, 1_000))
-      if (stopped) break
-      const lock = await stanzaInfo(repo).then((i) => i.lock, () => undefined)
-      if (!stopped && lock?.['size-cplt'] !== undefined) onProgress(lock['size-cplt'])
-    }
-  })()
-  return () => {
-    stopped = true
-  }
-}
-
 function positionOf(b: InfoBackup): Record<string, string> {
   return {
     label: b.label,
@@ -68,7 +51,6 @@ async function backup(ctx: InstanceContext, request: BackupRequest): Promise<Bac
     }
   }
   const labels = new Set(before.backups.map((b) => b.label))
-  const stopPolling = pollProgress(repo, request.onProgress)
   let made: InfoBackup | undefined
   let finishedAt: number
   try {
@@ -79,6 +61,7 @@ async function backup(ctx: InstanceContext, request: BackupRequest): Promise<Bac
     made = (await stanzaInfo(repo)).backups.find((b) => !labels.has(b.label))
     if (!made) throw new CofferError('BACKUP_TOOL_FAILED', 'pgbackrest backup ended without recording a backup.', { retryable: false })
     const sealed = await sealRepository(request.location.store, request, repo)
+    // 2.45's info tells no progress of a running backup: the bytes are reported once, at the end.
     request.onProgress?.(made.info.size)
     return {
       objects: [sealed],
@@ -92,8 +75,6 @@ async function backup(ctx: InstanceContext, request: BackupRequest): Promise<Bac
     await removeUnrecorded(repo).catch(() => undefined)
     await request.location.store.delete(repositoryKey(request.prefix)).catch(() => undefined)
     throw err
-  } finally {
-    stopPolling()
   }
 }
 

@@ -13,16 +13,16 @@ import { spawn } from 'node:child_process'
 import { lstat, mkdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { ObjectStoreSettings } from '../../../config.js'
 import { CofferError } from '../../../core/errors.js'
 import type { ObjectStore } from '../../../storage/object-store.js'
+import type { BackupLocation } from '../backup.js'
 import { removeTree } from '../common/files.js'
 import { ENGINE_ENV } from '../common/process.js'
 import { SERVICE_USER } from './manifest.js'
 
 /** One instance's repository: where it is, its stanza, its passphrase (the archive key). */
 export interface Repo {
-  readonly settings: ObjectStoreSettings
+  readonly settings: BackupLocation['settings']
   readonly store: ObjectStore
   readonly stanza: string
   readonly key: Buffer
@@ -188,8 +188,8 @@ export interface InfoBackup {
 
 export interface StanzaInfo {
   readonly backups: readonly InfoBackup[]
-  /** Held while a backup runs; pgBackRest 2.45 tells its progress. */
-  readonly lock?: { readonly held: boolean; readonly size?: number; readonly 'size-cplt'?: number }
+  /** Held while a backup runs. */
+  readonly lock?: { readonly held: boolean }
 }
 
 /** The stanza's backups, oldest first (none when the stanza does not exist yet). */
