@@ -8,6 +8,7 @@ import type { ConfigurationValues } from '../../../core/configuration.js'
 import type { InstanceContext } from '../datastore.js'
 import { REPLICATION_USER, SERVICE_USER } from './manifest.js'
 import { settingText } from './parameters.js'
+import { archiveCommand } from './wal-spool.js'
 import type { PostgresqlTuning } from './tuning.js'
 
 /** A postgresql.conf string literal; refuses line breaks, which no setting of ours needs. */
@@ -37,6 +38,9 @@ export function renderPostgresqlConf(ctx: InstanceContext, tuning: PostgresqlTun
     ['max_wal_senders', '10'],
     ['max_replication_slots', '10'],
     ['hot_standby', 'on'],
+    // On from the first start, so enabling point-in-time restore never needs a restart (wal-spool.ts).
+    ['archive_mode', 'on'],
+    ['archive_command', confString(archiveCommand(ctx))],
     ['dynamic_shared_memory_type', 'posix'],
     ['logging_collector', 'on'],
     ['log_directory', confString(logDir)],

@@ -14,6 +14,7 @@ import { postgresqlRoot } from './root.js'
 import { postgresqlConfiguration } from './configuration.js'
 import { postgresqlLogs } from './logs.js'
 import { postgresqlReplication } from './replication.js'
+import { postgresqlBackup } from './backup.js'
 
 export const postgresql: Datastore = defineDatastore({
   discover: discoverPostgresql,
@@ -31,4 +32,5 @@ export const postgresql: Datastore = defineDatastore({
   configuration: postgresqlConfiguration,
   logs: postgresqlLogs,
   replication: postgresqlReplication,
+  backup: postgresqlBackup,
 })

@@ -35,7 +35,7 @@ const STOP_STEPS: StopSteps = [['SIGINT', 60_000], ['SIGQUIT', 10_000], ['SIGKIL
 
 /** The instance's data folder. */
 export const dataDir = (ctx: InstanceContext): string => join(ctx.volumeDir, 'data')
-const logDir = (ctx: InstanceContext): string => join(ctx.volumeDir, 'log')
+export const logDir = (ctx: InstanceContext): string => join(ctx.volumeDir, 'log')
 // In guestDir, not on the volume: the engine's account cannot forge it.
 export const dataReady = (ctx: InstanceContext): string => join(ctx.guestDir, 'postgresql-data-ready')
 
@@ -142,6 +142,14 @@ export async function stopUnlocked(ctx: InstanceContext): Promise<void> {
   if (!running) return
   if (await signalUntilExit(running.pid, STOP_STEPS)) return
   throw engineWouldNotStop('PostgreSQL', ctx.instanceId, running.pid)
+}
+
+/** The live postmaster's pid, if one runs on this instance's data folder. */
+export const runningPostmaster = async (ctx: InstanceContext): Promise<number | undefined> => (await postmaster(ctx))?.pid
+
+/** Records a data folder laid down by other means (a restore) as complete: prepare never replaces it. */
+export async function markDataReady(ctx: InstanceContext): Promise<void> {
+  await writeFileAtomic(dataReady(ctx), `${ctx.version.versionNumber}\n`, { mode: 0o600, durable: true })
 }
 
 /** Copies the template into an empty data folder, unless a completed copy is recorded. */
