@@ -107,6 +107,12 @@ export function renderMyCnf(
     ['server_id', serverIdOf(ctx.instanceId)],
     ['binlog_format', 'ROW'],
     ['binlog_expire_logs_seconds', String(BINLOG_EXPIRE_SECONDS)],
+    // Replication (replication.ts): a replica logs what it applies, so once promoted its binary log
+    // serves the other replicas; relay logs named here, not after the host name, which may change.
+    ['log_slave_updates', 'ON'],
+    ['relay_log', 'relay-bin'],
+    // A replica notices a silent source within seconds (the source's heartbeat is 1 s, CHANGE MASTER).
+    ['slave_net_timeout', '10'],
   ]
   const wanted = new Map([...overrides].map(([k, v]) => [optionKey(k), v]))
   const lines: string[] = place.map(([k, v]) => `${k} = ${cnfValue(v)}`)
@@ -131,4 +137,11 @@ export const MARIADB_ONLY_SETTINGS: readonly (readonly [string, string])[] = [
   // Aria holds the system tables and on-disk internal temporary tables; the default 128M cache is
   // 5 MB of idle PSS, and the OS page cache serves Aria's files as well.
   ['aria_pagecache_buffer_size', '16M'],
+  // GTID replication (replication.ts): a replica stops at a transaction out of order (one its source
+  // never had) instead of applying it over diverged data; a source rejoining with transactions the
+  // new source lacks is refused, not silently merged.
+  ['gtid_strict_mode', 'ON'],
+  // Every instance acknowledges to a semi-synchronous source when it replicates; only a source
+  // told to (setSynchronous) waits for it. The setting is read when the replica's IO thread starts.
+  ['rpl_semi_sync_slave_enabled', 'ON'],
 ]
