@@ -8,6 +8,9 @@
  * go to diagnostics.
  */
 import assert from 'node:assert/strict'
+import { readdir, stat } from 'node:fs/promises'
+import { connect as netConnect } from 'node:net'
+import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { after, before, describe, it } from 'node:test'
@@ -15,7 +18,8 @@ import * as mysql from 'mysql2/promise'
 import type { InstanceContext } from '../src/guest/datastores/datastore.js'
 import { mariadb } from '../src/guest/datastores/mariadb/index.js'
 import type { MariadbReplication } from '../src/guest/datastores/mariadb/replication.js'
-import { withService } from '../src/guest/datastores/mariadb/service-account.js'
+import { dataDir } from '../src/guest/datastores/mariadb/manager.js'
+import { servicePasswords, withService } from '../src/guest/datastores/mariadb/service-account.js'
 import type { ReplicationSource } from '../src/guest/datastores/replication.js'
 import { type GuestHome, makeGuestHome } from './helpers/guest-context.js'
 
@@ -35,10 +39,15 @@ describe('MariaDB replication', async () => {
   let c: InstanceContext // a second replica of a; then of b; then diverged
   let fromA: ReplicationSource
 
-  const connect = (ctx: InstanceContext, user: string, password: string) =>
-    mysql.createConnection({ host: '127.0.0.1', port: ctx.port, user, password, database: user === 'alice' ? 'shop' : undefined, connectTimeout: 5000 })
-  const as = async <T>(ctx: InstanceContext, user: string, password: string, fn: (s: mysql.Connection) => Promise<T>): Promise<T> => {
-    const s = await connect(ctx, user, password)
+  // Clients come from 127.0.0.2 (the source's allowed_cidrs); replicas connect from 127.0.0.1.
+  // mysql2 takes a localAddress option but does not use it: the socket is made here.
+  const connect = (ctx: InstanceContext, user: string, password: string, from = '127.0.0.2') =>
+    mysql.createConnection({
+      stream: netConnect({ host: '127.0.0.1', port: ctx.port, localAddress: from }),
+      user, password, database: user === 'alice' ? 'shop' : undefined, connectTimeout: 5000,
+    })
+  const as = async <T>(ctx: InstanceContext, user: string, password: string, fn: (s: mysql.Connection) => Promise<T>, from?: string): Promise<T> => {
+    const s = await connect(ctx, user, password, from)
     try {
       return await fn(s)
     } finally {
@@ -71,7 +80,8 @@ describe('MariaDB replication', async () => {
   before(async () => {
     assert.ok(version, 'MariaDB is installed')
     guest = await makeGuestHome(mariadb, version, { label: 'mariadb-repl', instanceId: '00000000-0000-4000-8000-00000000a001' })
-    a = guest.ctx
+    // Only 127.0.0.2 may reach the first source: its replicas, from 127.0.0.1, replicate all the same.
+    a = { ...guest.ctx, allowedCidrs: ['127.0.0.2/32'] }
     b = await guest.newContext('b', '00000000-0000-4000-8000-00000000b002')
     c = await guest.newContext('c', '00000000-0000-4000-8000-00000000c003')
   })
@@ -100,6 +110,9 @@ describe('MariaDB replication', async () => {
     const bytes = await seed(b, a, fromA)
     t.diagnostic(`seed of ${(bytes / 1048576).toFixed(1)} MB (snapshot + mbstream + prepare + private run): ${Math.round(performance.now() - started)} ms`)
     assert.equal((await engine.status(b)).state, 'stopped', 'the seed leaves the engine stopped')
+    assert.notEqual((await servicePasswords(b))[0], (await servicePasswords(a))[0], 'the replica has a service password of its own')
+    for (const path of [dataDir(b), join(dataDir(b), 'shop', 't.ibd')]) assert.equal((await stat(path)).uid, b.account.uid, `${path} is the replica's account's`)
+    await until('the snapshot\'s scratch folder to go', async () => !(await readdir(a.guestDir)).some((n) => n.startsWith('mariadb-snapshot-')))
     started = performance.now()
     await engine.start(b)
     assert.equal((await engine.status(b)).healthy, true, "Coffer's service login works on the replica")
@@ -107,6 +120,8 @@ describe('MariaDB replication', async () => {
     await has(b, 2)
     t.diagnostic(`replica start to streaming a new row: ${Math.round(performance.now() - started)} ms`)
     assert.deepEqual(await ids(b), [1, 2])
+    await assert.rejects(as(a, 'alice', ALICE, (s) => s.query('SELECT 1'), '127.0.0.1'), 'clients from 127.0.0.1 are refused by the source')
+    await assert.rejects(as(a, 'coffer_repl', 'wrong', (s) => s.query('SELECT 1'), '127.0.0.1'), { code: 'ER_ACCESS_DENIED_ERROR' })
   })
 
   it('refuses writes on the replica from its users and from root, also after a restart', async () => {
@@ -164,7 +179,13 @@ describe('MariaDB replication', async () => {
 
   it('fences the source, sees the replica caught up, promotes it and writes on it', async (t) => {
     const rootSession = await connect(a, 'root', ROOT)
+    // A transaction open across the fence cannot commit after it.
+    const open = await connect(a, 'alice', ALICE)
+    await open.query('BEGIN')
+    await open.query("INSERT INTO shop.t VALUES (22, 'open')")
     const { position } = await repl.fence(a)
+    await assert.rejects(open.query('COMMIT'), refusedWrite)
+    await open.end()
     assert.match(position, /^0-\d+-\d+$/)
     await assert.rejects(write(a, 20, 'fenced'), refusedWrite)
     await assert.rejects(rootSession.query('SELECT 1'), 'the fence ended root sessions')
@@ -174,9 +195,11 @@ describe('MariaDB replication', async () => {
     await until('the replica to catch up', () => repl.caughtUp(b, position), 10_000)
     const started = performance.now()
     await repl.promote(b)
+    const promoted = performance.now()
     await write(b, 6, 'new source')
-    t.diagnostic(`promote to a committed write on the new source: ${Math.round(performance.now() - started)} ms`)
+    t.diagnostic(`promote: ${Math.round(promoted - started)} ms; to a committed write on the new source: ${Math.round(performance.now() - started)} ms`)
     assert.equal((await repl.status(b)).role, 'source')
+    assert.deepEqual(await ids(b), [1, 2, 3, 4, 5, 6], 'everything committed before the fence, nothing after')
     await repl.promote(b)
     // After a restart too.
     await engine.stop(b)
@@ -189,6 +212,8 @@ describe('MariaDB replication', async () => {
     assert.deepEqual(account, { user: fromA.user, password: fromA.password }, 'the promoted replica already has the account')
     const fromB = { instanceId: b.instanceId, host: '127.0.0.1', port: b.port, ...account }
     await repl.follow(c, fromB)
+    // The old source stopped meanwhile (as after a crash): follow starts it, read-only.
+    await engine.stop(a)
     await repl.follow(a, fromB)
     await repl.follow(a, fromB)
     await has(a, 7)
@@ -203,11 +228,12 @@ describe('MariaDB replication', async () => {
     await until('two replicas on the new source', async () => (await repl.status(b)).replicas === 2)
   })
 
-  it('refuses to rejoin an instance with transactions the new source lacks, leaving it read-only', async () => {
+  it('refuses to rejoin an instance with transactions the new source lacks, leaving it read-only', async (t) => {
     await repl.promote(c)
     await write(c, 40, 'only on c')
     const fromB = { instanceId: b.instanceId, host: '127.0.0.1', port: b.port, ...(await repl.prepareSource(b)) }
     await assert.rejects(repl.follow(c, fromB), (err: { code?: string; message?: string }) => {
+      t.diagnostic(`refused: ${err.message}`)
       assert.equal(err.code, 'ENGINE_STATE_CONFLICT')
       assert.match(err.message ?? '', /cannot follow its new source without losing its own data/)
       return true
@@ -215,6 +241,7 @@ describe('MariaDB replication', async () => {
     assert.equal((await repl.status(c)).role, 'fenced')
     await assert.rejects(write(c, 41, 'no'), refusedWrite)
     assert.ok((await ids(c)).includes(40), 'its own row is kept')
+    await assert.rejects(repl.seed(c, fromB), { code: 'NOT_IMPLEMENTED' }, 'a seed needs the source\'s snapshot')
     assert.ok(!(await ids(b)).includes(40))
   })
 })

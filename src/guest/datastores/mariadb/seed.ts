@@ -75,12 +75,12 @@ async function layDown(ctx: InstanceContext, snapshot: Readable): Promise<string
 export function seedReplica(server: MysqlFamilyServer, engine: EngineLifecycle) {
   return async (ctx: InstanceContext, source: ReplicationSource, snapshot?: Readable): Promise<void> => {
     if (!snapshot) {
-      throw new CofferError('ENGINE_NOT_PREPARED', `A MariaDB replica is seeded from a copy of its source (replication.snapshot on the source's node), which instance ${ctx.instanceId} was not given.`, { retryable: false })
+      throw new CofferError('NOT_IMPLEMENTED', `A MariaDB replica is seeded from a copy of its source (replication.snapshot on the source's node), which instance ${ctx.instanceId} was not given.`, { retryable: false })
     }
-    // A seed after a crash may have left its private server running.
-    await engine.stop(ctx)
-    await clearVolume(ctx, server)
     try {
+      // A seed after a crash may have left its private server running.
+      await engine.stop(ctx)
+      await clearVolume(ctx, server)
       // Before the first start of any server on this volume: every start from now on is read-only.
       await writeRole(ctx, { role: 'replica' })
       await saveCredentials(ctx, source)
@@ -98,6 +98,7 @@ export function seedReplica(server: MysqlFamilyServer, engine: EngineLifecycle) 
       }, { binlog: true })
       await writeFileAtomic(dataReadyPath(ctx, server), `${ctx.version.versionNumber}\n`, { mode: 0o600, durable: true })
     } catch (err) {
+      // Ends the source's tool too, whatever failed.
       snapshot.destroy()
       await engine.stop(ctx).catch(() => undefined)
       await clearVolume(ctx, server)
