@@ -11,10 +11,10 @@ import assert from 'node:assert/strict'
 import { readdir, stat } from 'node:fs/promises'
 import { connect as netConnect } from 'node:net'
 import { join } from 'node:path'
-import { PassThrough } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { after, before, describe, it } from 'node:test'
 import * as mysql from 'mysql2/promise'
+import { ByteCounter } from '../src/guest/datastores/common/sealed-objects.js'
 import type { InstanceContext } from '../src/guest/datastores/datastore.js'
 import { mariadb } from '../src/guest/datastores/mariadb/index.js'
 import type { MariadbReplication } from '../src/guest/datastores/mariadb/replication.js'
@@ -68,12 +68,11 @@ describe('MariaDB replication', async () => {
   }
   const has = (ctx: InstanceContext, id: number) => until(`row ${id} on ${ctx.instanceId}`, async () => (await ids(ctx)).includes(id))
   const seed = async (replica: InstanceContext, source: InstanceContext, to: ReplicationSource): Promise<number> => {
-    const counted = new PassThrough()
-    let bytes = 0
-    counted.on('data', (d: Buffer) => (bytes += d.length))
+    // Counted on the way, without reading it before the seed does.
+    const counted = new ByteCounter()
     ;(await repl.snapshot(source)).pipe(counted)
     await repl.seed(replica, to, counted)
-    return bytes
+    return counted.bytes
   }
   const refusedWrite = { code: 'ER_OPTION_PREVENTS_STATEMENT' }
 
@@ -173,8 +172,9 @@ describe('MariaDB replication', async () => {
   it('seeds a second replica', async () => {
     await seed(c, a, fromA)
     await engine.start(c)
-    await has(c, 5)
-    assert.equal((await repl.status(a)).replicas, 2)
+    await write(a, 9, 'to c')
+    await has(c, 9)
+    await until('two replicas on the source', async () => (await repl.status(a)).replicas === 2)
   })
 
   it('fences the source, sees the replica caught up, promotes it and writes on it', async (t) => {
@@ -199,7 +199,7 @@ describe('MariaDB replication', async () => {
     await write(b, 6, 'new source')
     t.diagnostic(`promote: ${Math.round(promoted - started)} ms; to a committed write on the new source: ${Math.round(performance.now() - started)} ms`)
     assert.equal((await repl.status(b)).role, 'source')
-    assert.deepEqual(await ids(b), [1, 2, 3, 4, 5, 6], 'everything committed before the fence, nothing after')
+    assert.deepEqual(await ids(b), [1, 2, 3, 4, 5, 6, 9], 'everything committed before the fence, nothing after')
     await repl.promote(b)
     // After a restart too.
     await engine.stop(b)
@@ -211,6 +211,7 @@ describe('MariaDB replication', async () => {
     const account = await repl.prepareSource(b)
     assert.deepEqual(account, { user: fromA.user, password: fromA.password }, 'the promoted replica already has the account')
     const fromB = { instanceId: b.instanceId, host: '127.0.0.1', port: b.port, ...account }
+    await assert.rejects(repl.follow(c, { ...fromB, password: 'wrong' }), { code: 'ENGINE_AUTH_FAILED' })
     await repl.follow(c, fromB)
     // The old source stopped meanwhile (as after a crash): follow starts it, read-only.
     await engine.stop(a)

@@ -26,13 +26,16 @@ interface Credentials {
 const SECRET = 'mariadb-replication'
 const REPL = account(REPLICATION_USER, '%')
 
+/** The account this instance made (a source) or was last given (a replica). */
+export const savedCredentials = (ctx: InstanceContext): Promise<Credentials | undefined> => readSecret<Credentials>(ctx.guestDir, SECRET)
+
 /** Keeps the account a replica was given, for when it is promoted. */
 export const saveCredentials = (ctx: InstanceContext, source: Pick<ReplicationSource, 'user' | 'password'>): Promise<void> =>
   writeSecret(ctx.guestDir, SECRET, { user: source.user, password: source.password })
 
 /** ReplicationAdmin.prepareSource: the account (made or fixed, idempotently), and root without READ_ONLY ADMIN. */
 export async function prepareSource(ctx: InstanceContext): Promise<Credentials> {
-  let saved = await readSecret<Credentials>(ctx.guestDir, SECRET)
+  let saved = await savedCredentials(ctx)
   if (saved?.user !== REPLICATION_USER || !saved.password) {
     saved = { user: REPLICATION_USER, password: newPassword() }
     await writeSecret(ctx.guestDir, SECRET, saved)

@@ -21,7 +21,7 @@ import type { EngineLifecycle, InstanceContext } from '../datastore.js'
 import type { ReplicationAdmin, ReplicationSource, ReplicationStatus } from '../replication.js'
 import type { MysqlClient } from './client.js'
 import type { MysqlFamilyServer } from './manifest.js'
-import { changeMaster, prepareSource, saveCredentials } from './replication-account.js'
+import { changeMaster, prepareSource, saveCredentials, savedCredentials } from './replication-account.js'
 import { readRole, SEMI_SYNC_TIMEOUT_MS, writeRole } from './replication-role.js'
 import { seedReplica } from './seed.js'
 import { withService } from './service-account.js'
@@ -53,6 +53,8 @@ const ACCEPT_WAIT_MS = 10_000
 const APPLY_WAIT_SECONDS = 60
 /** The source's answer to a replica asking for a position it cannot serve (the engine's ER_MASTER_FATAL_ERROR_READING_BINLOG). */
 const CANNOT_SERVE_POSITION = 1236
+/** The source refused the replication account's login (ER_ACCESS_DENIED_ERROR). */
+const ACCESS_DENIED = 1045
 
 async function slaveStatus(c: MysqlClient): Promise<SlaveStatus | undefined> {
   const [rows] = await c.query<SlaveStatus[]>('SHOW SLAVE STATUS')
@@ -101,6 +103,10 @@ async function awaitAccepted(ctx: InstanceContext, c: MysqlClient): Promise<void
     if (!st) throw conflict(ctx, 'its replica threads are not configured')
     const ioError = Number(st.Last_IO_Errno)
     const sqlError = Number(st.Last_SQL_Errno)
+    if (ioError === ACCESS_DENIED) {
+      // Left as it is: the IO thread keeps trying, and follow with the right password repoints it.
+      throw new CofferError('ENGINE_AUTH_FAILED', `The source refused instance ${ctx.instanceId}'s replication login: ${st.Last_IO_Error}`, { retryable: false })
+    }
     if (ioError === CANNOT_SERVE_POSITION || sqlError !== 0) {
       await c.query('STOP SLAVE')
       await c.query('RESET SLAVE ALL')
@@ -116,13 +122,14 @@ async function awaitAccepted(ctx: InstanceContext, c: MysqlClient): Promise<void
 async function follow(engine: EngineLifecycle, ctx: InstanceContext, source: ReplicationSource): Promise<void> {
   // First: whatever starts the engine from now on starts it read-only.
   await writeRole(ctx, { role: 'replica' })
+  const previous = await savedCredentials(ctx)
   await saveCredentials(ctx, source)
   await engine.start(ctx)
   await withService(ctx, async (c) => {
     await makeReadOnly(c)
     await setSemiSync(c, false)
     const st = await slaveStatus(c)
-    const same = st && st.Master_Host === source.host && Number(st.Master_Port) === source.port && st.Master_User === source.user
+    const same = st && st.Master_Host === source.host && Number(st.Master_Port) === source.port && st.Master_User === source.user && previous?.password === source.password
     if (same && st.Slave_IO_Running === 'Yes' && st.Slave_SQL_Running === 'Yes') return
     if (st) {
       await c.query('STOP SLAVE')
