@@ -3,7 +3,7 @@
  * but no network (socket only, in the private runDir), no binary log (what a restore replays is
  * not this instance's history) and no grant tables at first, since the restored mysql.user holds
  * another instance's service password. The caller loads the grant tables (FLUSH PRIVILEGES) once it
- * has set this instance's own.
+ * has set this instance's own. A replica's seed (seed.ts) runs it too, with its binary log on.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { engineExited, engineNotReady, engineWouldNotStop, spawnFailed } from '../common/engine-errors.js'
