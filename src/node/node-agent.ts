@@ -319,7 +319,9 @@ export class NodeAgent implements GuestApi {
       spec,
       async () => {
         await this.#takeAddress(spec)
-        await this.#replication(spec).seed(await this.#requireContext(spec, signal), source)
+        const part = this.#replication(spec)
+        const snapshot = part.snapshot ? await part.snapshot(await this.#sourceContext(spec, source)) : undefined
+        await part.seed(await this.#requireContext(spec, signal), source, snapshot)
         signal?.throwIfAborted()
         await this.#datastore(spec).engine.start(await this.#limitedContext(spec, signal))
       },
@@ -345,6 +347,17 @@ export class NodeAgent implements GuestApi {
 
   async replicationStatus(spec: InstanceSpec): Promise<ReplicationReport> {
     return this.#replication(spec).status(await this.#requireContext(spec))
+  }
+
+  /**
+   * The source's context, for an engine whose seed streams a copy of the source: in the embedded
+   * mode the source is on this node. Across nodes the copy would have to travel between them
+   * (encrypted): not built yet.
+   */
+  async #sourceContext(replica: InstanceSpec, source: ReplicationSourceRef): Promise<InstanceContext> {
+    const spec = this.#book.get(source.instanceId)?.spec
+    if (!spec) throw new NotImplemented(`The source ${source.instanceId} of replica ${replica.instanceId} is on another node; ${replica.datastore} replicas are seeded only on their source's node so far.`)
+    return this.#requireContext(spec)
   }
 
   #replication(spec: InstanceSpec): ReplicationAdmin {

@@ -4,6 +4,7 @@
  * MariaDB GTID, Redis REPLICAOF). The control plane decides who follows whom; this part only does
  * what one engine is told, idempotently, and reports what the engine itself says.
  */
+import type { Readable } from 'node:stream'
 import type { InstanceContext } from './datastore.js'
 
 /** Where a replica follows its source, and the account it replicates as there. */
@@ -59,7 +60,14 @@ export interface ReplicationAdmin {
    * follow the source read-only. Afterwards the node calls `engine.start(ctx)` and expects Coffer's
    * own service login for THIS instance to work. Leaves the engine stopped. Honours ctx.signal.
    */
-  seed(ctx: InstanceContext, source: ReplicationSource): Promise<void>
+  seed(ctx: InstanceContext, source: ReplicationSource, snapshot?: Readable): Promise<void>
+  /**
+   * Optional, on the SOURCE's node: a consistent copy of the running source for a replica's seed,
+   * as a byte stream the node carries to `seed` (MariaDB: mariadb-backup --stream=mbstream, its
+   * GTID position inside). Engines whose replica pulls its own copy (pg_basebackup, Redis's full
+   * sync) leave it out; with it, `seed` needs the stream.
+   */
+  snapshot?(ctx: InstanceContext): Promise<Readable>
   /**
    * Makes the instance (running, or stopped: it is started) a read-only replica of `source`: a
    * replica repointed after a promote, or an old source rejoining (PostgreSQL: pg_rewind when it

@@ -195,7 +195,7 @@ async function status(ctx: InstanceContext): Promise<ReplicationStatus> {
   }
 }
 
-/** MariaDB's replication part, with the source's half of a seed (`snapshot`) that the seam does not have yet. */
+/** MariaDB's replication part: its seed needs the source's half, `snapshot`, which the seam leaves optional. */
 export interface MariadbReplication extends ReplicationAdmin {
   /** On the source's node: a copy of the running source for `seed` (snapshot.ts). */
   snapshot(ctx: InstanceContext): Promise<Readable>
