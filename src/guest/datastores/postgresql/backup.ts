@@ -158,8 +158,13 @@ export const postgresqlBackup: BackupAdmin = {
     const repo = await repoOfBackup(location, stored, archive).catch(() => undefined)
     if (repo && stored.position.label) {
       await pgbackrest(repo, 'expire', [`--set=${stored.position.label}`]).catch((err: unknown) => {
+        const said = `${String((err as { details?: unknown }).details ?? '')} ${String((err as { message?: unknown }).message ?? '')}`
         // Already gone (a remove run again): nothing left to expire.
-        if (!/does not exist|not found/i.test(String((err as { details?: unknown }).details ?? ''))) throw err
+        if (/does not exist|not found/i.test(said)) return
+        // pgBackRest never expires a stanza's only full backup (its WAL archive starts there): the
+        // set stays in the repository until the instance's archive is removed with its last backup.
+        if (/cannot be expired until another full backup/i.test(said)) return
+        throw err
       })
     }
     await location.store.deletePrefix(stored.prefix)
