@@ -13,6 +13,7 @@ import { instanceCommands } from './commands/instances.js'
 import { logCommands } from './commands/logs.js'
 import { resizeVolumeCommand } from './commands/resize-volume.js'
 import { quotaCommands } from './commands/quotas.js'
+import { replicaCommands } from './commands/replicas.js'
 import { scheduleCommands } from './commands/schedules.js'
 import { schemaCommands } from './commands/schema.js'
 import { serveCommand } from './commands/serve.js'
@@ -31,6 +32,7 @@ serveCommand(program)
 homeCommands(program)
 instanceCommands(program, lazyClient)
 actionCommands(program, lazyClient)
+replicaCommands(program, lazyClient)
 resizeVolumeCommand(program, lazyClient)
 catalogCommands(program, lazyClient)
 schemaCommands(program, lazyClient)

@@ -17,6 +17,10 @@ interface CreateOpts extends Opts {
   backup?: string
   restoreFrom?: string
   restoreTime?: string
+  replicaOf?: string
+  replica_of?: string
+  replicaCount?: string
+  replica_count?: string
 }
 
 /** What a person needs of an instance; --json prints it all. */
@@ -36,6 +40,11 @@ const summary = (i: any) => ({
   access: i.access?.allowed_cidrs?.length ? `from ${i.access.allowed_cidrs.join(', ')}` : 'from any address',
   // Trove's roles: a replica follows its replica_of; a replica source lists its replicas.
   replica_role: i.replica_of ? `replica of ${i.replica_of.id}` : i.replicas?.length ? `source of ${i.replicas.map((r: any) => r.id).join(', ')}` : '-',
+  ...(i.replication
+    ? {
+        replication: `${i.replication.role}${i.replication.connected === undefined ? '' : i.replication.connected ? ', connected' : ', NOT connected'}${i.replication.lagBytes === undefined ? '' : `, lag ${i.replication.lagBytes} bytes`}${i.replication.lagSeconds === undefined ? '' : ` / ${i.replication.lagSeconds} s`}${i.replication.position ? `, at ${i.replication.position}` : ''}`,
+      }
+    : {}),
   ...(i.restorable ? { restorable: `${i.restorable.earliest} to ${i.restorable.latest} (coffer create ... --restore-from ${i.id} --restore-time T)` } : {}),
   ...(i.fault ? { fault: i.fault.message, fault_date: i.fault.created, ...(i.fault.details ? { fault_details: i.fault.details } : {}) } : {}),
   created: i.created,
@@ -93,9 +102,13 @@ export async function waitFor(client: CofferClient, id: string, until: (i: any |
 
 export function instanceCommands(program: Command, client: () => CofferClient): void {
   program
-    .command('create <name> <flavor>')
+    .command('create <name> [flavor]')
     .description('Create an instance: e.g. `coffer create db1 m1.tiny --size 1 --datastore postgresql --datastore-version 15 --databases app --users app:Secret-pass-1`')
-    .requiredOption('--size <gb>', 'volume size in GB')
+    .option('--size <gb>', 'volume size in GB (a replica: its source\'s unless given)')
+    .option('--replica-of <instance>', 'make a read-only replica of this instance (flavor, size and datastore default to its own)')
+    .option('--replica_of <instance>', 'same as --replica-of (trove spelling)')
+    .option('--replica-count <n>', 'with --replica-of: how many replicas')
+    .option('--replica_count <n>', 'same as --replica-count (trove spelling)')
     .option('--datastore <type>', 'datastore type, e.g. postgresql (default: the server\'s default datastore)')
     .option('--datastore-version <version>', 'datastore version, e.g. 15')
     .option('--datastore_version <version>', 'same as --datastore-version (trove spelling)')
@@ -107,8 +120,11 @@ export function instanceCommands(program: Command, client: () => CofferClient): 
     .option('--restore-time <time>', 'the point in time to restore to, ISO-8601 (e.g. 2026-11-29T10:00:00Z); with --restore-from or --backup')
     .option('--wait', 'show progress until the instance is ACTIVE (exit 1 if it ends in ERROR)')
     .option('--json', 'print JSON')
-    .action(async (name: string, flavor: string, o: CreateOpts) => {
+    .action(async (name: string, flavor: string | undefined, o: CreateOpts) => {
       const c = client()
+      const replicaOf = o.replicaOf ?? o.replica_of
+      const replicaCount = o.replicaCount ?? o.replica_count
+      if (!replicaOf && (!flavor || !o.size)) throw new Error('create needs a FLAVOR and --size GB (only a replica, --replica-of, takes its source\'s)')
       const databases = o.databases ?? []
       const version = o.datastoreVersion ?? o.datastore_version
       if (o.restoreFrom && !o.restoreTime) throw new Error('--restore-from needs --restore-time (ISO-8601, e.g. 2026-11-29T10:00:00Z)')
@@ -117,8 +133,10 @@ export function instanceCommands(program: Command, client: () => CofferClient): 
       const body = {
         instance: {
           name,
-          flavorRef: await flavorRef(c, flavor),
-          volume: { size: Number(o.size) },
+          ...(flavor ? { flavorRef: await flavorRef(c, flavor) } : {}),
+          ...(o.size ? { volume: { size: Number(o.size) } } : {}),
+          ...(replicaOf ? { replica_of: await resolveInstanceId(c, replicaOf) } : {}),
+          ...(replicaCount ? { replica_count: Number(replicaCount) } : {}),
           ...(o.datastore || version ? { datastore: { ...(o.datastore ? { type: o.datastore } : {}), ...(version ? { version } : {}) } } : {}),
           ...(o.configuration ? { configuration: await resolveConfigurationId(c, o.configuration) } : {}),
           databases: databases.map((n) => ({ name: n })),
@@ -142,7 +160,7 @@ export function instanceCommands(program: Command, client: () => CofferClient): 
       const { instances } = await client().request('GET', `/instances${q ? `?${q}` : ''}`)
       printList(
         instances,
-        [['ID', (i) => i.id], ['Name', (i) => i.name], ['Datastore', (i) => i.datastore.type], ['Version', (i) => i.datastore.version], ['Status', (i) => i.status], ['Address', (i) => (i.port ? `${i.ip[0]}:${i.port}` : '')], ['Flavor', (i) => i.flavor.id], ['Size', (i) => i.volume.size]],
+        [['ID', (i) => i.id], ['Name', (i) => i.name], ['Datastore', (i) => i.datastore.type], ['Version', (i) => i.datastore.version], ['Status', (i) => i.status], ['Role', (i) => (i.replica_of ? `replica of ${i.replica_of.id.slice(0, 8)}` : i.replicas?.length ? `source (${i.replicas.length})` : '')], ['Address', (i) => (i.port ? `${i.ip[0]}:${i.port}` : '')], ['Flavor', (i) => i.flavor.id], ['Size', (i) => i.volume.size]],
         o,
         instances,
       )
