@@ -36,6 +36,8 @@ const only = arg('--only')?.split(',')
 const dataBytes = Math.round(gb * 2 ** 30)
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const PASSWORD = 'bench-Passw0rd'
+/** How often the bench asks the API: often enough for a tenth of a second, seldom enough to cost the server little. */
+const POLL_MS = 100
 const host = (w: Where) => (typeof w === 'number' ? { host: '127.0.0.1', port: w } : w)
 
 interface EngineCase {
@@ -217,7 +219,7 @@ async function run(e: EngineCase): Promise<Figures> {
           return { b, ms }
         }
         if (!['NEW', 'BUILDING', 'SAVING'].includes(b.status)) throw new Error(`backup ${b.status}: ${JSON.stringify(b)}`)
-        await sleep(20)
+        await sleep(POLL_MS)
       }
     }
     const first = await backup('first')
@@ -266,7 +268,7 @@ async function untilInstance(api: TestClient, id: string, done: (i: any) => bool
     const i = (await api.api('GET', `/instances/${id}`)).body?.instance
     if (i && done(i)) return i
     if (Date.now() > deadline) throw new Error(`instance ${id} did not get there in time: ${JSON.stringify(i)}`)
-    await sleep(20)
+    await sleep(POLL_MS)
   }
 }
 

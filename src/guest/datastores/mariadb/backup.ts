@@ -7,7 +7,6 @@
  */
 import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { Transform } from 'node:stream'
 import { CofferError } from '../../../core/errors.js'
 import type { BackupAdmin, BackupOutcome, BackupPosition, BackupRequest } from '../backup.js'
 import { exited, putSealed } from '../common/sealed-objects.js'
@@ -67,14 +66,9 @@ async function backup(ctx: InstanceContext, request: BackupRequest): Promise<Bac
     })
     const done = exited(child, 'mariadb-backup')
     done.catch(() => undefined)
-    // The stream ends only once the tool has exited well: a killed tool's short stream fails putSealed, which removes the object.
-    const source = child.stdout!.pipe(new Transform({
-      transform: (chunk, _enc, next) => next(null, chunk),
-      flush: (next) => void done.then(() => next(), next),
-    }))
-    child.stdout!.once('error', (err) => source.destroy(err))
     try {
-      const put = await putSealed(request.location.store, dataObjectKey(request.prefix), source, request.dataKey, { signal: ctx.signal, onProgress: request.onProgress })
+      // zstd reads the tool's stdout itself; putSealed fails (and removes the object) unless the tool exits well.
+      const put = await putSealed(request.location.store, dataObjectKey(request.prefix), { input: child.stdout!, done }, request.dataKey, { signal: ctx.signal, onProgress: request.onProgress })
       await done
       return { put, position: await readPosition(lsnDir), takenAt: takenAt ?? new Date() }
     } finally {
