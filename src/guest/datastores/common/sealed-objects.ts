@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
-import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream'
+import { PassThrough, Transform, type Readable, type TransformCallback, type Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { CofferError, errorMessage } from '../../../core/errors.js'
 import { DEFAULT_CHUNK, GcmDecryptStream, GcmEncryptStream } from '../../../storage/chunked-gcm.js'
@@ -57,7 +57,7 @@ export async function putSealed(store: ObjectStore, key: string, source: Readabl
   const feeding = direct ? direct.done : pipeline(source as Readable, counter!, zstd.stdin!, opts)
   const draining = pipeline(zstd.stdout!, new GcmEncryptStream(dataKey, DEFAULT_CHUNK, STREAM_BUFFER), sealed)
   const storing = store.put(key, sealed, opts)
-  const stopProgress = direct && options.onProgress ? pollReadBytes(zstd, options.onProgress) : undefined
+  const stopProgress = direct && options.onProgress ? pollIo(zstd, 'rchar', options.onProgress) : undefined
   const summary = direct ? lastStderr(zstd) : undefined
   try {
     const [put] = await Promise.all([storing, feeding, draining, exited(zstd, 'zstd (compress)')])
@@ -92,13 +92,16 @@ function lastStderr(child: ChildProcess): () => string {
   return () => tail
 }
 
-/** Reports, ten times a second, the bytes `child` has read (rchar of /proc/<pid>/io: its input, give or take its libraries). */
-function pollReadBytes(child: ChildProcess, onProgress: (bytes: number) => void): () => void {
+/**
+ * Reports, ten times a second, the bytes `child` has read (`rchar` of /proc/<pid>/io: its input,
+ * give or take its libraries) or written (`wchar`); returns the stop.
+ */
+function pollIo(child: ChildProcess, field: 'rchar' | 'wchar', onProgress: (bytes: number) => void): () => void {
   let stopped = false
   const timer = setInterval(() => {
     readFile(`/proc/${child.pid}/io`, 'utf8').then((io) => {
-      const rchar = /^rchar: (\d+)/m.exec(io)
-      if (rchar && !stopped) onProgress(Number(rchar[1]))
+      const bytes = new RegExp(`^${field}: (\\d+)`, 'm').exec(io)
+      if (bytes && !stopped) onProgress(Number(bytes[1]))
     }, () => undefined)
   }, 100)
   return () => {
@@ -129,6 +132,32 @@ export async function openSealed(store: ObjectStore, key: string, dataKey: Buffe
     exited(zstd, 'zstd (decompress)'),
   ]).catch(fail)
   return out
+}
+
+/**
+ * Unseals an object straight into `output` (a tool's stdin pipe, or an open file's descriptor):
+ * zstd writes there itself, so the plain bytes never pass through Coffer's event loop. zstd only
+ * ever sees bytes whose GCM tag was checked. Resolves once the whole object was checked and zstd
+ * exited well; rejects with OBJECT_CORRUPT naming `name` otherwise, and then whatever `output`
+ * received must be thrown away (a tool reading it sees its input end short).
+ */
+export async function unsealInto(store: ObjectStore, key: string, dataKey: Buffer, name: string, output: Writable | number, options: Pick<SealOptions, 'signal' | 'onProgress'> = {}): Promise<void> {
+  const body = await store.get(key)
+  const zstd = spawn('zstd', ['-q', '-d', '-c'], { stdio: ['pipe', output, 'pipe'], env: { ...ENGINE_ENV } })
+  if (typeof output !== 'number') output.destroy() // zstd has it now: the tool sees the end when zstd exits
+  const stopProgress = options.onProgress ? pollIo(zstd, 'wchar', options.onProgress) : undefined
+  try {
+    await Promise.all([
+      pipeline(body, new GcmDecryptStream(dataKey, `backup ${name}`), zstd.stdin!, options.signal ? { signal: options.signal } : {}),
+      exited(zstd, 'zstd (decompress)'),
+    ])
+  } catch (err) {
+    zstd.kill('SIGKILL')
+    body.destroy()
+    throw err instanceof CofferError ? err : new CofferError('OBJECT_CORRUPT', `backup ${name}: object ${key} could not be read: ${errorMessage(err)}`, { retryable: false })
+  } finally {
+    stopProgress?.()
+  }
 }
 
 function spawnZstd(args: string[]): ChildProcess {
