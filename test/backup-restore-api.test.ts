@@ -6,7 +6,10 @@
  * parent with children, a tampered object, a deleted instance whose backups still restore.
  */
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { promisify } from 'node:util'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { after, before, describe, it } from 'node:test'
@@ -135,21 +138,58 @@ describe('backups and restores through the API', () => {
   const backup = async (instance: string, name: string, extra: Record<string, unknown> = {}) => {
     const r = await api.api('POST', '/backups', { backup: { name, instance, ...extra } })
     assert.equal(r.status, 202, JSON.stringify(r.body))
-    return waitBackup(r.body.backup.id)
+    return api.waitBackup(r.body.backup.id)
   }
-  const waitBackup = async (id: string) => {
+  /** Runs a restore drill and resolves with the backup once its `verified` changed. */
+  const drill = async (id: string) => {
+    const before = (await api.api('GET', `/backups/${id}`)).body.backup.verified?.at
+    assert.equal((await api.api('POST', `/backups/${id}/action`, { verify: {} })).status, 202)
     for (let i = 0; i < 600; i++) {
       const b = (await api.api('GET', `/backups/${id}`)).body.backup
-      if (!['NEW', 'BUILDING', 'SAVING'].includes(b.status)) return b
+      if (b.verified && b.verified.at !== before) return b
       await sleep(200)
     }
-    throw new Error(`backup ${id} did not end`)
+    throw new Error(`the drill of backup ${id} did not end`)
   }
   const restore = (name: string, restorePoint: Record<string, unknown>, e: EngineCase) => create(name, e, { restorePoint, datastore: undefined })
   const remove = async (...ids: string[]) => {
     for (const id of ids) await api.api('DELETE', `/instances/${id}`)
     for (const id of ids) await api.waitGone(id)
   }
+
+  describe('through Trove\'s own clients, verbatim', { skip: !existsSync('/usr/bin/trove') && 'no trove CLI (make test installs it)' }, () => {
+    const run = promisify(execFile)
+    let scratch: string
+    const env = () => ({ PATH: process.env.PATH, HOME: scratch, ...Object.fromEntries([...readFileSync(join(coffer.home, 'openrc'), 'utf8').matchAll(/^export (\w+)='?(.*?)'?$/gm)].map((m) => [m[1], m[2]])) })
+    const trove = async (...args: string[]) => (await run('trove', args, { env: env(), timeout: 60_000 })).stdout
+    const field = (out: string, name: string) => new RegExp(`\\|\\s*${name}\\s*\\|\\s*(\\S+)`).exec(out)?.[1]
+    before(() => {
+      scratch = mkdtempSync('/tmp/coffer-backup-clients-')
+    })
+    after(() => rmSync(scratch, { recursive: true, force: true }))
+
+    it('trove backup-create, backup-list, backup-show, create --backup, backup-delete', async () => {
+      const redis = ENGINES.find((x) => x.type === 'redis')!
+      const src = await create('clients-src', redis, redis.createExtra)
+      await redis.write(at(src), 'cli', 5)
+      const created = await trove('backup-create', src.id, 'cli-backup', '--description', 'from trove')
+      const id = field(created, 'id')!
+      assert.match(created, /\|\s*status\s*\|\s*(NEW|BUILDING|SAVING|COMPLETED)\s/)
+      assert.equal((await api.waitBackup(id)).status, 'COMPLETED')
+      assert.match(await trove('backup-list'), new RegExp(id))
+      assert.match(await trove('backup-show', id), /\|\s*status\s*\|\s*COMPLETED/)
+      assert.match(await trove('backup-list-instance', src.id), new RegExp(id))
+      const restored = await trove('create', 'clients-copy', '1', '--size', '1', '--backup', id)
+      const copyId = field(restored, 'id')!
+      const copy = (await api.waitFor(copyId, (x) => ['ACTIVE', 'ERROR'].includes(x.body?.instance?.status), 180_000)).body.instance
+      assert.equal(copy.status, 'ACTIVE', JSON.stringify(copy))
+      assert.deepEqual(await redis.rows(at(copy)), await redis.rows(at(src)))
+      await remove(copy.id, src.id)
+      await trove('backup-delete', id)
+      for (let i = 0; i < 100 && (await api.api('GET', `/backups/${id}`)).status !== 404; i++) await sleep(200)
+      assert.equal((await api.api('GET', `/backups/${id}`)).status, 404)
+    })
+  })
 
   for (const e of ENGINES) {
     describe(e.type, () => {
@@ -164,7 +204,7 @@ describe('backups and restores through the API', () => {
         assert.equal(posted.status, 202)
         assert.equal(posted.body.backup.status, 'NEW')
         assert.equal((await api.api('GET', `/instances/${source.id}`)).body.instance.status, 'BACKUP', 'the instance shows BACKUP while one runs')
-        full = await waitBackup(posted.body.backup.id)
+        full = await api.waitBackup(posted.body.backup.id)
         assert.equal(full.status, 'COMPLETED', JSON.stringify(full))
         assert.ok(full.size >= 0 && full.data_size_bytes > 0 && full.taken_at, JSON.stringify(full))
         assert.equal(full.parent_id, null)
@@ -240,8 +280,15 @@ describe('backups and restores through the API', () => {
       it('refuses to restore a tampered backup, naming it', async () => {
         const victim = await backup(source.id, 'to-tamper')
         assert.equal(victim.status, 'COMPLETED')
+        // A restore drill of the sound backup passes: restored into a throwaway engine, every table read.
+        const drilled = await drill(victim.id)
+        assert.equal(drilled.verified?.status, 'passed', JSON.stringify(drilled))
+        assert.match(drilled.verified.detail, /read \d+ table/)
         const changed = await tamper(coffer.home, victim.id, e.type, source.id)
         assert.ok(changed, 'an object of the backup was found to alter')
+        const failed = await drill(victim.id)
+        assert.equal(failed.verified?.status, 'failed', 'the drill of the tampered backup fails, loudly')
+        assert.match(failed.status_detail, /RESTORE DRILL FAILED/)
         const r = await api.api('POST', '/instances', { instance: { name: `${e.type}-bad`, flavorRef: '1', volume: { size: 1 }, restorePoint: { backupRef: victim.id } } })
         if (r.status === 200) {
           const ended = (await api.waitFor(r.body.instance.id, (x) => ['ACTIVE', 'ERROR'].includes(x.body?.instance?.status), 180_000)).body.instance

@@ -35,7 +35,9 @@ const CASES: [string, unknown, number, string, RegExp][] = [
   ['empty object', {}, 400, 'badRequest', /instance/],
   ['malformed JSON', '{"instance": {"name": "x",', 400, 'badRequest', /Malformed request body/],
   ['oversized body', { instance: { name: 'x'.repeat(300 * 1024) } }, 413, 'overLimit', /./],
-  ['replicas not yet supported', inst({ replica_of: 'abc' }), 501, 'notImplemented', /replica_of/],
+  ['a replica of an unknown instance', inst({ replica_of: 'abc' }), 404, 'itemNotFound', /Resource abc cannot be found/],
+  ['a replica_of that is not an id', inst({ replica_of: 5 }), 400, 'badRequest', /replica_of/],
+  ['too many replicas', inst({ replica_of: 'abc', replica_count: 9 }), 400, 'badRequest', /replica_count must be a whole number from 1 to 5/],
 ]
 
 describe('bad input to instance create', () => {

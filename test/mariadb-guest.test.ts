@@ -74,7 +74,7 @@ describe('MariaDB guest', async () => {
     assert.equal(manifest.userHosts, true)
     assert.deepEqual(
       Object.entries(manifest.capabilities).filter(([, on]) => on).map(([k]) => k),
-      ['provisioning', 'databases', 'users', 'root', 'configuration', 'backup', 'incremental_backup', 'point_in_time_restore'],
+      ['provisioning', 'databases', 'users', 'root', 'configuration', 'backup', 'incremental_backup', 'point_in_time_restore', 'replication'],
     )
     const mysqlManifest = await mysqlDatastore.discover()
     assert.deepEqual(mysqlManifest.versions, [], '/usr/sbin/mysqld here is MariaDB, not MySQL')
@@ -270,7 +270,9 @@ describe('MariaDB guest', async () => {
     assert.deepEqual(await root.enable(ctx, "r00t'pw"), { name: 'root' })
     const session = await connect('root', "r00t'pw")
     const grants = (await rows(session, 'SHOW GRANTS')).map((r) => Object.values(r)[0] as string)
-    assert.match(grants[0] ?? '', /^GRANT ALL PRIVILEGES ON \*\.\* TO `root`@`%` .*WITH GRANT OPTION$/)
+    // Every privilege but READ_ONLY ADMIN, which would let root write on a read-only replica.
+    assert.match(grants[0] ?? '', /^GRANT SELECT, INSERT, .*SUPER, .*REPLICATION MASTER ADMIN, .* ON \*\.\* TO `root`@`%` .*WITH GRANT OPTION$/)
+    assert.doesNotMatch(grants[0] ?? '', /READ_ONLY ADMIN|ALL PRIVILEGES/)
     await session.query('CREATE DATABASE made_by_root')
     // Even root cannot read or write files outside the dead folder, nor inside it.
     assert.deepEqual(await rows(session, "SELECT LOAD_FILE('/etc/passwd') AS f"), [{ f: null }])

@@ -66,10 +66,10 @@ describe('Redis guest', async () => {
     assert.match(version?.versionNumber ?? '', /^7\.0\.\d+$/)
     assert.deepEqual(
       Object.entries(manifest.capabilities).filter(([, on]) => on).map(([c]) => c),
-      ['provisioning', 'users', 'root', 'configuration', 'backup'],
+      ['provisioning', 'users', 'root', 'configuration', 'backup', 'replication'],
     )
     assert.equal(manifest.defaultPort, 6379)
-    assert.deepEqual(manifest.names.reservedUsers, ['default', 'coffer_admin', 'root'])
+    assert.deepEqual(manifest.names.reservedUsers, ['default', 'coffer_admin', 'coffer_repl', 'root'])
   })
 
   it('prepares an instance that a user can reach over TCP with a password', async (t) => {

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { z } from 'zod'
-import { BadRequest, NotFound, NotImplemented, OverLimit } from '../core/errors.js'
+import { BadRequest, NotFound, OverLimit } from '../core/errors.js'
 import type { Capability } from '../core/manifest.js'
 import { checkQuota } from '../core/quotas.js'
 import { SPARE_VOLUME_GB } from '../core/spares.js'
@@ -24,6 +24,7 @@ import { AccessBody, accessColumns } from './instance-access.js'
 import type { ApiContext } from './context.js'
 import { requirePublicAddress } from './public-address.js'
 import { parseBody } from './parse.js'
+import { replicaRequest } from './replica-create.js'
 import { resolveRestorePoint, RestorePointBody } from './restore-point.js'
 import { requireConfiguration } from './routes/configurations.js'
 import { defaultDatastore } from './default-datastore.js'
@@ -57,9 +58,13 @@ const CreateBody = z.object({
  * cloud admin); the instance is made in `projectId` either way.
  */
 export async function createInstance(ctx: ApiContext, projectId: string, body: unknown, scope: string | undefined = projectId): Promise<InstanceRow> {
-  const { instance: req } = parseBody(CreateBody, body)
+  const replica = await replicaRequest(ctx.db, scope, body)
+  const { instance: req } = parseBody(CreateBody, replica?.body ?? body)
   validateInstanceName(req.name)
-  if (req.replica_of !== undefined) throw new NotImplemented('Creating an instance with replica_of (replicas) is not supported yet.')
+  if (replica && req.restorePoint) throw new BadRequest('A replica is seeded from its source; leave out restorePoint.')
+  if (replica && req.datastore?.version && replica.source.datastore_version_id !== (await requireDatastore(ctx.db, req.datastore.type ?? '')).versions.find((v) => v.name === req.datastore?.version || v.id === req.datastore?.version)?.id) {
+    throw new BadRequest(`A replica runs its source's datastore version; leave out datastore.`)
+  }
   const restore = req.restorePoint ? await resolveRestorePoint(ctx.db, scope, req.restorePoint) : undefined
   if (restore && (req.databases.length > 0 || req.users.length > 0)) {
     throw new BadRequest('An instance restored from a backup gets the databases and users of the backup; leave out databases and users.')
@@ -108,10 +113,20 @@ export async function createInstance(ctx: ApiContext, projectId: string, body: u
   const wanted = access ? { ...fresh, ...access } : fresh
   const row = await ctx.db.transaction().execute(async (trx) => {
     // Counted inside the transaction so racing creates cannot both pass the quota.
-    checkQuota(await quotaLimits(trx, projectId, defaultQuotas(ctx.settings)), await quotaUsage(trx, projectId), { instances: 1, volumes: req.volume.size })
+    const count = replica?.count ?? 1
+    checkQuota(await quotaLimits(trx, projectId, defaultQuotas(ctx.settings)), await quotaUsage(trx, projectId), { instances: count, volumes: req.volume.size * count })
+    if (replica) {
+      // Each replica is its own instance, seeded from the source by its own create task.
+      const rows = Array.from({ length: count }, (_, i) => ({ ...wanted, id: i === 0 ? fresh.id : randomUUID(), name: count > 1 ? `${req.name}-${i + 1}` : req.name, replica_of: replica.source.id }))
+      for (const r of rows) {
+        await insertInstance(trx, r)
+        await enqueue(trx, { instanceId: r.id, kind: 'create-instance', input: { instanceId: r.id, databases: [], users: [], replicaOf: replica.source.id } })
+      }
+      return rows[0]
+    }
     // A spare's engine started with no access rules, and may sit on a node without public
     // addresses: an instance with either is built afresh.
-    const spare = access?.allowed_cidrs || access?.is_public || restore ? undefined : await claimSpare(trx, wanted)
+    const spare = access?.allowed_cidrs || access?.is_public || restore || replica ? undefined : await claimSpare(trx, wanted)
     const id = spare?.id ?? fresh.id
     if (!spare) await insertInstance(trx, wanted)
     await markDatastoreUsed(trx, version.id)

@@ -3,7 +3,7 @@
  * sure it is ACTIVE and that its datastore has the capability, and reach its guest.
  */
 import type { FastifyRequest } from 'fastify'
-import { NotFound, NotImplemented, Unprocessable } from '../core/errors.js'
+import { BadRequest, NotFound, NotImplemented, Unprocessable } from '../core/errors.js'
 import { isReady } from '../core/instance.js'
 import type { Capability, DatastoreManifest } from '../core/manifest.js'
 import type { GuestApi, InstanceSpec, SchemaOp } from '../guest/protocol.js'
@@ -35,7 +35,19 @@ export async function readyInstance(ctx: ApiContext, req: FastifyRequest<Instanc
   }
   if (!isReady(statusInputs(row))) throw new Unprocessable(`Instance ${row.id} is not ready.`)
   const { api, spec } = await ctx.guestOf(row)
-  return { row, manifest, spec, api, schema: async <T>(op: SchemaOp) => (await api.schema(spec, op)) as T }
+  return {
+    row,
+    manifest,
+    spec,
+    api,
+    schema: async <T>(op: SchemaOp) => {
+      // A replica is read-only: its users, databases and root are its source's, through replication.
+      if (row.replica_of && !op.op.startsWith('list-')) {
+        throw new BadRequest(`Instance ${row.id} is a replica of ${row.replica_of}: make this change on the source, whose users, databases and root reach its replicas through replication.`)
+      }
+      return (await api.schema(spec, op)) as T
+    },
+  }
 }
 
 /** Trove pages lists of names with `limit` and `marker` (the last name of the previous page). */

@@ -14,12 +14,14 @@ import { enqueue } from '../tasks/queue.js'
 import { appliesEnded } from './configuration-answer.js'
 import type { ApiContext } from './context.js'
 import { accessChange, applyAccess } from './instance-access-update.js'
+import { detachReplica } from './replica-actions.js'
 import { parseBody } from './parse.js'
 import { requireConfiguration } from './routes/configurations.js'
 import { statusInputs } from './views/instance.js'
 
 const UpdateBody = z.object({ instance: z.record(z.string(), z.unknown()) })
-const UNSUPPORTED: Record<string, string> = { replica_of: 'detaching replicas', slave_of: 'detaching replicas', datastore_version: 'upgrades' }
+const UNSUPPORTED: Record<string, string> = { datastore_version: 'upgrades' }
+const DETACH = ['replica_of', 'slave_of']
 
 /**
  * Checks everything the body asks for first (a 4xx changes nothing: no rename before a bad group
@@ -35,6 +37,12 @@ export async function updateInstanceAttributes(ctx: ApiContext, projectId: strin
   if (others.length > 1) throw new BadRequest("Only one attribute (except 'name') is allowed to update.")
   const other = others[0]
   if (other && UNSUPPORTED[other]) throw new NotImplemented(`Updating ${other} (${UNSUPPORTED[other]}) is not supported yet.`)
+  if (other && DETACH.includes(other)) {
+    // Trove's detach: replica_of null (tempest sends ""); naming another source is not a move Trove has.
+    if (attrs[other] !== null && attrs[other] !== '') throw new BadRequest(`${other} can only be set to null, which detaches the replica.`)
+    if (attrs.name !== undefined) throw new BadRequest("Only one attribute (except 'name') is allowed to update; detach without renaming.")
+    return detachReplica(ctx, row)
+  }
   if (other && other !== 'configuration' && other !== 'access') throw new BadRequest(`Instance attribute '${other}' cannot be updated.`)
   const name = attrs.name
   if (name !== undefined) {

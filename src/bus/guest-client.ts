@@ -31,5 +31,12 @@ export function guestClient(bus: Pick<Bus, 'call'>, node: string): GuestApi {
     removeBackup: (datastore, backup, archive) => call('removeBackup', [datastore, backup, archive]),
     removeArchive: (datastore, archive) => call('removeArchive', [datastore, archive]),
     archive: (spec, archive) => call('archive', [spec, archive]),
+    prepareSource: (spec) => call('prepareSource', [spec]),
+    seedReplica: (spec, source, options) => call('seedReplica', [spec, source], options),
+    follow: (spec, source, options) => call('follow', [spec, source], options),
+    promote: (spec, options) => call('promote', [spec], options),
+    fence: (spec) => call('fence', [spec]),
+    caughtUp: (spec, position) => call('caughtUp', [spec, position]),
+    replicationStatus: (spec) => call('replicationStatus', [spec]),
   }
 }

@@ -17,6 +17,7 @@ export async function takeHeartbeat(db: Db, hb: Heartbeat): Promise<boolean> {
       volume_used_bytes: hb.volumeUsedBytes,
       ...(hb.volumeType ? { volume_type: hb.volumeType } : {}),
       volume_free_bytes: hb.volumeFreeBytes ?? null,
+      ...(hb.replication ? { replication: JSON.stringify({ ...hb.replication, observedAt: new Date(hb.observedAt).toISOString() }) } : {}),
       heartbeat_at: hb.observedAt, service_status_updated: ts, updated_at: ts })
     .where('id', '=', hb.instanceId)
     // While a task builds, restarts or deletes the instance, the task owns its status. A fault shown

@@ -24,6 +24,8 @@ import { deleteBackup } from '../tasks/delete-backup.js'
 import { backupKeysWith } from '../tasks/steps/backup-keys.js'
 import { backupSteps } from '../tasks/steps/backup-steps.js'
 import { verifyBackup } from '../tasks/verify-backup.js'
+import { detachReplica, ejectSource, promoteReplica } from '../tasks/replica-set.js'
+import { replicaSteps } from '../tasks/steps/replica-steps.js'
 import { openSqliteStore } from '../store/state-store.js'
 import { BackupScheduler } from '../scheduler/backup-scheduler.js'
 import { defaultQuotas } from '../api/routes/quotas.js'
@@ -100,6 +102,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
   const configSteps = configurationSteps({ db, bus })
   const actions = actionSteps({ db, bus })
   const backupWork = backupSteps({ db, bus, keys: backupKeys, log })
+  const replicas = replicaSteps({ db, bus, log })
   // Leases of a previous run of this process are released at once: in the embedded mode nobody
   // else could be running them, and waiting for them to expire would only delay the resume.
   const ownerPrefix = `${settings.nodeName}/`
@@ -107,9 +110,10 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
   const runner = new TaskRunner({
     db,
     owner: `${ownerPrefix}${process.pid}-${randomBytes(4).toString('hex')}`,
-    workflows: [createInstance(steps, configSteps, (id, restore, signal) => backupWork.restoreInto(id, restore, signal)), deleteInstance(steps), applyConfiguration(configSteps, steps), restartInstance(configSteps, steps),
+    workflows: [createInstance(steps, configSteps, (id, restore, signal) => backupWork.restoreInto(id, restore, signal), (id, source, signal) => replicas.seed(id, source, signal)), deleteInstance(steps), applyConfiguration(configSteps, steps), restartInstance(configSteps, steps),
       resizeInstance(actions, steps), stopInstance(actions, steps), startInstance(actions, steps), resizeVolume(volumeSteps({ db, bus }), steps),
-      createBackup(backupWork), deleteBackup(backupWork), verifyBackup(backupWork)],
+      createBackup(backupWork), deleteBackup(backupWork), verifyBackup(backupWork),
+      promoteReplica(replicas), ejectSource(replicas, log), detachReplica(replicas)],
     concurrency: settings.taskConcurrency,
     log,
   })

@@ -6,7 +6,7 @@
  */
 
 /** The operation at work on an instance, if any (Trove's task status). */
-export const TASK_STATUSES = ['NONE', 'BUILDING', 'DELETING', 'REBOOTING', 'RESIZING', 'STOPPING', 'STARTING', 'BACKUP'] as const
+export const TASK_STATUSES = ['NONE', 'BUILDING', 'DELETING', 'REBOOTING', 'RESIZING', 'STOPPING', 'STARTING', 'BACKUP', 'PROMOTING', 'EJECTING', 'DETACHING'] as const
 export type TaskStatus = (typeof TASK_STATUSES)[number]
 
 /** What the guest last said about the engine (Trove's ServiceStatuses). */
@@ -23,6 +23,9 @@ export type InstanceStatus =
   | 'FAILED'
   | 'RESTART_REQUIRED'
   | 'BACKUP'
+  | 'PROMOTE'
+  | 'EJECT'
+  | 'DETACH'
   | 'UNKNOWN'
 
 /**
@@ -32,15 +35,19 @@ export type InstanceStatus =
  * create claims a ready spare. RESIZING, STOPPING and STARTING are the flavor resize and a user's
  * stop and start: each ends in NONE (a stopped instance is NONE with `stopped` set). BACKUP runs
  * while the engine keeps serving, and ends in NONE whether the backup succeeded or not.
+ * PROMOTING, EJECTING and DETACHING are a replica set's operations, held on every member they move.
  */
 export const TASK_TRANSITIONS: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = {
-  NONE: ['NONE', 'BUILDING', 'REBOOTING', 'RESIZING', 'STOPPING', 'STARTING', 'BACKUP', 'DELETING'],
+  NONE: ['NONE', 'BUILDING', 'REBOOTING', 'RESIZING', 'STOPPING', 'STARTING', 'BACKUP', 'PROMOTING', 'EJECTING', 'DETACHING', 'DELETING'],
   BUILDING: ['NONE', 'DELETING'],
   REBOOTING: ['NONE', 'DELETING'],
   RESIZING: ['NONE', 'DELETING'],
   STOPPING: ['NONE', 'DELETING'],
   STARTING: ['NONE', 'DELETING'],
   BACKUP: ['NONE', 'DELETING'],
+  PROMOTING: ['NONE', 'DELETING'],
+  EJECTING: ['NONE', 'DELETING'],
+  DETACHING: ['NONE', 'DELETING'],
   DELETING: ['NONE'],
 }
 
@@ -98,6 +105,9 @@ export function instanceStatus({ taskStatus, serviceStatus, fault, pendingRestar
   if (taskStatus === 'REBOOTING' || taskStatus === 'STARTING') return 'REBOOT'
   if (taskStatus === 'RESIZING') return 'RESIZE'
   if (taskStatus === 'BACKUP') return 'BACKUP'
+  if (taskStatus === 'PROMOTING') return 'PROMOTE'
+  if (taskStatus === 'EJECTING') return 'EJECT'
+  if (taskStatus === 'DETACHING') return 'DETACH'
   // A late heartbeat from before the stop must not make a stopped instance look ACTIVE.
   if (taskStatus === 'STOPPING' || stopped) return 'SHUTDOWN'
   switch (serviceStatus) {

@@ -10,7 +10,7 @@ describe('capabilitiesOf', () => {
   })
 
   it('names every capability, each present part switching on its own', () => {
-    const all = capabilitiesOf({ databases: {}, users: {}, root: {}, configuration: {}, backup: { supportsIncremental: true }, replication: {}, clustering: {} })
+    const all = capabilitiesOf({ databases: {}, users: {}, root: {}, configuration: {}, backup: { supportsIncremental: true, supportsPointInTime: true }, replication: {}, clustering: {} })
     assert.deepEqual(Object.keys(all), [...CAPABILITIES])
     assert.deepEqual(on(all), [...CAPABILITIES])
     assert.deepEqual(on(capabilitiesOf({ users: {}, root: {} })), ['provisioning', 'users', 'root'])
@@ -20,5 +20,7 @@ describe('capabilitiesOf', () => {
     assert.equal(capabilitiesOf({ backup: {} }).incremental_backup, false)
     assert.equal(capabilitiesOf({ backup: {} }).backup, true)
     assert.equal(capabilitiesOf({ backup: { supportsIncremental: true } }).incremental_backup, true)
+    assert.equal(capabilitiesOf({ backup: {} }).point_in_time_restore, false)
+    assert.equal(capabilitiesOf({ backup: { supportsPointInTime: true } }).point_in_time_restore, true)
   })
 })

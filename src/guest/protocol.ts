@@ -55,6 +55,29 @@ export interface InstanceSpec {
   readonly allowedCidrs?: readonly string[]
   /** The volume's size in GB; absent in specs written before volumes had a size of their own. */
   readonly volumeGb?: number
+  /** True for a member of a replica set: its heartbeats carry the engine's replication state. */
+  readonly replicaSet?: boolean
+}
+
+/** Where a replica follows its source, and the account (and what else its seed needs) it uses there. */
+export interface ReplicationSourceRef {
+  readonly instanceId: string
+  readonly host: string
+  readonly port: number
+  readonly user: string
+  readonly password: string
+  readonly carry?: Readonly<Record<string, string>>
+}
+
+/** The engine's replication state, as heartbeats carry it and `GET /instances/{id}` shows it. */
+export interface ReplicationReport {
+  readonly role: 'source' | 'replica' | 'fenced'
+  readonly connected?: boolean
+  readonly lagBytes?: number
+  readonly lagSeconds?: number
+  readonly position?: string
+  readonly replicas?: number
+  readonly synchronous?: number
 }
 
 /**
@@ -144,6 +167,8 @@ export interface Heartbeat {
   readonly volumeFreeBytes?: number
   /** Epoch ms of the last change in the instance's archive (point-in-time restore reaches it); absent without one. */
   readonly archivedThrough?: number
+  /** A replica set member's replication state, as the engine says it. */
+  readonly replication?: ReplicationReport
 }
 
 /** How far a backup or restore has got, published by the node while it streams (for progress displays). */
@@ -273,6 +298,19 @@ export interface GuestApi {
    * reports how far in heartbeats), remembering the archive with the instance's spec. Idempotent.
    */
   archive(spec: InstanceSpec, archive: ArchiveRef): Promise<void>
+  /** Makes the running instance able to be followed; resolves with what its replicas need. */
+  prepareSource(spec: InstanceSpec): Promise<ReplicationSourceRef>
+  /** Seeds the new instance's fresh envelope as a replica of `source` and starts its engine. */
+  seedReplica(spec: InstanceSpec, source: ReplicationSourceRef, options?: CallOptions): Promise<void>
+  /** Makes the instance a read-only replica of `source` (repointed, or an old source rejoining). */
+  follow(spec: InstanceSpec, source: ReplicationSourceRef, options?: CallOptions): Promise<void>
+  /** Makes a replica a writable source following nobody. */
+  promote(spec: InstanceSpec, options?: CallOptions): Promise<void>
+  /** Stops the instance taking writes at once (it stays fenced across restarts); resolves with its last position. */
+  fence(spec: InstanceSpec): Promise<{ readonly position: string }>
+  /** Whether the replica has replayed everything up to `position`. */
+  caughtUp(spec: InstanceSpec, position: string): Promise<boolean>
+  replicationStatus(spec: InstanceSpec): Promise<ReplicationReport>
 }
 
 /** Trove's guest log types: a SYS log is always on; a USER log is turned on and off by clients. */

@@ -15,6 +15,7 @@ import { resolveOsAccount } from '../guest/datastores/common/os-account.js'
 import { writeFileAtomic } from '../guest/datastores/common/files.js'
 import { serialised } from '../guest/datastores/common/serialise.js'
 import type { Datastore, InstanceContext, OsAccount } from '../guest/datastores/datastore.js'
+import type { ReplicationAdmin } from '../guest/datastores/replication.js'
 import type {
   ArchiveRef,
   BackupCommand,
@@ -29,6 +30,8 @@ import type {
   Heartbeat,
   InstanceSpec,
   LogOp,
+  ReplicationReport,
+  ReplicationSourceRef,
   RestoreCommand,
   SchemaOp,
   TransferProgress,
@@ -305,6 +308,64 @@ export class NodeAgent implements GuestApi {
     await location.store.deletePrefix(archive.prefix)
   }
 
+  async prepareSource(spec: InstanceSpec): Promise<ReplicationSourceRef> {
+    const account = await this.#replication(spec).prepareSource(await this.#requireContext(spec))
+    return { instanceId: spec.instanceId, host: spec.address ?? this.#o.bind, port: spec.port, ...account }
+  }
+
+  seedReplica(spec: InstanceSpec, source: ReplicationSourceRef, options: CallOptions = {}): Promise<void> {
+    const { signal } = options
+    return lifecycle(
+      spec,
+      async () => {
+        await this.#takeAddress(spec)
+        const part = this.#replication(spec)
+        const snapshot = part.snapshot ? await part.snapshot(await this.#sourceContext(spec, source)) : undefined
+        await part.seed(await this.#requireContext(spec, signal), source, snapshot)
+        signal?.throwIfAborted()
+        await this.#datastore(spec).engine.start(await this.#limitedContext(spec, signal))
+      },
+      signal,
+    )
+  }
+
+  follow(spec: InstanceSpec, source: ReplicationSourceRef, options: CallOptions = {}): Promise<void> {
+    return lifecycle(spec, async () => this.#replication(spec).follow(await this.#limitedContext(spec, options.signal), source), options.signal)
+  }
+
+  promote(spec: InstanceSpec, options: CallOptions = {}): Promise<void> {
+    return lifecycle(spec, async () => this.#replication(spec).promote(await this.#limitedContext(spec, options.signal)), options.signal)
+  }
+
+  fence(spec: InstanceSpec): Promise<{ readonly position: string }> {
+    return lifecycle(spec, async () => this.#replication(spec).fence(await this.#limitedContext(spec)))
+  }
+
+  async caughtUp(spec: InstanceSpec, position: string): Promise<boolean> {
+    return this.#replication(spec).caughtUp(await this.#requireContext(spec), position)
+  }
+
+  async replicationStatus(spec: InstanceSpec): Promise<ReplicationReport> {
+    return this.#replication(spec).status(await this.#requireContext(spec))
+  }
+
+  /**
+   * The source's context, for an engine whose seed streams a copy of the source: in the embedded
+   * mode the source is on this node. Across nodes the copy would have to travel between them
+   * (encrypted): not built yet.
+   */
+  async #sourceContext(replica: InstanceSpec, source: ReplicationSourceRef): Promise<InstanceContext> {
+    const spec = this.#book.get(source.instanceId)?.spec
+    if (!spec) throw new NotImplemented(`The source ${source.instanceId} of replica ${replica.instanceId} is on another node; ${replica.datastore} replicas are seeded only on their source's node so far.`)
+    return this.#requireContext(spec)
+  }
+
+  #replication(spec: InstanceSpec): ReplicationAdmin {
+    const part = this.#datastore(spec).replication
+    if (!part) throw new NotImplemented(`Datastore ${spec.datastore} has no replication.`)
+    return part
+  }
+
   archive(spec: InstanceSpec, archive: ArchiveRef): Promise<void> {
     return lifecycle(spec, async () => {
       const archiving = backupPartOf(this.#datastore(spec), spec.datastore).archiving
@@ -428,6 +489,11 @@ export class NodeAgent implements GuestApi {
       },
       startEngine: (spec) => this.#startEngine(spec),
       archivedThrough: (id) => this.#shipper?.archivedThrough(id),
+      replication: async (spec) => {
+        const part = spec.replicaSet ? this.#o.datastores[spec.datastore]?.replication : undefined
+        const ctx = part ? await this.#context(spec) : undefined
+        return part && ctx ? part.status(ctx) : undefined
+      },
       compute: this.#o.compute,
       log: this.#o.log,
       ...(fullLookMs === undefined ? {} : { fullLookMs }),

@@ -66,6 +66,8 @@ export async function runBackup(
     await location.store.deletePrefix(command.prefix).catch(() => undefined)
   }
   try {
+    // What an attempt a crash cut short left under the prefix (partial files, unfinished uploads) goes first.
+    await cleanUp()
     const outcome = await part.backup(ctx, {
       backupId: command.backupId,
       location,

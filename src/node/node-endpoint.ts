@@ -55,6 +55,20 @@ export function serveGuestApi(bus: Pick<Bus, 'serve'>, name: string, agent: Gues
         return agent.removeArchive(a[0], a[1])
       case 'archive':
         return agent.archive(a[0], a[1])
+      case 'prepareSource':
+        return agent.prepareSource(a[0])
+      case 'seedReplica':
+        return agent.seedReplica(a[0], a[1], { signal })
+      case 'follow':
+        return agent.follow(a[0], a[1], { signal })
+      case 'promote':
+        return agent.promote(a[0], { signal })
+      case 'fence':
+        return agent.fence(a[0])
+      case 'caughtUp':
+        return agent.caughtUp(a[0], a[1])
+      case 'replicationStatus':
+        return agent.replicationStatus(a[0])
       default:
         return Promise.reject(new CofferError('BAD_REQUEST', `node ${name} has no command ${String(call.method)}`, { retryable: false }))
     }

@@ -6,7 +6,7 @@
 import { access } from 'node:fs/promises'
 import type { ComputeDriver } from '../compute/compute-driver.js'
 import { errorMessage } from '../core/errors.js'
-import { GUEST_PROTOCOL_VERSION, type Heartbeat, type InstanceSpec } from '../guest/protocol.js'
+import { GUEST_PROTOCOL_VERSION, type Heartbeat, type InstanceSpec, type ReplicationReport } from '../guest/protocol.js'
 
 /** Full looks at a healthy engine: often enough to see one that hangs within half a minute. */
 export const DEFAULT_FULL_LOOK_MS = 30_000
@@ -31,6 +31,8 @@ export interface SupervisorOptions {
   readonly startEngine: (spec: InstanceSpec) => Promise<void>
   /** Epoch ms of the last change shipped to the instance's archive, if it has one. */
   readonly archivedThrough?: (instanceId: string) => number | undefined
+  /** A replica set member's replication state now; undefined for an instance in no set. */
+  readonly replication?: (spec: InstanceSpec) => Promise<ReplicationReport | undefined>
   readonly compute: Pick<ComputeDriver, 'volumeUsedBytes' | 'volumeSpace'>
   readonly log: (msg: string) => void
   readonly fullLookMs?: number
@@ -98,6 +100,7 @@ export class Supervisor {
     const space = await this.#o.compute.volumeSpace(id).catch(() => undefined)
     const serviceStatus = s.healthy ? 'HEALTHY' : s.state === 'stopped' ? 'SHUTDOWN' : 'FAILED'
     const archivedThrough = this.#o.archivedThrough?.(id)
+    const replication = s.state === 'stopped' ? undefined : await this.#o.replication?.(spec).catch(() => undefined)
     publish({
       protocol: GUEST_PROTOCOL_VERSION,
       instanceId: id,
@@ -107,6 +110,7 @@ export class Supervisor {
       ...(space ? { volumeType: space.type } : {}),
       ...(space?.freeBytes === undefined ? {} : { volumeFreeBytes: space.freeBytes }),
       ...(archivedThrough === undefined ? {} : { archivedThrough }),
+      ...(replication ? { replication } : {}),
     })
     const seen = s.state === 'stopped' ? (this.#stoppedSeen.get(id) ?? 0) + 1 : 0
     this.#stoppedSeen.set(id, seen)

@@ -113,6 +113,14 @@ export interface InstanceTable {
   allowed_cidrs: string | null
   /** Trove's access.is_public: the instance has an address on a real interface. */
   is_public: Generated<number>
+  /** The source this replica follows (Trove's replica_of); null for a source or a standalone instance. */
+  replica_of: string | null
+  /** JSON: the engine's replication state as the last heartbeat said it (guest/protocol.ts ReplicationReport). */
+  replication: string | null
+  /** On a source: promote a replica by itself when the source's engine is lost (1), or not (0). */
+  auto_failover: Generated<number>
+  /** On a source: commits wait for a replica (1), or not (0). */
+  sync_replication: Generated<number>
 }
 
 export interface ConfigurationTable {

@@ -17,6 +17,8 @@ export interface CreateInstanceInput {
   readonly fromSpare?: { readonly sameFlavor: boolean; readonly growVolume?: boolean }
   /** Set when the instance is made from a backup (its chain) or an archive to a point in time. */
   readonly restore?: RestoreInput
+  /** Set when the instance is a replica: seeded from this source, which it then follows. */
+  readonly replicaOf?: string
 }
 
 /** What a restore lays into the new instance: a backup's chain, and the archive replayed to a time. */
@@ -32,6 +34,9 @@ export interface RestoreInput {
 /** Restores a backup into the instance's fresh envelope and starts its engine (backup-steps.ts). */
 export type RestoreStep = (instanceId: string, restore: RestoreInput, signal: AbortSignal) => Promise<void>
 
+/** Seeds a replica's fresh envelope from its source and starts its engine (replica-steps.ts). */
+export type SeedStep = (instanceId: string, sourceId: string, signal: AbortSignal) => Promise<void>
+
 export type SealedUser = Omit<GuestUser, 'password'> & { readonly password: Sealed | '' }
 
 /**
@@ -40,7 +45,7 @@ export type SealedUser = Omit<GuestUser, 'password'> & { readonly password: Seal
  * flavor or group it did not have. A place (address and port) found taken when the engine starts is
  * left for another.
  */
-export const createInstance = (steps: InstanceSteps, configuration: ConfigurationSteps, restoreInto: RestoreStep) =>
+export const createInstance = (steps: InstanceSteps, configuration: ConfigurationSteps, restoreInto: RestoreStep, seedReplica: SeedStep) =>
   workflow<CreateInstanceInput>({
     kind: 'create-instance',
     async run(t, input) {
@@ -77,7 +82,9 @@ export const createInstance = (steps: InstanceSteps, configuration: Configuratio
       if (input.fromSpare?.growVolume) await t.step('grow-volume', (signal) => steps.growVolume(id, signal))
       const { restore } = input
       // A restore brings the databases and users of the backup; nothing is prepared beside them.
+      const { replicaOf } = input
       if (restore) await onAFreePlace('guest-restore', (signal) => restoreInto(id, restore, signal))
+      else if (replicaOf) await onAFreePlace('guest-seed', (signal) => seedReplica(id, replicaOf, signal))
       else await onAFreePlace('guest-prepare', (signal) => steps.prepare(id, { databases: input.databases, users: input.users }, signal))
       // A spare runs with its version's defaults already (changes to them reach spares too): only a
       // group given at create is new to it.

@@ -19,6 +19,7 @@ import type { ResizeInstanceInput } from './resize-instance.js'
 import type { ResizeVolumeInput } from './resize-volume.js'
 import type { RestartInstanceInput } from './restart-instance.js'
 import type { StartInstanceInput } from './start-instance.js'
+import type { ReplicaSetInput } from './replica-set.js'
 import type { StopInstanceInput } from './stop-instance.js'
 import type { VerifyBackupInput } from './verify-backup.js'
 
@@ -35,6 +36,9 @@ export interface TaskInputs {
   'create-backup': CreateBackupInput
   'delete-backup': DeleteBackupInput
   'verify-backup': VerifyBackupInput
+  'promote-replica': ReplicaSetInput
+  'eject-source': ReplicaSetInput
+  'detach-replica': ReplicaSetInput
 }
 export type TaskKind = keyof TaskInputs
 

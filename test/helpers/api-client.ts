@@ -58,6 +58,17 @@ export class TestClient {
     return this.waitFor(id, (r) => r.body?.instance?.status === 'ACTIVE' || r.body?.instance?.status === 'ERROR')
   }
 
+  /** Polls a backup until it is no longer running (NEW, BUILDING, SAVING); resolves with it. */
+  async waitBackup(id: string, timeoutMs = 120_000): Promise<any> {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const b = (await this.api('GET', `/backups/${id}`)).body?.backup
+      if (b && !['NEW', 'BUILDING', 'SAVING'].includes(b.status)) return b
+      if (Date.now() > deadline) throw new Error(`backup ${id} did not end in time; last: ${JSON.stringify(b)}`)
+      await new Promise((res) => setTimeout(res, 200))
+    }
+  }
+
   waitGone(id: string): Promise<Reply> {
     return this.waitFor(id, (r) => r.status === 404)
   }

@@ -44,8 +44,8 @@ export function backupRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const ds = v && (await db.selectFrom('datastores').select('name').where('id', '=', v.datastore_id).executeTakeFirst())
     return { type: ds?.name ?? 'unknown', version: v?.name ?? 'unknown', version_id: versionId }
   }
-  const view = async (req: FastifyRequest, b: BackupRow) =>
-    backupView(baseUrl(req), b, { datastore: await datastoreOf(b.datastore_version_id), store: ctx.backupStore, progress: backups.RUNNING_BACKUP.includes(b.status) ? ctx.progress.of('backup', b.id) : undefined })
+  const view = async (_req: FastifyRequest, b: BackupRow) =>
+    backupView(b, { datastore: await datastoreOf(b.datastore_version_id), store: ctx.backupStore, progress: backups.RUNNING_BACKUP.includes(b.status) ? ctx.progress.of('backup', b.id) : undefined })
   const load = async (req: FastifyRequest<P>): Promise<BackupRow> => {
     const b = await backups.findBackup(db, req.params.backupId, projectScope(req))
     if (!b) throw new NotFound(`Resource ${req.params.backupId} cannot be found.`)

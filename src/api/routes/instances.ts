@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { BadRequest, NotFound, NotImplemented, Unprocessable } from '../../core/errors.js'
+import { BadRequest, Forbidden, NotFound, Unprocessable } from '../../core/errors.js'
 import { mayConfigure, mayRestart } from '../../core/instance.js'
 import { findVersionById } from '../../store/repos/datastores.js'
 import * as instances from '../../store/repos/instances.js'
@@ -16,6 +16,7 @@ import { resizeFlavor } from '../instance-resize-flavor.js'
 import { resizeVolume } from '../instance-resize-volume.js'
 import { updateInstanceAttributes } from '../instance-update.js'
 import { baseUrl } from '../links.js'
+import { ejectReplicaSource, promoteToReplicaSource } from '../replica-actions.js'
 import { restorableWindow } from '../restore-point.js'
 import { instanceView, statusInputs } from '../views/instance.js'
 
@@ -51,9 +52,12 @@ export function instanceRoutes(app: FastifyInstance, ctx: ApiContext): void {
       }),
     )
     const fallback = { address: ctx.settings.bind, network: `${ctx.settings.bind}/32` }
+    const ids = rows.map((r) => r.id)
+    const followers = ids.length === 0 ? [] : await db.selectFrom('instances').select(['id', 'replica_of']).where('replica_of', 'in', ids).orderBy('created_at').execute()
+    const replicasOf = (id: string) => followers.filter((f) => f.replica_of === id).map((f) => f.id)
     return Promise.all(
       rows.map(async (r) =>
-        instanceView(baseUrl(req), r, { datastore: await datastoreOf(r.datastore_version_id), node: nodes.get(r.node ?? '') ?? fallback, configurationName: r.configuration_id ? names.get(r.configuration_id) : undefined, admin: req.principal.cloudAdmin }),
+        instanceView(baseUrl(req), r, { datastore: await datastoreOf(r.datastore_version_id), node: nodes.get(r.node ?? '') ?? fallback, configurationName: r.configuration_id ? names.get(r.configuration_id) : undefined, admin: req.principal.cloudAdmin, replicas: replicasOf(r.id) }),
       ),
     )
   }
@@ -95,6 +99,9 @@ export function instanceRoutes(app: FastifyInstance, ctx: ApiContext): void {
   // Unlike Trove, delete works in every state (BUILD and ERROR too): a stuck instance can always go.
   app.delete<P>('/v1.0/:projectId/instances/:instanceId', async (req, reply) => {
     const r = await load(req)
+    // As Trove's ReplicaSourceDeleteForbidden: the replicas would follow nothing.
+    const replicas = await db.selectFrom('instances').select('id').where('replica_of', '=', r.id).execute()
+    if (replicas.length > 0) throw new Forbidden(`Instance ${r.id} is the source of replica(s) ${replicas.map((x) => x.id).join(', ')}: detach or delete them first.`)
     if (await db.transaction().execute((trx) => requestDelete(trx, r.id))) ctx.kickTasks()
     return reply.code(202).send()
   })
@@ -151,8 +158,11 @@ export function instanceRoutes(app: FastifyInstance, ctx: ApiContext): void {
         await stopOrStart(ctx, r, action[0])
         return reply.code(202).send()
       case 'promote_to_replica_source':
+        await promoteToReplicaSource(ctx, r)
+        return reply.code(202).send()
       case 'eject_replica_source':
-        throw new NotImplemented(`Instance action '${action[0]}' is not supported yet.`)
+        await ejectReplicaSource(ctx, r)
+        return reply.code(202).send()
       default:
         throw new BadRequest(`Invalid instance action: ${String(action[0])}.`)
     }

@@ -1,6 +1,6 @@
 import type { ProgressView } from '../../conductor/progress-board.js'
 import type { BackupRow } from '../../store/schema.js'
-import { links, troveTime } from '../links.js'
+import { troveTime } from '../links.js'
 
 export interface BackupViewExtras {
   readonly datastore: { readonly type: string; readonly version: string; readonly version_id: string }
@@ -14,7 +14,7 @@ export interface BackupViewExtras {
  * fields: the strategy, the data's own size, the consistent point, the last restore drill, why it
  * failed, and progress while it runs.
  */
-export function backupView(base: string, b: BackupRow, x: BackupViewExtras) {
+export function backupView(b: BackupRow, x: BackupViewExtras) {
   const stored = b.stored_bytes === null ? null : Number(b.stored_bytes)
   return {
     id: b.id,
@@ -30,7 +30,6 @@ export function backupView(base: string, b: BackupRow, x: BackupViewExtras) {
     project_id: b.project_id,
     created: troveTime(b.created_at),
     updated: troveTime(b.updated_at),
-    links: links(base, b.project_id, `backups/${b.id}`),
     strategy: b.strategy,
     incremental: b.parent_id !== null,
     data_size_bytes: b.data_bytes === null ? null : Number(b.data_bytes),

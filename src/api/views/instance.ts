@@ -23,6 +23,8 @@ export interface InstanceViewExtras {
   readonly configurationName?: string | undefined
   /** Whether the caller is an administrator, who alone sees a fault's details (host paths, engine logs). */
   readonly admin?: boolean
+  /** The ids of the replicas following this instance (Trove's `replicas`). */
+  readonly replicas?: readonly string[]
 }
 
 
@@ -41,6 +43,10 @@ export function instanceView(base: string, r: InstanceRow, x: InstanceViewExtras
     // Coffer's extra fields: used, used_percent, type (ext4-loop, folder) and, from 90%, a warning.
     volume: { size: r.volume_size, ...volumeUse({ sizeGb: r.volume_size, usedBytes: r.volume_used_bytes === null ? null : Number(r.volume_used_bytes), freeBytes: r.volume_free_bytes === null ? null : Number(r.volume_free_bytes), type: r.volume_type }) },
     ...(r.port === null ? {} : placeView(r.address ?? x.node.address, r.address ? x.node.network : `${x.node.address}/32`, Number(r.port))),
+    ...(r.replica_of ? { replica_of: { id: r.replica_of, links: links(base, r.project_id, `instances/${r.replica_of}`) } } : {}),
+    ...(x.replicas?.length ? { replicas: x.replicas.map((id) => ({ id, links: links(base, r.project_id, `instances/${id}`) })) } : {}),
+    // Coffer's extra: the engine's replication state, as the last heartbeat said it.
+    ...(r.replication && (r.replica_of || x.replicas?.length) ? { replication: JSON.parse(r.replication) } : {}),
     ...(r.configuration_id ? { configuration: { id: r.configuration_id, name: x.configurationName ?? '', links: links(base, r.project_id, `configurations/${r.configuration_id}`) } } : {}),
     // Every writer of a fault is covered: what tenants read is made path-free here too.
     ...(s.fault ? { fault: { message: x.admin ? s.fault.message : tenantMessage(s.fault.message), created: troveTime(s.fault.created), ...(x.admin ? { details: r.fault_details ?? s.fault.message } : {}) } } : {}),

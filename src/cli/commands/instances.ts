@@ -36,6 +36,7 @@ const summary = (i: any) => ({
   access: i.access?.allowed_cidrs?.length ? `from ${i.access.allowed_cidrs.join(', ')}` : 'from any address',
   // Trove's roles: a replica follows its replica_of; a replica source lists its replicas.
   replica_role: i.replica_of ? `replica of ${i.replica_of.id}` : i.replicas?.length ? `source of ${i.replicas.map((r: any) => r.id).join(', ')}` : '-',
+  ...(i.restorable ? { restorable: `${i.restorable.earliest} to ${i.restorable.latest} (coffer create ... --restore-from ${i.id} --restore-time T)` } : {}),
   ...(i.fault ? { fault: i.fault.message, fault_date: i.fault.created, ...(i.fault.details ? { fault_details: i.fault.details } : {}) } : {}),
   created: i.created,
   updated: i.updated,

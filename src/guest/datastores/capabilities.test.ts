@@ -24,9 +24,9 @@ describe('datastore capabilities', () => {
 
   it('gives each engine family what it is known to have', async () => {
     const of = async (name: string) => enabled((await datastores[name]!.discover()).capabilities)
-    assert.deepEqual(await of('postgresql'), ['provisioning', 'databases', 'users', 'root', 'configuration'])
-    assert.deepEqual(await of('mariadb'), ['provisioning', 'databases', 'users', 'root', 'configuration', 'backup', 'incremental_backup', 'point_in_time_restore'])
+    assert.deepEqual(await of('postgresql'), ['provisioning', 'databases', 'users', 'root', 'configuration', 'backup', 'incremental_backup', 'point_in_time_restore', 'replication'])
+    assert.deepEqual(await of('mariadb'), ['provisioning', 'databases', 'users', 'root', 'configuration', 'backup', 'incremental_backup', 'point_in_time_restore', 'replication'])
     assert.deepEqual(await of('mysql'), ['provisioning', 'databases', 'users', 'root'])
-    assert.deepEqual(await of('redis'), ['provisioning', 'users', 'root', 'configuration'])
+    assert.deepEqual(await of('redis'), ['provisioning', 'users', 'root', 'configuration', 'backup', 'replication'])
   })
 })

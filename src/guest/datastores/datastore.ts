@@ -8,6 +8,7 @@ import type { ConfigurationValues, ParameterSpec } from '../../core/configuratio
 import type { DatastoreManifest, DatastoreVersionInfo } from '../../core/manifest.js'
 import type { GuestDatabase, GuestUser, GuestUserInfo, UserChanges, UserRef } from '../protocol.js'
 import type { BackupAdmin } from './backup.js'
+import type { ReplicationAdmin } from './replication.js'
 
 export type { GuestUserInfo, UserChanges, UserRef } from '../protocol.js'
 
@@ -195,4 +196,6 @@ export interface Datastore {
   readonly logs?: LogAdmin
   /** Backups and restores with the engine's own tools (backup.ts). */
   readonly backup?: BackupAdmin
+  /** Replica sets with the engine's own replication (replication.ts). */
+  readonly replication?: ReplicationAdmin
 }

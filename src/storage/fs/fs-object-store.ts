@@ -4,7 +4,7 @@
  * renames it over the target, then fsyncs the folder: a crash leaves the old object or the new one.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { type FileHandle, mkdir, open, opendir, readdir, rename, rmdir, stat, unlink } from 'node:fs/promises'
+import { type FileHandle, mkdir, open, opendir, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises'
 import { dirname, join, sep } from 'node:path'
 import type { Readable } from 'node:stream'
 import { NotFound } from '../../core/errors.js'
@@ -129,8 +129,16 @@ export class FsObjectStore implements ObjectStore {
       const page = await this.list(prefix)
       for (const o of page.objects) await this.delete(o.key)
       count += page.objects.length
-      if (!page.next) return count
+      if (!page.next) break
     }
+    // Partial files a killed process left under a folder prefix go too (a put of this process
+    // under a prefix being deleted has lost its purpose anyway).
+    if (prefix.endsWith('/')) {
+      const dir = this.#path(prefix.slice(0, -1))
+      await rm(dir, { recursive: true, force: true })
+      await this.#pruneEmpty(dirname(dir))
+    }
+    return count
   }
 
   #path(key: string): string {

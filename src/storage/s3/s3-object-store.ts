@@ -8,6 +8,8 @@ import { Agent } from 'node:https'
 import { pipeline } from 'node:stream/promises'
 import type { Readable } from 'node:stream'
 import {
+  AbortMultipartUploadCommand,
+  ListMultipartUploadsCommand,
   CreateBucketCommand,
   DeleteObjectCommand,
   GetObjectCommand,
@@ -179,7 +181,17 @@ export class S3ObjectStore implements ObjectStore {
       const keys = page.objects.map((o) => o.key)
       for (let i = 0; i < keys.length; i += DELETE_CONCURRENCY) await Promise.all(keys.slice(i, i + DELETE_CONCURRENCY).map((k) => this.delete(k)))
       count += keys.length
-      if (!page.next || keys.length === 0) return count
+      if (!page.next || keys.length === 0) break
+    }
+    await this.#abortUploads(prefix)
+    return count
+  }
+
+  /** Multipart uploads a killed process left under `prefix` hold storage without being objects: aborted. */
+  async #abortUploads(prefix: string): Promise<void> {
+    const r = await this.#client.send(new ListMultipartUploadsCommand({ Bucket: this.#bucket, Prefix: prefix })).catch(() => undefined)
+    for (const u of r?.Uploads ?? []) {
+      if (u.Key && u.UploadId) await this.#client.send(new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: u.Key, UploadId: u.UploadId })).catch(() => undefined)
     }
   }
 

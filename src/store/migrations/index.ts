@@ -14,6 +14,7 @@ import * as instanceActions from './0012-instance-actions.js'
 import * as volumeLimits from './0013-volume-limits.js'
 import * as backups from './0014-backups.js'
 import * as backupSchedules from './0015-backup-schedules.js'
+import * as replication from './0016-replication.js'
 
 /** Migrations in order; compiled in, so the binary never looks for files at run time. */
 export const migrationProvider: MigrationProvider = {
@@ -33,5 +34,6 @@ export const migrationProvider: MigrationProvider = {
     '0013-volume-limits': volumeLimits,
     '0014-backups': backups,
     '0015-backup-schedules': backupSchedules,
+    '0016-replication': replication,
   }),
 }

@@ -87,7 +87,7 @@ export async function usedAddresses(db: Db, node: string): Promise<Set<string>> 
  * Resolves false when there was nothing to reset (the instance is gone or being deleted).
  */
 export function resetStatus(db: Db, id: string): Promise<boolean> {
-  return transition(db, id, ['NONE', 'BUILDING', 'REBOOTING', 'RESIZING', 'STOPPING', 'STARTING'], 'NONE', { clearFault: 'any', serviceStatus: 'SHUTDOWN' })
+  return transition(db, id, ['NONE', 'BUILDING', 'REBOOTING', 'RESIZING', 'STOPPING', 'STARTING', 'BACKUP', 'PROMOTING', 'EJECTING', 'DETACHING'], 'NONE', { clearFault: 'any', serviceStatus: 'SHUTDOWN' })
 }
 
 /** A new instance row in BUILD, not placed yet: the fields a create decides, defaults for the rest. */
@@ -121,5 +121,9 @@ export function newInstanceRow(
     stopped: 0,
     allowed_cidrs: null,
     is_public: 0,
+    replica_of: null,
+    replication: null,
+    auto_failover: 0,
+    sync_replication: 0,
   }
 }

@@ -14,11 +14,12 @@ export async function instanceSpec(db: Db, row: InstanceRow): Promise<InstanceSp
   if (!version || !flavor) throw new NotFound(`instance ${row.id} refers to a datastore version or flavor that no longer exists`)
   const ds = await db.selectFrom('datastores').select('name').where('id', '=', version.datastore_id).executeTakeFirstOrThrow()
   if (row.port === null) throw new Error(`instance ${row.id} has no port yet`)
-  return specOf(row, version.name, ds.name, flavor)
+  const replicas = row.replica_of ? [] : await db.selectFrom('instances').select('id').where('replica_of', '=', row.id).limit(1).execute()
+  return specOf(row, version.name, ds.name, flavor, row.replica_of !== null || replicas.length > 0)
 }
 
 /** The one place a spec is put together, so a field added to it reaches every node message. */
-function specOf(row: InstanceRow, version: string, datastore: string, flavor: { readonly ram_mb: number; readonly vcpus: number }): InstanceSpec {
+function specOf(row: InstanceRow, version: string, datastore: string, flavor: { readonly ram_mb: number; readonly vcpus: number }, replicaSet: boolean): InstanceSpec {
   const cidrs = row.allowed_cidrs ? (JSON.parse(row.allowed_cidrs) as string[]) : undefined
   return {
     instanceId: row.id,
@@ -29,6 +30,7 @@ function specOf(row: InstanceRow, version: string, datastore: string, flavor: { 
     flavor: { ramMb: flavor.ram_mb, vcpus: flavor.vcpus },
     volumeGb: Number(row.volume_size),
     ...(cidrs ? { allowedCidrs: cidrs } : {}),
+    ...(replicaSet ? { replicaSet: true } : {}),
   }
 }
 
@@ -38,18 +40,20 @@ function specOf(row: InstanceRow, version: string, datastore: string, flavor: { 
  * flavor is gone, or that has no port yet, gets no spec.
  */
 export async function instanceSpecs(db: Db, rows: readonly InstanceRow[]): Promise<Map<string, InstanceSpec>> {
-  const [versions, flavors, stores] = await Promise.all([
+  const [versions, flavors, stores, sources] = await Promise.all([
     db.selectFrom('datastore_versions').select(['id', 'name', 'datastore_id']).execute(),
     db.selectFrom('flavors').select(['id', 'ram_mb', 'vcpus']).execute(),
     db.selectFrom('datastores').select(['id', 'name']).execute(),
+    db.selectFrom('instances').select('replica_of').where('replica_of', 'is not', null).execute(),
   ])
+  const hasReplicas = new Set(sources.map((s) => s.replica_of))
   const specs = new Map<string, InstanceSpec>()
   for (const row of rows) {
     const version = versions.find((v) => v.id === row.datastore_version_id)
     const flavor = flavors.find((f) => f.id === row.flavor_id) ?? (isDeleting({ taskStatus: row.task_status }) ? { ram_mb: 0, vcpus: 0 } : undefined)
     const ds = stores.find((d) => d.id === version?.datastore_id)
     if (!version || !flavor || !ds || row.port === null) continue
-    specs.set(row.id, specOf(row, version.name, ds.name, flavor))
+    specs.set(row.id, specOf(row, version.name, ds.name, flavor, row.replica_of !== null || hasReplicas.has(row.id)))
   }
   return specs
 }

@@ -4,12 +4,16 @@
  * the API shows. So every login runs `init_connect`, which fails, and so ends the session, when the
  * client's address is outside the networks. MariaDB skips init_connect for accounts with SUPER
  * (root, once enabled, and Coffer's service account on its private socket): those are not held to
- * the list. IPv4 only (INET_ATON); the API refuses IPv6 entries for this engine (manifest).
+ * the list; nor is the replication account (replication.ts), whose replicas may be anywhere. IPv4 only (INET_ATON); the API refuses IPv6 entries for this engine (manifest).
  */
 import { ipv4Network, parseCidr } from '../../../core/cidr.js'
+import { REPLICATION_USER } from './manifest.js'
 
-/** `localhost` as CHAR codes, so the statement needs no quotes in my.cnf. */
-const LOCALHOST = `CHAR(${[...'localhost'].map((c) => c.charCodeAt(0)).join(',')})`
+/** `text` as CHAR codes, so the statement needs no quotes in my.cnf. */
+const chars = (text: string): string => `CHAR(${[...text].map((c) => c.charCodeAt(0)).join(',')})`
+const LOCALHOST = chars('localhost')
+/** The replication account as CURRENT_USER() names it. */
+const REPLICATION_ACCOUNT = chars(`${REPLICATION_USER}@%`)
 
 /**
  * The init_connect statement for these networks: a SET of an expression that is 0 for an allowed
@@ -23,5 +27,7 @@ export function renderInitConnect(allowedCidrs: readonly string[]): string {
     const { network, mask } = ipv4Network(parseCidr(text))
     return `(INET_ATON(${host}) & ${mask}) = ${network}`
   })
-  return `SET @coffer_access = IF(${[`${host} = ${LOCALHOST}`, ...tests].join(' OR ')}, 0, (SELECT 1 UNION SELECT 2))`
+  // Replicas connect from wherever they run, as the replication account, which logs in only with its password.
+  const replication = `CURRENT_USER() = ${REPLICATION_ACCOUNT}`
+  return `SET @coffer_access = IF(${[`${host} = ${LOCALHOST}`, replication, ...tests].join(' OR ')}, 0, (SELECT 1 UNION SELECT 2))`
 }

@@ -7,6 +7,11 @@
  */
 import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+<<<<<<< HEAD
+=======
+import type { ChildProcess } from 'node:child_process'
+import { type Readable, Transform } from 'node:stream'
+>>>>>>> main
 import { CofferError } from '../../../core/errors.js'
 import type { BackupAdmin, BackupOutcome, BackupPosition, BackupRequest } from '../backup.js'
 import { exited, putSealed } from '../common/sealed-objects.js'
@@ -42,6 +47,46 @@ async function readPosition(lsnDir: string): Promise<BackupPosition> {
   }
 }
 
+/** A running mariadb-backup streaming mbstream; `stream` ends only once the tool has exited well. */
+export interface BackupStream {
+  readonly child: ChildProcess
+  readonly stream: Readable
+  /** Settles when the tool exits: resolves on success, rejects with its stderr otherwise. */
+  readonly done: Promise<void>
+  /** The consistent point: commits are blocked from BLOCK_COMMIT until BACKUP STAGE END, when the binlog position is read. */
+  readonly takenAt: () => Date | undefined
+}
+
+/**
+ * Starts mariadb-backup of the running instance `ctx` as Coffer (root), logging in as the service
+ * account with `password`; its own files go to `dir` (a scratch folder in guestDir: the option file
+ * with the password, the redo log it buffers). `lsnDir` gets xtrabackup_checkpoints and _info;
+ * `fromLsn` makes an incremental. The stream fails when the tool does: a killed tool's short stream
+ * never looks complete.
+ */
+export async function streamBackup(ctx: InstanceContext, dir: string, password: string, options: { readonly lsnDir?: string; readonly fromLsn?: string | undefined } = {}): Promise<BackupStream> {
+  const target = join(dir, 'target')
+  await mkdir(target, { mode: 0o700 })
+  const config = await writeServiceOptions(ctx, dir, password, ['mariadb-backup'], { datadir: dataDir(ctx) })
+  const child = spawnTool(MARIADB_BACKUP, [
+    `--defaults-file=${config}`, '--backup', '--stream=mbstream', `--target-dir=${target}`, `--tmpdir=${target}`,
+    ...(options.lsnDir ? [`--extra-lsndir=${options.lsnDir}`] : []),
+    ...(options.fromLsn !== undefined ? [`--incremental-lsn=${options.fromLsn}`] : []),
+  ], { signal: ctx.signal })
+  let takenAt: Date | undefined
+  child.stderr!.on('data', (d: Buffer) => {
+    if (!takenAt && d.includes('BACKUP STAGE END')) takenAt = new Date()
+  })
+  const done = exited(child, 'mariadb-backup')
+  done.catch(() => undefined)
+  const stream = child.stdout!.pipe(new Transform({
+    transform: (chunk, _enc, next) => next(null, chunk),
+    flush: (next) => void done.then(() => next(), next),
+  }))
+  child.stdout!.once('error', (err) => stream.destroy(err))
+  return { child, stream, done, takenAt: () => takenAt }
+}
+
 async function backup(ctx: InstanceContext, request: BackupRequest): Promise<BackupOutcome> {
   const fromLsn = request.parent?.position['toLsn']
   if (request.parent && !/^\d+$/.test(fromLsn ?? '')) {
@@ -50,10 +95,9 @@ async function backup(ctx: InstanceContext, request: BackupRequest): Promise<Bac
   const { client, password } = await connectService(ctx)
   await client.end().catch(() => client.destroy())
   const outcome = await withScratch(ctx, async (dir) => {
-    const target = join(dir, 'target')
     const lsnDir = join(dir, 'lsn')
-    await mkdir(target, { mode: 0o700 })
     await mkdir(lsnDir, { mode: 0o700 })
+<<<<<<< HEAD
     const options = await writeServiceOptions(ctx, dir, password, ['mariadb-backup'], { datadir: dataDir(ctx) })
     const child = spawnTool(MARIADB_BACKUP, [
       `--defaults-file=${options}`, '--backup', '--stream=mbstream', `--target-dir=${target}`, `--extra-lsndir=${lsnDir}`, `--tmpdir=${target}`,
@@ -66,11 +110,14 @@ async function backup(ctx: InstanceContext, request: BackupRequest): Promise<Bac
     })
     const done = exited(child, 'mariadb-backup')
     done.catch(() => undefined)
+=======
+    const { child, stream: source, done, takenAt } = await streamBackup(ctx, dir, password, { lsnDir, ...(request.parent ? { fromLsn } : {}) })
+>>>>>>> main
     try {
       // zstd reads the tool's stdout itself; putSealed fails (and removes the object) unless the tool exits well.
       const put = await putSealed(request.location.store, dataObjectKey(request.prefix), { input: child.stdout!, done }, request.dataKey, { signal: ctx.signal, onProgress: request.onProgress })
       await done
-      return { put, position: await readPosition(lsnDir), takenAt: takenAt ?? new Date() }
+      return { put, position: await readPosition(lsnDir), takenAt: takenAt() ?? new Date() }
     } finally {
       killTool(child)
     }

@@ -98,6 +98,11 @@ export async function identifiedBy(c: MysqlClient, password: string): Promise<st
     isMariadb.set(c, mariadb)
   }
   if (!mariadb) return c.format('IDENTIFIED BY ?', [password])
+  return c.format('IDENTIFIED BY PASSWORD ?', [nativePasswordHash(password)])
+}
+
+/** The mysql_native_password hash of `password`, as mysql.user shows it: `*` + SHA1(SHA1(password)) in upper-case hex. */
+export function nativePasswordHash(password: string): string {
   const sha1 = (data: Buffer | string): Buffer => createHash('sha1').update(data).digest()
-  return c.format('IDENTIFIED BY PASSWORD ?', [`*${sha1(sha1(Buffer.from(password, 'utf8'))).toString('hex').toUpperCase()}`])
+  return `*${sha1(sha1(Buffer.from(password, 'utf8'))).toString('hex').toUpperCase()}`
 }

@@ -107,6 +107,9 @@ export function renderMyCnf(
     ['server_id', serverIdOf(ctx.instanceId)],
     ['binlog_format', 'ROW'],
     ['binlog_expire_logs_seconds', String(BINLOG_EXPIRE_SECONDS)],
+    // A replica's relay logs (replication.ts), in the data folder, named here, not after the host
+    // name, which may change.
+    ['relay_log', 'relay-bin'],
   ]
   const wanted = new Map([...overrides].map(([k, v]) => [optionKey(k), v]))
   const lines: string[] = place.map(([k, v]) => `${k} = ${cnfValue(v)}`)
@@ -121,7 +124,10 @@ export function renderMyCnf(
   return `# Written by Coffer for instance ${ctx.instanceId}; rewritten at every start.\n[mysqld]\n${lines.join('\n')}\n`
 }
 
-/** Settings only MariaDB understands, or only in this form (MySQL 8 has `disabled_storage_engines` instead). */
+/**
+ * Settings only MariaDB understands, or only in this form (MySQL 8 has `disabled_storage_engines`
+ * instead), or that only MariaDB's datastore needs (replication).
+ */
 export const MARIADB_ONLY_SETTINGS: readonly (readonly [string, string])[] = [
   // MariaDB's default; said here because no other option file is read. MySQL 8 has no NO_AUTO_CREATE_USER.
   ['sql_mode', 'STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_AUTO_CREATE_USER,NO_ENGINE_SUBSTITUTION'],
@@ -131,4 +137,16 @@ export const MARIADB_ONLY_SETTINGS: readonly (readonly [string, string])[] = [
   // Aria holds the system tables and on-disk internal temporary tables; the default 128M cache is
   // 5 MB of idle PSS, and the OS page cache serves Aria's files as well.
   ['aria_pagecache_buffer_size', '16M'],
+  // GTID replication (replication.ts). A replica logs what it applies, so once promoted its binary
+  // log serves the other replicas.
+  ['log_slave_updates', 'ON'],
+  // A replica notices a silent source within seconds (the source's heartbeat is 1 s: CHANGE MASTER).
+  ['slave_net_timeout', '10'],
+  // A replica stops at a transaction out of order (one its source never had) instead of applying it
+  // over diverged data; a source rejoining with transactions the new source lacks is refused, not
+  // silently merged.
+  ['gtid_strict_mode', 'ON'],
+  // Every instance acknowledges to a semi-synchronous source when it replicates; only a source
+  // told to (setSynchronous) waits for it. The setting is read when the replica's IO thread starts.
+  ['rpl_semi_sync_slave_enabled', 'ON'],
 ]

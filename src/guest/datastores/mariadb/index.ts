@@ -1,8 +1,9 @@
 /**
  * MariaDB on a node: discovery of the installed server, the engine's lifecycle, and databases,
- * users and root inside an instance, configuration groups, and backups (mariadb-backup, shipped
- * binary logs). The parts are written for the MySQL family as a whole; the MySQL datastore
- * (../mysql) composes the same parts with its own server description (without backups). Imports
+ * users and root inside an instance, configuration groups, backups (mariadb-backup, shipped
+ * binary logs) and GTID replication. The parts are written for the MySQL family as a whole; the
+ * MySQL datastore (../mysql) composes the same parts with its own server description (without
+ * backups or replication). Imports
  * only core, ../datastore.js and ../common.
  */
 import type { Datastore } from '../datastore.js'
@@ -14,6 +15,7 @@ import { mariadbConfiguration } from './configuration.js'
 import { discoverMariadb, MARIADB_SERVER_BINARY, type MysqlFamilyServer } from './manifest.js'
 import { mysqlFamilyLogs } from './logs.js'
 import { mysqlFamilyEngine } from './manager.js'
+import { mariadbReplication } from './replication.js'
 import { mariadbRoot } from './root.js'
 import { installMariadb, warmTemplate } from './template.js'
 import { mariadbDatabases, mariadbUsers } from './users.js'
@@ -47,4 +49,5 @@ export const mariadb: Datastore = defineDatastore({
   configuration,
   logs: mysqlFamilyLogs(mariadbServer),
   backup: mariadbBackup(mariadbServer, engine),
+  replication: mariadbReplication(mariadbServer, engine),
 })

@@ -3,7 +3,7 @@
  * but no network (socket only, in the private runDir), no binary log (what a restore replays is
  * not this instance's history) and no grant tables at first, since the restored mysql.user holds
  * another instance's service password. The caller loads the grant tables (FLUSH PRIVILEGES) once it
- * has set this instance's own.
+ * has set this instance's own. A replica's seed (seed.ts) runs it too, with its binary log on.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { engineExited, engineNotReady, engineWouldNotStop, spawnFailed } from '../common/engine-errors.js'
@@ -34,12 +34,22 @@ async function connect(ctx: InstanceContext, server: MysqlFamilyServer, pid: num
   }
 }
 
+/** How a maintenance run differs from a restore's. */
+export interface MaintenanceOptions {
+  /**
+   * Keeps the binary log on (a replica's seed sets the log's GTID state: replication.ts); the
+   * client's session then logs nothing (sql_log_bin = 0) unless `fn` says otherwise.
+   */
+  readonly binlog?: boolean
+}
+
 /** Runs `fn` with a client of the private server, then stops the server (a normal shutdown). */
-export async function withMaintenanceServer<T>(ctx: InstanceContext, server: MysqlFamilyServer, fn: (client: MysqlClient) => Promise<T>): Promise<T> {
+export async function withMaintenanceServer<T>(ctx: InstanceContext, server: MysqlFamilyServer, fn: (client: MysqlClient) => Promise<T>, options: MaintenanceOptions = {}): Promise<T> {
   await writeInstanceCnf(ctx, server)
   const pid = await spawnDetached({
     command: server.serverBinary,
-    args: [`--defaults-file=${cnfPath(ctx)}`, '--skip-networking', '--skip-grant-tables', '--skip-log-bin'],
+    // No replica threads either: one configured by a seed starts at the engine's own start.
+    args: [`--defaults-file=${cnfPath(ctx)}`, '--skip-networking', '--skip-grant-tables', '--skip-slave-start', ...(options.binlog ? [] : ['--skip-log-bin'])],
     account: ctx.account,
     logFile: consoleLog(ctx),
   }).catch((err: unknown) => {
@@ -50,6 +60,7 @@ export async function withMaintenanceServer<T>(ctx: InstanceContext, server: Mys
   try {
     const client = await connect(ctx, server, pid)
     try {
+      if (options.binlog) await client.query('SET SESSION sql_log_bin = 0')
       return await fn(client)
     } finally {
       await client.end().catch(() => client.destroy())

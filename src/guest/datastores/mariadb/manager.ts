@@ -28,6 +28,7 @@ import { logCnf } from './logs.js'
 import { readOverrides, readOverridesSync } from './configuration.js'
 import type { MysqlFamilyServer } from './manifest.js'
 import { cnfOverrides } from './parameters.js'
+import { replicationCnf } from './replication-role.js'
 import { secureInstance, servicePasswords, withService } from './service-account.js'
 import { ensureTemplate } from './template.js'
 import { mariadbTuning } from './tuning.js'
@@ -68,7 +69,8 @@ async function ensureDir(path: string, mode: number, owner?: InstanceContext['ac
 
 /**
  * Makes the volume's folders and writes my.cnf as every start does: the flavor's tuning, the
- * instance's paths and address, and the configuration group's overrides (configuration.ts).
+ * instance's paths and address, the configuration group's overrides (configuration.ts), and the
+ * replication role's settings (replication-role.ts: read-only on a replica).
  */
 export async function writeInstanceCnf(ctx: InstanceContext, server: MysqlFamilyServer): Promise<void> {
   const paths = instancePaths(ctx)
@@ -77,7 +79,12 @@ export async function writeInstanceCnf(ctx: InstanceContext, server: MysqlFamily
   await ensureDir(dirname(paths.binlogBase), 0o700, ctx.account)
   // Owned by Coffer (when root) and read-only: the engine can write nothing there.
   await ensureDir(paths.noFilesDir, 0o555)
-  const overrides = new Map([...(await logCnf(ctx, server)), ...cnfOverrides(await readOverrides(ctx, server.name))])
+  const overrides = new Map([
+    ...(await logCnf(ctx, server)),
+    ...cnfOverrides(await readOverrides(ctx, server.name)),
+    // Last: a configuration group cannot make a replica writable (read_only is not offered anyway).
+    ...(server.name === 'mariadb' ? await replicationCnf(ctx) : []),
+  ])
   const cnf = renderMyCnf(ctx, mariadbTuning(ctx.flavor), paths, server.engineSettings, overrides)
   await writeFileAtomic(cnfPath(ctx), cnf, { mode: 0o600, account: ctx.account })
 }

@@ -15,6 +15,9 @@ const run = promisify(execFile)
 /** The service account Coffer itself logs in as, only over the instance's private socket. */
 export const SERVICE_USER = 'coffer_admin'
 
+/** The account replicas replicate as (replication.ts): REPLICATION SLAVE and CLIENT, at any host. */
+export const REPLICATION_USER = 'coffer_repl'
+
 /**
  * One server of the MySQL family (MariaDB or MySQL) as the shared code needs to know it. The
  * differences between the two are data here, not subclasses.
@@ -59,7 +62,7 @@ export const mariadbNames: NameRules = {
   patternText: 'use letters, digits, underscores and hyphens (at most 47 hyphens), and start with a letter or underscore',
   reservedDatabases: ['mysql', 'information_schema', 'performance_schema', 'sys', 'test'],
   // public and none name MariaDB's PUBLIC role and SET ROLE NONE; mariadb.sys owns the sys views.
-  reservedUsers: ['root', 'mariadb.sys', 'mysql', SERVICE_USER, 'public', 'none', 'current_user', 'current_role', 'mysql.sys', 'mysql.session', 'mysql.infoschema'],
+  reservedUsers: ['root', 'mariadb.sys', 'mysql', SERVICE_USER, REPLICATION_USER, 'public', 'none', 'current_user', 'current_role', 'mysql.sys', 'mysql.session', 'mysql.infoschema'],
   passwordMaxLength: 256,
 }
 

@@ -80,7 +80,7 @@ async function clearVolume(ctx: InstanceContext, server: MysqlFamilyServer): Pro
   await removeTree(spawnedPidPath(ctx, server))
 }
 
-async function ownedDir(ctx: InstanceContext, path: string): Promise<string> {
+export async function ownedDir(ctx: InstanceContext, path: string): Promise<string> {
   await mkdir(path, { mode: 0o700 })
   if (runningAsRoot()) await chown(path, ctx.account.uid, ctx.account.gid)
   return path

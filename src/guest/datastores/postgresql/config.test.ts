@@ -11,4 +11,11 @@ describe('pg_hba.conf', () => {
     assert.match(narrowed, /^local {3}all {2}coffer_admin {2}scram-sha-256$/m, 'the service account\'s socket line stays')
     assert.throws(() => renderPgHba(['127.0.0.2/32 trust']), /not a CIDR/)
   })
+
+  it('lets the replication account stream from anywhere, whatever the allowed networks', () => {
+    const narrowed = renderPgHba(['127.0.0.2/32'])
+    assert.match(narrowed, /^host {4}replication {2}coffer_replication {2}all {2}scram-sha-256$/m)
+    assert.match(narrowed, /^host {4}postgres {2}coffer_replication {2}all {2}scram-sha-256$/m, 'pg_rewind reads its source over a normal connection')
+    assert.doesNotMatch(narrowed, /^host\s+replication\s+all\b/m, 'no one else may stream')
+  })
 })

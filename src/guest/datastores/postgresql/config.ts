@@ -6,8 +6,9 @@
 import { CofferError } from '../../../core/errors.js'
 import type { ConfigurationValues } from '../../../core/configuration.js'
 import type { InstanceContext } from '../datastore.js'
-import { SERVICE_USER } from './manifest.js'
+import { REPLICATION_USER, SERVICE_USER } from './manifest.js'
 import { settingText } from './parameters.js'
+import { archiveCommand } from './wal-spool.js'
 import type { PostgresqlTuning } from './tuning.js'
 
 /** A postgresql.conf string literal; refuses line breaks, which no setting of ours needs. */
@@ -29,6 +30,17 @@ export function renderPostgresqlConf(ctx: InstanceContext, tuning: PostgresqlTun
     ['fsync', 'on'],
     ['synchronous_commit', 'on'],
     ['full_page_writes', 'on'],
+    // Every instance can become a replica source, or rejoin one after a failover: WAL for standbys,
+    // and hint-bit changes WAL-logged so pg_rewind can rewind an old source that diverged
+    // (initdb's checksums would do too, but cost every page read; the template has none).
+    ['wal_level', 'replica'],
+    ['wal_log_hints', 'on'],
+    ['max_wal_senders', '10'],
+    ['max_replication_slots', '10'],
+    ['hot_standby', 'on'],
+    // On from the first start, so enabling point-in-time restore never needs a restart (wal-spool.ts).
+    ['archive_mode', 'on'],
+    ['archive_command', confString(archiveCommand(ctx))],
     ['dynamic_shared_memory_type', 'posix'],
     ['logging_collector', 'on'],
     ['log_directory', confString(logDir)],
@@ -73,7 +85,11 @@ export function renderAutoConf(overrides: ConfigurationValues): string {
  * Only SCRAM logins. The service account may log in only over the private socket; everyone else
  * over TCP or the socket. No trust, peer or ident lines: a process running as the engine's account
  * still needs a password. `allowedCidrs` (the instance's access) narrow TCP logins to those
- * networks; a client from elsewhere matches no line and PostgreSQL refuses it.
+ * networks; a client from elsewhere matches no line and PostgreSQL refuses it. The replication
+ * account (replication.ts) streams, and reads the `postgres` database for pg_rewind, from any
+ * address, whatever `allowedCidrs` say: replicas live on Coffer's nodes, not in the tenant's
+ * networks; its random password is its guard. Without that account (no replica set) nobody
+ * matches those lines.
  */
 export function renderPgHba(allowedCidrs?: readonly string[]): string {
   const networks = allowedCidrs ?? ['0.0.0.0/0', '::/0']
@@ -82,6 +98,8 @@ export function renderPgHba(allowedCidrs?: readonly string[]): string {
     '# TYPE  DATABASE  USER  ADDRESS  METHOD',
     `local   all  ${SERVICE_USER}  scram-sha-256`,
     `host    all  ${SERVICE_USER}  all  reject`,
+    `host    replication  ${REPLICATION_USER}  all  scram-sha-256`,
+    `host    postgres  ${REPLICATION_USER}  all  scram-sha-256`,
     'local   all  all  scram-sha-256',
     ...networks.map((n) => `host    all  all  ${hbaAddress(n)}  scram-sha-256`),
     '',

@@ -113,7 +113,7 @@ async function waitReady(data: string, pid: number, log: string): Promise<void> 
 // ---- apply ----
 
 /** Waits until this session has re-read the configuration files after pg_reload_conf(). */
-async function reload(c: PgClient): Promise<void> {
+export async function reload(c: PgClient): Promise<void> {
   // Text, not a JS Date: the reload may come within the same millisecond.
   const before = (await c.query<{ t: string }>('SELECT pg_conf_load_time()::text AS t')).rows[0]?.t
   await c.query('SELECT pg_reload_conf()')

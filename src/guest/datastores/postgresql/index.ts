@@ -13,6 +13,8 @@ import { postgresqlUsers } from './users.js'
 import { postgresqlRoot } from './root.js'
 import { postgresqlConfiguration } from './configuration.js'
 import { postgresqlLogs } from './logs.js'
+import { postgresqlReplication } from './replication.js'
+import { postgresqlBackup } from './backup.js'
 
 export const postgresql: Datastore = defineDatastore({
   discover: discoverPostgresql,
@@ -29,4 +31,6 @@ export const postgresql: Datastore = defineDatastore({
   root: postgresqlRoot,
   configuration: postgresqlConfiguration,
   logs: postgresqlLogs,
+  replication: postgresqlReplication,
+  backup: postgresqlBackup,
 })

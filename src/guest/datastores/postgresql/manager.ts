@@ -23,6 +23,7 @@ import { readOverrides, readOverridesSync } from './configuration.js'
 import { postgresqlDatabases } from './databases.js'
 import { binDir } from './manifest.js'
 import { secureInstance, withService } from './service-account.js'
+import { renderReplication } from './standby.js'
 import { ensureTemplate } from './template.js'
 import { postgresqlTuning } from './tuning.js'
 import { postgresqlUsers } from './users.js'
@@ -34,13 +35,14 @@ const STOP_STEPS: StopSteps = [['SIGINT', 60_000], ['SIGQUIT', 10_000], ['SIGKIL
 
 /** The instance's data folder. */
 export const dataDir = (ctx: InstanceContext): string => join(ctx.volumeDir, 'data')
-const logDir = (ctx: InstanceContext): string => join(ctx.volumeDir, 'log')
+export const logDir = (ctx: InstanceContext): string => join(ctx.volumeDir, 'log')
 // In guestDir, not on the volume: the engine's account cannot forge it.
-const dataReady = (ctx: InstanceContext): string => join(ctx.guestDir, 'postgresql-data-ready')
+export const dataReady = (ctx: InstanceContext): string => join(ctx.guestDir, 'postgresql-data-ready')
 
 const exists = (path: string): Promise<boolean> => access(path).then(() => true, () => false)
 
-const serialised = <T>(ctx: InstanceContext, fn: () => Promise<T>): Promise<T> => serialisedByKey(ctx.volumeDir, fn)
+/** One operation at a time per instance: start, stop, configuration and replication share this queue. */
+export const serialised = <T>(ctx: InstanceContext, fn: () => Promise<T>): Promise<T> => serialisedByKey(ctx.volumeDir, fn)
 
 interface Postmaster {
   readonly pid: number
@@ -49,7 +51,7 @@ interface Postmaster {
 }
 
 /** The postmaster named by postmaster.pid, when that process is alive and is a postgres. */
-async function postmaster(ctx: InstanceContext): Promise<Postmaster | undefined> {
+export async function postmaster(ctx: InstanceContext): Promise<Postmaster | undefined> {
   let lines: string[]
   try {
     lines = (await readFile(join(dataDir(ctx), 'postmaster.pid'), 'utf8')).split('\n')
@@ -101,13 +103,16 @@ async function waitReady(ctx: InstanceContext, pid: number, marks?: ReadonlyMap<
 export async function writeConfig(ctx: InstanceContext): Promise<void> {
   const opts = { mode: 0o600, account: ctx.account }
   const conf = renderPostgresqlConf(ctx, postgresqlTuning(ctx.flavor), logDir(ctx)) + renderLogSettings(await readLogSwitches(ctx))
+    // Last: what makes it a standby (and standby.signal) or a synchronous source, from guestDir.
+    + (await renderReplication(ctx, dataDir(ctx)))
   await writeFileAtomic(join(dataDir(ctx), 'postgresql.conf'), conf, opts)
   await writeFileAtomic(join(dataDir(ctx), 'pg_hba.conf'), renderPgHba(ctx.allowedCidrs), opts)
   // The configuration group's overrides, from what Coffer saved (configuration.ts).
   await writeFileAtomic(join(dataDir(ctx), 'postgresql.auto.conf'), renderAutoConf(await readOverrides(ctx)), opts)
 }
 
-async function startUnlocked(ctx: InstanceContext): Promise<void> {
+/** Starts the engine; the caller holds the instance's queue (`serialised`). */
+export async function startUnlocked(ctx: InstanceContext): Promise<void> {
   const running = await postmaster(ctx)
   if (running) return waitReady(ctx, running.pid)
   if (!(await exists(join(dataDir(ctx), 'PG_VERSION')))) {
@@ -131,11 +136,20 @@ async function startUnlocked(ctx: InstanceContext): Promise<void> {
   await waitReady(ctx, pid, marks)
 }
 
-async function stopUnlocked(ctx: InstanceContext): Promise<void> {
+/** Stops the engine (fast shutdown); the caller holds the instance's queue (`serialised`). */
+export async function stopUnlocked(ctx: InstanceContext): Promise<void> {
   const running = await postmaster(ctx)
   if (!running) return
   if (await signalUntilExit(running.pid, STOP_STEPS)) return
   throw engineWouldNotStop('PostgreSQL', ctx.instanceId, running.pid)
+}
+
+/** The live postmaster's pid, if one runs on this instance's data folder. */
+export const runningPostmaster = async (ctx: InstanceContext): Promise<number | undefined> => (await postmaster(ctx))?.pid
+
+/** Records a data folder laid down by other means (a restore) as complete: prepare never replaces it. */
+export async function markDataReady(ctx: InstanceContext): Promise<void> {
+  await writeFileAtomic(dataReady(ctx), `${ctx.version.versionNumber}\n`, { mode: 0o600, durable: true })
 }
 
 /** Copies the template into an empty data folder, unless a completed copy is recorded. */

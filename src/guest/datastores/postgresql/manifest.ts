@@ -17,6 +17,9 @@ export const binDir = (version: DatastoreVersionInfo): string => join(POSTGRESQL
 /** The service account Coffer itself logs in as; the bootstrap superuser of every instance. */
 export const SERVICE_USER = 'coffer_admin'
 
+/** The account replicas stream as (replication.ts); made on a source by prepareSource, replicated to its replicas. */
+export const REPLICATION_USER = 'coffer_replication'
+
 /**
  * Names are quoted identifiers, so hyphens and upper case are safe; a letter or underscore first
  * keeps them typeable unquoted in simple cases. `pg_` is reserved by PostgreSQL itself for roles.
@@ -26,7 +29,7 @@ export const postgresqlNames: NameRules = {
   pattern: '(?![Pp][Gg]_)[A-Za-z_][A-Za-z0-9_-]*',
   patternText: 'use letters, digits, underscores and hyphens, start with a letter or underscore, and do not start with "pg_"',
   reservedDatabases: ['postgres', 'template0', 'template1'],
-  reservedUsers: ['postgres', SERVICE_USER, 'root', 'public', 'none', 'current_user', 'session_user', 'current_role'],
+  reservedUsers: ['postgres', SERVICE_USER, REPLICATION_USER, 'root', 'public', 'none', 'current_user', 'session_user', 'current_role'],
   // Longer passwords work, but a bound keeps request bodies and SCRAM hashing cheap.
   passwordMaxLength: 256,
 }

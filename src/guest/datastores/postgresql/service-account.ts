@@ -80,3 +80,14 @@ export async function secureInstance(ctx: InstanceContext, templatePassword: () 
     await client.end().catch(() => undefined)
   }
 }
+
+/**
+ * Gives a restored instance its own service password through `client`, a login the restore made
+ * without the source instance's password. Saved as pending first, as secureInstance does.
+ */
+export async function replaceServicePassword(ctx: InstanceContext, client: PgClient): Promise<void> {
+  const next = newPassword()
+  await writeSecret(ctx.guestDir, SECRET, { pending: next })
+  await client.query(`ALTER ROLE ${client.escapeIdentifier(SERVICE_USER)} PASSWORD ${client.escapeLiteral(await passwordForServer(next))}`)
+  await writeSecret(ctx.guestDir, SECRET, { password: next })
+}

@@ -12,13 +12,13 @@ import type { InstanceContext } from '../datastore.js'
 import { aclObject, rdbObject } from './backup-layout.js'
 import { redisCheck } from './check.js'
 import { withService } from './client.js'
-import { SERVICE_USER } from './manifest.js'
+import { REPL_USER, SERVICE_USER } from './manifest.js'
 import { restoreRdb } from './restore.js'
 import { infoFields, snapshot } from './snapshot.js'
 
-/** ACL LIST lines without Coffer's own two (`default`, the service user): a restore puts its own. */
+/** ACL LIST lines without Coffer's own (`default`, the service and replication users): a restore puts its own. */
 export function clientAclLines(list: readonly string[]): string {
-  const ours = new Set(['default', SERVICE_USER])
+  const ours = new Set(['default', SERVICE_USER, REPL_USER])
   return list.filter((line) => !ours.has(line.split(/\s+/)[1] ?? '')).map((line) => `${line}\n`).join('')
 }
 

@@ -1,14 +1,15 @@
 /**
  * redis.conf and the ACL file of an instance. redis.conf is rewritten at every start, so the tuning
  * follows the flavor after a resize and a hand edit never survives. The ACL file belongs to Redis
- * (ACL SAVE rewrites it) except for two lines Coffer owns and restores at every start: `default`
- * kept off (no unauthenticated access), and the service user with the instance's own password.
+ * (ACL SAVE rewrites it) except for the lines Coffer owns and restores at every start: `default`
+ * kept off (no unauthenticated access), the service user with the instance's own password, and on
+ * a replication source the replication user (replication.ts) with its own.
  */
 import { createHash } from 'node:crypto'
 import { CofferError } from '../../../core/errors.js'
 import type { ConfigurationValues } from '../../../core/configuration.js'
 import type { InstanceContext } from '../datastore.js'
-import { SERVICE_USER } from './manifest.js'
+import { REPL_USER, SERVICE_USER } from './manifest.js'
 import { redisValue } from './parameters.js'
 import type { RedisTuning } from './tuning.js'
 
@@ -31,14 +32,23 @@ export function confString(value: string): string {
 /**
  * The instance's redis.conf. `overrides` (a configuration group's values, names from the
  * allow-list in parameters.ts) replace Coffer's line for the same name or are added at the end.
+ * `replication` (replication-state.ts: what makes a replica or a fenced source) comes last and
+ * wins over both; its values are redis.conf text already.
  */
-export function renderRedisConf(ctx: InstanceContext, tuning: RedisTuning, paths: RedisPaths, overrides: ConfigurationValues = {}): string {
+export function renderRedisConf(
+  ctx: InstanceContext,
+  tuning: RedisTuning,
+  paths: RedisPaths,
+  overrides: ConfigurationValues = {},
+  replication: readonly (readonly [string, string])[] = [],
+): string {
   const settings = new Map(baseSettings(ctx, tuning, paths))
   for (const [k, v] of Object.entries(overrides)) {
     // One line per name: a bug upstream can never turn a name into a second directive.
     if (!/^[a-z][a-z0-9-]*$/.test(k)) throw new CofferError('ENGINE_CONFIG_INVALID', `not a parameter name: ${JSON.stringify(k)}`, { retryable: false })
     settings.set(k, confString(redisValue(v)))
   }
+  for (const [k, v] of replication) settings.set(k, v)
   const lines = [...settings].map(([k, v]) => `${k} ${v}`)
   return `# Written by Coffer for instance ${ctx.instanceId}; rewritten at every start.\n${lines.join('\n')}\n`
 }
@@ -64,6 +74,8 @@ export function baseSettings(ctx: InstanceContext, tuning: RedisTuning, paths: R
     ['dir', confString(paths.dataDir)],
     // Users live in the ACL file (ACL SAVE), never in redis.conf, so CONFIG REWRITE cannot scatter them.
     ['aclfile', confString(paths.aclFile)],
+    // A replica's full sync starts at once instead of waiting 5 s for more replicas to share it.
+    ['repl-diskless-sync-delay', '0'],
     ...engineSettings(tuning),
   ]
 }
@@ -93,13 +105,21 @@ export function engineSettings(tuning: RedisTuning): [string, string][] {
 export const passwordHashRule = (password: string): string => `#${createHash('sha256').update(password, 'utf8').digest('hex')}`
 
 /**
- * The ACL file with Coffer's two lines in place: `default` off with no password and no commands,
- * and the service user with `servicePassword` (stored hashed) and every command. All other lines
- * (the users clients made, root) are kept as Redis saved them. `current` is the file's text, or
- * undefined before the first start.
+ * What the replication user may do: what a replica sends its source (PING, AUTH, REPLCONF, PSYNC),
+ * INFO (a replica's lag and a rejoin's history check read the source's) and ACL LIST (a replica
+ * copies its source's users, which Redis does not replicate). No keys, no channels.
  */
-export function renderAclFile(current: string | undefined, servicePassword: string): string {
-  const ours = new Set(['default', SERVICE_USER])
+export const REPL_RULES: readonly string[] = ['resetkeys', 'resetchannels', '-@all', '+psync', '+replconf', '+ping', '+info', '+acl|list']
+
+/**
+ * The ACL file with Coffer's lines in place: `default` off with no password and no commands, the
+ * service user with `servicePassword` (stored hashed) and every command, and the replication user
+ * with `replPassword` when the instance has one (a source), else none. All other lines (the users
+ * clients made, root) are kept as Redis saved them. `current` is the file's text, or undefined
+ * before the first start.
+ */
+export function renderAclFile(current: string | undefined, servicePassword: string, replPassword?: string): string {
+  const ours = new Set(['default', SERVICE_USER, REPL_USER])
   const kept = (current ?? '')
     .split('\n')
     .map((line) => line.trim())
@@ -107,6 +127,7 @@ export function renderAclFile(current: string | undefined, servicePassword: stri
   return [
     'user default off resetpass resetkeys resetchannels -@all',
     `user ${SERVICE_USER} on ${passwordHashRule(servicePassword)} ~* &* +@all`,
+    ...(replPassword !== undefined ? [`user ${REPL_USER} on ${passwordHashRule(replPassword)} ${REPL_RULES.join(' ')}`] : []),
     ...kept,
     '',
   ].join('\n')

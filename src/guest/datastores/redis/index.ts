@@ -1,7 +1,7 @@
 /**
  * Redis on a node: discovery of the installed server, the engine's lifecycle, ACL users and root
- * inside an instance, configuration groups, guest logs and RDB backups. No databases: Redis's numbered
- * databases are not Trove databases. Imports only core, ../datastore.js and ../common.
+ * inside an instance, configuration groups, guest logs, RDB backups and replica sets (REPLICAOF).
+ * No databases: Redis's numbered databases are not Trove databases. Imports only core, ../datastore.js and ../common.
  */
 import type { Datastore } from '../datastore.js'
 import { defineDatastore } from '../define-datastore.js'
@@ -10,6 +10,7 @@ import { redisConfiguration } from './configuration.js'
 import { redisLogs } from './logs.js'
 import { redisEngine } from './manager.js'
 import { discoverRedis } from './manifest.js'
+import { redisReplication } from './replication.js'
 import { redisRoot } from './root.js'
 import { redisUsers } from './users.js'
 
@@ -22,4 +23,5 @@ export const redis: Datastore = defineDatastore({
   configuration: redisConfiguration,
   logs: redisLogs,
   backup: redisBackup,
+  replication: redisReplication,
 })

@@ -22,6 +22,7 @@ import { renderAclFile, renderRedisConf, type RedisPaths } from './config.js'
 import { readOverrides, readOverridesSync } from './configuration.js'
 import { logSettings, logSwitches } from './log-switches.js'
 import { REDIS_SERVER, SERVICE_USER } from './manifest.js'
+import { readRole, replicationSettings, replPassword } from './replication-state.js'
 import { redisTuning } from './tuning.js'
 import { checkUsers, redisUsers } from './users.js'
 
@@ -119,10 +120,12 @@ async function writeConfig(ctx: InstanceContext, password: string): Promise<void
     if (err.code === 'ENOENT') return undefined
     throw err
   })
-  await writeFileAtomic(paths.aclFile, renderAclFile(acl, password), opts)
-  // With the guest logs' switches, and the configuration group's overrides over them, from what Coffer saved.
+  await writeFileAtomic(paths.aclFile, renderAclFile(acl, password, await replPassword(ctx)), opts)
+  // With the guest logs' switches, and the configuration group's overrides over them, from what
+  // Coffer saved; a replica's or a fenced source's settings over all (replication-state.ts).
   const overrides = { ...logSettings(await logSwitches.read(ctx)), ...(await readOverrides(ctx)) }
-  await writeFileAtomic(paths.conf, renderRedisConf(ctx, redisTuning(ctx.flavor), paths, overrides), opts)
+  const replication = replicationSettings(await readRole(ctx))
+  await writeFileAtomic(paths.conf, renderRedisConf(ctx, redisTuning(ctx.flavor), paths, overrides, replication), opts)
 }
 
 async function startUnlocked(ctx: InstanceContext): Promise<void> {
@@ -148,31 +151,47 @@ async function startUnlocked(ctx: InstanceContext): Promise<void> {
 }
 
 /**
- * Asks the server to shut down cleanly; false when it could not be asked or refused. Preferred to
- * SIGTERM, which Redis acts on only at its next timer tick (hz 10: up to 100 ms later).
+ * Asks the server to shut down cleanly: 'asked', 'refused' (it answered with an error) or
+ * 'unreachable'. Preferred to SIGTERM, which Redis acts on only at its next timer tick (hz 10: up
+ * to 100 ms later).
  */
-async function requestShutdown(ctx: InstanceContext): Promise<boolean> {
+async function requestShutdown(ctx: InstanceContext): Promise<'asked' | 'refused' | 'unreachable'> {
   let client: RedisClient
   try {
     client = await openClient(ctx, SERVICE_USER, await servicePassword(ctx), 5_000)
   } catch {
-    return false
+    return 'unreachable'
   }
   try {
     await client.call('SHUTDOWN')
-    return true
+    return 'asked'
   } catch (err) {
     // A server that exits closes the connection without an answer; an answer is a refusal.
-    return !(err instanceof Error && err.name === 'ReplyError')
+    return err instanceof Error && err.name === 'ReplyError' ? 'refused' : 'asked'
   } finally {
     client.disconnect()
+  }
+}
+
+/**
+ * SHUTDOWN, asked again while Redis refuses it for a while: it will not exit while it writes its
+ * first AOF (a replica does, right after each full sync), and a SIGTERM then is refused the same
+ * way and never retried. True once it is on its way out.
+ */
+async function shutdownCleanly(ctx: InstanceContext, pid: number): Promise<boolean> {
+  const deadline = Date.now() + SHUTDOWN_TIMEOUT_MS
+  for (;;) {
+    const answer = await requestShutdown(ctx)
+    if (answer === 'asked') return waitForExit(pid, Math.max(0, deadline - Date.now()))
+    if (answer === 'unreachable' || Date.now() > deadline) return false
+    await sleep(100)
   }
 }
 
 async function stopUnlocked(ctx: InstanceContext): Promise<void> {
   const pid = await serverPid(ctx)
   if (!pid) return
-  if ((await requestShutdown(ctx)) && (await waitForExit(pid, SHUTDOWN_TIMEOUT_MS))) return
+  if (await shutdownCleanly(ctx, pid)) return
   if (await signalUntilExit(pid, STOP_STEPS)) return
   throw engineWouldNotStop('Redis', ctx.instanceId, pid)
 }

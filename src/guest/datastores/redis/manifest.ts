@@ -13,12 +13,16 @@ export const REDIS_SERVER = '/usr/bin/redis-server'
 /** The ACL user Coffer itself logs in as (over the private socket only, by convention). */
 export const SERVICE_USER = 'coffer_admin'
 
+/** The ACL user replicas log in to a replication source as (replication.ts): replication and nothing else. */
+export const REPL_USER = 'coffer_repl'
+
 /** The superuser a client may enable (Trove's root). */
 export const ROOT_USER = 'root'
 
 /**
  * ACL user names may hold any byte but spaces and NUL; these rules keep them typeable and safe in
- * shells and URLs. Reserved: Redis's own `default` user (kept off), the service user and root.
+ * shells and URLs. Reserved: Redis's own `default` user (kept off), the service user, the
+ * replication user and root.
  * Redis has numbered databases, but they are not Trove databases (no names, no grants), so the
  * manifest offers none and reserves none.
  */
@@ -27,7 +31,7 @@ export const redisNames: NameRules = {
   pattern: '[A-Za-z_][A-Za-z0-9_.-]*',
   patternText: 'use letters, digits, underscores, dots and hyphens, and start with a letter or underscore',
   reservedDatabases: [],
-  reservedUsers: ['default', SERVICE_USER, ROOT_USER],
+  reservedUsers: ['default', SERVICE_USER, REPL_USER, ROOT_USER],
   // Redis stores only a SHA-256 of each password, so length costs nothing there; a bound keeps request bodies small.
   passwordMaxLength: 256,
 }

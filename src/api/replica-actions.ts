@@ -1,0 +1,65 @@
+/**
+ * Trove's replica set actions: `promote_to_replica_source` (a planned switchover, source and
+ * replicas healthy), `eject_replica_source` (the source is lost: the most advanced replica takes
+ * its place) and detach (`PUT {"instance": {"replica_of": null}}`, tempest sends ""). Each holds
+ * every member it moves (PROMOTE, EJECT, DETACH) in one transaction before its task is queued, so
+ * a 4xx changes nothing and no two set operations interleave.
+ */
+import { BadRequest, Unprocessable } from '../core/errors.js'
+import { isReady, type TaskStatus } from '../core/instance.js'
+import { transition } from '../store/repos/transition.js'
+import type { Db, InstanceRow } from '../store/schema.js'
+import { enqueue } from '../tasks/queue.js'
+import type { ApiContext } from './context.js'
+import { statusInputs } from './views/instance.js'
+
+type SetKind = 'promote-replica' | 'eject-source' | 'detach-replica'
+const HOLD: Record<SetKind, TaskStatus> = { 'promote-replica': 'PROMOTING', 'eject-source': 'EJECTING', 'detach-replica': 'DETACHING' }
+
+const requireReplica = (row: InstanceRow, action: string): string => {
+  if (!row.replica_of) throw new BadRequest(`Instance ${row.id} is not a replica: ${action} is asked of a replica.`)
+  return row.replica_of
+}
+
+async function members(db: Db, sourceId: string): Promise<InstanceRow[]> {
+  return db.selectFrom('instances').selectAll().where((eb) => eb.or([eb('id', '=', sourceId), eb('replica_of', '=', sourceId)])).orderBy('created_at').execute()
+}
+
+async function hold(ctx: ApiContext, kind: SetKind, replica: InstanceRow, source: string, held: readonly InstanceRow[]): Promise<void> {
+  const queued = await ctx.db.transaction().execute(async (trx) => {
+    for (const m of held) if (!(await transition(trx, m.id, 'NONE', HOLD[kind]))) return m.id
+    await enqueue(trx, { instanceId: replica.id, kind, input: { replicaId: replica.id, sourceId: source, members: held.map((m) => m.id) } })
+    return undefined
+  })
+  if (queued) throw new Unprocessable(`Instance ${queued} of the replica set is busy with another operation; try again when it is done.`)
+  ctx.kickTasks()
+}
+
+export async function promoteToReplicaSource(ctx: ApiContext, row: InstanceRow): Promise<void> {
+  const source = requireReplica(row, 'promote_to_replica_source')
+  const set = await members(ctx.db, source)
+  const notReady = set.filter((m) => !isReady(statusInputs(m)))
+  if (notReady.length > 0) {
+    throw new Unprocessable(`Every member of the replica set must be ACTIVE for a planned promote; not ready: ${notReady.map((m) => m.id).join(', ')}. If the source is lost, use eject_replica_source.`)
+  }
+  await hold(ctx, 'promote-replica', row, source, set)
+}
+
+export async function ejectReplicaSource(ctx: ApiContext, row: InstanceRow): Promise<void> {
+  const source = requireReplica(row, 'eject_replica_source')
+  const set = await members(ctx.db, source)
+  const src = set.find((m) => m.id === source)
+  if (src && isReady(statusInputs(src)) && src.service_status === 'HEALTHY') {
+    throw new BadRequest(`The source ${source} is healthy: eject is for a source that is lost. Use promote_to_replica_source for a switchover.`)
+  }
+  const replicas = set.filter((m) => m.id !== source)
+  const busy = replicas.filter((m) => m.task_status !== 'NONE')
+  if (busy.length > 0) throw new Unprocessable(`Replica(s) ${busy.map((m) => m.id).join(', ')} are busy with another operation.`)
+  await hold(ctx, 'eject-source', row, source, src && src.task_status === 'NONE' ? set : replicas)
+}
+
+export async function detachReplica(ctx: ApiContext, row: InstanceRow): Promise<void> {
+  const source = requireReplica(row, 'detaching')
+  if (!isReady(statusInputs(row))) throw new Unprocessable(`Instance ${row.id} is not ready.`)
+  await hold(ctx, 'detach-replica', row, source, [row])
+}

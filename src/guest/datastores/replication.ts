@@ -1,0 +1,94 @@
+/**
+ * The replication seam between the node and one engine family (a datastore's optional
+ * `replication` part): replica sets with the engine's own replication (PostgreSQL streaming,
+ * MariaDB GTID, Redis REPLICAOF). The control plane decides who follows whom; this part only does
+ * what one engine is told, idempotently, and reports what the engine itself says.
+ */
+import type { Readable } from 'node:stream'
+import type { InstanceContext } from './datastore.js'
+
+/** Where a replica follows its source, and the account it replicates as there. */
+export interface ReplicationSource {
+  readonly instanceId: string
+  /** The source's address and port, as clients reach it. */
+  readonly host: string
+  readonly port: number
+  /** The replication account on the source (prepareSource made it) and its password. */
+  readonly user: string
+  readonly password: string
+  /**
+   * What the source's prepareSource handed over for its replicas beside the account (opaque to the
+   * node, e.g. PostgreSQL's service password: a hot standby logs in with its source's roles).
+   */
+  readonly carry?: Readonly<Record<string, string>>
+}
+
+/** What prepareSource gives a replica: the replication account, and anything else its seed needs. */
+export interface SourceAccount {
+  readonly user: string
+  readonly password: string
+  readonly carry?: Readonly<Record<string, string>>
+}
+
+/** What the engine says about its replication now. */
+export interface ReplicationStatus {
+  /** `source`: takes writes (it may have replicas); `replica`: follows a source, read-only; `fenced`: read-only, following nobody. */
+  readonly role: 'source' | 'replica' | 'fenced'
+  /** A replica: whether it is connected to its source now. */
+  readonly connected?: boolean
+  /** A replica: how far behind its source, in bytes of the change stream and in seconds (as the engine estimates). */
+  readonly lagBytes?: number
+  readonly lagSeconds?: number
+  /** The last position written (a source) or replayed (a replica): an LSN, a GTID set, a replication offset. */
+  readonly position?: string
+  /** A source: how many replicas are connected to it, and how many of them are synchronous. */
+  readonly replicas?: number
+  readonly synchronous?: number
+}
+
+export interface ReplicationAdmin {
+  /**
+   * Makes the running engine able to be followed: the replication account (its password kept in
+   * ctx.guestDir, made once), and whatever the engine needs (WAL level, binary logs, slots are the
+   * caller's business). Idempotent. Resolves with the account for replicas.
+   */
+  prepareSource(ctx: InstanceContext): Promise<SourceAccount>
+  /**
+   * Seeds a NEW instance's empty volume (its envelope made, `engine.prepare` never run) as a
+   * replica of `source` with the engine's own tool (pg_basebackup; mariadb-backup streamed with
+   * its GTID position; Redis's own full sync), and writes what makes the engine, once started,
+   * follow the source read-only. Afterwards the node calls `engine.start(ctx)` and expects Coffer's
+   * own service login for THIS instance to work. Leaves the engine stopped. Honours ctx.signal.
+   */
+  seed(ctx: InstanceContext, source: ReplicationSource, snapshot?: Readable): Promise<void>
+  /**
+   * Optional, on the SOURCE's node: a consistent copy of the running source for a replica's seed,
+   * as a byte stream the node carries to `seed` (MariaDB: mariadb-backup --stream=mbstream, its
+   * GTID position inside). Engines whose replica pulls its own copy (pg_basebackup, Redis's full
+   * sync) leave it out; with it, `seed` needs the stream.
+   */
+  snapshot?(ctx: InstanceContext): Promise<Readable>
+  /**
+   * Makes the instance (running, or stopped: it is started) a read-only replica of `source`: a
+   * replica repointed after a promote, or an old source rejoining (PostgreSQL: pg_rewind when it
+   * diverged; MariaDB: GTID repositioning; Redis: REPLICAOF). Idempotent. Rejects with
+   * ENGINE_STATE_CONFLICT when it cannot rejoin without losing its own data silently.
+   */
+  follow(ctx: InstanceContext, source: ReplicationSource): Promise<void>
+  /** Makes a replica a writable source, following nobody. Idempotent (a source stays one). */
+  promote(ctx: InstanceContext): Promise<void>
+  /**
+   * Stops the running engine taking writes at once (read-only for every user, root included) and
+   * resolves with its last position: before a planned switchover, and to fence an old source.
+   */
+  fence(ctx: InstanceContext): Promise<{ readonly position: string }>
+  /** Whether a replica has replayed everything up to `position` (a source's fence position). */
+  caughtUp(ctx: InstanceContext, position: string): Promise<boolean>
+  /** What the engine says now. Never throws: an engine that does not answer is `connected: false`. */
+  status(ctx: InstanceContext): Promise<ReplicationStatus>
+  /**
+   * Optional: on a source, acknowledges a commit only once one of `replicas` (their instance ids)
+   * has it (PostgreSQL synchronous_standby_names, MariaDB semi-synchronous replication); empty: async.
+   */
+  setSynchronous?(ctx: InstanceContext, replicas: readonly string[]): Promise<void>
+}

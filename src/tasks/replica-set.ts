@@ -1,0 +1,68 @@
+/**
+ * The replica set operations, as Trove has them: promote a replica (a planned switchover: the
+ * source stops taking writes, the replica catches up fully and is promoted, the old source and the
+ * other replicas follow it), eject a dead source (the most advanced replica is promoted, the rest
+ * follow it, the old source stays fenced out of the set), and detach a replica (it becomes a
+ * standalone writable instance). Every member is held (PROMOTING, EJECTING, DETACHING) from the
+ * request until the task ends, so no two set operations interleave.
+ */
+import type { CofferError } from '../core/errors.js'
+import type { ReplicaSteps } from './steps/replica-steps.js'
+import { workflow } from './workflow.js'
+
+export interface ReplicaSetInput {
+  /** The replica the action was asked on. */
+  readonly replicaId: string
+  /** The source when the action began. */
+  readonly sourceId: string
+  /** Every member held by the operation (the source and all its replicas; for a detach, the replica). */
+  readonly members: readonly string[]
+}
+
+export const promoteReplica = (steps: ReplicaSteps) =>
+  workflow<ReplicaSetInput>({
+    kind: 'promote-replica',
+    async run(t, { replicaId, sourceId, members }) {
+      const others = members.filter((m) => m !== replicaId && m !== sourceId)
+      const position = await t.step('fence-source', () => steps.fence(sourceId))
+      await t.step('catch-up', (signal) => steps.waitCaughtUp(replicaId, position, signal))
+      await t.step('promote', (signal) => steps.promote(replicaId, signal))
+      await t.step('old-source-follows', (signal) => steps.follow(sourceId, replicaId, signal))
+      for (const o of others) await t.step(`follow:${o}`, (signal) => steps.follow(o, replicaId, signal))
+      await t.step('record', () => steps.recordSet(replicaId, [sourceId, ...others]))
+      await t.step('release', () => steps.release(members, 'PROMOTING'))
+    },
+    onFailure: (input, err: CofferError, task) => steps.fail(input.members, 'PROMOTING', input.replicaId, err, task.id),
+  })
+
+export const ejectSource = (steps: ReplicaSteps, log: (msg: string) => void) =>
+  workflow<ReplicaSetInput>({
+    kind: 'eject-source',
+    async run(t, { sourceId, members }) {
+      const replicas = members.filter((m) => m !== sourceId)
+      // The source is presumed dead: fencing it records that it must never take writes again, even
+      // when it is found running later; a node that cannot be reached does not stop the eject.
+      await t.step('fence-source', () => steps.fence(sourceId).catch((err: Error) => (log(`eject: could not fence ${sourceId} now (${err.message}); it stays out of the set`), '')))
+      const chosen = await t.step('choose', () => steps.mostAdvanced(replicas))
+      const others = replicas.filter((r) => r !== chosen)
+      await t.step('promote', (signal) => steps.promote(chosen, signal))
+      for (const o of others) await t.step(`follow:${o}`, (signal) => steps.follow(o, chosen, signal))
+      await t.step('record', async () => {
+        await steps.recordSet(chosen, others)
+        await steps.markEjected(sourceId, chosen)
+      })
+      await t.step('release', () => steps.release(replicas, 'EJECTING'))
+    },
+    onFailure: (input, err: CofferError, task) => steps.fail(input.members, 'EJECTING', input.replicaId, err, task.id),
+  })
+
+export const detachReplica = (steps: ReplicaSteps) =>
+  workflow<ReplicaSetInput>({
+    kind: 'detach-replica',
+    async run(t, { replicaId }) {
+      await t.step('promote', (signal) => steps.promote(replicaId, signal))
+      await t.step('record', () => steps.recordSet(replicaId, []))
+      await t.step('release', () => steps.release([replicaId], 'DETACHING'))
+    },
+    onFailure: (input, err: CofferError, task) => steps.fail(input.members, 'DETACHING', input.replicaId, err, task.id),
+  })
