@@ -5,13 +5,10 @@
  * base folder on the node. The tool runs as root with its option file in guestDir (the service
  * password); its own small files (checkpoints, the redo log it buffers) go to a scratch folder there.
  */
+import type { ChildProcess } from 'node:child_process'
 import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-<<<<<<< HEAD
-=======
-import type { ChildProcess } from 'node:child_process'
 import { type Readable, Transform } from 'node:stream'
->>>>>>> main
 import { CofferError } from '../../../core/errors.js'
 import type { BackupAdmin, BackupOutcome, BackupPosition, BackupRequest } from '../backup.js'
 import { exited, putSealed } from '../common/sealed-objects.js'
@@ -47,10 +44,10 @@ async function readPosition(lsnDir: string): Promise<BackupPosition> {
   }
 }
 
-/** A running mariadb-backup streaming mbstream; `stream` ends only once the tool has exited well. */
+/** A running mariadb-backup streaming mbstream on `child.stdout`; `stream()`'s copy ends only once the tool has exited well. */
 export interface BackupStream {
   readonly child: ChildProcess
-  readonly stream: Readable
+  readonly stream: () => Readable
   /** Settles when the tool exits: resolves on success, rejects with its stderr otherwise. */
   readonly done: Promise<void>
   /** The consistent point: commits are blocked from BLOCK_COMMIT until BACKUP STAGE END, when the binlog position is read. */
@@ -79,12 +76,18 @@ export async function streamBackup(ctx: InstanceContext, dir: string, password: 
   })
   const done = exited(child, 'mariadb-backup')
   done.catch(() => undefined)
-  const stream = child.stdout!.pipe(new Transform({
-    transform: (chunk, _enc, next) => next(null, chunk),
-    flush: (next) => void done.then(() => next(), next),
-  }))
-  child.stdout!.once('error', (err) => stream.destroy(err))
-  return { child, stream, done, takenAt: () => takenAt }
+  // Made on first use only: a backup hands the tool's stdout to zstd itself and must not read it here.
+  let stream: Readable | undefined
+  const toStream = (): Readable => {
+    if (stream) return stream
+    const s = child.stdout!.pipe(new Transform({
+      transform: (chunk, _enc, next) => next(null, chunk),
+      flush: (next) => void done.then(() => next(), next),
+    }))
+    child.stdout!.once('error', (err) => s.destroy(err))
+    return (stream = s)
+  }
+  return { child, stream: toStream, done, takenAt: () => takenAt }
 }
 
 async function backup(ctx: InstanceContext, request: BackupRequest): Promise<BackupOutcome> {
@@ -97,22 +100,7 @@ async function backup(ctx: InstanceContext, request: BackupRequest): Promise<Bac
   const outcome = await withScratch(ctx, async (dir) => {
     const lsnDir = join(dir, 'lsn')
     await mkdir(lsnDir, { mode: 0o700 })
-<<<<<<< HEAD
-    const options = await writeServiceOptions(ctx, dir, password, ['mariadb-backup'], { datadir: dataDir(ctx) })
-    const child = spawnTool(MARIADB_BACKUP, [
-      `--defaults-file=${options}`, '--backup', '--stream=mbstream', `--target-dir=${target}`, `--extra-lsndir=${lsnDir}`, `--tmpdir=${target}`,
-      ...(request.parent ? [`--incremental-lsn=${fromLsn}`] : []),
-    ], { signal: ctx.signal })
-    // The consistent point: commits are blocked from BLOCK_COMMIT until BACKUP STAGE END, when the binlog position is read.
-    let takenAt: Date | undefined
-    child.stderr!.on('data', (d: Buffer) => {
-      if (!takenAt && d.includes('BACKUP STAGE END')) takenAt = new Date()
-    })
-    const done = exited(child, 'mariadb-backup')
-    done.catch(() => undefined)
-=======
-    const { child, stream: source, done, takenAt } = await streamBackup(ctx, dir, password, { lsnDir, ...(request.parent ? { fromLsn } : {}) })
->>>>>>> main
+    const { child, done, takenAt } = await streamBackup(ctx, dir, password, { lsnDir, ...(request.parent ? { fromLsn } : {}) })
     try {
       // zstd reads the tool's stdout itself; putSealed fails (and removes the object) unless the tool exits well.
       const put = await putSealed(request.location.store, dataObjectKey(request.prefix), { input: child.stdout!, done }, request.dataKey, { signal: ctx.signal, onProgress: request.onProgress })
