@@ -2,12 +2,13 @@
  * The bare side of bench/backup: each engine's own tools run by hand, as root, on a copy of the
  * same data a Coffer instance holds (the instance is stopped for the copy and started again):
  *   ceiling  — the tool's stream to /dev/null
- *   zstd     — the tool piped through plain `zstd -1 -q` to a file (not fsynced)
+ *   zstd     — the tool piped through plain `zstd -1 -q` to a file (not fsynced); for PostgreSQL,
+ *              pgBackRest's own zst level 1 to a local repository
  *   restore  — that file unpacked (and prepared) into a new folder and a server started on it
  *              until it answers
  */
 import { execFileSync, spawn } from 'node:child_process'
-import { chownSync, mkdirSync, readFileSync } from 'node:fs'
+import { chmodSync, chownSync, closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import mysql from 'mysql2/promise'
 import { Redis } from 'ioredis'
@@ -50,7 +51,7 @@ export interface BareEngine {
   readonly what: { ceiling: string; zstd: string; restore: string }
 }
 
-async function until(ok: () => Promise<boolean>, what: string, ms = 120_000): Promise<void> {
+async function until(ok: () => Promise<boolean>, what: string, ms = 60_000): Promise<void> {
   const deadline = Date.now() + ms
   while (!(await ok())) {
     if (Date.now() > deadline) throw new Error(`${what} did not happen in time`)
@@ -226,3 +227,107 @@ export const bareRedisBackup: BareEngine = {
 }
 
 export const chownTo = (dir: string, user: string): void => chownSync(dir, uidOf(user), gidOf(user))
+
+// ---- PostgreSQL --------------------------------------------------------------------------------
+
+const PG = '/usr/lib/postgresql/15/bin'
+const STANZA = 'bench'
+/** The copy's superuser: the instance's service account (it has no `postgres` role). */
+const PG_SUPERUSER = 'coffer_admin'
+
+/**
+ * pgBackRest as the postgres account with no config file; options in its environment (as Coffer
+ * gives them: one not valid for a command is ignored there), its repository in `repo`.
+ */
+const pgbackrest = (repo: string, pg: { data: string; run: string; port: number }, more: Record<string, string> = {}) => {
+  const env = {
+    STANZA, REPO1_PATH: repo, REPO1_BUNDLE: 'y', PG1_PATH: pg.data, PG1_SOCKET_PATH: pg.run, PG1_PORT: String(pg.port), PG1_USER: PG_SUPERUSER, PROCESS_MAX: '2',
+    LOG_LEVEL_CONSOLE: 'off', LOG_LEVEL_FILE: 'off', LOG_LEVEL_STDERR: 'error', LOCK_PATH: pg.run, SPOOL_PATH: pg.run, ...more,
+  }
+  return `runuser -u postgres -- env ${Object.entries(env).map(([k, v]) => `PGBACKREST_${k}=${v}`).join(' ')} pgbackrest --no-config`
+}
+const ZST = { COMPRESS_TYPE: 'zst', COMPRESS_LEVEL: '1' }
+
+function startPostgres(data: string, port: number, archive?: string): { run: string; ready: () => Promise<boolean>; stop: () => Promise<void> } {
+  const run = runDir(data, 'postgres')
+  writeFileSync(join(run, 'hba'), 'local all all trust\nhost all all 127.0.0.1/32 trust\n')
+  chownTo(join(run, 'hba'), 'postgres')
+  const log = openSync(join(run, 'log'), 'a')
+  spawn('runuser', ['-u', 'postgres', '--', `${PG}/postgres`, '-D', data, '-p', String(port), '-k', run, '-c', 'listen_addresses=127.0.0.1', '-c', `hba_file=${join(run, 'hba')}`,
+    '-c', 'ssl=off', '-c', `archive_mode=${archive ? 'on' : 'off'}`, '-c', `archive_command=${archive ?? ''}`, '-c', 'logging_collector=off'],
+  { stdio: ['ignore', log, log], detached: true }).unref()
+  closeSync(log)
+  const pidFile = join(data, 'postmaster.pid')
+  return {
+    run,
+    ready: async () => {
+      try {
+        return readFileSync(pidFile, 'utf8').split('\n')[7]?.trim() === 'ready'
+      } catch {
+        return false
+      }
+    },
+    async stop() {
+      const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0])
+      process.kill(pid, 'SIGINT')
+      await until(async () => {
+        try {
+          process.kill(pid, 0)
+          return false
+        } catch {
+          return true
+        }
+      }, 'postgres stopping')
+    },
+  }
+}
+
+export const barePostgresqlBackup: BareEngine = {
+  what: {
+    ceiling: 'pgbackrest backup --type=full --compress-type=none to a local posix repository (process-max 2, bundles)',
+    zstd: 'pgbackrest backup --type=full --compress-type=zst --compress-level=1 to a local posix repository',
+    restore: 'pgbackrest restore (its WAL from the repository) and postgres until ready',
+  },
+  async start(data, port) {
+    const repos = { none: ownedBy(`${data}.repo-none`, 'postgres'), zst: ownedBy(`${data}.repo-zst`, 'postgres') }
+    // Each backup archives into its own repository: the WAL a restore needs is beside its backup.
+    const archiveOf = (repo: string, run: string) => `${pgbackrest(repo, { data, run, port }, ZST)} archive-push %p`.replace('runuser -u postgres -- ', '')
+    let pg = startPostgres(data, port)
+    await until(pg.ready, 'bare postgres ready')
+    const run = pg.run
+    await pg.stop()
+    const backup = async (repo: string, compress: Record<string, string>) => {
+      pg = startPostgres(data, port, archiveOf(repo, run))
+      await until(pg.ready, 'bare postgres ready')
+      await timed(`${pgbackrest(repo, { data, run, port })} stanza-create`)
+      const ms = await timed(`${pgbackrest(repo, { data, run, port }, compress)} --type=full backup`)
+      await pg.stop()
+      return ms
+    }
+    return {
+      ceiling: () => backup(repos.none, { COMPRESS_TYPE: 'none' }),
+      zstd: async (out) => {
+        const ms = await backup(repos.zst, ZST)
+        writeFileSync(out, repos.zst) // the restore's repository
+        return ms
+      },
+      stop: async () => undefined,
+    }
+  },
+  async restore(out, dir, port) {
+    const repo = readFileSync(out, 'utf8')
+    ownedBy(dir, 'postgres')
+    chmodSync(dir, 0o700)
+    const run = runDir(dir, 'postgres')
+    const t = performance.now()
+    // On the command line: pgBackRest copies these into the restore_command it writes for archive-get.
+    await timed(`${pgbackrest(repo, { data: dir, run, port })} --stanza=${STANZA} --repo1-path=${repo} --pg1-path=${dir} --log-level-file=off --log-level-console=off --lock-path=${run} restore`)
+    const pg = startPostgres(dir, port)
+    await until(pg.ready, 'restored postgres ready').catch((err: Error) => {
+      throw new Error(`${err.message}: ${readFileSync(join(run, 'log'), 'utf8').slice(-2000)}`)
+    })
+    const ms = performance.now() - t
+    await pg.stop()
+    return ms
+  },
+}

@@ -14,7 +14,8 @@
  *   point in time   — POST /instances with restorePoint {instanceRef, restoreTime} to ACTIVE
  * MiB/s are of the engine's stream as Coffer counted it (the backup's data_size_bytes), for every
  * column, so they compare as times do. Ratios: higher is better (bare time / Coffer time).
- * Usage: node dist/bench/backup.js [--gb 1] [--only mariadb,redis]
+ * PostgreSQL's bare side is pgBackRest itself, as Coffer's backup is (its own zstd and AES-256-CBC).
+ * Usage: node dist/bench/backup.js [--gb 1] [--only postgresql,mariadb,redis]
  */
 import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -23,11 +24,12 @@ import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import mysql from 'mysql2/promise'
+import pg from 'pg'
 import { startCofferAsAdmin } from '../test/helpers/admin-session.js'
 import type { TestClient } from '../test/helpers/api-client.js'
 import { freePort } from '../test/helpers/coffer-process.js'
 import { at, type Where } from '../test/helpers/engines.js'
-import { bareMariadbBackup, bareRedisBackup, ownedBy, type BareEngine } from './backup-bare.js'
+import { bareMariadbBackup, barePostgresqlBackup, bareRedisBackup, ownedBy, type BareEngine } from './backup-bare.js'
 import { benchRoot, removeRoot } from './bare-engines.js'
 
 const arg = (name: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined)
@@ -59,6 +61,15 @@ interface EngineCase {
 
 const withMaria = async <T>(w: Where, fn: (c: mysql.Connection) => Promise<T>): Promise<T> => {
   const c = await mysql.createConnection({ ...host(w), user: 'app', password: PASSWORD, database: 'app', connectTimeout: 10_000 })
+  try {
+    return await fn(c)
+  } finally {
+    await c.end()
+  }
+}
+const withPg = async <T>(w: Where, fn: (c: pg.Client) => Promise<T>): Promise<T> => {
+  const c = new pg.Client({ ...host(w), user: 'app', password: PASSWORD, database: 'app', connectionTimeoutMillis: 10_000 })
+  await c.connect()
   try {
     return await fn(c)
   } finally {
@@ -107,6 +118,35 @@ const mariadb: EngineCase = {
   tagged: (w, tag) => withMaria(w, async (c) => Number(((await c.query('SELECT COUNT(*) AS n FROM t WHERE tag LIKE ?', [`${tag}%`]))[0] as { n: number }[])[0]!.n)),
 }
 
+/** base64 of 1 KiB of random bytes (64 random UUIDs: no pgcrypto for a client user): 1368 characters and 17 line breaks. */
+const PG_ROW = 1385
+
+const postgresql: EngineCase = {
+  datastore: 'postgresql',
+  version: '15',
+  account: 'postgres',
+  bare: barePostgresqlBackup,
+  pointInTime: true,
+  schema: mariadb.schema,
+  async load(w, bytes) {
+    await withPg(w, (c) => c.query('CREATE TABLE t (id bigserial primary key, v text not null, tag text, at timestamptz default clock_timestamp())'))
+    let left = Math.ceil(bytes / PG_ROW)
+    const worker = () => withPg(w, async (c) => {
+      while (left > 0) {
+        const n = Math.min(MARIA_BATCH, left)
+        left -= n
+        await c.query(`INSERT INTO t (v) SELECT encode((SELECT string_agg(uuid_send(gen_random_uuid()), '') FROM generate_series(1, 64) WHERE g > 0), 'base64') FROM generate_series(1, ${n}) g`)
+      }
+    })
+    await Promise.all([worker(), worker()])
+  },
+  count: (w) => withPg(w, async (c) => Number((await c.query('SELECT count(*) AS n FROM t')).rows[0].n)),
+  write: (w, tag, n) => withPg(w, async (c) => {
+    for (let i = 0; i < n; i++) await c.query('INSERT INTO t (v, tag) VALUES ($1, $2)', ['x', `${tag}-${i}`])
+  }),
+  tagged: (w, tag) => withPg(w, async (c) => Number((await c.query('SELECT count(*) AS n FROM t WHERE tag LIKE $1', [`${tag}%`])).rows[0].n)),
+}
+
 /** Values of 16 KiB of base64 (12 KiB of random bytes). */
 const REDIS_VALUE = 12 * 1024
 
@@ -128,7 +168,7 @@ const redis: EngineCase = {
   count: (w) => withRedis(w, (r) => r.dbsize()),
 }
 
-const CASES = [mariadb, redis].filter((e) => !only || only.includes(e.datastore))
+const CASES = [postgresql, mariadb, redis].filter((e) => !only || only.includes(e.datastore))
 
 interface Figures {
   readonly engine: string
@@ -201,7 +241,7 @@ async function run(e: EngineCase): Promise<Figures> {
       await bare.stop()
     }
     rmSync(copy, { recursive: true, force: true })
-    const zstdBytes = statSync(zstdFile).size
+    const zstdBytes = e.datastore === 'postgresql' ? 0 : statSync(zstdFile).size
     const bareRestore = await e.bare.restore(zstdFile, join(root, 'restored'), await freePort())
     rmSync(join(root, 'restored'), { recursive: true, force: true })
     rmSync(zstdFile, { force: true })
@@ -224,7 +264,8 @@ async function run(e: EngineCase): Promise<Figures> {
     }
     const first = await backup('first')
     const measured = await backup('measured')
-    const times = objectTimes(coffer.home, measured.b.id)
+    // pgBackRest writes its own repository (pgbackrest/<stanza>/...), not objects under backups/<id>/.
+    const times = e.datastore === 'postgresql' ? { born: 0, written: NaN } : objectTimes(coffer.home, measured.b.id)
     console.error(`${e.datastore}: backups ${(first.ms / 1000).toFixed(1)}, ${(measured.ms / 1000).toFixed(1)} s (stream ${((times.written - times.born) / 1000).toFixed(1)} s)`)
 
     const restored = await create('restored', { restorePoint: { backupRef: measured.b.id } })
@@ -291,12 +332,12 @@ console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |')
 for (const f of figures) {
   const d = f.dataBytes
   console.log(
-    `| ${f.engine} | ${(d / 2 ** 30).toFixed(2)} GiB → ${(f.storedBytes / 2 ** 30).toFixed(2)} GiB stored | ${s(f.ceiling)} s, ${rate(d, f.ceiling)} | ${s(f.zstd)} s, ${rate(d, f.zstd)} ` +
-      `| ${s(f.backup)} s, ${rate(d, f.backup)} (${s(f.stream)} s, ${rate(d, f.stream)}) | ${ratio(f.zstd, f.backup)} | ${s(f.bareRestore)} s, ${rate(d, f.bareRestore)} ` +
+    `| ${f.engine} | ${(d / 2 ** 30).toFixed(2)} GiB${f.storedBytes > 0 ? ` → ${(f.storedBytes / 2 ** 30).toFixed(2)} GiB stored` : ''} | ${s(f.ceiling)} s, ${rate(d, f.ceiling)} | ${s(f.zstd)} s, ${rate(d, f.zstd)} ` +
+      `| ${s(f.backup)} s, ${rate(d, f.backup)}${Number.isNaN(f.stream) ? '' : ` (${s(f.stream)} s, ${rate(d, f.stream)})`} | ${ratio(f.zstd, f.backup)} | ${s(f.bareRestore)} s, ${rate(d, f.bareRestore)} ` +
       `| ${s(f.restore)} s, ${rate(d, f.restore)} | ${ratio(f.bareRestore, f.restore)} | ${f.pitr !== undefined ? `${s(f.pitr)} s` : 'n/a'} |`,
   )
 }
 console.log('')
-for (const f of figures) console.log(`- ${f.engine}: load ${s(f.load)} s; first backup ${s(f.firstBackup)} s; zstd -1 file ${(f.zstdBytes / 2 ** 30).toFixed(2)} GiB`)
+for (const f of figures) console.log(`- ${f.engine}: load ${s(f.load)} s; first backup ${s(f.firstBackup)} s${f.zstdBytes ? `; zstd -1 file ${(f.zstdBytes / 2 ** 30).toFixed(2)} GiB` : ''}`)
 for (const e of CASES) console.log(`- bare ${e.datastore}: ${e.bare.what.ceiling}; ${e.bare.what.zstd}; restore: ${e.bare.what.restore}`)
 
