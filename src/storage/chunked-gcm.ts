@@ -43,8 +43,9 @@ export class GcmEncryptStream extends Transform {
   #inChunk = 0
   #started = false
 
-  constructor(dataKey: Buffer, chunkSize = DEFAULT_CHUNK) {
-    super()
+  /** `highWaterMark`: bytes buffered on each side (Node's default is 16 KiB). */
+  constructor(dataKey: Buffer, chunkSize = DEFAULT_CHUNK, highWaterMark?: number) {
+    super(highWaterMark ? { highWaterMark } : {})
     if (dataKey.length !== 32) throw new Error('a data key is 32 bytes')
     if (!Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > MAX_CHUNK) throw new Error(`chunk size must be 1..${MAX_CHUNK}`)
     this.#key = dataKey

@@ -5,12 +5,16 @@
  * is the same in reverse; no byte comes out of `openSealed` before its chunk's tag was checked.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream'
+import { readFile } from 'node:fs/promises'
+import { PassThrough, Transform, type Readable, type TransformCallback, type Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { CofferError, errorMessage } from '../../../core/errors.js'
-import { GcmDecryptStream, GcmEncryptStream } from '../../../storage/chunked-gcm.js'
+import { DEFAULT_CHUNK, GcmDecryptStream, GcmEncryptStream } from '../../../storage/chunked-gcm.js'
 import type { ObjectStore, PutResult } from '../../../storage/object-store.js'
 import { ENGINE_ENV } from './process.js'
+
+/** Bytes each stream of the pipeline buffers: Node's 16 KiB default meant a pause every 64 KiB pipe read. */
+const STREAM_BUFFER = 1024 * 1024
 
 export interface SealOptions {
   readonly signal?: AbortSignal | undefined
@@ -25,24 +29,84 @@ export interface SealedResult extends PutResult {
   readonly plainBytes: number
 }
 
+/**
+ * A source zstd reads by itself, so its bytes never pass through Coffer's event loop (a hop that
+ * cost a fifth of a backup's time): a tool's stdout pipe, or an open file's descriptor (read from
+ * its current offset). `done` resolves once the writer ended well (a tool exited 0): a stream cut
+ * short by a killed tool fails the put.
+ */
+export interface DirectSource {
+  readonly input: Readable | number
+  readonly done: Promise<void>
+}
+
+const isDirect = (source: Readable | DirectSource): source is DirectSource => 'input' in source && 'done' in source
+
 /** Compresses, seals and stores `source` under `key`; on any failure nothing stays under `key`. */
-export async function putSealed(store: ObjectStore, key: string, source: Readable, dataKey: Buffer, options: SealOptions = {}): Promise<SealedResult> {
-  const zstd = spawnZstd(['-q', `-${options.level ?? 1}`, '-T0', '-c'])
-  const counter = new ByteCounter(options.onProgress)
-  const sealed = new PassThrough()
-  const feeding = pipeline(source, counter, zstd.stdin!, options.signal ? { signal: options.signal } : {})
-  const draining = pipeline(zstd.stdout!, new GcmEncryptStream(dataKey), sealed)
-  const storing = store.put(key, sealed, options.signal ? { signal: options.signal } : {})
+export async function putSealed(store: ObjectStore, key: string, source: Readable | DirectSource, dataKey: Buffer, options: SealOptions = {}): Promise<SealedResult> {
+  const level = `-${options.level ?? 1}`
+  const direct = isDirect(source) ? source : undefined
+  // -vv: zstd's summary then counts the plain bytes exactly ("(N B => M B"), as Coffer no longer sees them.
+  const zstd = direct
+    ? spawn('zstd', ['-vv', level, '-T0', '-c'], { stdio: [direct.input, 'pipe', 'pipe'], env: { ...ENGINE_ENV } })
+    : spawnZstd(['-q', level, '-T0', '-c'])
+  if (direct && typeof direct.input !== 'number') direct.input.destroy() // zstd has it now; a dead zstd must not leave the tool blocked
+  const counter = direct ? undefined : new ByteCounter(options.onProgress)
+  const sealed = new PassThrough({ highWaterMark: STREAM_BUFFER })
+  const opts = options.signal ? { signal: options.signal } : {}
+  const feeding = direct ? direct.done : pipeline(source as Readable, counter!, zstd.stdin!, opts)
+  const draining = pipeline(zstd.stdout!, new GcmEncryptStream(dataKey, DEFAULT_CHUNK, STREAM_BUFFER), sealed)
+  const storing = store.put(key, sealed, opts)
+  const stopProgress = direct && options.onProgress ? pollIo(zstd, 'rchar', options.onProgress) : undefined
+  const summary = direct ? lastStderr(zstd) : undefined
   try {
     const [put] = await Promise.all([storing, feeding, draining, exited(zstd, 'zstd (compress)')])
-    return { ...put, plainBytes: counter.bytes }
+    if (counter) return { ...put, plainBytes: counter.bytes }
+    const plainBytes = plainBytesOf(summary!())
+    stopProgress?.()
+    options.onProgress?.(plainBytes)
+    return { ...put, plainBytes }
   } catch (err) {
     zstd.kill('SIGKILL')
-    source.destroy()
+    if (!direct) (source as Readable).destroy()
     sealed.destroy(err instanceof Error ? err : new Error(String(err)))
     await storing.catch(() => undefined)
     await store.delete(key).catch(() => undefined)
     throw err
+  } finally {
+    stopProgress?.()
+  }
+}
+
+/** zstd -vv's closing line: `/*stdin*\ : 75.37%   (10000000 B => 7536962 B, /*stdout*\)`. */
+function plainBytesOf(stderr: string): number {
+  const m = /\(\s*(\d+) B =>\s*\d+ B/.exec(stderr)
+  if (!m) throw new CofferError('BACKUP_TOOL_FAILED', `zstd (compress) did not say how many bytes it read: ${stderr.trim().slice(-300)}`, { retryable: false })
+  return Number(m[1])
+}
+
+/** The last 4 KiB a child wrote to stderr, as it stands when called. */
+function lastStderr(child: ChildProcess): () => string {
+  let tail = ''
+  child.stderr?.on('data', (d: Buffer) => (tail = (tail + d.toString('utf8')).slice(-4096)))
+  return () => tail
+}
+
+/**
+ * Reports, ten times a second, the bytes `child` has read (`rchar` of /proc/<pid>/io: its input,
+ * give or take its libraries) or written (`wchar`); returns the stop.
+ */
+function pollIo(child: ChildProcess, field: 'rchar' | 'wchar', onProgress: (bytes: number) => void): () => void {
+  let stopped = false
+  const timer = setInterval(() => {
+    readFile(`/proc/${child.pid}/io`, 'utf8').then((io) => {
+      const bytes = new RegExp(`^${field}: (\\d+)`, 'm').exec(io)
+      if (bytes && !stopped) onProgress(Number(bytes[1]))
+    }, () => undefined)
+  }, 100)
+  return () => {
+    stopped = true
+    clearInterval(timer)
   }
 }
 
@@ -68,6 +132,32 @@ export async function openSealed(store: ObjectStore, key: string, dataKey: Buffe
     exited(zstd, 'zstd (decompress)'),
   ]).catch(fail)
   return out
+}
+
+/**
+ * Unseals an object straight into `output` (a tool's stdin pipe, or an open file's descriptor):
+ * zstd writes there itself, so the plain bytes never pass through Coffer's event loop. zstd only
+ * ever sees bytes whose GCM tag was checked. Resolves once the whole object was checked and zstd
+ * exited well; rejects with OBJECT_CORRUPT naming `name` otherwise, and then whatever `output`
+ * received must be thrown away (a tool reading it sees its input end short).
+ */
+export async function unsealInto(store: ObjectStore, key: string, dataKey: Buffer, name: string, output: Writable | number, options: Pick<SealOptions, 'signal' | 'onProgress'> = {}): Promise<void> {
+  const body = await store.get(key)
+  const zstd = spawn('zstd', ['-q', '-d', '-c'], { stdio: ['pipe', output, 'pipe'], env: { ...ENGINE_ENV } })
+  if (typeof output !== 'number') output.destroy() // zstd has it now: the tool sees the end when zstd exits
+  const stopProgress = options.onProgress ? pollIo(zstd, 'wchar', options.onProgress) : undefined
+  try {
+    await Promise.all([
+      pipeline(body, new GcmDecryptStream(dataKey, `backup ${name}`), zstd.stdin!, options.signal ? { signal: options.signal } : {}),
+      exited(zstd, 'zstd (decompress)'),
+    ])
+  } catch (err) {
+    zstd.kill('SIGKILL')
+    body.destroy()
+    throw err instanceof CofferError ? err : new CofferError('OBJECT_CORRUPT', `backup ${name}: object ${key} could not be read: ${errorMessage(err)}`, { retryable: false })
+  } finally {
+    stopProgress?.()
+  }
 }
 
 function spawnZstd(args: string[]): ChildProcess {
@@ -96,7 +186,7 @@ export class ByteCounter extends Transform {
   #reported = 0
 
   constructor(onProgress?: (bytes: number) => void) {
-    super()
+    super({ highWaterMark: STREAM_BUFFER })
     this.#onProgress = onProgress
   }
 

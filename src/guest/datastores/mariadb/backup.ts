@@ -5,9 +5,9 @@
  * base folder on the node. The tool runs as root with its option file in guestDir (the service
  * password); its own small files (checkpoints, the redo log it buffers) go to a scratch folder there.
  */
+import type { ChildProcess } from 'node:child_process'
 import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { ChildProcess } from 'node:child_process'
 import { type Readable, Transform } from 'node:stream'
 import { CofferError } from '../../../core/errors.js'
 import type { BackupAdmin, BackupOutcome, BackupPosition, BackupRequest } from '../backup.js'
@@ -44,10 +44,10 @@ async function readPosition(lsnDir: string): Promise<BackupPosition> {
   }
 }
 
-/** A running mariadb-backup streaming mbstream; `stream` ends only once the tool has exited well. */
+/** A running mariadb-backup streaming mbstream on `child.stdout`; `stream()`'s copy ends only once the tool has exited well. */
 export interface BackupStream {
   readonly child: ChildProcess
-  readonly stream: Readable
+  readonly stream: () => Readable
   /** Settles when the tool exits: resolves on success, rejects with its stderr otherwise. */
   readonly done: Promise<void>
   /** The consistent point: commits are blocked from BLOCK_COMMIT until BACKUP STAGE END, when the binlog position is read. */
@@ -76,12 +76,18 @@ export async function streamBackup(ctx: InstanceContext, dir: string, password: 
   })
   const done = exited(child, 'mariadb-backup')
   done.catch(() => undefined)
-  const stream = child.stdout!.pipe(new Transform({
-    transform: (chunk, _enc, next) => next(null, chunk),
-    flush: (next) => void done.then(() => next(), next),
-  }))
-  child.stdout!.once('error', (err) => stream.destroy(err))
-  return { child, stream, done, takenAt: () => takenAt }
+  // Made on first use only: a backup hands the tool's stdout to zstd itself and must not read it here.
+  let stream: Readable | undefined
+  const toStream = (): Readable => {
+    if (stream) return stream
+    const s = child.stdout!.pipe(new Transform({
+      transform: (chunk, _enc, next) => next(null, chunk),
+      flush: (next) => void done.then(() => next(), next),
+    }))
+    child.stdout!.once('error', (err) => s.destroy(err))
+    return (stream = s)
+  }
+  return { child, stream: toStream, done, takenAt: () => takenAt }
 }
 
 async function backup(ctx: InstanceContext, request: BackupRequest): Promise<BackupOutcome> {
@@ -94,9 +100,10 @@ async function backup(ctx: InstanceContext, request: BackupRequest): Promise<Bac
   const outcome = await withScratch(ctx, async (dir) => {
     const lsnDir = join(dir, 'lsn')
     await mkdir(lsnDir, { mode: 0o700 })
-    const { child, stream: source, done, takenAt } = await streamBackup(ctx, dir, password, { lsnDir, ...(request.parent ? { fromLsn } : {}) })
+    const { child, done, takenAt } = await streamBackup(ctx, dir, password, { lsnDir, ...(request.parent ? { fromLsn } : {}) })
     try {
-      const put = await putSealed(request.location.store, dataObjectKey(request.prefix), source, request.dataKey, { signal: ctx.signal, onProgress: request.onProgress })
+      // zstd reads the tool's stdout itself; putSealed fails (and removes the object) unless the tool exits well.
+      const put = await putSealed(request.location.store, dataObjectKey(request.prefix), { input: child.stdout!, done }, request.dataKey, { signal: ctx.signal, onProgress: request.onProgress })
       await done
       return { put, position: await readPosition(lsnDir), takenAt: takenAt() ?? new Date() }
     } finally {

@@ -16,7 +16,7 @@ import { BadRequest, CofferError } from '../../../core/errors.js'
 import type { ArchiveTarget, RestoreRequest, StoredBackup } from '../backup.js'
 import { removeTree, writeFileAtomic } from '../common/files.js'
 import { runningAsRoot } from '../common/os-account.js'
-import { exited, openSealed } from '../common/sealed-objects.js'
+import { exited, openSealed, unsealInto } from '../common/sealed-objects.js'
 import type { EngineLifecycle, InstanceContext } from '../datastore.js'
 import { logTimes, type ShippedLog, shippedLogs } from './archive.js'
 import { binlogNumber } from './binlog.js'
@@ -90,10 +90,10 @@ export async function ownedDir(ctx: InstanceContext, path: string): Promise<stri
 async function extract(ctx: InstanceContext, request: RestoreRequest, backup: StoredBackup, dir: string, progress: (bytes: number) => void): Promise<void> {
   const object = backup.objects.find((o) => o.key.endsWith('data.mbstream.zst.gcm')) ?? backup.objects[0]
   if (!object) throw new CofferError('OBJECT_NOT_FOUND', `Backup ${backup.backupId} records no stored object.`, { retryable: false })
-  const sealed = await openSealed(request.location.store, object.key, backup.dataKey, backup.backupId, { signal: ctx.signal, onProgress: progress })
   const child = spawnTool(MBSTREAM, ['-x', '-C', dir], { account: ctx.account, signal: ctx.signal })
   child.stdout!.resume()
-  await allOrFirstFailure([pipeline(sealed, child.stdin!), exited(child, 'mbstream')], [child])
+  const unsealing = unsealInto(request.location.store, object.key, backup.dataKey, backup.backupId, child.stdin!, { signal: ctx.signal, onProgress: progress })
+  await allOrFirstFailure([unsealing, exited(child, 'mbstream')], [child])
 }
 
 /** Lays the chain down as the data folder, prepared and ready for the server. */

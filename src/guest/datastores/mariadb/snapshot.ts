@@ -23,7 +23,8 @@ export async function snapshot(ctx: InstanceContext): Promise<Readable> {
   await client.end().catch(() => client.destroy())
   const dir = await mkdtemp(join(ctx.guestDir, 'mariadb-snapshot-'))
   try {
-    const { child, stream, done } = await streamBackup(ctx, dir, password)
+    const { child, stream: toStream, done } = await streamBackup(ctx, dir, password)
+    const stream = toStream()
     const clean = (): Promise<void> => removeTree(dir).catch(() => undefined)
     done.then(clean, clean)
     stream.once('close', () => killTool(child))

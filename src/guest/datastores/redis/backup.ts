@@ -39,16 +39,14 @@ async function backup(ctx: InstanceContext, request: BackupRequest): Promise<Bac
     const snap = await snapshot(client, ctx.signal)
     // Opened at once: a later BGSAVE renames a new file over the path, and this handle keeps ours.
     const file = await open(snap.path, 'r')
-    let handedOver = false
     try {
       const header = Buffer.alloc(9)
       await file.read(header, 0, header.length, 0)
       const rdbVersion = rdbVersionOf(header)
       const acl = await putSealed(store, aclObject(request.prefix), Readable.from([Buffer.from(users, 'utf8')]), request.dataKey, opts)
       try {
-        // The stream closes the file when it ends or putSealed destroys it.
-        handedOver = true
-        const rdb = await putSealed(store, rdbObject(request.prefix), file.createReadStream({ start: 0 }), request.dataKey, {
+        // zstd reads the file itself, from its offset (0: the header was read with a position).
+        const rdb = await putSealed(store, rdbObject(request.prefix), { input: file.fd, done: Promise.resolve() }, request.dataKey, {
           ...opts,
           onProgress: request.onProgress,
         })
@@ -63,7 +61,7 @@ async function backup(ctx: InstanceContext, request: BackupRequest): Promise<Bac
         throw err
       }
     } finally {
-      if (!handedOver) await file.close().catch(() => undefined)
+      await file.close().catch(() => undefined)
       // The snapshot is in the store now; on the volume it would only hold a second copy of the data.
       await unlink(snap.path).catch(() => undefined)
     }

@@ -6,16 +6,15 @@
  * what was laid down is removed.
  */
 import { randomBytes } from 'node:crypto'
-import { createWriteStream } from 'node:fs'
 import { open, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
 import { BadRequest, CofferError } from '../../../core/errors.js'
-import type { RestoreRequest } from '../backup.js'
+import type { RestoreRequest, StoredBackup } from '../backup.js'
+import type { ObjectStore } from '../../../storage/object-store.js'
 import { removeTree, syncDir, writeFileAtomic } from '../common/files.js'
 import { runningAsRoot } from '../common/os-account.js'
-import { openSealed } from '../common/sealed-objects.js'
+import { openSealed, unsealInto } from '../common/sealed-objects.js'
 import type { InstanceContext } from '../datastore.js'
 import { AOF_BASE, AOF_DIR, AOF_MANIFEST, aclObject, aofManifest, rdbObject } from './backup-layout.js'
 import { ensureServicePassword } from './client.js'
@@ -45,8 +44,7 @@ export async function restoreRdb(ctx: InstanceContext, request: RestoreRequest):
     const users = await readSmall(await openSealed(store, aclObject(backup.prefix), backup.dataKey, backup.backupId, opts), backup.backupId)
     const staging = join(paths.dataDir, `.restore-${randomBytes(4).toString('hex')}`)
     await engineDir(ctx, staging)
-    const rdb = await openSealed(store, rdbObject(backup.prefix), backup.dataKey, backup.backupId, { ...opts, onProgress: request.onProgress })
-    await writeStream(rdb, join(staging, AOF_BASE), ctx)
+    await unsealToFile(store, rdbObject(backup.prefix), backup, join(staging, AOF_BASE), ctx, { ...opts, onProgress: request.onProgress })
     await writeFileAtomic(join(staging, AOF_MANIFEST), aofManifest(), { mode: 0o600, account: ctx.account, durable: true })
     await rename(staging, join(paths.dataDir, AOF_DIR))
     await syncDir(paths.dataDir)
@@ -59,12 +57,11 @@ export async function restoreRdb(ctx: InstanceContext, request: RestoreRequest):
   }
 }
 
-/** Writes `source` to a new file at `path` (mode 0600, the engine's account), durably. */
-async function writeStream(source: Readable, path: string, ctx: InstanceContext): Promise<void> {
-  await pipeline(source, createWriteStream(path, { flags: 'wx', mode: 0o600 }))
-  // fsync through a second handle: a FileHandle's own write stream keeps it from closing.
-  const file = await open(path, 'r+')
+/** Unseals an object into a new file at `path` (mode 0600, the engine's account), durably; zstd writes the file itself. */
+async function unsealToFile(store: ObjectStore, key: string, backup: StoredBackup, path: string, ctx: InstanceContext, options: Parameters<typeof unsealInto>[5]): Promise<void> {
+  const file = await open(path, 'wx', 0o600)
   try {
+    await unsealInto(store, key, backup.dataKey, backup.backupId, file.fd, options)
     if (runningAsRoot()) await file.chown(ctx.account.uid, ctx.account.gid)
     await file.sync()
   } finally {
