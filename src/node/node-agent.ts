@@ -534,6 +534,10 @@ export class NodeAgent implements GuestApi {
           await work()
           await engine.start(await this.#limitedContext(spec))
         })
+        // A grow resumed after a crash may find the file system grown already and stop nothing: the
+        // engine the crash took down is started here (a no-op when it runs), before the instance
+        // shows ACTIVE again.
+        await engine.start(await this.#limitedContext(spec))
       },
       signal,
     )
