@@ -94,6 +94,11 @@ export interface Settings {
   readonly volumeMeasureMs: number
   /** How often a healthy engine is logged in to; in between, its process living is enough (COFFER_HEALTH_CHECK_SECONDS). */
   readonly healthCheckMs: number
+  /**
+   * How long a source of a set with automatic failover may go unhealthy (its node tries a restart
+   * meanwhile) before its most advanced replica replaces it (COFFER_FAILOVER_SECONDS).
+   */
+  readonly failoverMs: number
   /** Where backups are stored (storage/): COFFER_OBJECT_STORE=fs (default) or s3. */
   readonly objectStore: ObjectStoreSettings
   /**
@@ -153,6 +158,7 @@ export function resolveSettings(flags: SettingsInput = {}, env: NodeJS.ProcessEn
     configurationWaitMs: Number(env.COFFER_CONFIGURATION_WAIT_MS ?? 10_000),
     volumeMeasureMs: Number(env.COFFER_VOLUME_MEASURE_SECONDS ?? 300) * 1000,
     healthCheckMs: Number(env.COFFER_HEALTH_CHECK_SECONDS ?? 30) * 1000,
+    failoverMs: Number(env.COFFER_FAILOVER_SECONDS ?? 5) * 1000,
     loopVolumes: env.COFFER_VOLUME_LOOP !== 'off',
     cgroups: env.COFFER_CGROUPS !== 'off',
     objectStore: objectStoreSettings(home, env),

@@ -104,4 +104,18 @@ describe('a backup cut short', () => {
     else assert.ok(left.length > 0 && b.size > 0, 'a completed backup has its objects')
     assert.equal((await api.waitActive(instance.id)).body.instance.status, 'ACTIVE')
   })
+
+  it('the instance deleted halfway: the backup ends FAILED saying why, nothing stored, no tool left', async () => {
+    const id = await startBackup('deleted-instance')
+    await waitForTool()
+    await sleep(300)
+    assert.equal((await api.api('DELETE', `/instances/${instance.id}`)).status, 202)
+    const b = await api.waitBackup(id)
+    assert.equal(b.status, 'FAILED', JSON.stringify(b))
+    assert.match(b.status_detail ?? '', /deleted while it was being backed up/)
+    await api.waitGone(instance.id)
+    assert.deepEqual(filesUnder(join(coffer.home, 'objects', 'backups', id)), [])
+    assert.deepEqual([...processes('mariadb-backup'), ...processes('zstd')], [])
+    assert.equal((await api.api('DELETE', `/backups/${id}`)).status, 202, 'a failed backup can be deleted')
+  })
 })

@@ -12,7 +12,7 @@ import { SPARE_VOLUME_GB } from '../core/spares.js'
 import { validateInitialSchema, validateInstanceName, validateUserHost } from '../core/validation.js'
 import { findVersionById, manifestOf, markDatastoreUsed } from '../store/repos/datastores.js'
 import { findFlavor } from '../store/repos/flavors.js'
-import { findInstance, insertInstance, newInstanceRow } from '../store/repos/instances.js'
+import { findInstance, insertInstance, newInstanceRow, updateInstance } from '../store/repos/instances.js'
 import { quotaLimits, quotaUsage } from '../store/repos/quotas.js'
 import { claimSpare } from '../store/repos/spares.js'
 import type { InstanceRow } from '../store/schema.js'
@@ -48,6 +48,7 @@ const CreateBody = z.object({
       .default([]),
     configuration: z.string().optional(),
     replica_of: z.string().optional(),
+    auto_failover: z.boolean().optional(),
     restorePoint: RestorePointBody.optional(),
     access: AccessBody.optional(),
   }),
@@ -110,7 +111,7 @@ export async function createInstance(ctx: ApiContext, projectId: string, body: u
     datastore_version_id: version.id,
     configuration_id: configuration?.id ?? null,
   })
-  const wanted = access ? { ...fresh, ...access } : fresh
+  const wanted = { ...fresh, ...(access ?? {}), ...(req.auto_failover ? { auto_failover: 1 } : {}) }
   const row = await ctx.db.transaction().execute(async (trx) => {
     // Counted inside the transaction so racing creates cannot both pass the quota.
     const count = replica?.count ?? 1
@@ -118,6 +119,8 @@ export async function createInstance(ctx: ApiContext, projectId: string, body: u
     if (replica) {
       // Each replica is its own instance, seeded from the source by its own create task.
       const rows = Array.from({ length: count }, (_, i) => ({ ...wanted, id: i === 0 ? fresh.id : randomUUID(), name: count > 1 ? `${req.name}-${i + 1}` : req.name, replica_of: replica.source.id }))
+      // Automatic failover is the set's: it is kept on its source.
+      if (req.auto_failover !== undefined) await updateInstance(trx, replica.source.id, { auto_failover: req.auto_failover ? 1 : 0 })
       for (const r of rows) {
         await insertInstance(trx, r)
         await enqueue(trx, { instanceId: r.id, kind: 'create-instance', input: { instanceId: r.id, databases: [], users: [], replicaOf: replica.source.id } })

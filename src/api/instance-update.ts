@@ -43,6 +43,13 @@ export async function updateInstanceAttributes(ctx: ApiContext, projectId: strin
     if (attrs.name !== undefined) throw new BadRequest("Only one attribute (except 'name') is allowed to update; detach without renaming.")
     return detachReplica(ctx, row)
   }
+  if (other === 'auto_failover') {
+    // The set's choice, kept on its source (named through any member).
+    if (typeof attrs.auto_failover !== 'boolean') throw new BadRequest("Validation error: instance['auto_failover'] must be true or false.")
+    if (attrs.name !== undefined) throw new BadRequest("Only one attribute (except 'name') is allowed to update; change auto_failover without renaming.")
+    await updateInstance(ctx.db, row.replica_of ?? row.id, { auto_failover: attrs.auto_failover ? 1 : 0 })
+    return
+  }
   if (other && other !== 'configuration' && other !== 'access') throw new BadRequest(`Instance attribute '${other}' cannot be updated.`)
   const name = attrs.name
   if (name !== undefined) {

@@ -11,6 +11,9 @@ import { transition } from '../store/repos/transition.js'
 import type { Db, InstanceRow } from '../store/schema.js'
 import { enqueue } from '../tasks/queue.js'
 import type { ApiContext } from './context.js'
+
+/** What a set operation needs of the API's context (the failover watch has only these). */
+export type SetContext = Pick<ApiContext, 'db' | 'kickTasks'>
 import { statusInputs } from './views/instance.js'
 
 type SetKind = 'promote-replica' | 'eject-source' | 'detach-replica'
@@ -25,7 +28,7 @@ async function members(db: Db, sourceId: string): Promise<InstanceRow[]> {
   return db.selectFrom('instances').selectAll().where((eb) => eb.or([eb('id', '=', sourceId), eb('replica_of', '=', sourceId)])).orderBy('created_at').execute()
 }
 
-async function hold(ctx: ApiContext, kind: SetKind, replica: InstanceRow, source: string, held: readonly InstanceRow[]): Promise<void> {
+async function hold(ctx: SetContext, kind: SetKind, replica: InstanceRow, source: string, held: readonly InstanceRow[]): Promise<void> {
   const queued = await ctx.db.transaction().execute(async (trx) => {
     for (const m of held) if (!(await transition(trx, m.id, 'NONE', HOLD[kind]))) return m.id
     await enqueue(trx, { instanceId: replica.id, kind, input: { replicaId: replica.id, sourceId: source, members: held.map((m) => m.id) } })
@@ -35,7 +38,7 @@ async function hold(ctx: ApiContext, kind: SetKind, replica: InstanceRow, source
   ctx.kickTasks()
 }
 
-export async function promoteToReplicaSource(ctx: ApiContext, row: InstanceRow): Promise<void> {
+export async function promoteToReplicaSource(ctx: SetContext, row: InstanceRow): Promise<void> {
   const source = requireReplica(row, 'promote_to_replica_source')
   const set = await members(ctx.db, source)
   const notReady = set.filter((m) => !isReady(statusInputs(m)))
@@ -45,7 +48,7 @@ export async function promoteToReplicaSource(ctx: ApiContext, row: InstanceRow):
   await hold(ctx, 'promote-replica', row, source, set)
 }
 
-export async function ejectReplicaSource(ctx: ApiContext, row: InstanceRow): Promise<void> {
+export async function ejectReplicaSource(ctx: SetContext, row: InstanceRow): Promise<void> {
   const source = requireReplica(row, 'eject_replica_source')
   const set = await members(ctx.db, source)
   const src = set.find((m) => m.id === source)
@@ -58,7 +61,7 @@ export async function ejectReplicaSource(ctx: ApiContext, row: InstanceRow): Pro
   await hold(ctx, 'eject-source', row, source, src && src.task_status === 'NONE' ? set : replicas)
 }
 
-export async function detachReplica(ctx: ApiContext, row: InstanceRow): Promise<void> {
+export async function detachReplica(ctx: SetContext, row: InstanceRow): Promise<void> {
   const source = requireReplica(row, 'detaching')
   if (!isReady(statusInputs(row))) throw new Unprocessable(`Instance ${row.id} is not ready.`)
   await hold(ctx, 'detach-replica', row, source, [row])

@@ -46,6 +46,7 @@ import { instanceSpec } from '../tasks/steps/instance-spec.js'
 import { instanceSteps } from '../tasks/steps/instance-steps.js'
 import type { Log } from '../logger.js'
 import { nodeLookups } from './node-lookups.js'
+import { FailoverWatch } from './failover-watch.js'
 import { NodeSync } from './node-sync.js'
 
 export interface ControlPlaneOptions {
@@ -146,6 +147,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     log,
   )
   let unwatch = (): void => undefined
+  const failover = new FailoverWatch({ db, kickTasks: () => runner.kick(), afterMs: settings.failoverMs, log })
 
   return {
     url,
@@ -160,10 +162,12 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       spares.start()
       backupSchedules.start()
       unwatch = nodes.watch(settings.heartbeatMs)
+      failover.start(Math.min(1000, settings.heartbeatMs))
     },
     async stop() {
       closed = true
       unwatch()
+      failover.stop()
       await api.close()
       await backupSchedules.stop()
       await spares.stop()

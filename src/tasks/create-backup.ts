@@ -1,3 +1,4 @@
+import { CofferError } from '../core/errors.js'
 import type { BackupSteps } from './steps/backup-steps.js'
 import { workflow } from './workflow.js'
 
@@ -33,4 +34,6 @@ export const createBackup = (steps: BackupSteps) =>
     },
     shouldStop: (input) => steps.instanceDeleting(input.backupId),
     onFailure: (input, err) => steps.markFailed(input.backupId, err),
+    // The node removed what the cancelled backup had stored; the backup itself ends FAILED, saying why.
+    onCancel: (input) => steps.markFailed(input.backupId, new CofferError('CONFLICT', 'The instance was deleted while it was being backed up.', { retryable: false })),
   })

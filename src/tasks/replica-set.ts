@@ -42,7 +42,7 @@ export const ejectSource = (steps: ReplicaSteps, log: (msg: string) => void) =>
       const replicas = members.filter((m) => m !== sourceId)
       // The source is presumed dead: fencing it records that it must never take writes again, even
       // when it is found running later; a node that cannot be reached does not stop the eject.
-      await t.step('fence-source', () => steps.fence(sourceId).catch((err: Error) => (log(`eject: could not fence ${sourceId} now (${err.message}); it stays out of the set`), '')))
+      await t.step('fence-source', () => steps.fenceOrStop(sourceId, log))
       const chosen = await t.step('choose', () => steps.mostAdvanced(replicas))
       const others = replicas.filter((r) => r !== chosen)
       await t.step('promote', (signal) => steps.promote(chosen, signal))

@@ -161,6 +161,7 @@ export class TaskRunner {
       // Whatever a step threw once its signal fired (an aborted query, a killed child) is the cancel.
       if (err instanceof TaskCancelled || signal.aborted) {
         if (signal.aborted) this.#o.log?.(`task ${task.kind} ${task.id} cancelled (instance ${task.instance_id})`, { ...about, state: 'cancelled' })
+        await wf.onCancel?.(input).catch((e) => this.#o.log?.(`task ${task.id} onCancel: ${errorMessage(e)}`))
         await tasks.finishTask(db, task.id, 'cancelled', null, wf.scrub?.(input))
         return
       }

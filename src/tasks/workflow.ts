@@ -31,6 +31,8 @@ export interface Workflow<I = any> {
    * never cancelled (a delete).
    */
   shouldStop?(input: I): Promise<boolean>
+  /** Called once when the task is cancelled (its instance is being deleted): records what a user should see. */
+  onCancel?(input: I): Promise<void>
   /** Called once when the task fails for good; records the fault (of `task`) where a user sees it. */
   onFailure?(input: I, error: CofferError, task: { readonly id: string }): Promise<void>
   /** The input to keep once the task has ended: secrets removed. */

@@ -21,6 +21,7 @@ interface CreateOpts extends Opts {
   replica_of?: string
   replicaCount?: string
   replica_count?: string
+  autoFailover?: boolean
 }
 
 /** What a person needs of an instance; --json prints it all. */
@@ -109,6 +110,7 @@ export function instanceCommands(program: Command, client: () => CofferClient): 
     .option('--replica_of <instance>', 'same as --replica-of (trove spelling)')
     .option('--replica-count <n>', 'with --replica-of: how many replicas')
     .option('--replica_count <n>', 'same as --replica-count (trove spelling)')
+    .option('--auto-failover', 'the set (this source, or the source of --replica-of) fails over to its most advanced replica by itself when its source is lost')
     .option('--datastore <type>', 'datastore type, e.g. postgresql (default: the server\'s default datastore)')
     .option('--datastore-version <version>', 'datastore version, e.g. 15')
     .option('--datastore_version <version>', 'same as --datastore-version (trove spelling)')
@@ -137,6 +139,7 @@ export function instanceCommands(program: Command, client: () => CofferClient): 
           ...(o.size ? { volume: { size: Number(o.size) } } : {}),
           ...(replicaOf ? { replica_of: await resolveInstanceId(c, replicaOf) } : {}),
           ...(replicaCount ? { replica_count: Number(replicaCount) } : {}),
+          ...(o.autoFailover ? { auto_failover: true } : {}),
           ...(o.datastore || version ? { datastore: { ...(o.datastore ? { type: o.datastore } : {}), ...(version ? { version } : {}) } } : {}),
           ...(o.configuration ? { configuration: await resolveConfigurationId(c, o.configuration) } : {}),
           databases: databases.map((n) => ({ name: n })),

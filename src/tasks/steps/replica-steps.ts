@@ -49,6 +49,22 @@ export function replicaSteps(d: ReplicaStepDeps) {
       return (await s.api.fence(s.spec)).position
     },
 
+    /**
+     * Fences a source that is presumed lost before a replica takes its place: fenced when its node
+     * can, else its engine stopped; a node that cannot be reached at all is logged (the source is
+     * also recorded out of the set, so it is never supervised as a source again).
+     */
+    async fenceOrStop(id: string, log: (msg: string) => void): Promise<string> {
+      const s = await member(id)
+      try {
+        return (await s.api.fence(s.spec)).position
+      } catch (err) {
+        log(`eject: could not fence ${id} (${(err as Error).message}); stopping its engine instead`)
+      }
+      await s.api.stop(s.spec).catch((err: Error) => log(`eject: could not stop the engine of ${id} either (${err.message}); it stays out of the set`))
+      return ''
+    },
+
     /** Waits until the replica has replayed up to `position`. */
     async waitCaughtUp(id: string, position: string, signal: AbortSignal): Promise<void> {
       const r = await member(id)
