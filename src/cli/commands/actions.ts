@@ -11,7 +11,7 @@ import { flavorRef, waitFor } from './instances.js'
 type WaitOpts = { wait?: boolean }
 
 /** Until the instance leaves the action's own status; exit 1 unless it ends as `wanted`. */
-async function waitUntilDone(c: CofferClient, id: string, busy: readonly string[], wanted: string): Promise<void> {
+export async function waitUntilDone(c: CofferClient, id: string, busy: readonly string[], wanted: string): Promise<void> {
   // The status changes in the API's own answer, so the first look already sees the action under way.
   const inst = await waitFor(c, id, (i) => !i || !busy.includes(i.status), false)
   if (inst?.status !== wanted) {

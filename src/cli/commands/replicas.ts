@@ -5,17 +5,10 @@
 import type { Command } from 'commander'
 import type { CofferClient } from '../client.js'
 import { resolveInstanceId } from '../resolve.js'
+import { waitUntilDone } from './actions.js'
 import { waitFor } from './instances.js'
 
 type WaitOpts = { wait?: boolean }
-
-async function settle(c: CofferClient, id: string, busy: string): Promise<void> {
-  const inst = await waitFor(c, id, (i) => !i || i.status !== busy, false)
-  if (inst?.status !== 'ACTIVE') {
-    console.error(`Instance ${id} ended ${inst?.status ?? 'DELETED'}${inst?.fault ? `: ${inst.fault.message}` : ''}.`)
-    process.exitCode = 1
-  }
-}
 
 export function replicaCommands(program: Command, client: () => CofferClient): void {
   const act = async (instance: string, body: unknown) => {
@@ -30,7 +23,7 @@ export function replicaCommands(program: Command, client: () => CofferClient): v
     .option('--wait', 'show progress until it has ended (exit 1 unless ACTIVE)')
     .action(async (replica: string, o: WaitOpts) => {
       const { c, id } = await act(replica, { promote_to_replica_source: {} })
-      if (o.wait) await settle(c, id, 'PROMOTE')
+      if (o.wait) await waitUntilDone(c, id, ['PROMOTE'], 'ACTIVE')
       else console.log(`Promoting replica ${id}.`)
     })
   program
@@ -50,7 +43,7 @@ export function replicaCommands(program: Command, client: () => CofferClient): v
       const c = client()
       const id = await resolveInstanceId(c, replica)
       await c.request('PUT', `/instances/${id}`, { instance: { replica_of: null } })
-      if (o.wait) await settle(c, id, 'DETACH')
+      if (o.wait) await waitUntilDone(c, id, ['DETACH'], 'ACTIVE')
       else console.log(`Detaching replica ${id}.`)
     })
 }

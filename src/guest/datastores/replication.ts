@@ -5,23 +5,16 @@
  * what one engine is told, idempotently, and reports what the engine itself says.
  */
 import type { Readable } from 'node:stream'
+import type { ReplicationReport, ReplicationSourceRef } from '../protocol.js'
 import type { InstanceContext } from './datastore.js'
 
-/** Where a replica follows its source, and the account it replicates as there. */
-export interface ReplicationSource {
-  readonly instanceId: string
-  /** The source's address and port, as clients reach it. */
-  readonly host: string
-  readonly port: number
-  /** The replication account on the source (prepareSource made it) and its password. */
-  readonly user: string
-  readonly password: string
-  /**
-   * What the source's prepareSource handed over for its replicas beside the account (opaque to the
-   * node, e.g. PostgreSQL's service password: a hot standby logs in with its source's roles).
-   */
-  readonly carry?: Readonly<Record<string, string>>
-}
+/**
+ * Where a replica follows its source and the account it replicates as there (the source's
+ * address and port as clients reach it), with what the source's prepareSource handed over for its
+ * replicas' seed (`carry`, opaque to the node: PostgreSQL's service password, since a hot standby
+ * logs in with its source's roles). The same shape crosses the bus (guest/protocol.ts).
+ */
+export type ReplicationSource = ReplicationSourceRef
 
 /** What prepareSource gives a replica: the replication account, and anything else its seed needs. */
 export interface SourceAccount {
@@ -30,21 +23,11 @@ export interface SourceAccount {
   readonly carry?: Readonly<Record<string, string>>
 }
 
-/** What the engine says about its replication now. */
-export interface ReplicationStatus {
-  /** `source`: takes writes (it may have replicas); `replica`: follows a source, read-only; `fenced`: read-only, following nobody. */
-  readonly role: 'source' | 'replica' | 'fenced'
-  /** A replica: whether it is connected to its source now. */
-  readonly connected?: boolean
-  /** A replica: how far behind its source, in bytes of the change stream and in seconds (as the engine estimates). */
-  readonly lagBytes?: number
-  readonly lagSeconds?: number
-  /** The last position written (a source) or replayed (a replica): an LSN, a GTID set, a replication offset. */
-  readonly position?: string
-  /** A source: how many replicas are connected to it, and how many of them are synchronous. */
-  readonly replicas?: number
-  readonly synchronous?: number
-}
+/**
+ * What the engine says about its replication now (`source`: takes writes; `replica`: follows a
+ * source, read-only; `fenced`: read-only, following nobody), as heartbeats carry it.
+ */
+export type ReplicationStatus = ReplicationReport
 
 export interface ReplicationAdmin {
   /**
