@@ -49,6 +49,7 @@ const CreateBody = z.object({
     configuration: z.string().optional(),
     replica_of: z.string().optional(),
     auto_failover: z.boolean().optional(),
+    sync: z.boolean().optional(),
     restorePoint: RestorePointBody.optional(),
     access: AccessBody.optional(),
   }),
@@ -111,7 +112,8 @@ export async function createInstance(ctx: ApiContext, projectId: string, body: u
     datastore_version_id: version.id,
     configuration_id: configuration?.id ?? null,
   })
-  const wanted = { ...fresh, ...(access ?? {}), ...(req.auto_failover ? { auto_failover: 1 } : {}) }
+  if (req.sync && !manifest.synchronousReplication) throw new BadRequest(`Datastore ${ds.name} has no synchronous replication; leave out sync.`)
+  const wanted = { ...fresh, ...(access ?? {}), ...(req.auto_failover ? { auto_failover: 1 } : {}), ...(req.sync ? { sync_replication: 1 } : {}) }
   const row = await ctx.db.transaction().execute(async (trx) => {
     // Counted inside the transaction so racing creates cannot both pass the quota.
     const count = replica?.count ?? 1
@@ -121,6 +123,7 @@ export async function createInstance(ctx: ApiContext, projectId: string, body: u
       const rows = Array.from({ length: count }, (_, i) => ({ ...wanted, id: i === 0 ? fresh.id : randomUUID(), name: count > 1 ? `${req.name}-${i + 1}` : req.name, replica_of: replica.source.id }))
       // Automatic failover is the set's: it is kept on its source.
       if (req.auto_failover !== undefined) await updateInstance(trx, replica.source.id, { auto_failover: req.auto_failover ? 1 : 0 })
+      if (req.sync !== undefined) await updateInstance(trx, replica.source.id, { sync_replication: req.sync ? 1 : 0 })
       for (const r of rows) {
         await insertInstance(trx, r)
         await enqueue(trx, { instanceId: r.id, kind: 'create-instance', input: { instanceId: r.id, databases: [], users: [], replicaOf: replica.source.id } })

@@ -14,7 +14,7 @@ import { enqueue } from '../tasks/queue.js'
 import { appliesEnded } from './configuration-answer.js'
 import type { ApiContext } from './context.js'
 import { accessChange, applyAccess } from './instance-access-update.js'
-import { detachReplica } from './replica-actions.js'
+import { detachReplica, setSync } from './replica-actions.js'
 import { parseBody } from './parse.js'
 import { requireConfiguration } from './routes/configurations.js'
 import { statusInputs } from './views/instance.js'
@@ -42,6 +42,11 @@ export async function updateInstanceAttributes(ctx: ApiContext, projectId: strin
     if (attrs[other] !== null && attrs[other] !== '') throw new BadRequest(`${other} can only be set to null, which detaches the replica.`)
     if (attrs.name !== undefined) throw new BadRequest("Only one attribute (except 'name') is allowed to update; detach without renaming.")
     return detachReplica(ctx, row)
+  }
+  if (other === 'sync') {
+    if (typeof attrs.sync !== 'boolean') throw new BadRequest("Validation error: instance['sync'] must be true or false.")
+    if (attrs.name !== undefined) throw new BadRequest("Only one attribute (except 'name') is allowed to update; change sync without renaming.")
+    return setSync(ctx, row, attrs.sync)
   }
   if (other === 'auto_failover') {
     // The set's choice, kept on its source (named through any member).

@@ -7,6 +7,8 @@
  */
 import { BadRequest, Unprocessable } from '../core/errors.js'
 import { isReady, type TaskStatus } from '../core/instance.js'
+import { findVersionById, manifestOf } from '../store/repos/datastores.js'
+import { updateInstance } from '../store/repos/instances.js'
 import { transition } from '../store/repos/transition.js'
 import type { Db, InstanceRow } from '../store/schema.js'
 import { enqueue } from '../tasks/queue.js'
@@ -65,4 +67,21 @@ export async function detachReplica(ctx: SetContext, row: InstanceRow): Promise<
   const source = requireReplica(row, 'detaching')
   if (!isReady(statusInputs(row))) throw new Unprocessable(`Instance ${row.id} is not ready.`)
   await hold(ctx, 'detach-replica', row, source, [row])
+}
+
+/**
+ * `PUT {"instance": {"sync": true|false}}` on any member: the set's source acknowledges commits only
+ * once one of its replicas has them (or no longer waits), told at once; kept on the source, so a
+ * replica made or promoted later follows the choice.
+ */
+export async function setSync(ctx: ApiContext, row: InstanceRow, on: boolean): Promise<void> {
+  const source = row.replica_of ? await ctx.db.selectFrom('instances').selectAll().where('id', '=', row.replica_of).executeTakeFirst() : row
+  if (!source) throw new BadRequest(`The source ${row.replica_of} of instance ${row.id} is gone.`)
+  const version = await findVersionById(ctx.db, source.datastore_version_id)
+  if (!version || !manifestOf(version).synchronousReplication) throw new BadRequest('This datastore has no synchronous replication.')
+  if (!isReady(statusInputs(source))) throw new Unprocessable(`The source ${source.id} is not ready.`)
+  const replicas = await ctx.db.selectFrom('instances').select('id').where('replica_of', '=', source.id).orderBy('created_at').execute()
+  const { api, spec } = await ctx.guestOf(source)
+  await api.setSynchronous(spec, on ? replicas.map((r) => r.id) : [])
+  await updateInstance(ctx.db, source.id, { sync_replication: on ? 1 : 0 })
 }

@@ -38,5 +38,6 @@ export function guestClient(bus: Pick<Bus, 'call'>, node: string): GuestApi {
     fence: (spec) => call('fence', [spec]),
     caughtUp: (spec, position) => call('caughtUp', [spec, position]),
     replicationStatus: (spec) => call('replicationStatus', [spec]),
+    setSynchronous: (spec, replicas) => call('setSynchronous', [spec, replicas]),
   }
 }

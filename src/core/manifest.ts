@@ -82,6 +82,8 @@ export interface DatastoreManifest {
   readonly memoryParameters?: Readonly<Record<string, number>>
   /** The backup strategy's name (`pgbackrest`, `mariabackup`, `rdb`) when the datastore has backups. */
   readonly backupStrategy?: string
+  /** True when a source can acknowledge commits only once a replica has them (a synchronous set). */
+  readonly synchronousReplication?: boolean
 }
 
 export interface NameRules {

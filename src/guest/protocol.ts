@@ -311,6 +311,8 @@ export interface GuestApi {
   /** Whether the replica has replayed everything up to `position`. */
   caughtUp(spec: InstanceSpec, position: string): Promise<boolean>
   replicationStatus(spec: InstanceSpec): Promise<ReplicationReport>
+  /** On a source: acknowledge commits only once one of `replicas` has them; [] for asynchronous. */
+  setSynchronous(spec: InstanceSpec, replicas: readonly string[]): Promise<void>
 }
 
 /** Trove's guest log types: a SYS log is always on; a USER log is turned on and off by clients. */

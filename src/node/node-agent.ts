@@ -360,6 +360,12 @@ export class NodeAgent implements GuestApi {
     return this.#requireContext(spec)
   }
 
+  async setSynchronous(spec: InstanceSpec, replicas: readonly string[]): Promise<void> {
+    const part = this.#replication(spec)
+    if (!part.setSynchronous) throw new NotImplemented(`Datastore ${spec.datastore} has no synchronous replication.`)
+    await part.setSynchronous(await this.#requireContext(spec), replicas)
+  }
+
   #replication(spec: InstanceSpec): ReplicationAdmin {
     const part = this.#datastore(spec).replication
     if (!part) throw new NotImplemented(`Datastore ${spec.datastore} has no replication.`)

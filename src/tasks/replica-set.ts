@@ -29,7 +29,8 @@ export const promoteReplica = (steps: ReplicaSteps) =>
       await t.step('promote', (signal) => steps.promote(replicaId, signal))
       await t.step('old-source-follows', (signal) => steps.follow(sourceId, replicaId, signal))
       for (const o of others) await t.step(`follow:${o}`, (signal) => steps.follow(o, replicaId, signal))
-      await t.step('record', () => steps.recordSet(replicaId, [sourceId, ...others]))
+      await t.step('record', () => steps.recordSet(replicaId, [sourceId, ...others], sourceId))
+      await t.step('sync', () => steps.applySync(replicaId))
       await t.step('release', () => steps.release(members, 'PROMOTING'))
     },
     onFailure: (input, err: CofferError, task) => steps.fail(input.members, 'PROMOTING', input.replicaId, err, task.id),
@@ -48,9 +49,10 @@ export const ejectSource = (steps: ReplicaSteps, log: (msg: string) => void) =>
       await t.step('promote', (signal) => steps.promote(chosen, signal))
       for (const o of others) await t.step(`follow:${o}`, (signal) => steps.follow(o, chosen, signal))
       await t.step('record', async () => {
-        await steps.recordSet(chosen, others)
+        await steps.recordSet(chosen, others, sourceId)
         await steps.markEjected(sourceId, chosen)
       })
+      await t.step('sync', () => steps.applySync(chosen))
       await t.step('release', () => steps.release(replicas, 'EJECTING'))
     },
     onFailure: (input, err: CofferError, task) => steps.fail(input.members, 'EJECTING', input.replicaId, err, task.id),
@@ -59,9 +61,11 @@ export const ejectSource = (steps: ReplicaSteps, log: (msg: string) => void) =>
 export const detachReplica = (steps: ReplicaSteps) =>
   workflow<ReplicaSetInput>({
     kind: 'detach-replica',
-    async run(t, { replicaId }) {
+    async run(t, { replicaId, sourceId }) {
       await t.step('promote', (signal) => steps.promote(replicaId, signal))
       await t.step('record', () => steps.recordSet(replicaId, []))
+      // The source of a synchronous set no longer waits for the detached replica.
+      await t.step('sync', () => steps.applySync(sourceId))
       await t.step('release', () => steps.release([replicaId], 'DETACHING'))
     },
     onFailure: (input, err: CofferError, task) => steps.fail(input.members, 'DETACHING', input.replicaId, err, task.id),

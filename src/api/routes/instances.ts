@@ -100,7 +100,8 @@ export function instanceRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.delete<P>('/v1.0/:projectId/instances/:instanceId', async (req, reply) => {
     const r = await load(req)
     // As Trove's ReplicaSourceDeleteForbidden: the replicas would follow nothing.
-    const replicas = await db.selectFrom('instances').select('id').where('replica_of', '=', r.id).execute()
+    // Replicas already on their way out do not hold their source back.
+    const replicas = await db.selectFrom('instances').select('id').where('replica_of', '=', r.id).where('task_status', '!=', 'DELETING').execute()
     if (replicas.length > 0) throw new Forbidden(`Instance ${r.id} is the source of replica(s) ${replicas.map((x) => x.id).join(', ')}: detach or delete them first.`)
     if (await db.transaction().execute((trx) => requestDelete(trx, r.id))) ctx.kickTasks()
     return reply.code(202).send()

@@ -48,6 +48,7 @@ export function instanceView(base: string, r: InstanceRow, x: InstanceViewExtras
     // Coffer's extra: the engine's replication state, as the last heartbeat said it.
     ...(r.replication && (r.replica_of || x.replicas?.length) ? { replication: JSON.parse(r.replication) } : {}),
     ...(Number(r.auto_failover) === 1 ? { auto_failover: true } : {}),
+    ...(Number(r.sync_replication) === 1 ? { sync: true } : {}),
     ...(r.configuration_id ? { configuration: { id: r.configuration_id, name: x.configurationName ?? '', links: links(base, r.project_id, `configurations/${r.configuration_id}`) } } : {}),
     // Every writer of a fault is covered: what tenants read is made path-free here too.
     ...(s.fault ? { fault: { message: x.admin ? s.fault.message : tenantMessage(s.fault.message), created: troveTime(s.fault.created), ...(x.admin ? { details: r.fault_details ?? s.fault.message } : {}) } } : {}),

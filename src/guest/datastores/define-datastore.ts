@@ -15,5 +15,6 @@ export type DatastoreParts = Omit<Datastore, 'discover'> & { discover(): Promise
 export function defineDatastore(parts: DatastoreParts): Datastore {
   const capabilities = capabilitiesOf(parts)
   const strategy = parts.backup ? { backupStrategy: parts.backup.strategy } : {}
-  return { ...parts, discover: async () => ({ ...(await parts.discover()), capabilities, ...strategy }) }
+  const sync = parts.replication?.setSynchronous ? { synchronousReplication: true } : {}
+  return { ...parts, discover: async () => ({ ...(await parts.discover()), capabilities, ...strategy, ...sync }) }
 }

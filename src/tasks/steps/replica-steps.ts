@@ -32,16 +32,30 @@ export function replicaSteps(d: ReplicaStepDeps) {
     return s.api.prepareSource(s.spec)
   }
   const replicasOf = (id: string) => db.selectFrom('instances').selectAll().where('replica_of', '=', id).orderBy('created_at').execute()
+  /**
+   * Tells a source of a synchronous set which replicas may acknowledge its commits (all of its
+   * replicas now); an asynchronous source is left as it is, unless `force` (the set was just made
+   * asynchronous).
+   */
+  const applySync = async (sourceId: string, force = false): Promise<void> => {
+    const s = await member(sourceId)
+    const sync = Number(s.row.sync_replication) === 1
+    if (!sync && !force) return
+    await s.api.setSynchronous(s.spec, sync ? (await replicasOf(sourceId)).map((r) => r.id) : [])
+  }
 
   return {
     replicasOf,
 
-    /** Seeds the new replica from its source and starts it following. */
+    /** Seeds the new replica from its source and starts it following; a synchronous source then waits for it too. */
     async seed(id: string, sourceId: string, signal: AbortSignal): Promise<void> {
       const source = await sourceRef(sourceId)
       const r = await member(id)
       await r.api.seedReplica(r.spec, source, { signal })
+      await applySync(sourceId)
     },
+
+    applySync,
 
     /** Stops the source taking writes; resolves with its last position. */
     async fence(id: string): Promise<string> {
@@ -108,10 +122,15 @@ export function replicaSteps(d: ReplicaStepDeps) {
       throw new CofferError('ENGINE_UNREACHABLE', `No replica of the set answers with its position (${ids.join(', ')}); none can be made the source.`, { retryable: true })
     },
 
-    /** Writes the set as it now stands: `newSource` follows nobody, every id of `followers` follows it. */
-    async recordSet(newSource: string, followers: readonly string[]): Promise<void> {
+    /**
+     * Writes the set as it now stands: `newSource` follows nobody, every id of `followers` follows
+     * it, and the set's choices (automatic failover, synchronous) move to it from `oldSource`.
+     */
+    async recordSet(newSource: string, followers: readonly string[], oldSource?: string): Promise<void> {
       await db.transaction().execute(async (trx) => {
-        await updateInstance(trx, newSource, { replica_of: null })
+        const old = oldSource ? await trx.selectFrom('instances').select(['auto_failover', 'sync_replication']).where('id', '=', oldSource).executeTakeFirst() : undefined
+        await updateInstance(trx, newSource, { replica_of: null, ...(old ? { auto_failover: old.auto_failover, sync_replication: old.sync_replication } : {}) })
+        if (oldSource) await updateInstance(trx, oldSource, { auto_failover: 0, sync_replication: 0 })
         for (const f of followers) await updateInstance(trx, f, { replica_of: newSource })
       })
     },
