@@ -25,6 +25,9 @@ export async function takeHeartbeat(db: Db, hb: Heartbeat): Promise<boolean> {
     // health goes on being true (it is what a restart or detach that mends the fault starts from).
     // A backup runs beside the serving engine: its health goes on being reported.
     .where('task_status', 'in', ['NONE', 'BACKUP'])
+    // A stopped instance is SHUTDOWN by its stop: a heartbeat observed before the stop and taken
+    // after it must not make it look HEALTHY again (no later one would correct it).
+    .where('stopped', '=', 0)
     .where((eb) => eb.or([eb('heartbeat_at', 'is', null), eb('heartbeat_at', '<', hb.observedAt)]))
     .executeTakeFirst()
   if (hb.archivedThrough !== undefined) await advanceArchive(db, hb.instanceId, new Date(hb.archivedThrough).toISOString())
