@@ -20,20 +20,22 @@ export async function waitUntilDone(c: CofferClient, id: string, busy: readonly 
   }
 }
 
+/** Posts an instance action to the instance named (by id or name); resolves with the client and its id. */
+export async function act(client: () => CofferClient, instance: string, body: unknown): Promise<{ c: CofferClient; id: string }> {
+  const c = client()
+  const id = await resolveInstanceId(c, instance)
+  await c.request('POST', `/instances/${id}/action`, body)
+  return { c, id }
+}
+
 export function actionCommands(program: Command, client: () => CofferClient): void {
-  const act = async (instance: string, body: unknown) => {
-    const c = client()
-    const id = await resolveInstanceId(c, instance)
-    await c.request('POST', `/instances/${id}/action`, body)
-    return { c, id }
-  }
   program
     .command('resize-instance <instance> <flavor>')
     .description('Give an instance another flavor (by name or id): its engine is retuned and restarted once')
     .option('--wait', 'show progress until the resize has ended (exit 1 unless ACTIVE)')
     .action(async (instance: string, flavor: string, o: WaitOpts) => {
       const ref = await flavorRef(client(), flavor)
-      const { c, id } = await act(instance, { resize: { flavorRef: ref } })
+      const { c, id } = await act(client, instance, { resize: { flavorRef: ref } })
       if (o.wait) await waitUntilDone(c, id, ['RESIZE'], 'ACTIVE')
       else console.log(`Resizing instance ${id} to flavor ${ref}.`)
     })
@@ -48,7 +50,7 @@ export function actionCommands(program: Command, client: () => CofferClient): vo
     .option('--home <dir>', `with no instance: ${HOME_HELP}`)
     .action(async (instance: string | undefined, o: WaitOpts & { home?: string }) => {
       if (instance === undefined) return stopServer(o.home)
-      const { c, id } = await act(instance, { stop: {} })
+      const { c, id } = await act(client, instance, { stop: {} })
       if (o.wait) await waitFor(c, id, (i) => !i || (i.status === 'SHUTDOWN' && i.operating_status === 'SHUTDOWN') || i.status === 'ERROR', false)
       else console.log(`Stopping instance ${id}.`)
     })
@@ -57,7 +59,7 @@ export function actionCommands(program: Command, client: () => CofferClient): vo
     .description('Start a stopped instance')
     .option('--wait', 'show progress until it is ACTIVE (exit 1 otherwise)')
     .action(async (instance: string, o: WaitOpts) => {
-      const { c, id } = await act(instance, { start: {} })
+      const { c, id } = await act(client, instance, { start: {} })
       if (o.wait) await waitUntilDone(c, id, ['REBOOT', 'SHUTDOWN'], 'ACTIVE')
       else console.log(`Starting instance ${id}.`)
     })
@@ -65,7 +67,7 @@ export function actionCommands(program: Command, client: () => CofferClient): vo
     .command('reset-status <instance>')
     .description('Cloud admin: clear a stuck task and fault; the next heartbeat tells the truth')
     .action(async (instance: string) => {
-      const { id } = await act(instance, { reset_status: {} })
+      const { id } = await act(client, instance, { reset_status: {} })
       console.log(`Reset the status of instance ${id}.`)
     })
   program

@@ -5,24 +5,18 @@
 import type { Command } from 'commander'
 import type { CofferClient } from '../client.js'
 import { resolveInstanceId } from '../resolve.js'
-import { waitUntilDone } from './actions.js'
+import { act, waitUntilDone } from './actions.js'
 import { waitFor } from './instances.js'
 
 type WaitOpts = { wait?: boolean }
 
 export function replicaCommands(program: Command, client: () => CofferClient): void {
-  const act = async (instance: string, body: unknown) => {
-    const c = client()
-    const id = await resolveInstanceId(c, instance)
-    await c.request('POST', `/instances/${id}/action`, body)
-    return { c, id }
-  }
   program
     .command('promote-to-replica-source <replica>')
     .description('Planned switchover: the source stops taking writes, the replica catches up and becomes the source; the old source and the other replicas follow it')
     .option('--wait', 'show progress until it has ended (exit 1 unless ACTIVE)')
     .action(async (replica: string, o: WaitOpts) => {
-      const { c, id } = await act(replica, { promote_to_replica_source: {} })
+      const { c, id } = await act(client, replica, { promote_to_replica_source: {} })
       if (o.wait) await waitUntilDone(c, id, ['PROMOTE'], 'ACTIVE')
       else console.log(`Promoting replica ${id}.`)
     })
@@ -31,7 +25,7 @@ export function replicaCommands(program: Command, client: () => CofferClient): v
     .description('The source is lost: the most advanced replica becomes the source, the others follow it; the old source stays fenced out of the set')
     .option('--wait', 'show progress until it has ended')
     .action(async (replica: string, o: WaitOpts) => {
-      const { c, id } = await act(replica, { eject_replica_source: {} })
+      const { c, id } = await act(client, replica, { eject_replica_source: {} })
       if (o.wait) await waitFor(c, id, (i) => !i || i.status !== 'EJECT', false)
       else console.log(`Ejecting the source of replica ${id}.`)
     })
