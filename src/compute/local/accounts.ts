@@ -13,6 +13,7 @@
 import { execFile } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { userInfo } from 'node:os'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import type { EnvelopeOwner } from '../compute-driver.js'
 
@@ -88,15 +89,16 @@ export async function ensureInstanceAccount(instanceId: string, home: string): P
   return oneAtATime(async () => {
     const found = await idOf(name)
     if (found) return found
-    // Another home's Coffer may take the same free uid at the same moment: useradd then refuses it
-    // (uids stay unique), and the next free one is tried.
+    // Another home's Coffer may take the same free uid at the same moment (useradd then refuses it:
+    // uids stay unique, and the next free one is tried) or hold /etc/passwd's lock (tried again).
     for (let attempt = 1; ; attempt++) {
       const uid = firstFreeUid(await readFile('/etc/passwd', 'utf8'))
       try {
         await run('useradd', ['--system', '--uid', String(uid), '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', '--gid', ENGINE_GROUP, '--comment', commentFor(instanceId, home), name])
         break
       } catch (err) {
-        if (attempt >= 5 || (await idOf(name))) throw err
+        if (attempt >= 10 || (await idOf(name))) throw err
+        await sleep(50 * attempt)
       }
     }
     const made = await idOf(name)
@@ -137,8 +139,16 @@ export async function removeInstanceAccount(instanceId: string): Promise<void> {
   if (!isRoot()) return
   const name = accountName(instanceId)
   await oneAtATime(async () => {
-    if (await idOf(name)) await run('userdel', [name])
-    known.delete(name)
+    // Another home's Coffer may hold /etc/passwd's lock for a moment.
+    for (let attempt = 1; await idOf(name); attempt++) {
+      try {
+        await run('userdel', [name])
+      } catch (err) {
+        if (attempt >= 10) throw err
+        await sleep(50 * attempt)
+      }
+      known.delete(name)
+    }
   })
 }
 
