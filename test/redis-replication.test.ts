@@ -3,7 +3,8 @@
  * replica seeded from it (Redis's own full sync at its first start) that sees a key written before
  * it existed and one after, refuses writes from its users and its root, and reports its link and
  * lag; the source fenced, the replica caught up and promoted; the old source rejoining as a replica
- * of the new one; a second replica repointed; a diverged instance refused.
+ * of the new one; a second replica repointed; users changed on the source copied to a replica; a
+ * diverged instance refused.
  */
 import assert from 'node:assert/strict'
 import { readFile, stat } from 'node:fs/promises'
@@ -212,6 +213,17 @@ describe('Redis replication', async () => {
     await sees(second, 'new', 'written on the new source')
     await writesRefused(second, /READONLY/)
     await waitFor('two replicas', async () => (await repl.status(replica)).replicas === 2)
+  })
+
+  it('copies users changed on the source to a replica when asked, and only from the source it follows', async () => {
+    const account = await asSource(replica)
+    await redis.users?.create(replica, [{ name: 'dave', password: 'dave-Passw0rd', databases: [] }])
+    await redis.users?.delete(replica, { name: 'bob' })
+    await repl.copyUsers?.(second, account)
+    assert.equal(await (await connect(second, 'dave', 'dave-Passw0rd')).get('new'), 'written on the new source')
+    await assert.rejects(connect(second, 'bob', 'bob-Passw0rd'), /WRONGPASS/, 'a user dropped on the source is dropped on the replica')
+    await writesRefused(second, /READONLY/)
+    await assert.rejects(repl.copyUsers?.(replica, await asSource(second)) ?? Promise.resolve(), { code: 'ENGINE_STATE_CONFLICT' })
   })
 
   it('refuses to make an instance with writes of its own follow a source that lacks them', async () => {

@@ -109,6 +109,20 @@ const ENGINES: Engine[] = [
   },
 ]
 
+/** Redis: logs in as `user` (rejects when refused), reads `key` and tries a write (its error message, or 'written'). */
+async function redisLogin(w: Where, user: string, password: string, key: string): Promise<{ read: string | null; write: string }> {
+  // AUTH after connecting: a refused login is then Redis's own WRONGPASS, not ioredis's closed connection.
+  const r = new Redis({ ...host(w), maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true, enableReadyCheck: false })
+  r.on('error', () => {})
+  try {
+    await r.connect()
+    await r.call('AUTH', user, password)
+    return { read: await r.get(key), write: await r.set('row:x', 'x').then(() => 'written', (err: Error) => err.message) }
+  } finally {
+    r.disconnect()
+  }
+}
+
 /** Polls until `fn` resolves to something `ok` accepts (errors count as not yet). */
 async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, what: string, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs
@@ -132,6 +146,9 @@ describe('replica sets through the API', () => {
 
   before(async () => {
     ;({ coffer, api } = await startCofferAsAdmin())
+    // Less memory than flavor 1, the sources' flavor: a replica of it is refused.
+    const micro = await api.api('POST', '/flavors', { flavor: { id: 'micro', name: 'm1.micro', ram: 256, vcpus: 1 } })
+    assert.equal(micro.status, 200, JSON.stringify(micro.body))
   })
   after(async () => {
     await coffer?.destroy()
@@ -152,12 +169,13 @@ describe('replica sets through the API', () => {
       let replica: any
 
       it('makes a replica from only replica_of: it has every row and refuses writes', async () => {
-        source = await settled((await created({ name: `${e.type}-a`, flavorRef: '1', volume: { size: 1 }, datastore: { type: e.type, version: e.version }, ...e.body })).id)
+        source = await settled((await created({ name: `${e.type}-a`, flavorRef: '1', volume: { size: 2 }, datastore: { type: e.type, version: e.version }, ...e.body })).id)
         assert.equal(source.status, 'ACTIVE', JSON.stringify(source))
         await e.write(at(source), 'before')
         replica = await settled((await created({ name: `${e.type}-b`, replica_of: source.id })).id)
         assert.equal(replica.status, 'ACTIVE', JSON.stringify(replica))
         assert.equal(replica.flavor.id, source.flavor.id)
+        assert.equal(replica.volume.size, 2, "the source's volume")
         assert.equal(replica.datastore.type, e.type)
         assert.equal(replica.replica_of.id, source.id)
         await e.write(at(source), 'after')
@@ -180,8 +198,45 @@ describe('replica sets through the API', () => {
         assert.equal(await action(replica.id, { eject_replica_source: {} }), 400, 'a healthy source is not ejected')
         const replicaOfReplica = await api.api('POST', '/instances', { instance: { name: 'x', replica_of: replica.id } })
         assert.equal(replicaOfReplica.status, 400)
+        for (const count of [undefined, 2]) {
+          const smaller = await api.api('POST', '/instances', { instance: { name: 'x', replica_of: source.id, flavorRef: 'micro', ...(count ? { replica_count: count } : {}) } })
+          assert.equal(smaller.status, 400, JSON.stringify(smaller.body))
+          assert.match(smaller.body.badRequest.message, /Flavor micro \(256 MB RAM\) has less memory than flavor 1 \(512 MB RAM\) of the source/)
+        }
+        const small = await api.api('POST', '/instances', { instance: { name: 'x', replica_of: source.id, volume: { size: 1 } } })
+        assert.equal(small.status, 400, JSON.stringify(small.body))
+        assert.match(small.body.badRequest.message, /volume of 1 GB is smaller than the 2 GB volume of its source/)
+        const ids = async () => (await api.api('GET', '/instances')).body.instances.map((i: any) => i.id).sort()
+        assert.deepEqual(await ids(), [source.id, replica.id].sort(), 'nothing was made')
         assert.equal((await show(source.id)).status, 'ACTIVE')
       })
+
+      if (e.type === 'redis') {
+        it('carries users and root changed on the source to its replica, as Redis itself does not', async () => {
+          const login = (w: Where, user: string, password: string) => redisLogin(w, user, password, 'row:before')
+          const status = async (method: string, path: string, body?: unknown) => {
+            const r = await api.api(method, `/instances/${source.id}${path}`, body)
+            assert.ok([200, 202, 204].includes(r.status), `${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`)
+          }
+          await status('POST', '/users', { users: [{ name: 'carol', password: 'carol-Passw0rd-1', databases: [] }, { name: 'kept', password: PASSWORD, databases: [] }] })
+          const carol = await login(at(replica), 'carol', 'carol-Passw0rd-1')
+          assert.equal(carol.read, 'before', 'a user made on the source reads on the replica')
+          assert.match(carol.write, /READONLY/, 'and cannot write there')
+          await status('PUT', '/users/carol', { user: { password: 'carol-Passw0rd-2' } })
+          await assert.rejects(login(at(replica), 'carol', 'carol-Passw0rd-1'), /WRONGPASS/, 'the old password is refused on the replica')
+          assert.equal((await login(at(replica), 'carol', 'carol-Passw0rd-2')).read, 'before')
+          await status('DELETE', '/users/carol')
+          await assert.rejects(login(at(replica), 'carol', 'carol-Passw0rd-2'), /WRONGPASS/, 'a user dropped on the source is gone from the replica')
+          await status('POST', '/root', { password: 'root-Passw0rd-1' })
+          const root = await login(at(replica), 'root', 'root-Passw0rd-1')
+          assert.equal(root.read, 'before')
+          assert.match(root.write, /READONLY/)
+          await status('DELETE', '/root')
+          await assert.rejects(login(at(replica), 'root', 'root-Passw0rd-1'), /WRONGPASS/, 'root disabled on the source is disabled on the replica')
+          const listed = await api.api('GET', `/instances/${replica.id}/users`)
+          assert.deepEqual(listed.body.users.map((u: any) => u.name), ['app', 'kept'])
+        })
+      }
 
       it('promotes the replica: no committed row lost, the old source follows it', async () => {
         await e.write(at(source), 'last-on-a')
@@ -214,6 +269,7 @@ describe('replica sets through the API', () => {
         const c = await settled((await created({ name: `${e.type}-c`, replica_of: replica.id })).id)
         assert.equal(c.status, 'ACTIVE', JSON.stringify(c))
         await eventually(() => e.rows(at(c)), (r) => r.includes('first-on-b'), 'the new replica caught up')
+        if (e.type === 'redis') assert.equal((await redisLogin(at(c), 'kept', PASSWORD, 'row:first-on-b')).read, 'first-on-b', 'a replica seeded later has the users made on the first source')
         assert.equal(await action(replica.id, { stop: {} }), 202)
         await api.waitFor(replica.id, (x) => x.body.instance.operating_status === 'SHUTDOWN')
         assert.equal(await action(c.id, { eject_replica_source: {} }), 202)

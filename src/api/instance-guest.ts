@@ -12,6 +12,7 @@ import { findClientInstance } from '../store/repos/instances.js'
 import type { InstanceRow } from '../store/schema.js'
 import { projectScope } from './auth.js'
 import type { ApiContext } from './context.js'
+import { copiedToReplicas, copyUsersToReplicas } from './replica-users.js'
 import { statusInputs } from './views/instance.js'
 
 export interface ReadyInstance {
@@ -45,7 +46,9 @@ export async function readyInstance(ctx: ApiContext, req: FastifyRequest<Instanc
       if (row.replica_of && !op.op.startsWith('list-')) {
         throw new BadRequest(`Instance ${row.id} is a replica of ${row.replica_of}: make this change on the source, whose users, databases and root reach its replicas through replication.`)
       }
-      return (await api.schema(spec, op)) as T
+      const result = (await api.schema(spec, op)) as T
+      if (copiedToReplicas(manifest, op)) await copyUsersToReplicas(ctx, { row, api, spec })
+      return result
     },
   }
 }

@@ -1,11 +1,13 @@
 /**
  * `POST /instances` with `replica_of` (and `replica_count`): as tempest sends it, flavor, volume and
  * datastore may be left out and default to the source's. The source must be ACTIVE, a source
- * itself (no replicas of replicas) and of a datastore with replication.
+ * itself (no replicas of replicas) and of a datastore with replication; a replica named with less
+ * memory or a smaller volume than its source is refused, since it may have to take its place.
  */
 import { BadRequest, NotFound, NotImplemented, Unprocessable } from '../core/errors.js'
 import { isReady } from '../core/instance.js'
 import { findVersionById, manifestOf } from '../store/repos/datastores.js'
+import { findFlavor } from '../store/repos/flavors.js'
 import { findClientInstance } from '../store/repos/instances.js'
 import type { Db, InstanceRow } from '../store/schema.js'
 import { statusInputs } from './views/instance.js'
@@ -37,6 +39,7 @@ export async function replicaRequest(db: Db, scope: string | undefined, body: un
   if ((Array.isArray(inst?.databases) && inst.databases.length > 0) || (Array.isArray(inst?.users) && inst.users.length > 0)) {
     throw new BadRequest('A replica gets the databases and users of its source; leave out databases and users.')
   }
+  await refuseSmallerThanSource(db, source, inst?.flavorRef, inst?.volume)
   const ds = await db.selectFrom('datastores').select('name').where('id', '=', version.datastore_id).executeTakeFirstOrThrow()
   const filled = {
     ...inst,
@@ -48,4 +51,27 @@ export async function replicaRequest(db: Db, scope: string | undefined, body: un
   delete (filled as Record<string, unknown>).slave_of
   delete (filled as Record<string, unknown>).replica_count
   return { source, count, body: { instance: filled } }
+}
+
+/**
+ * A replica may become the source (promote, eject, failover): it needs the source's memory and
+ * room for all of its data. Refs the create cannot resolve are left to its own checks.
+ */
+async function refuseSmallerThanSource(db: Db, source: InstanceRow, flavorRef: unknown, volume: unknown): Promise<void> {
+  if (flavorRef !== undefined && flavorRef !== null && String(flavorRef) !== source.flavor_id) {
+    const [asked, own] = await Promise.all([findFlavor(db, String(flavorRef)), findFlavor(db, source.flavor_id)])
+    if (asked && own && asked.ram_mb < own.ram_mb) {
+      throw new BadRequest(
+        `Flavor ${asked.id} (${asked.ram_mb} MB RAM) has less memory than flavor ${own.id} (${own.ram_mb} MB RAM) of the source ${source.id}, whose place a replica may take: ` +
+          `ask for flavor ${own.id} or a larger one, or leave out flavorRef to get the source's.`,
+      )
+    }
+  }
+  const size = Number((volume as { size?: unknown } | null | undefined)?.size)
+  if (Number.isInteger(size) && size > 0 && size < source.volume_size) {
+    throw new BadRequest(
+      `A replica's volume of ${size} GB is smaller than the ${source.volume_size} GB volume of its source ${source.id}, all of whose data it holds: ` +
+        `ask for at least ${source.volume_size} GB, or leave out volume to get the source's.`,
+    )
+  }
 }

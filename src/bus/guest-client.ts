@@ -39,5 +39,6 @@ export function guestClient(bus: Pick<Bus, 'call'>, node: string): GuestApi {
     caughtUp: (spec, position) => call('caughtUp', [spec, position]),
     replicationStatus: (spec) => call('replicationStatus', [spec]),
     setSynchronous: (spec, replicas) => call('setSynchronous', [spec, replicas]),
+    copyReplicaUsers: (spec, source) => call('copyReplicaUsers', [spec, source]),
   }
 }

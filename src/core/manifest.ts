@@ -84,6 +84,11 @@ export interface DatastoreManifest {
   readonly backupStrategy?: string
   /** True when a source can acknowledge commits only once a replica has them (a synchronous set). */
   readonly synchronousReplication?: boolean
+  /**
+   * False when the engine's replication does not carry users and root (Redis's ACLs): the control
+   * plane copies them from the source to each replica after every change. Absent: they replicate.
+   */
+  readonly usersReplicate?: boolean
 }
 
 export interface NameRules {

@@ -313,6 +313,8 @@ export interface GuestApi {
   replicationStatus(spec: InstanceSpec): Promise<ReplicationReport>
   /** On a source: acknowledge commits only once one of `replicas` has them; [] for asynchronous. */
   setSynchronous(spec: InstanceSpec, replicas: readonly string[]): Promise<void>
+  /** On a replica of an engine whose users do not replicate: makes its users and root its source's now. */
+  copyReplicaUsers(spec: InstanceSpec, source: ReplicationSourceRef): Promise<void>
 }
 
 /** Trove's guest log types: a SYS log is always on; a USER log is turned on and off by clients. */

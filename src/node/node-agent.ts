@@ -366,6 +366,12 @@ export class NodeAgent implements GuestApi {
     await part.setSynchronous(await this.#requireContext(spec), replicas)
   }
 
+  async copyReplicaUsers(spec: InstanceSpec, source: ReplicationSourceRef): Promise<void> {
+    const part = this.#replication(spec)
+    if (!part.copyUsers) throw new NotImplemented(`Datastore ${spec.datastore} replicates its users itself.`)
+    await part.copyUsers(await this.#requireContext(spec), source)
+  }
+
   #replication(spec: InstanceSpec): ReplicationAdmin {
     const part = this.#datastore(spec).replication
     if (!part) throw new NotImplemented(`Datastore ${spec.datastore} has no replication.`)

@@ -16,5 +16,6 @@ export function defineDatastore(parts: DatastoreParts): Datastore {
   const capabilities = capabilitiesOf(parts)
   const strategy = parts.backup ? { backupStrategy: parts.backup.strategy } : {}
   const sync = parts.replication?.setSynchronous ? { synchronousReplication: true } : {}
-  return { ...parts, discover: async () => ({ ...(await parts.discover()), capabilities, ...strategy, ...sync }) }
+  const users = parts.replication?.copyUsers ? { usersReplicate: false } : {}
+  return { ...parts, discover: async () => ({ ...(await parts.discover()), capabilities, ...strategy, ...sync, ...users }) }
 }

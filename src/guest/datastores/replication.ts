@@ -74,4 +74,11 @@ export interface ReplicationAdmin {
    * has it (PostgreSQL synchronous_standby_names, MariaDB semi-synchronous replication); empty: async.
    */
   setSynchronous?(ctx: InstanceContext, replicas: readonly string[]): Promise<void>
+  /**
+   * Optional, for an engine that does not replicate its users (Redis's ACLs): makes a running
+   * replica's client users, root included, exactly its source's now, read through `source`'s
+   * account. With it the manifest says `usersReplicate: false`, and the control plane calls it on
+   * each replica after every user or root change on the source. Idempotent.
+   */
+  copyUsers?(ctx: InstanceContext, source: ReplicationSource): Promise<void>
 }

@@ -7,8 +7,9 @@
  * the source listens, with its password only.
  *
  * Redis does not replicate ACLs, so a replica copies its source's client users (root included) at
- * seed and at every follow, read through that same account, with rules added that keep them from
- * making the replica writable (REPLICA_LIMITS); its service user stays its own.
+ * seed, at every follow and whenever the control plane asks after a change on the source
+ * (copyUsers), read through that same account, with rules added that keep them from making the
+ * replica writable (REPLICA_LIMITS); its service user stays its own.
  *
  * Fence: `min-replicas-to-write` above any possible count makes Redis refuse every client write at
  * once (NOREPLICAS: commands, scripts, functions, MULTI), kept in the instance's records so a
@@ -126,6 +127,20 @@ async function follow(ctx: InstanceContext, source: ReplicationSource): Promise<
   )
 }
 
+async function copyUsers(ctx: InstanceContext, source: ReplicationSource): Promise<void> {
+  const view = await sourceView(source)
+  await locked(ctx, () =>
+    withService(ctx, async (c) => {
+      const role = await readRole(ctx)
+      if (role.follows?.instanceId !== source.instanceId) {
+        throw new CofferError('ENGINE_STATE_CONFLICT', `Instance ${ctx.instanceId} is not a replica of ${source.instanceId}; its users are its own.`, { retryable: false })
+      }
+      await setUsers(c, view.users, true, role.users)
+      await writeRole(ctx, { ...role, users: view.users })
+    }),
+  )
+}
+
 async function promote(ctx: InstanceContext): Promise<void> {
   await redisEngine.start(ctx)
   await locked(ctx, () =>
@@ -193,4 +208,4 @@ async function status(ctx: InstanceContext): Promise<ReplicationStatus> {
 }
 
 /** Redis's ReplicationAdmin; no setSynchronous (Redis has no synchronous replication). */
-export const redisReplication: ReplicationAdmin = { prepareSource, seed, follow, promote, fence, caughtUp, status }
+export const redisReplication: ReplicationAdmin = { prepareSource, seed, follow, copyUsers, promote, fence, caughtUp, status }
