@@ -99,6 +99,11 @@ export interface Settings {
    * meanwhile) before its most advanced replica replaces it (COFFER_FAILOVER_SECONDS).
    */
   readonly failoverMs: number
+  /**
+   * An automatic failover in an asynchronous set never promotes a replica further behind its source
+   * than this, by the last heartbeats (COFFER_FAILOVER_MAX_LAG_BYTES; Pigsty's pg_rpo).
+   */
+  readonly failoverMaxLagBytes: number
   /** Where backups are stored (storage/): COFFER_OBJECT_STORE=fs (default) or s3. */
   readonly objectStore: ObjectStoreSettings
   /**
@@ -158,7 +163,10 @@ export function resolveSettings(flags: SettingsInput = {}, env: NodeJS.ProcessEn
     configurationWaitMs: Number(env.COFFER_CONFIGURATION_WAIT_MS ?? 10_000),
     volumeMeasureMs: Number(env.COFFER_VOLUME_MEASURE_SECONDS ?? 300) * 1000,
     healthCheckMs: Number(env.COFFER_HEALTH_CHECK_SECONDS ?? 30) * 1000,
-    failoverMs: Number(env.COFFER_FAILOVER_SECONDS ?? 5) * 1000,
+    // A PostgreSQL crash recovery takes about a second: a restart that works is waited for, and
+    // death to a writable replica stays under 5 s.
+    failoverMs: Number(env.COFFER_FAILOVER_SECONDS ?? 2) * 1000,
+    failoverMaxLagBytes: Number(env.COFFER_FAILOVER_MAX_LAG_BYTES ?? 1024 * 1024),
     loopVolumes: env.COFFER_VOLUME_LOOP !== 'off',
     cgroups: env.COFFER_CGROUPS !== 'off',
     objectStore: objectStoreSettings(home, env),
