@@ -14,6 +14,7 @@
  * Coffer shows one, else to the replica's own address; the table says which.
  * Usage: node dist/bench/failover.js [--gb 1] [--only postgresql,mariadb,redis]
  */
+import { randomBytes } from 'node:crypto'
 import { createServer, type Server } from 'node:net'
 import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
@@ -50,6 +51,8 @@ interface EngineCase {
   readonly schema: Record<string, unknown>
   /** Writes about `bytes` through the client user. */
   load(w: Where, bytes: number): Promise<void>
+  /** Writes about 4 MiB that take no lasting room (Redis holds everything in memory). */
+  churn(w: Where): Promise<void>
   writer(w: Where): Promise<Writer>
   /** How many of the rows (keys) `ns` are there. */
   has(w: Where, ns: readonly number[]): Promise<number>
@@ -107,6 +110,7 @@ const postgresql: EngineCase = {
     })
     await Promise.all([worker(), worker()])
   },
+  churn: (w) => postgresql.load(w, 4 * 2 ** 20),
   async writer(w) {
     const c = await pgConnect(w)
     return { write: async (n) => void (await c.query('INSERT INTO acks VALUES ($1)', [n])), close: () => c.end().catch(() => undefined) }
@@ -134,6 +138,7 @@ const mariadb: EngineCase = {
     })
     await Promise.all([worker(), worker()])
   },
+  churn: (w) => mariadb.load(w, 4 * 2 ** 20),
   async writer(w) {
     const c = await mariaConnect(w)
     c.on('error', () => undefined)
@@ -157,6 +162,16 @@ const redis: EngineCase = {
         for (let k = i; k < Math.min(keys, i + 64); k++) p.set(`k:${k}:${Math.random()}`, value)
         await p.exec()
       }
+    } finally {
+      r.disconnect()
+    }
+  },
+  async churn(w) {
+    const r = await redisConnect(w)
+    try {
+      const p = r.pipeline()
+      for (let k = 0; k < 256; k++) p.set(`churn:${k}`, randomBytes(12 * 1024).toString('base64'))
+      await p.exec()
     } finally {
       r.disconnect()
     }
@@ -249,6 +264,7 @@ async function loseEngine(home: string, inst: any): Promise<Server> {
 async function run(e: EngineCase): Promise<Figures> {
   const { coffer, api } = await startCofferAsAdmin({ COFFER_HEARTBEAT_MS: '1000', COFFER_MAX_VOLUME_GB: '100' })
   const squatters: Server[] = []
+  let writing = false
   try {
     const ramMb = Math.max(1024, Math.ceil(gb * 2) * 1024)
     const volumeGb = Math.max(2, Math.ceil(gb * 4))
@@ -283,7 +299,7 @@ async function run(e: EngineCase): Promise<Figures> {
     })()
     const loadEnd = performance.now() + LOAD_SECONDS * 1000
     await Promise.all([0, 1].map(async () => {
-      while (performance.now() < loadEnd) await e.load(whereOf(source), 4 * 2 ** 20)
+      while (performance.now() < loadEnd) await e.churn(whereOf(source))
     }))
     await sleep(1500)
     loading = false
@@ -309,7 +325,7 @@ async function run(e: EngineCase): Promise<Figures> {
     const target = writerOf(current)
     const acked: number[] = []
     let n = 0
-    let writing = true
+    writing = true
     const writer = (async () => {
       while (writing) {
         try {
@@ -328,7 +344,11 @@ async function run(e: EngineCase): Promise<Figures> {
         }
       }
     })()
-    while (acked.length < 200) await sleep(5)
+    for (const t = performance.now(); acked.length < 200; await sleep(5)) {
+      if (performance.now() - t < 60_000) continue
+      writing = false
+      throw new Error(`the writer had ${acked.length} writes acknowledged after 60 s`)
+    }
     const k0 = performance.now()
     squatters.push(await loseEngine(coffer.home, current))
     const before = acked.length
@@ -341,6 +361,7 @@ async function run(e: EngineCase): Promise<Figures> {
     console.error(`${e.datastore}: failover in ${(failover / 1000).toFixed(2)} s; ${before} acknowledged before the kill, ${before - kept} missing`)
     return { engine: e.datastore, seed, lagBytes, lagSeconds, promote, failover, through: target.through, acknowledged: before, lost: before - kept, sync: e.sync }
   } finally {
+    writing = false
     for (const s of squatters) s.close()
     await coffer.destroy()
   }

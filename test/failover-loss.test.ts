@@ -7,15 +7,18 @@
  * read those events.
  */
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
 import type { Server } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { after, before, describe, it } from 'node:test'
+import { promisify } from 'node:util'
 import { startCofferAsAdmin } from './helpers/admin-session.js'
 import { TestClient } from './helpers/api-client.js'
-import type { CofferProcess } from './helpers/coffer-process.js'
+import { COFFER_BIN, type CofferProcess } from './helpers/coffer-process.js'
 import { loseEngine, pgSet, query, walReceiver } from './helpers/failover.js'
 
 const BOUND = 64 * 1024
+const run = promisify(execFile)
 
 describe('automatic failover: loss bound and events', () => {
   let coffer: CofferProcess
@@ -95,6 +98,12 @@ describe('automatic failover: loss bound and events', () => {
       assert.ok(failover, `failover event on ${id}`)
       assert.match(failover.message, new RegExp(`Automatic failover: ${promoted.id} replaced ${source.id} as the source after [\\d.]+ s; up to \\d+ bytes of writes may be lost`))
     }
+
+    // The CLI shows them: a table by default, the API's objects with --json.
+    const cli = async (...args: string[]) => (await run(COFFER_BIN, args, { env: { PATH: process.env.PATH, HOME: '/nonexistent', COFFER_HOME: coffer.home }, timeout: 60_000 })).stdout
+    assert.match(await cli('events', promoted.id), /At.*Kind.*Message[\s\S]*failover/)
+    assert.deepEqual(JSON.parse(await cli('events', promoted.id, '--json')), await events(promoted.id))
+    assert.match(await cli('events', '--help'), /Usage: coffer events/)
 
     const project = await api.raw('POST', '/v3/projects', { project: { name: 'others' } })
     await api.raw('POST', '/v3/users', { user: { name: 'other', password: 'other-password', default_project_id: project.body.project.id } })
