@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { after, describe, it } from 'node:test'
 import { startCofferAsAdmin } from './helpers/admin-session.js'
 import { ADMIN_PASSWORD, type CofferProcess } from './helpers/coffer-process.js'
-import { loseEngine, pgSet, query } from './helpers/failover.js'
+import { loseEngine, makeSet, query } from './helpers/failover.js'
 
 const exited = (c: CofferProcess) =>
   new Promise<void>((resolve) => (c.child.exitCode !== null || c.child.signalCode !== null ? resolve() : c.child.once('exit', () => resolve())))
@@ -27,7 +27,7 @@ describe('automatic failover across a server crash', () => {
     const started = await startCofferAsAdmin({ COFFER_CRASH_AFTER_STEP: 'eject-source:promote' })
     coffer = started.coffer
     const { api } = started
-    const { source, replicas } = await pgSet(api, 'crash-fo', 2, { auto_failover: true })
+    const { source, replicas } = await makeSet(api, 'crash-fo', 2, { auto_failover: true })
     await query(source, 'CREATE TABLE t (n int primary key)')
     await query(source, 'INSERT INTO t SELECT generate_series(1, 50)')
     await api.waitFor(source.id, (x) => Object.keys(x.body.instance.replication?.replicaLagBytes ?? {}).length === 2, 30_000)

@@ -15,7 +15,7 @@ import { promisify } from 'node:util'
 import { startCofferAsAdmin } from './helpers/admin-session.js'
 import { TestClient } from './helpers/api-client.js'
 import { COFFER_BIN, type CofferProcess } from './helpers/coffer-process.js'
-import { loseEngine, pgSet, query, walReceiver } from './helpers/failover.js'
+import { loseEngine, makeSet, query, walReceiver } from './helpers/failover.js'
 
 const BOUND = 64 * 1024
 const run = promisify(execFile)
@@ -48,7 +48,7 @@ describe('automatic failover: loss bound and events', () => {
   }
 
   it('does not promote a replica further behind than the bound; the source says why and an eject by hand still works', async () => {
-    const { source, replicas: [replica] } = await pgSet(api, 'loss', 1, { auto_failover: true })
+    const { source, replicas: [replica] } = await makeSet(api, 'loss', 1, { auto_failover: true })
     await query(source, 'CREATE TABLE t (n int primary key, pad text)')
     stopped = walReceiver(coffer, replica.id)
     process.kill(stopped, 'SIGSTOP')
@@ -78,7 +78,7 @@ describe('automatic failover: loss bound and events', () => {
   })
 
   it('records an automatic failover on every member, with what may be lost; another tenant cannot read it', async () => {
-    const { source, replicas } = await pgSet(api, 'ev', 2, { auto_failover: true })
+    const { source, replicas } = await makeSet(api, 'ev', 2, { auto_failover: true })
     await query(source, 'CREATE TABLE t (n int primary key)')
     await query(source, 'INSERT INTO t SELECT generate_series(1, 100)')
     // Every member's heartbeats have seen the replicas caught up.

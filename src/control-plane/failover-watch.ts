@@ -35,6 +35,11 @@ export class FailoverWatch {
   readonly #o: FailoverWatchOptions
   /** When each watched source was first seen unhealthy (in this process). */
   readonly #unhealthySince = new Map<string, number>()
+  /**
+   * Each replica's last report taken while it was connected to a healthy source: once the source
+   * is dead a replica reports only that it is cut off (Redis and MariaDB then know no lag).
+   */
+  readonly #lastConnected = new Map<string, ReplicationReport>()
   #timer: NodeJS.Timeout | undefined
   #ticking = false
   #again = false
@@ -75,6 +80,7 @@ export class FailoverWatch {
       const sources = await db.selectFrom('instances').selectAll().where('auto_failover', '=', 1).where('replica_of', 'is', null).execute()
       const watched = new Set(sources.map((s) => s.id))
       for (const id of this.#unhealthySince.keys()) if (!watched.has(id)) this.#unhealthySince.delete(id)
+      await this.#noteConnected(sources)
       for (const s of sources) {
         if (healthy(s) && s.fault_message?.startsWith(REFUSED) && s.task_status === 'NONE') await transition(db, s.id, 'NONE', null, { clearFault: 'mended' })
         if (healthy(s) || s.task_status !== 'NONE' || Number(s.stopped) === 1 || s.fault_message) {
@@ -91,12 +97,24 @@ export class FailoverWatch {
     }
   }
 
+  /** Notes what each replica of a healthy watched source last said while connected. */
+  async #noteConnected(sources: readonly InstanceRow[]): Promise<void> {
+    const up = new Set(sources.filter((s) => healthy(s)).map((s) => s.id))
+    const replicas = sources.length === 0 ? [] : await this.#o.db.selectFrom('instances').select(['id', 'replica_of', 'replication']).where('replica_of', 'in', sources.map((s) => s.id)).execute()
+    const present = new Set(replicas.map((r) => r.id))
+    for (const id of this.#lastConnected.keys()) if (!present.has(id)) this.#lastConnected.delete(id)
+    for (const r of replicas) {
+      const report = r.replication ? (JSON.parse(r.replication) as ReplicationReport) : undefined
+      if (up.has(r.replica_of ?? '') && report?.role === 'replica' && report.connected) this.#lastConnected.set(r.id, report)
+    }
+  }
+
   async #failOver(s: InstanceRow, since: number, now: number): Promise<void> {
     const { db } = this.#o
     const replicas = await db.selectFrom('instances').selectAll().where('replica_of', '=', s.id).orderBy('created_at').execute()
     const ready = replicas.filter((r) => r.task_status === 'NONE')
     if (ready.length === 0) return
-    const choice = chooseFailover({ sync: Number(s.sync_replication) === 1, source: reportOf(s), replicas: ready.map((r) => ({ id: r.id, report: reportOf(r) })), maxLagBytes: this.#o.maxLagBytes })
+    const choice = chooseFailover({ sync: Number(s.sync_replication) === 1, source: reportOf(s), replicas: ready.map((r) => ({ id: r.id, report: this.#lastConnected.get(r.id) ?? reportOf(r) })), maxLagBytes: this.#o.maxLagBytes })
     const down = `source ${s.id} has not been healthy for ${((now - since) / 1000).toFixed(1)} s (${s.service_status})`
     if (!choice.ok) {
       const message = `${REFUSED} ${choice.reason}. To fail over anyway, accepting the loss, ask eject_replica_source on a replica (coffer eject-replica-source); or bring the source back (restart).`

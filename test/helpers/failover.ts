@@ -25,8 +25,8 @@ export async function query(inst: { readonly ip: readonly string[]; readonly por
   }
 }
 
-/** A PostgreSQL source (its settings in `extra`) and `replicas` replicas of it, all ACTIVE. */
-export async function pgSet(api: TestClient, name: string, replicas: number, extra: Record<string, unknown>): Promise<{ source: any; replicas: any[] }> {
+/** A source (PostgreSQL unless `extra` names another datastore) and `replicas` replicas of it, all ACTIVE. */
+export async function makeSet(api: TestClient, name: string, replicas: number, extra: Record<string, unknown>): Promise<{ source: any; replicas: any[] }> {
   const settled = async (id: string) => (await api.waitFor(id, (x) => ['ACTIVE', 'ERROR'].includes(x.body?.instance?.status), 180_000)).body.instance
   const a = await api.api('POST', '/instances', {
     instance: { name, flavorRef: '1', volume: { size: 1 }, datastore: { type: 'postgresql', version: '15' }, databases: [{ name: 'app' }], users: [{ name: 'app', password: PASSWORD, databases: [{ name: 'app' }] }], ...extra },
@@ -50,14 +50,15 @@ export async function pgSet(api: TestClient, name: string, replicas: number, ext
  */
 export async function loseEngine(coffer: CofferProcess, inst: { readonly id: string; readonly ip: readonly string[]; readonly port: number }): Promise<{ squatter: Server; killedAt: number }> {
   const dir = join(coffer.home, 'instances', inst.id)
-  const postmaster = Number(readFileSync(join(dir, 'volume', 'data', 'postmaster.pid'), 'utf8').split('\n')[0])
   const killedAt = Date.now()
-  process.kill(postmaster, 'SIGKILL')
-  for (const pid of processesUnder(dir)) {
-    try {
-      process.kill(pid, 'SIGKILL')
-    } catch {
-      // gone already
+  // Twice: a process forked while the first round killed (a backend for a new client) goes too.
+  for (let round = 0; round < 2; round++) {
+    for (const pid of processesUnder(dir)) {
+      try {
+        process.kill(pid, 'SIGKILL')
+      } catch {
+        // gone already
+      }
     }
   }
   const squatter = createServer((s) => s.destroy())
