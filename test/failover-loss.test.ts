@@ -104,6 +104,7 @@ describe('automatic failover: loss bound and events', () => {
     assert.match(await cli('events', promoted.id), /At.*Kind.*Message[\s\S]*failover/)
     assert.deepEqual(JSON.parse(await cli('events', promoted.id, '--json')), await events(promoted.id))
     assert.match(await cli('events', '--help'), /Usage: coffer events/)
+    assert.match(await cli('show', promoted.id), /events[\s\S]*failover: Automatic failover/, 'show has the last few')
 
     const project = await api.raw('POST', '/v3/projects', { project: { name: 'others' } })
     await api.raw('POST', '/v3/users', { user: { name: 'other', password: 'other-password', default_project_id: project.body.project.id } })
