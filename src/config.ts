@@ -128,6 +128,13 @@ export interface SettingsInput {
   readonly instanceNetwork?: string
 }
 
+/** A setting that must be a number of at least 0 (a mistyped one would fail over at once, or never). */
+function nonNegative(name: string, value: string | undefined, fallback: number): number {
+  const n = Number(value ?? fallback)
+  if (!Number.isFinite(n) || n < 0 || value?.trim() === '') throw new Error(`${name} must be a number of at least 0, not '${value}'`)
+  return n
+}
+
 export function resolveSettings(flags: SettingsInput = {}, env: NodeJS.ProcessEnv = process.env): Settings {
   const home = resolve(flags.home ?? env.COFFER_HOME ?? join(homedir(), '.local', 'share', 'coffer'))
   const port = Number(flags.port ?? env.COFFER_PORT ?? 8779)
@@ -165,8 +172,8 @@ export function resolveSettings(flags: SettingsInput = {}, env: NodeJS.ProcessEn
     healthCheckMs: Number(env.COFFER_HEALTH_CHECK_SECONDS ?? 30) * 1000,
     // A PostgreSQL crash recovery takes about a second: a restart that works is waited for, and
     // death to a writable replica stays under 5 s.
-    failoverMs: Number(env.COFFER_FAILOVER_SECONDS ?? 2) * 1000,
-    failoverMaxLagBytes: Number(env.COFFER_FAILOVER_MAX_LAG_BYTES ?? 1024 * 1024),
+    failoverMs: nonNegative('COFFER_FAILOVER_SECONDS', env.COFFER_FAILOVER_SECONDS, 2) * 1000,
+    failoverMaxLagBytes: nonNegative('COFFER_FAILOVER_MAX_LAG_BYTES', env.COFFER_FAILOVER_MAX_LAG_BYTES, 1024 * 1024),
     loopVolumes: env.COFFER_VOLUME_LOOP !== 'off',
     cgroups: env.COFFER_CGROUPS !== 'off',
     objectStore: objectStoreSettings(home, env),
