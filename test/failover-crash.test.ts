@@ -1,8 +1,9 @@
 /**
  * An automatic failover survives the Coffer server dying in its middle: the server is SIGKILLed
- * right after the replica is promoted (before the set is recorded and the other replica
- * repointed), started again on the same home, and the set ends with exactly one source, writable,
- * the other replica following it, the old source fenced in ERROR, and nobody left in EJECT.
+ * right after the lost source is fenced (nothing promoted yet), or right after the replica is
+ * promoted (before the set is recorded and the other replica repointed), started again on the
+ * same home, and the set ends with exactly one source, writable, the other replica following it,
+ * the old source fenced in ERROR, and nobody left in EJECT.
  */
 import assert from 'node:assert/strict'
 import type { Server } from 'node:net'
@@ -23,8 +24,8 @@ describe('automatic failover across a server crash', () => {
     await coffer?.destroy()
   })
 
-  it('ends with exactly one writable source when the server dies right after the promote', async () => {
-    const started = await startCofferAsAdmin({ COFFER_CRASH_AFTER_STEP: 'eject-source:promote' })
+  for (const step of ['fence-source', 'promote']) it(`ends with exactly one writable source when the server dies right after '${step}'`, async () => {
+    const started = await startCofferAsAdmin({ COFFER_CRASH_AFTER_STEP: `eject-source:${step}` })
     coffer = started.coffer
     const { api } = started
     const { source, replicas } = await makeSet(api, 'crash-fo', 2, { auto_failover: true })
@@ -63,5 +64,9 @@ describe('automatic failover across a server crash', () => {
 
     for (const id of [follower.id, promoted.id, source.id]) await api.api('DELETE', `/instances/${id}`)
     for (const id of [follower.id, promoted.id, source.id]) await api.waitGone(id)
+    squatter.close()
+    squatter = undefined
+    await coffer.destroy()
+    coffer = undefined
   })
 })
