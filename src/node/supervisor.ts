@@ -153,7 +153,7 @@ export class Supervisor {
     this.#stoppedSeen.set(id, seen)
     if (s.state !== 'stopped') this.#restartsInARow.delete(id)
     const restarts = this.#restartsInARow.get(id) ?? 0
-    const now = restartNow && !s.healthy && s.state !== 'running' && s.state !== 'starting'
+    const now = restartNow && s.state === 'stopped'
     if (!now && !restartDue(seen, restarts)) return
     if (!this.#o.stillMeantToRun(id)) return
     this.#stoppedSeen.set(id, 0)
