@@ -99,6 +99,11 @@ export interface Settings {
    * meanwhile) before its most advanced replica replaces it (COFFER_FAILOVER_SECONDS).
    */
   readonly failoverMs: number
+  /**
+   * An automatic failover in an asynchronous set never promotes a replica further behind its source
+   * than this, by the last heartbeats (COFFER_FAILOVER_MAX_LAG_BYTES; Pigsty's pg_rpo).
+   */
+  readonly failoverMaxLagBytes: number
   /** Where backups are stored (storage/): COFFER_OBJECT_STORE=fs (default) or s3. */
   readonly objectStore: ObjectStoreSettings
   /**
@@ -121,6 +126,13 @@ export interface SettingsInput {
   readonly port?: number | string
   readonly bind?: string
   readonly instanceNetwork?: string
+}
+
+/** A setting that must be a number of at least 0 (a mistyped one would fail over at once, or never). */
+function nonNegative(name: string, value: string | undefined, fallback: number): number {
+  const n = Number(value ?? fallback)
+  if (!Number.isFinite(n) || n < 0 || value?.trim() === '') throw new Error(`${name} must be a number of at least 0, not '${value}'`)
+  return n
 }
 
 export function resolveSettings(flags: SettingsInput = {}, env: NodeJS.ProcessEnv = process.env): Settings {
@@ -158,7 +170,10 @@ export function resolveSettings(flags: SettingsInput = {}, env: NodeJS.ProcessEn
     configurationWaitMs: Number(env.COFFER_CONFIGURATION_WAIT_MS ?? 10_000),
     volumeMeasureMs: Number(env.COFFER_VOLUME_MEASURE_SECONDS ?? 300) * 1000,
     healthCheckMs: Number(env.COFFER_HEALTH_CHECK_SECONDS ?? 30) * 1000,
-    failoverMs: Number(env.COFFER_FAILOVER_SECONDS ?? 5) * 1000,
+    // A PostgreSQL crash recovery takes about a second: a restart that works is waited for, and
+    // death to a writable replica stays under 5 s.
+    failoverMs: nonNegative('COFFER_FAILOVER_SECONDS', env.COFFER_FAILOVER_SECONDS, 2) * 1000,
+    failoverMaxLagBytes: nonNegative('COFFER_FAILOVER_MAX_LAG_BYTES', env.COFFER_FAILOVER_MAX_LAG_BYTES, 1024 * 1024),
     loopVolumes: env.COFFER_VOLUME_LOOP !== 'off',
     cgroups: env.COFFER_CGROUPS !== 'off',
     objectStore: objectStoreSettings(home, env),

@@ -2,6 +2,7 @@
  * Automatic failover on PostgreSQL: a set created with `auto_failover`, its source's engine killed
  * and its place taken so its node cannot restart it; within seconds the replica is the source,
  * with every committed row, and the old source is out of the set, fenced, never writable again.
+ * A source whose engine its node starts again within the grace stays the source.
  */
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
@@ -13,6 +14,7 @@ import pg from 'pg'
 import { startCofferAsAdmin } from './helpers/admin-session.js'
 import type { TestClient } from './helpers/api-client.js'
 import type { CofferProcess } from './helpers/coffer-process.js'
+import { makeSet } from './helpers/failover.js'
 
 const PASSWORD = 'app-Passw0rd'
 
@@ -89,5 +91,40 @@ describe('automatic failover', () => {
     const r = await api.api('POST', '/instances', { instance: { name: 'x', flavorRef: '1', volume: { size: 1 }, auto_failover: 'yes' } })
     assert.equal(r.status, 400)
     assert.deepEqual((await api.api('GET', '/instances')).body.instances, [])
+  })
+})
+
+describe('automatic failover waits for a restart that works', () => {
+  let coffer: CofferProcess
+  let api: TestClient
+
+  before(async () => {
+    ;({ coffer, api } = await startCofferAsAdmin({ COFFER_FAILOVER_SECONDS: '20' }))
+  })
+  after(async () => {
+    await coffer?.destroy()
+  })
+
+  it('keeps a source whose engine its node starts again, with no failover and no event', async () => {
+    const { source, replicas: [replica] } = await makeSet(api, 'fo-restart', 1, { auto_failover: true })
+    await query(source, 'CREATE TABLE t (n int primary key)')
+    const dir = join(coffer.home, 'instances', source.id)
+    const pid = Number(readFileSync(join(dir, 'volume', 'data', 'postmaster.pid'), 'utf8').split('\n')[0])
+    process.kill(pid, 'SIGKILL')
+    // Its node sees the engine gone and starts it again (crash recovery), well within the grace.
+    const postmaster = () => {
+      try {
+        return Number(readFileSync(join(dir, 'volume', 'data', 'postmaster.pid'), 'utf8').split('\n')[0])
+      } catch {
+        return undefined
+      }
+    }
+    await api.waitFor(source.id, (x) => x.body.instance.operating_status === 'HEALTHY' && ![undefined, pid].includes(postmaster()), 60_000)
+    await query(source, 'INSERT INTO t VALUES (1)')
+    const r = (await api.api('GET', `/instances/${replica.id}`)).body.instance
+    assert.equal(r.replica_of?.id, source.id, 'the replica still follows it')
+    assert.deepEqual((await api.api('GET', `/instances/${source.id}/events`)).body.events, [])
+    for (const id of [replica.id, source.id]) await api.api('DELETE', `/instances/${id}`)
+    for (const id of [replica.id, source.id]) await api.waitGone(id)
   })
 })

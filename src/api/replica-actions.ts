@@ -12,6 +12,7 @@ import { updateInstance } from '../store/repos/instances.js'
 import { transition } from '../store/repos/transition.js'
 import type { Db, InstanceRow } from '../store/schema.js'
 import { enqueue } from '../tasks/queue.js'
+import type { AutomaticFailover } from '../tasks/replica-set.js'
 import type { ApiContext } from './context.js'
 
 /** What a set operation needs of the API's context (the failover watch has only these). */
@@ -30,10 +31,10 @@ async function members(db: Db, sourceId: string): Promise<InstanceRow[]> {
   return db.selectFrom('instances').selectAll().where((eb) => eb.or([eb('id', '=', sourceId), eb('replica_of', '=', sourceId)])).orderBy('created_at').execute()
 }
 
-async function hold(ctx: SetContext, kind: SetKind, replica: InstanceRow, source: string, held: readonly InstanceRow[]): Promise<void> {
+async function hold(ctx: SetContext, kind: SetKind, replica: InstanceRow, source: string, held: readonly InstanceRow[], automatic?: AutomaticFailover): Promise<void> {
   const queued = await ctx.db.transaction().execute(async (trx) => {
     for (const m of held) if (!(await transition(trx, m.id, 'NONE', HOLD[kind]))) return m.id
-    await enqueue(trx, { instanceId: replica.id, kind, input: { replicaId: replica.id, sourceId: source, members: held.map((m) => m.id) } })
+    await enqueue(trx, { instanceId: replica.id, kind, input: { replicaId: replica.id, sourceId: source, members: held.map((m) => m.id), ...(automatic ? { automatic } : {}) } })
     return undefined
   })
   if (queued) throw new Unprocessable(`Instance ${queued} of the replica set is busy with another operation; try again when it is done.`)
@@ -50,7 +51,8 @@ export async function promoteToReplicaSource(ctx: SetContext, row: InstanceRow):
   await hold(ctx, 'promote-replica', row, source, set)
 }
 
-export async function ejectReplicaSource(ctx: SetContext, row: InstanceRow): Promise<void> {
+/** `automatic`: asked by the failover watch, which says what may be lost (the events tell it). */
+export async function ejectReplicaSource(ctx: SetContext, row: InstanceRow, automatic?: AutomaticFailover): Promise<void> {
   const source = requireReplica(row, 'eject_replica_source')
   const set = await members(ctx.db, source)
   const src = set.find((m) => m.id === source)
@@ -60,7 +62,7 @@ export async function ejectReplicaSource(ctx: SetContext, row: InstanceRow): Pro
   const replicas = set.filter((m) => m.id !== source)
   const busy = replicas.filter((m) => m.task_status !== 'NONE')
   if (busy.length > 0) throw new Unprocessable(`Replica(s) ${busy.map((m) => m.id).join(', ')} are busy with another operation.`)
-  await hold(ctx, 'eject-source', row, source, src && src.task_status === 'NONE' ? set : replicas)
+  await hold(ctx, 'eject-source', row, source, src && src.task_status === 'NONE' ? set : replicas, automatic)
 }
 
 export async function detachReplica(ctx: SetContext, row: InstanceRow): Promise<void> {

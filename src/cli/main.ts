@@ -7,6 +7,7 @@ import { actionCommands } from './commands/actions.js'
 import { backupCommands } from './commands/backups.js'
 import { catalogCommands } from './commands/catalog.js'
 import { configurationCommands } from './commands/configurations.js'
+import { eventCommands } from './commands/events.js'
 import { identityCommands } from './commands/identity.js'
 import { homeCommands } from './commands/home.js'
 import { instanceCommands } from './commands/instances.js'
@@ -33,6 +34,7 @@ homeCommands(program)
 instanceCommands(program, lazyClient)
 actionCommands(program, lazyClient)
 replicaCommands(program, lazyClient)
+eventCommands(program, lazyClient)
 resizeVolumeCommand(program, lazyClient)
 catalogCommands(program, lazyClient)
 schemaCommands(program, lazyClient)

@@ -78,6 +78,8 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
   await purgeExpiredTokens(db)
 
   let closed = false
+  // Made once the task runner exists; heartbeats taken before then need no failover.
+  let failover: FailoverWatch | undefined
   const nodes = new NodeRegistry(db, log)
   await nodes.load()
   const sync = new NodeSync({ db, bus, log })
@@ -94,7 +96,11 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       .catch((err) => log(`node heartbeat: ${errorMessage(err)}`))
   })
   bus.onHeartbeat((hb) => {
-    if (!closed) void takeHeartbeat(db, hb).catch((err) => log(`heartbeat: ${errorMessage(err)}`))
+    if (closed) return
+    void takeHeartbeat(db, hb)
+      // An engine found down may be a source a failover waits on: looked at now, not at the next tick.
+      .then((taken) => (taken && hb.serviceStatus !== 'HEALTHY' ? failover?.kick() : undefined))
+      .catch((err) => log(`heartbeat: ${errorMessage(err)}`))
   })
   const progress = new ProgressBoard()
   bus.onProgress((p) => progress.take(p))
@@ -147,7 +153,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     log,
   )
   let unwatch = (): void => undefined
-  const failover = new FailoverWatch({ db, kickTasks: () => runner.kick(), afterMs: settings.failoverMs, log })
+  failover = new FailoverWatch({ db, kickTasks: () => runner.kick(), afterMs: settings.failoverMs, maxLagBytes: settings.failoverMaxLagBytes, log })
 
   return {
     url,
@@ -162,12 +168,13 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       spares.start()
       backupSchedules.start()
       unwatch = nodes.watch(settings.heartbeatMs)
-      failover.start(Math.min(1000, settings.heartbeatMs))
+      // Often: a source's grace (failoverMs) is a second or two, and a look is one indexed query.
+      failover?.start(Math.min(250, settings.heartbeatMs))
     },
     async stop() {
       closed = true
       unwatch()
-      failover.stop()
+      failover?.stop()
       await api.close()
       await backupSchedules.stop()
       await spares.stop()

@@ -57,6 +57,8 @@ export interface InstanceSpec {
   readonly volumeGb?: number
   /** True for a member of a replica set: its heartbeats carry the engine's replication state. */
   readonly replicaSet?: boolean
+  /** True for the source of a set with automatic failover: its node watches its engine's process closely (supervisor.ts). */
+  readonly failoverWatched?: boolean
 }
 
 /** Where a replica follows its source, and the account (and what else its seed needs) it uses there. */
@@ -78,6 +80,11 @@ export interface ReplicationReport {
   readonly position?: string
   readonly replicas?: number
   readonly synchronous?: number
+  /**
+   * On a source whose engine can tell: the bytes of its writes each replica (by instance id) has
+   * not yet received and flushed. A replica's own lag cannot show a receiver that is stuck.
+   */
+  readonly replicaLagBytes?: Readonly<Record<string, number>>
 }
 
 /**

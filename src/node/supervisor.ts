@@ -19,6 +19,13 @@ export const restartDue = (stoppedLooks: number, restartsInARow: number): boolea
 
 export const fullLookDue = (lastFull: number, now: number, fullLookMs: number): boolean => now - lastFull >= fullLookMs
 
+/**
+ * How often the process of an engine an automatic failover waits on (the source of a set with
+ * `auto_failover`) is looked for in /proc: its death is seen, published and met with a restart
+ * within this, not at the next heartbeat.
+ */
+export const CLOSE_WATCH_MS = 250
+
 const processLives = (pid: number): Promise<boolean> => access(`/proc/${pid}`).then(() => true, () => false)
 
 export interface SupervisorOptions {
@@ -42,6 +49,7 @@ export class Supervisor {
   readonly #o: SupervisorOptions
   readonly #fullLookMs: number
   #timer: NodeJS.Timeout | undefined
+  #closeTimer: NodeJS.Timeout | undefined
   #stopped = false
   /** Each engine's process and when a full look last found it healthy (#healthOf). */
   readonly #lastHealthy = new Map<string, { readonly pid: number; readonly at: number }>()
@@ -74,11 +82,37 @@ export class Supervisor {
       this.#timer.unref()
     }
     loop()
+    this.#closeTimer = setInterval(() => this.#watchClosely(publish), CLOSE_WATCH_MS)
+    this.#closeTimer.unref()
   }
 
   stop(): void {
     this.#stopped = true
     clearTimeout(this.#timer)
+    clearInterval(this.#closeTimer)
+  }
+
+  /**
+   * Between heartbeats, the engines a failover waits on are only checked for their process (a
+   * /proc lookup, no login). One found dead is looked at now, its heartbeat published at once, and
+   * started again at once (its one restart before the failover watch gives up on it); the outcome
+   * is published as soon as it is known. Later restarts follow the usual heartbeat backoff.
+   */
+  #watchClosely(publish: (hb: Heartbeat) => void): void {
+    for (const spec of this.#o.running()) {
+      const id = spec.instanceId
+      const last = this.#lastHealthy.get(id)
+      if (!spec.failoverWatched || !last || this.#looking.has(id)) continue
+      this.#looking.add(id)
+      void processLives(last.pid)
+        .then(async (lives) => {
+          if (lives || this.#lastHealthy.get(id) !== last) return
+          this.#o.log(`instance ${id}: engine process ${last.pid} is gone`)
+          await this.#look(spec, publish, true)
+        })
+        .catch((err) => this.#o.log(`instance ${id}: heartbeat: ${errorMessage(err)}`))
+        .finally(() => this.#looking.delete(id))
+    }
   }
 
   #beat(publish: (hb: Heartbeat) => void): void {
@@ -92,7 +126,8 @@ export class Supervisor {
     }
   }
 
-  async #look(spec: InstanceSpec, publish: (hb: Heartbeat) => void): Promise<void> {
+  /** `restartNow`: the engine was just seen dying; a start is tried at once, not after two looks. */
+  async #look(spec: InstanceSpec, publish: (hb: Heartbeat) => void, restartNow = false): Promise<void> {
     const id = spec.instanceId
     const observedAt = Date.now()
     const s = await this.#healthOf(spec, observedAt)
@@ -100,7 +135,9 @@ export class Supervisor {
     const space = await this.#o.compute.volumeSpace(id).catch(() => undefined)
     const serviceStatus = s.healthy ? 'HEALTHY' : s.state === 'stopped' ? 'SHUTDOWN' : 'FAILED'
     const archivedThrough = this.#o.archivedThrough?.(id)
-    const replication = s.state === 'stopped' ? undefined : await this.#o.replication?.(spec).catch(() => undefined)
+    // An engine that does not answer says nothing of its set: the last state it did say stays shown
+    // (the failover watch weighs what replicas lagged by then).
+    const replication = s.healthy ? await this.#o.replication?.(spec).catch(() => undefined) : undefined
     publish({
       protocol: GUEST_PROTOCOL_VERSION,
       instanceId: id,
@@ -116,12 +153,14 @@ export class Supervisor {
     this.#stoppedSeen.set(id, seen)
     if (s.state !== 'stopped') this.#restartsInARow.delete(id)
     const restarts = this.#restartsInARow.get(id) ?? 0
-    if (!restartDue(seen, restarts)) return
+    const now = restartNow && s.state === 'stopped'
+    if (!now && !restartDue(seen, restarts)) return
     if (!this.#o.stillMeantToRun(id)) return
     this.#stoppedSeen.set(id, 0)
     this.#restartsInARow.set(id, restarts + 1)
-    this.#o.log(`instance ${id}: engine found stopped, starting it again${restarts > 0 ? ` (restart ${restarts + 1} in a row)` : ''}`)
+    this.#o.log(`instance ${id}: engine found ${s.state}, starting it again${restarts > 0 ? ` (restart ${restarts + 1} in a row)` : ''}`)
     await this.#o.startEngine(spec).catch((err) => this.#o.log(`instance ${id}: could not start its engine: ${errorMessage(err)}`))
+    if (now) await this.#look(spec, publish)
   }
 
   /**

@@ -297,6 +297,18 @@ export interface BackupScheduleRunTable {
   updated_at: string
 }
 
+/** Something that happened to an instance (a set operation, an automatic failover), for its owner to read. */
+export interface InstanceEventTable {
+  id: string
+  instance_id: string
+  project_id: string
+  /** ISO time. */
+  at: string
+  /** promote, eject, detach, failover, failover-refused. */
+  kind: string
+  message: string
+}
+
 export interface Schema {
   projects: ProjectTable
   users: UserTable
@@ -316,6 +328,7 @@ export interface Schema {
   backup_archives: BackupArchiveTable
   backup_schedules: BackupScheduleTable
   backup_schedule_runs: BackupScheduleRunTable
+  instance_events: InstanceEventTable
 }
 
 export type Db = Kysely<Schema>

@@ -17,6 +17,15 @@ export interface ReplicaSetInput {
   readonly sourceId: string
   /** Every member held by the operation (the source and all its replicas; for a detach, the replica). */
   readonly members: readonly string[]
+  /** Set by the failover watch for an automatic failover (an eject it asked for). */
+  readonly automatic?: AutomaticFailover
+}
+
+export interface AutomaticFailover {
+  /** Epoch ms when the source was first seen unhealthy. */
+  readonly unhealthySince: number
+  /** What may be lost, as the heartbeats last said: 'sync' for a synchronous set, else the most a qualifying replica lagged, in bytes. */
+  readonly mayLose: 'sync' | number
 }
 
 export const promoteReplica = (steps: ReplicaSteps) =>
@@ -31,6 +40,7 @@ export const promoteReplica = (steps: ReplicaSteps) =>
       for (const o of others) await t.step(`follow:${o}`, (signal) => steps.follow(o, replicaId, signal))
       await t.step('record', () => steps.recordSet(replicaId, [sourceId, ...others], sourceId))
       await t.step('sync', () => steps.applySync(replicaId))
+      await t.step('events', () => steps.recordEvents(members, 'promote', `Planned promote: ${replicaId} replaced ${sourceId} as the source of the set (no committed write lost); ${sourceId} follows it.`))
       await t.step('release', () => steps.release(members, 'PROMOTING'))
     },
     onFailure: (input, err: CofferError, task) => steps.fail(input.members, 'PROMOTING', input.replicaId, err, task.id),
@@ -39,7 +49,7 @@ export const promoteReplica = (steps: ReplicaSteps) =>
 export const ejectSource = (steps: ReplicaSteps, log: (msg: string) => void) =>
   workflow<ReplicaSetInput>({
     kind: 'eject-source',
-    async run(t, { sourceId, members }) {
+    async run(t, { sourceId, members, automatic }) {
       const replicas = members.filter((m) => m !== sourceId)
       // The source is presumed dead: fencing it records that it must never take writes again, even
       // when it is found running later; a node that cannot be reached does not stop the eject.
@@ -53,10 +63,18 @@ export const ejectSource = (steps: ReplicaSteps, log: (msg: string) => void) =>
         await steps.markEjected(sourceId, chosen)
       })
       await t.step('sync', () => steps.applySync(chosen))
+      await t.step('events', () => steps.recordEvents(members, automatic ? 'failover' : 'eject', ejectMessage(sourceId, chosen, automatic)))
       await t.step('release', () => steps.release(replicas, 'EJECTING'))
     },
     onFailure: (input, err: CofferError, task) => steps.fail(input.members, 'EJECTING', input.replicaId, err, task.id),
   })
+
+const ejectMessage = (sourceId: string, chosen: string, automatic: AutomaticFailover | undefined): string => {
+  if (!automatic) return `eject_replica_source: ${chosen} replaced ${sourceId} as the source of the set; writes ${sourceId} took that ${chosen} had not received are lost. ${sourceId} is fenced out of the set.`
+  const after = ((Date.now() - automatic.unhealthySince) / 1000).toFixed(1)
+  const loss = automatic.mayLose === 'sync' ? 'the set is synchronous: no acknowledged write was lost' : `up to ${automatic.mayLose} bytes of writes may be lost (the replica's lag as last reported)`
+  return `Automatic failover: ${chosen} replaced ${sourceId} as the source after ${after} s; ${loss}. ${sourceId} is fenced out of the set.`
+}
 
 export const detachReplica = (steps: ReplicaSteps) =>
   workflow<ReplicaSetInput>({
@@ -66,6 +84,7 @@ export const detachReplica = (steps: ReplicaSteps) =>
       await t.step('record', () => steps.recordSet(replicaId, []))
       // The source of a synchronous set no longer waits for the detached replica.
       await t.step('sync', () => steps.applySync(sourceId))
+      await t.step('events', () => steps.recordEvents([replicaId, sourceId], 'detach', `${replicaId} was detached from the set of ${sourceId}: it is a standalone writable instance.`))
       await t.step('release', () => steps.release([replicaId], 'DETACHING'))
     },
     onFailure: (input, err: CofferError, task) => steps.fail(input.members, 'DETACHING', input.replicaId, err, task.id),

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { BadRequest, Forbidden, NotFound, Unprocessable } from '../../core/errors.js'
 import { mayConfigure, mayRestart } from '../../core/instance.js'
 import { findVersionById } from '../../store/repos/datastores.js'
+import { listEvents } from '../../store/repos/events.js'
 import * as instances from '../../store/repos/instances.js'
 import { transition } from '../../store/repos/transition.js'
 import { enqueue, requestDelete } from '../../tasks/queue.js'
@@ -106,6 +107,9 @@ export function instanceRoutes(app: FastifyInstance, ctx: ApiContext): void {
     if (await db.transaction().execute((trx) => requestDelete(trx, r.id))) ctx.kickTasks()
     return reply.code(202).send()
   })
+
+  // Coffer's extra: what happened to the instance (set operations, automatic failover), newest first.
+  app.get<P>('/v1.0/:projectId/instances/:instanceId/events', async (req) => ({ events: await listEvents(db, (await load(req)).id) }))
 
   app.get<P>('/v1.0/:projectId/instances/:instanceId/configuration', async (req) => {
     const r = await load(req)

@@ -173,8 +173,12 @@ export function instanceCommands(program: Command, client: () => CofferClient): 
     .description('Show an instance')
     .option('--json', 'print JSON')
     .action(async (id: string, o: Opts) => {
-      const { instance } = await client().request('GET', `/instances/${await resolveInstanceId(client(), id)}`)
-      printObject(o.json ? instance : summary(instance), o)
+      const c = client()
+      const { instance } = await c.request('GET', `/instances/${await resolveInstanceId(c, id)}`)
+      if (o.json) return printObject(instance, o)
+      // The last few events (coffer events INSTANCE has them all).
+      const events = ((await c.request('GET', `/instances/${instance.id}/events`).catch(() => undefined))?.events ?? []) as any[]
+      printObject({ ...summary(instance), ...(events.length > 0 ? { events: events.slice(0, 3).map((e) => `${e.at} ${e.kind}: ${e.message}`).join('\n') } : {}) }, o)
     })
   program
     .command('delete <instance>')

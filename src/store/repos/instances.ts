@@ -59,6 +59,7 @@ export async function updateInstance(db: Db, id: string, patch: Omit<InstanceUpd
 
 export async function deleteInstanceRow(db: Db, id: string): Promise<void> {
   await db.deleteFrom('instances').where('id', '=', id).execute()
+  await db.deleteFrom('instance_events').where('instance_id', '=', id).execute()
 }
 
 export async function usedPorts(db: Db, node: string): Promise<Set<number>> {

@@ -31,6 +31,7 @@ function specOf(row: InstanceRow, version: string, datastore: string, flavor: { 
     volumeGb: Number(row.volume_size),
     ...(cidrs ? { allowedCidrs: cidrs } : {}),
     ...(replicaSet ? { replicaSet: true } : {}),
+    ...(replicaSet && Number(row.auto_failover) === 1 && !row.replica_of ? { failoverWatched: true } : {}),
   }
 }
 

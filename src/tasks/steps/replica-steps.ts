@@ -7,6 +7,7 @@ import type { Bus } from '../../bus/bus.js'
 import { CofferError } from '../../core/errors.js'
 import { faultOf } from '../../core/fault-message.js'
 import type { GuestApi, InstanceSpec, ReplicationSourceRef } from '../../guest/protocol.js'
+import { recordEvents, type EventKind } from '../../store/repos/events.js'
 import { updateInstance } from '../../store/repos/instances.js'
 import { transition } from '../../store/repos/transition.js'
 import type { Db, InstanceRow } from '../../store/schema.js'
@@ -134,6 +135,9 @@ export function replicaSteps(d: ReplicaStepDeps) {
         for (const f of followers) await updateInstance(trx, f, { replica_of: newSource })
       })
     },
+
+    /** One event, the same on every member named. */
+    recordEvents: (ids: readonly string[], kind: EventKind, message: string): Promise<void> => recordEvents(db, ids, kind, () => message),
 
     /** The operation is over for these members: back to NONE. */
     async release(ids: readonly string[], from: 'PROMOTING' | 'EJECTING' | 'DETACHING'): Promise<void> {

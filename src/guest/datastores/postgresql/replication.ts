@@ -245,7 +245,12 @@ async function status(ctx: InstanceContext): Promise<ReplicationStatus> {
         const s = (await c.query<{ replicas: number; synchronous: number }>(
           "SELECT count(*)::int AS replicas, count(*) FILTER (WHERE sync_state IN ('sync', 'quorum'))::int AS synchronous FROM pg_stat_replication WHERE state IN ('startup', 'catchup', 'streaming')",
         )).rows[0]
-        return { role: 'source', ...(position ? { position } : {}), replicas: s?.replicas ?? 0, synchronous: s?.synchronous ?? 0 }
+        // application_name is the replica's instance id (standby.ts).
+        const lags = (await c.query<{ id: string; lag: string }>(
+          'SELECT application_name AS id, greatest(0, pg_wal_lsn_diff(pg_current_wal_lsn(), flush_lsn))::text AS lag FROM pg_stat_replication WHERE flush_lsn IS NOT NULL',
+        )).rows
+        const replicaLagBytes = Object.fromEntries(lags.map((l) => [l.id, Number(l.lag)]))
+        return { role: 'source', ...(position ? { position } : {}), replicas: s?.replicas ?? 0, synchronous: s?.synchronous ?? 0, ...(lags.length > 0 ? { replicaLagBytes } : {}) }
       }
       if (!r.following) return { role: 'fenced', ...(position ? { position } : {}) }
       const lagBytes = Number(r.lag_bytes ?? 0)
