@@ -39,5 +39,7 @@ export function guestClient(bus: Pick<Bus, 'call'>, node: string): GuestApi {
     caughtUp: (spec, position) => call('caughtUp', [spec, position]),
     replicationStatus: (spec) => call('replicationStatus', [spec]),
     setSynchronous: (spec, replicas) => call('setSynchronous', [spec, replicas]),
+    setWriter: (frontend) => call('setWriter', [frontend]),
+    removeWriter: (address, port) => call('removeWriter', [address, port]),
   }
 }

@@ -69,6 +69,16 @@ export interface ReplicationSourceRef {
   readonly carry?: Readonly<Record<string, string>>
 }
 
+/**
+ * A replica set's writer address on the node of its current source: clients connect to
+ * `address:port` and reach `target`, the source's engine, whichever member that is now.
+ */
+export interface WriterFrontend {
+  readonly address: string
+  readonly port: number
+  readonly target: { readonly host: string; readonly port: number }
+}
+
 /** The engine's replication state, as heartbeats carry it and `GET /instances/{id}` shows it. */
 export interface ReplicationReport {
   readonly role: 'source' | 'replica' | 'fenced'
@@ -313,6 +323,13 @@ export interface GuestApi {
   replicationStatus(spec: InstanceSpec): Promise<ReplicationReport>
   /** On a source: acknowledge commits only once one of `replicas` has them; [] for asynchronous. */
   setSynchronous(spec: InstanceSpec, replicas: readonly string[]): Promise<void>
+  /**
+   * Serves a replica set's writer address here, forwarding to its current source (a new frontend,
+   * or its backend switched: sessions to the old source are shut). Resolves with the switch's ms.
+   */
+  setWriter(frontend: WriterFrontend): Promise<{ readonly ms: number }>
+  /** Stops serving a writer address here (and gives the address back to the pool). */
+  removeWriter(address: string, port: number): Promise<void>
 }
 
 /** Trove's guest log types: a SYS log is always on; a USER log is turned on and off by clients. */

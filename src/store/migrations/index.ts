@@ -15,6 +15,7 @@ import * as volumeLimits from './0013-volume-limits.js'
 import * as backups from './0014-backups.js'
 import * as backupSchedules from './0015-backup-schedules.js'
 import * as replication from './0016-replication.js'
+import * as writerEndpoints from './0018-writer-endpoints.js'
 
 /** Migrations in order; compiled in, so the binary never looks for files at run time. */
 export const migrationProvider: MigrationProvider = {
@@ -35,5 +36,6 @@ export const migrationProvider: MigrationProvider = {
     '0014-backups': backups,
     '0015-backup-schedules': backupSchedules,
     '0016-replication': replication,
+    '0018-writer-endpoints': writerEndpoints,
   }),
 }
