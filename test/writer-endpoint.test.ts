@@ -1,0 +1,177 @@
+/**
+ * The writer address of a replica set (HAProxy on the source's node), on PostgreSQL: clients
+ * connected to it write to the source; after a promote the same address reaches the new source,
+ * and sessions to the old one are cut; HAProxy killed comes back; an instance's OS account cannot
+ * read its configuration; the set's deletion leaves nothing listening and no HAProxy behind.
+ */
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { readFileSync, readdirSync, statSync } from 'node:fs'
+import { connect } from 'node:net'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { after, before, describe, it } from 'node:test'
+import pg from 'pg'
+import { startCofferAsAdmin } from './helpers/admin-session.js'
+import type { TestClient } from './helpers/api-client.js'
+import type { CofferProcess } from './helpers/coffer-process.js'
+
+const PASSWORD = 'app-Passw0rd'
+
+type Place = { host: string; port: number }
+
+async function client(at: Place): Promise<pg.Client> {
+  const c = new pg.Client({ ...at, user: 'app', password: PASSWORD, database: 'app', connectionTimeoutMillis: 3000 })
+  await c.connect()
+  c.on('error', () => undefined)
+  return c
+}
+
+async function query(at: Place, sql: string, params: unknown[] = []): Promise<any[]> {
+  const c = await client(at)
+  try {
+    return (await c.query(sql, params)).rows
+  } finally {
+    await c.end().catch(() => undefined)
+  }
+}
+
+const accepts = (at: Place): Promise<boolean> =>
+  new Promise((resolve) => {
+    const s = connect(at)
+    s.setTimeout(1000, () => s.destroy())
+    s.on('connect', () => {
+      s.destroy()
+      resolve(true)
+    })
+    s.on('error', () => resolve(false))
+    s.on('close', () => resolve(false))
+  })
+
+/** Pids of processes running `config` (HAProxy's master and worker), with their real uid. */
+function haproxies(config: string): { pid: number; uid: number }[] {
+  const found: { pid: number; uid: number }[] = []
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      if (!readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').includes(config)) continue
+      if (readFileSync(`/proc/${name}/stat`, 'utf8').split(') ')[1]?.[0] === 'Z') continue
+      const uid = Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${name}/status`, 'utf8'))?.[1])
+      found.push({ pid: Number(name), uid })
+    } catch {
+      // ended while we looked
+    }
+  }
+  return found
+}
+
+describe('the writer address of a replica set', () => {
+  let coffer: CofferProcess
+  let api: TestClient
+  let config: string
+
+  before(async () => {
+    ;({ coffer, api } = await startCofferAsAdmin())
+    config = join(coffer.home, 'writer-proxy', 'haproxy.cfg')
+  })
+  after(async () => {
+    await coffer?.destroy()
+  })
+
+  const settled = async (id: string) => (await api.waitFor(id, (x) => ['ACTIVE', 'ERROR'].includes(x.body?.instance?.status), 180_000)).body.instance
+  const show = async (id: string) => (await api.api('GET', `/instances/${id}`)).body.instance
+  const placeOf = (i: any): Place => ({ host: i.ip[0], port: i.port })
+  let source: any
+  let replica: any
+  let writer: Place
+
+  it('is given when the set forms, the same on every member, and reaches the source', async () => {
+    const a = await api.api('POST', '/instances', {
+      instance: { name: 'w-a', flavorRef: '1', volume: { size: 1 }, datastore: { type: 'postgresql', version: '15' }, databases: [{ name: 'app' }], users: [{ name: 'app', password: PASSWORD, databases: [{ name: 'app' }] }] },
+    })
+    assert.equal(a.status, 200, JSON.stringify(a.body))
+    source = await settled(a.body.instance.id)
+    assert.equal(source.status, 'ACTIVE')
+    assert.equal(source.endpoints, undefined, 'a standalone instance has no writer address')
+    replica = await settled((await api.api('POST', '/instances', { instance: { name: 'w-b', replica_of: source.id } })).body.instance.id)
+    assert.equal(replica.status, 'ACTIVE', JSON.stringify(replica))
+    source = await show(source.id)
+    assert.ok(source.endpoints?.writer, JSON.stringify(source))
+    assert.deepEqual(replica.endpoints, source.endpoints)
+    writer = { host: source.endpoints.writer.address, port: source.endpoints.writer.port }
+    assert.notEqual(writer.host, source.ip[0], 'the writer address is not the source’s own')
+    assert.notEqual(writer.host, replica.ip[0])
+
+    await query(writer, 'CREATE TABLE t (n int primary key, at text)')
+    await query(writer, "INSERT INTO t VALUES (1, 'a')")
+    const [on] = await query(writer, 'SELECT pg_is_in_recovery() AS standby, host(inet_server_addr()) AS addr')
+    assert.deepEqual(on, { standby: false, addr: source.ip[0] })
+    assert.deepEqual(await query(placeOf(source), 'SELECT n FROM t'), [{ n: 1 }])
+  })
+
+  it('runs HAProxy unprivileged, its configuration out of reach of instance accounts', async () => {
+    const procs = haproxies(config)
+    assert.ok(procs.length >= 2, `a master and a worker: ${JSON.stringify(procs)}`)
+    const haproxyUid = Number(spawnSync('id', ['-u', 'haproxy'], { encoding: 'utf8' }).stdout.trim())
+    const master = Number(readFileSync(join(coffer.home, 'writer-proxy', 'haproxy.pid'), 'utf8'))
+    for (const p of procs.filter((x) => x.pid !== master)) assert.equal(p.uid, haproxyUid, 'the worker runs as haproxy')
+    // The engine's own account (the owner of its data) tries to read HAProxy's configuration.
+    const owner = statSync(join(coffer.home, 'instances', source.id, 'volume', 'data'))
+    assert.notEqual(owner.uid, 0)
+    const read = spawnSync('cat', [config], { uid: owner.uid, gid: owner.gid, encoding: 'utf8' })
+    assert.notEqual(read.status, 0, 'an instance account cannot read the HAProxy configuration')
+    assert.match(read.stderr, /Permission denied/)
+    assert.match(readFileSync(config, 'utf8'), new RegExp(`bind ${writer.host}:${writer.port}`))
+  })
+
+  it('reaches the new source after a promote, and cuts sessions to the old one', async () => {
+    const held = await client(writer)
+    assert.deepEqual((await held.query('SELECT count(*)::int AS n FROM t')).rows, [{ n: 1 }])
+    const r = await api.api('POST', `/instances/${replica.id}/action`, { promote_to_replica_source: {} })
+    assert.equal(r.status, 202, JSON.stringify(r.body))
+    const b = await settled(replica.id)
+    const a = await settled(source.id)
+    assert.equal(b.status, 'ACTIVE', JSON.stringify(b))
+    assert.equal(b.replica_of, undefined)
+    assert.equal(a.replica_of?.id, b.id)
+    assert.deepEqual(b.endpoints, a.endpoints, 'the writer address is the set’s, the same on both')
+    assert.deepEqual(b.endpoints.writer, { address: writer.host, port: writer.port }, 'and unchanged')
+    await assert.rejects(held.query("INSERT INTO t VALUES (99, 'held')"), 'a session to the old source is cut')
+    await held.end().catch(() => undefined)
+
+    const [on] = await query(writer, 'SELECT pg_is_in_recovery() AS standby, host(inet_server_addr()) AS addr')
+    assert.deepEqual(on, { standby: false, addr: b.ip[0] }, 'the writer address reaches the new source')
+    await query(writer, "INSERT INTO t VALUES (2, 'b')")
+    assert.deepEqual(await query(placeOf(b), 'SELECT n FROM t ORDER BY n'), [{ n: 1 }, { n: 2 }])
+    const switched = /HAProxy switched in (\d+) ms/.exec(coffer.output())
+    assert.ok(switched, 'the switch is logged')
+    assert.doesNotMatch(coffer.output(), /switching at run time failed/, 'switched at run time, not by a restart')
+    console.log(`# writer address: HAProxy switched to the promoted source in ${switched[1]} ms`)
+    ;[source, replica] = [b, a]
+  })
+
+  it('is served again when HAProxy is killed', async () => {
+    const master = Number(readFileSync(join(coffer.home, 'writer-proxy', 'haproxy.pid'), 'utf8'))
+    for (const p of haproxies(config)) process.kill(p.pid, 'SIGKILL')
+    let back = false
+    for (let i = 0; i < 100 && !back; i++) {
+      await sleep(100)
+      const now = Number(readFileSync(join(coffer.home, 'writer-proxy', 'haproxy.pid'), 'utf8').trim() || 0)
+      back = now !== master && (await accepts(writer))
+    }
+    assert.ok(back, 'the node started HAProxy again')
+    const [on] = await query(writer, 'SELECT pg_is_in_recovery() AS standby, host(inet_server_addr()) AS addr')
+    assert.deepEqual(on, { standby: false, addr: source.ip[0] })
+  })
+
+  it('goes with the set: nothing listens there and no HAProxy is left', async () => {
+    await api.api('DELETE', `/instances/${replica.id}`)
+    await api.waitGone(replica.id)
+    assert.ok(await accepts(writer), 'a source left alone keeps its writer address')
+    await api.api('DELETE', `/instances/${source.id}`)
+    await api.waitGone(source.id)
+    assert.equal(await accepts(writer), false, 'nothing listens on the writer address')
+    assert.deepEqual(haproxies(config), [], 'no HAProxy process is left')
+    assert.doesNotMatch(readFileSync(config, 'utf8'), /frontend/)
+  })
+})
