@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { readFileSync, readdirSync, statSync } from 'node:fs'
-import { connect } from 'node:net'
+import { connect, createServer, type Server } from 'node:net'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { after, before, describe, it } from 'node:test'
@@ -69,12 +69,14 @@ describe('the writer address of a replica set', () => {
   let coffer: CofferProcess
   let api: TestClient
   let config: string
+  let squatter: Server | undefined
 
   before(async () => {
-    ;({ coffer, api } = await startCofferAsAdmin())
+    ;({ coffer, api } = await startCofferAsAdmin({ COFFER_FAILOVER_SECONDS: '2' }))
     config = join(coffer.home, 'writer-proxy', 'haproxy.cfg')
   })
   after(async () => {
+    squatter?.close()
     await coffer?.destroy()
   })
 
@@ -162,6 +164,41 @@ describe('the writer address of a replica set', () => {
     assert.ok(back, 'the node started HAProxy again')
     const [on] = await query(writer, 'SELECT pg_is_in_recovery() AS standby, host(inet_server_addr()) AS addr')
     assert.deepEqual(on, { standby: false, addr: source.ip[0] })
+  })
+
+  it('reaches the replica promoted by an automatic failover', async () => {
+    const r = await api.api('PUT', `/instances/${source.id}`, { instance: { auto_failover: true } })
+    assert.ok([200, 202].includes(r.status), JSON.stringify(r.body))
+    // The source's engine dies and another program takes its place: the node's restarts fail.
+    const pid = Number(readFileSync(join(coffer.home, 'instances', source.id, 'volume', 'data', 'postmaster.pid'), 'utf8').split('\n')[0])
+    process.kill(pid, 'SIGKILL')
+    const killedAt = Date.now()
+    squatter = createServer((s) => s.destroy())
+    for (let i = 0; i < 100; i++) {
+      const ok = await new Promise<boolean>((resolve) => squatter!.once('error', () => resolve(false)).listen(source.port, source.ip[0], () => resolve(true)))
+      if (ok) break
+      await sleep(20)
+    }
+    // A client writing through the writer address all along: it writes again once a replica is the source.
+    let wrote = false
+    for (let n = 100; !wrote && Date.now() - killedAt < 60_000; n++) {
+      wrote = await query(writer, 'INSERT INTO t VALUES ($1, $2)', [n, 'after-failover']).then(
+        () => true,
+        () => sleep(50).then(() => false),
+      )
+    }
+    const tookMs = Date.now() - killedAt
+    assert.ok(wrote, 'the writer address takes writes again')
+    const [on] = await query(writer, 'SELECT pg_is_in_recovery() AS standby, host(inet_server_addr()) AS addr')
+    assert.deepEqual(on, { standby: false, addr: replica.ip[0] }, 'the writer address reaches the promoted replica')
+    console.log(`# writer address: source's engine SIGKILLed to writes accepted through the writer address in ${(tookMs / 1000).toFixed(1)} s`)
+    const promoted = await api.waitFor(replica.id, (x) => x.body.instance.status === 'ACTIVE' && !x.body.instance.replica_of, 60_000)
+    assert.deepEqual(promoted.body.instance.endpoints.writer, { address: writer.host, port: writer.port })
+    const old = await api.waitFor(source.id, (x) => x.body.instance.status === 'ERROR', 30_000)
+    assert.equal(old.body.instance.endpoints, undefined, 'the ejected source is out of the set and its writer address')
+    squatter.close()
+    squatter = undefined
+    ;[source, replica] = [promoted.body.instance, old.body.instance]
   })
 
   it('goes with the set: nothing listens there and no HAProxy is left', async () => {
