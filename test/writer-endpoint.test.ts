@@ -2,7 +2,8 @@
  * The writer address of a replica set (HAProxy on the source's node), on PostgreSQL: clients
  * connected to it write to the source; after a promote the same address reaches the new source,
  * and sessions to the old one are cut; HAProxy killed comes back; an instance's OS account cannot
- * read its configuration; the set's deletion leaves nothing listening and no HAProxy behind.
+ * read its configuration; the set's deletion leaves nothing listening and no HAProxy behind. A
+ * Redis set's writer address is switched by its promote too.
  */
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
@@ -11,6 +12,7 @@ import { connect, createServer, type Server } from 'node:net'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { after, before, describe, it } from 'node:test'
+import { Redis } from 'ioredis'
 import pg from 'pg'
 import { startCofferAsAdmin } from './helpers/admin-session.js'
 import type { TestClient } from './helpers/api-client.js'
@@ -210,5 +212,38 @@ describe('the writer address of a replica set', () => {
     assert.equal(await accepts(writer), false, 'nothing listens on the writer address')
     assert.deepEqual(haproxies(config), [], 'no HAProxy process is left')
     assert.doesNotMatch(readFileSync(config, 'utf8'), /frontend/)
+  })
+
+  it('does the same for a Redis set', async () => {
+    const set = async (at: Place, key: string): Promise<void> => {
+      const r = new Redis({ ...at, username: 'app', password: PASSWORD, maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true })
+      r.on('error', () => undefined)
+      await r.connect()
+      try {
+        await r.set(key, 'x')
+      } finally {
+        r.disconnect()
+      }
+    }
+    const a = await api.api('POST', '/instances', { instance: { name: 'wr-a', flavorRef: '1', volume: { size: 1 }, datastore: { type: 'redis', version: '7.0' }, users: [{ name: 'app', password: PASSWORD, databases: [] }] } })
+    assert.equal(a.status, 200, JSON.stringify(a.body))
+    assert.equal((await settled(a.body.instance.id)).status, 'ACTIVE')
+    const b = await settled((await api.api('POST', '/instances', { instance: { name: 'wr-b', replica_of: a.body.instance.id } })).body.instance.id)
+    assert.equal(b.status, 'ACTIVE', JSON.stringify(b))
+    const w = { host: b.endpoints.writer.address, port: b.endpoints.writer.port }
+    assert.equal(w.port, 6379, 'a pool address on the engine’s standard port')
+    await set(w, 'before')
+    assert.equal((await api.api('POST', `/instances/${b.id}/action`, { promote_to_replica_source: {} })).status, 202)
+    assert.equal((await settled(b.id)).status, 'ACTIVE')
+    assert.equal((await settled(a.body.instance.id)).replica_of?.id, b.id)
+    // Through the old source, now a replica, this write would be refused (READONLY).
+    await set(w, 'after')
+    await set(placeOf(b), 'direct')
+    for (const id of [a.body.instance.id, b.id]) {
+      await api.api('DELETE', `/instances/${id}`)
+      await api.waitGone(id)
+    }
+    assert.equal(await accepts(w), false)
+    assert.deepEqual(haproxies(config), [])
   })
 })
