@@ -1,22 +1,26 @@
 /**
  * The writer address of a replica set (HAProxy on the source's node), on PostgreSQL: clients
  * connected to it write to the source; after a promote the same address reaches the new source,
- * and sessions to the old one are cut; HAProxy killed comes back; an instance's OS account cannot
- * read its configuration; the set's deletion leaves nothing listening and no HAProxy behind. A
+ * and sessions to the old one are cut; HAProxy killed comes back, outlives the server and follows
+ * the home's shutdown --all; an automatic failover points it at the promoted replica; an
+ * instance's OS account cannot read its configuration; the set's deletion leaves nothing listening and no HAProxy behind. A
  * Redis set's writer address is switched by its promote too.
  */
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
-import { readFileSync, readdirSync, statSync } from 'node:fs'
+import { execFile, spawnSync } from 'node:child_process'
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { connect, createServer, type Server } from 'node:net'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { promisify } from 'node:util'
 import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
 import pg from 'pg'
 import { startCofferAsAdmin } from './helpers/admin-session.js'
 import type { TestClient } from './helpers/api-client.js'
-import type { CofferProcess } from './helpers/coffer-process.js'
+import { COFFER_BIN, type CofferProcess } from './helpers/coffer-process.js'
+
+const run = promisify(execFile)
 
 const PASSWORD = 'app-Passw0rd'
 
@@ -168,6 +172,29 @@ describe('the writer address of a replica set', () => {
     assert.deepEqual(on, { standby: false, addr: source.ip[0] })
   })
 
+  it('outlives the server, stops with shutdown --all and comes back with serve', async () => {
+    const pidFile = join(coffer.home, 'writer-proxy', 'haproxy.pid')
+    const master = Number(readFileSync(pidFile, 'utf8'))
+    await coffer.kill('SIGKILL')
+    assert.ok(await accepts(writer), 'HAProxy serves on without the server')
+    await coffer.restart({ COFFER_FAILOVER_SECONDS: '2' })
+    assert.equal(Number(readFileSync(pidFile, 'utf8')), master, 'the node takes the running HAProxy over')
+    assert.ok(haproxies(config).some((p) => p.pid === master))
+
+    await run(COFFER_BIN, ['shutdown', '--all', '--home', coffer.home], { env: { ...process.env, COFFER_HOME: coffer.home }, timeout: 300_000 })
+    await new Promise((r) => (coffer.child.exitCode !== null || coffer.child.signalCode !== null ? r(undefined) : coffer.child.once('exit', r)))
+    assert.deepEqual(haproxies(config), [], 'shutdown --all stops HAProxy')
+    assert.equal(await accepts(writer), false)
+    await coffer.restart({ COFFER_FAILOVER_SECONDS: '2' })
+    assert.equal((await api.waitActive(source.id)).body.instance.status, 'ACTIVE')
+    let back = false
+    for (let i = 0; i < 100 && !back; i++) back = (await accepts(writer)) || (await sleep(100).then(() => false))
+    assert.ok(back, 'the node starts HAProxy again from what it recorded')
+    let wrote = false
+    for (let i = 0; i < 100 && !wrote; i++) wrote = await query(writer, "INSERT INTO t VALUES (3, 'after-restart')").then(() => true, () => sleep(100).then(() => false))
+    assert.ok(wrote, 'writes go through the writer address again')
+  })
+
   it('reaches the replica promoted by an automatic failover', async () => {
     const r = await api.api('PUT', `/instances/${source.id}`, { instance: { auto_failover: true } })
     assert.ok([200, 202].includes(r.status), JSON.stringify(r.body))
@@ -193,7 +220,9 @@ describe('the writer address of a replica set', () => {
     assert.ok(wrote, 'the writer address takes writes again')
     const [on] = await query(writer, 'SELECT pg_is_in_recovery() AS standby, host(inet_server_addr()) AS addr')
     assert.deepEqual(on, { standby: false, addr: replica.ip[0] }, 'the writer address reaches the promoted replica')
-    console.log(`# writer address: source's engine SIGKILLed to writes accepted through the writer address in ${(tookMs / 1000).toFixed(1)} s`)
+    const switches = [...coffer.output().matchAll(/HAProxy switched in (\d+) ms/g)]
+    console.log(`# writer address: source's engine SIGKILLed to writes accepted through the writer address in ${(tookMs / 1000).toFixed(1)} s (HAProxy switched in ${switches.at(-1)?.[1]} ms)`)
+    if (process.env.WRITER_TEST_LOG) writeFileSync(process.env.WRITER_TEST_LOG, coffer.output())
     const promoted = await api.waitFor(replica.id, (x) => x.body.instance.status === 'ACTIVE' && !x.body.instance.replica_of, 60_000)
     assert.deepEqual(promoted.body.instance.endpoints.writer, { address: writer.host, port: writer.port })
     const old = await api.waitFor(source.id, (x) => x.body.instance.status === 'ERROR', 30_000)

@@ -79,6 +79,11 @@ export interface WriterFrontend {
   readonly target: { readonly host: string; readonly port: number }
 }
 
+export interface WriterChange {
+  readonly changed: boolean
+  readonly ms: number
+}
+
 /** The engine's replication state, as heartbeats carry it and `GET /instances/{id}` shows it. */
 export interface ReplicationReport {
   readonly role: 'source' | 'replica' | 'fenced'
@@ -325,9 +330,10 @@ export interface GuestApi {
   setSynchronous(spec: InstanceSpec, replicas: readonly string[]): Promise<void>
   /**
    * Serves a replica set's writer address here, forwarding to its current source (a new frontend,
-   * or its backend switched: sessions to the old source are shut). Resolves with the switch's ms.
+   * or its backend switched: sessions to the old source are shut). Resolves with whether anything
+   * changed and how long it took.
    */
-  setWriter(frontend: WriterFrontend): Promise<{ readonly ms: number }>
+  setWriter(frontend: WriterFrontend): Promise<WriterChange>
   /** Stops serving a writer address here (and gives the address back to the pool). */
   removeWriter(address: string, port: number): Promise<void>
 }

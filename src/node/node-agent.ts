@@ -35,6 +35,7 @@ import type {
   RestoreCommand,
   SchemaOp,
   TransferProgress,
+  WriterChange,
   WriterFrontend,
 } from '../guest/protocol.js'
 import { ArchiveShipper } from './archive-shipper.js'
@@ -371,7 +372,7 @@ export class NodeAgent implements GuestApi {
     await part.setSynchronous(await this.#requireContext(spec), replicas)
   }
 
-  async setWriter(frontend: WriterFrontend): Promise<{ readonly ms: number }> {
+  async setWriter(frontend: WriterFrontend): Promise<WriterChange> {
     await this.#o.compute.attachAddress(frontend.address)
     return this.#writers.set(frontend)
   }

@@ -19,7 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { errorMessage } from '../core/errors.js'
 import { writeFileAtomic } from '../guest/datastores/common/files.js'
 import { serialised } from '../guest/datastores/common/serialise.js'
-import type { WriterFrontend } from '../guest/protocol.js'
+import type { WriterChange, WriterFrontend } from '../guest/protocol.js'
 
 export interface WriterProxyOptions {
   /** A folder of the node's home only root may enter: configuration, sockets, pid and log. */
@@ -66,14 +66,14 @@ export class WriterProxy {
    * Serves `f.address:f.port`, forwarding to `f.target`: a new frontend, or the backend of one
    * already there switched. Resolves with how long the switch took (ms), once HAProxy listens.
    */
-  set(f: WriterFrontend): Promise<{ readonly ms: number }> {
+  set(f: WriterFrontend): Promise<WriterChange> {
     return this.#serialised(async () => {
       const started = performance.now()
       const all = await this.frontends()
       const old = all.find((x) => sameAddress(x, f))
       if (old && old.target.host === f.target.host && old.target.port === f.target.port) {
         await this.#ensureRunning()
-        return { ms: 0 }
+        return { changed: false, ms: Math.round(performance.now() - started) }
       }
       await this.#record([...all.filter((x) => !sameAddress(x, f)), f])
       const master = await this.#master()
@@ -85,7 +85,7 @@ export class WriterProxy {
         await this.#stop()
         await this.#start()
       }
-      return { ms: Math.round(performance.now() - started) }
+      return { changed: true, ms: Math.round(performance.now() - started) }
     })
   }
 

@@ -9,6 +9,7 @@ import { poolAddresses } from '../../core/address-pool.js'
 import { CofferError } from '../../core/errors.js'
 import * as instances from '../../store/repos/instances.js'
 import { listNodes, type NodeInfo } from '../../store/repos/nodes.js'
+import type { WriterChange } from '../../guest/protocol.js'
 import type { Db, InstanceRow } from '../../store/schema.js'
 import { requireInstance } from './instance-spec.js'
 
@@ -64,10 +65,10 @@ export function writerSteps(d: WriterStepDeps) {
     throw new CofferError('INTERNAL', `no free port left from ${node.ports.first} to ${node.ports.last} on node ${node.name} for the writer address of ${row.id}`, { retryable: false })
   }
 
-  /** Points the writer at `row`'s engine on its node; resolves with how long HAProxy took. */
-  const serve = async (row: InstanceRow, w: Writer): Promise<number> => {
+  /** Points the writer at `row`'s engine on its node. */
+  const serve = async (row: InstanceRow, w: Writer): Promise<WriterChange> => {
     const node = await nodeOf(row.node)
-    return (await bus.node(node.name).setWriter({ ...w, target: targetOf(row, node) })).ms
+    return bus.node(node.name).setWriter({ ...w, target: targetOf(row, node) })
   }
 
   return {
@@ -96,8 +97,8 @@ export function writerSteps(d: WriterStepDeps) {
           .removeWriter(w.address, w.port)
           .catch((err: Error) => d.log(`writer ${w.address}:${w.port}: node ${from.node} could not let it go (${err.message}); serving it from ${to.node} anyway`))
       }
-      const ms = await serve(to, w)
-      d.log(`writer ${w.address}:${w.port}: now reaches ${toId} (HAProxy switched in ${ms} ms)`)
+      const { changed, ms } = await serve(to, w)
+      if (changed) d.log(`writer ${w.address}:${w.port}: now reaches ${toId} (HAProxy switched in ${ms} ms)`)
     },
 
     /** The source is being deleted: its node stops serving the writer address, which is freed with the row. */
