@@ -244,35 +244,62 @@ describe('the writer address of a replica set', () => {
   })
 
   it('does the same for a Redis set', async () => {
-    const set = async (at: Place, key: string): Promise<void> => {
-      const r = new Redis({ ...at, username: 'app', password: PASSWORD, maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true })
-      r.on('error', () => undefined)
-      await r.connect()
-      try {
-        await r.set(key, 'x')
-      } finally {
-        r.disconnect()
-      }
-    }
-    const a = await api.api('POST', '/instances', { instance: { name: 'wr-a', flavorRef: '1', volume: { size: 1 }, datastore: { type: 'redis', version: '7.0' }, users: [{ name: 'app', password: PASSWORD, databases: [] }] } })
-    assert.equal(a.status, 200, JSON.stringify(a.body))
-    assert.equal((await settled(a.body.instance.id)).status, 'ACTIVE')
-    const b = await settled((await api.api('POST', '/instances', { instance: { name: 'wr-b', replica_of: a.body.instance.id } })).body.instance.id)
-    assert.equal(b.status, 'ACTIVE', JSON.stringify(b))
-    const w = { host: b.endpoints.writer.address, port: b.endpoints.writer.port }
+    const w = await redisSetSwitches(api, config)
     assert.equal(w.port, 6379, 'a pool address on the engine’s standard port')
-    await set(w, 'before')
-    assert.equal((await api.api('POST', `/instances/${b.id}/action`, { promote_to_replica_source: {} })).status, 202)
-    assert.equal((await settled(b.id)).status, 'ACTIVE')
-    assert.equal((await settled(a.body.instance.id)).replica_of?.id, b.id)
-    // Through the old source, now a replica, this write would be refused (READONLY).
-    await set(w, 'after')
-    await set(placeOf(b), 'direct')
-    for (const id of [a.body.instance.id, b.id]) {
-      await api.api('DELETE', `/instances/${id}`)
-      await api.waitGone(id)
-    }
-    assert.equal(await accepts(w), false)
-    assert.deepEqual(haproxies(config), [])
   })
 })
+
+describe('the writer address of a replica set placed without an address pool', () => {
+  let coffer: CofferProcess
+  let api: TestClient
+
+  before(async () => {
+    ;({ coffer, api } = await startCofferAsAdmin({ COFFER_INSTANCE_NETWORK: 'off' }))
+  })
+  after(async () => {
+    await coffer?.destroy()
+  })
+
+  it('is the node’s address with a port of its range', async () => {
+    const w = await redisSetSwitches(api, join(coffer.home, 'writer-proxy', 'haproxy.cfg'))
+    assert.equal(w.host, '127.0.0.1')
+    assert.notEqual(w.port, 6379)
+  })
+})
+
+/**
+ * A Redis set formed, written through its writer address, promoted, written through it again (the
+ * old source, a replica now, would refuse: READONLY), and deleted: nothing listens there after.
+ */
+async function redisSetSwitches(api: TestClient, config: string): Promise<Place> {
+  const settled = async (id: string) => (await api.waitFor(id, (x) => ['ACTIVE', 'ERROR'].includes(x.body?.instance?.status), 180_000)).body.instance
+  const set = async (at: Place, key: string): Promise<void> => {
+    const r = new Redis({ ...at, username: 'app', password: PASSWORD, maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true })
+    r.on('error', () => undefined)
+    await r.connect()
+    try {
+      await r.set(key, 'x')
+    } finally {
+      r.disconnect()
+    }
+  }
+  const a = await api.api('POST', '/instances', { instance: { name: 'wr-a', flavorRef: '1', volume: { size: 1 }, datastore: { type: 'redis', version: '7.0' }, users: [{ name: 'app', password: PASSWORD, databases: [] }] } })
+  assert.equal(a.status, 200, JSON.stringify(a.body))
+  assert.equal((await settled(a.body.instance.id)).status, 'ACTIVE')
+  const b = await settled((await api.api('POST', '/instances', { instance: { name: 'wr-b', replica_of: a.body.instance.id } })).body.instance.id)
+  assert.equal(b.status, 'ACTIVE', JSON.stringify(b))
+  const w = { host: b.endpoints.writer.address, port: b.endpoints.writer.port }
+  assert.notDeepEqual(w, { host: b.ip[0], port: b.port })
+  await set(w, 'before')
+  assert.equal((await api.api('POST', `/instances/${b.id}/action`, { promote_to_replica_source: {} })).status, 202)
+  assert.equal((await settled(b.id)).status, 'ACTIVE')
+  assert.equal((await settled(a.body.instance.id)).replica_of?.id, b.id)
+  await set(w, 'after')
+  for (const id of [a.body.instance.id, b.id]) {
+    await api.api('DELETE', `/instances/${id}`)
+    await api.waitGone(id)
+  }
+  assert.equal(await accepts(w), false)
+  assert.deepEqual(haproxies(config), [])
+  return w
+}

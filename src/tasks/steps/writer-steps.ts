@@ -34,13 +34,17 @@ export function writerSteps(d: WriterStepDeps) {
   /** Where the source's engine listens, as HAProxy reaches it. */
   const targetOf = (row: InstanceRow, node: NodeInfo) => ({ host: row.address ?? node.addresses[0] ?? '127.0.0.1', port: Number(row.port) })
 
-  /** Records `w` on the source's row; false when another set or instance took it first. */
-  const record = async (sourceId: string, w: Writer): Promise<boolean> => {
+  /**
+   * Records `w` on the source's row unless it has one already (replicas made at once form the set
+   * together): resolves with the row's writer then, or undefined when another set took `w` first.
+   */
+  const record = async (sourceId: string, w: Writer): Promise<Writer | undefined> => {
     try {
-      await instances.updateInstance(db, sourceId, { writer_address: w.address, writer_port: w.port })
-      return true
+      const r = await db.updateTable('instances').set({ writer_address: w.address, writer_port: w.port }).where('id', '=', sourceId).where('writer_address', 'is', null).executeTakeFirst()
+      if (Number(r.numUpdatedRows) === 1) return w
+      return writerOf(await requireInstance(db, sourceId))
     } catch {
-      return false
+      return undefined
     }
   }
 
@@ -52,7 +56,8 @@ export function writerSteps(d: WriterStepDeps) {
       const used = await instances.usedAddresses(db, node.name)
       for (const address of poolAddresses(node.pool)) {
         if (used.has(address) || !(await api.addressIsFree(address, port))) continue
-        if (await record(row.id, { address, port })) return { address, port }
+        const given = await record(row.id, { address, port })
+        if (given) return given
       }
       throw new CofferError('INTERNAL', `no free address left in ${node.pool.cidr} on node ${node.name} for the writer address of ${row.id}`, { retryable: false })
     }
@@ -60,7 +65,8 @@ export function writerSteps(d: WriterStepDeps) {
     const used = await instances.usedPorts(db, node.name)
     for (let port = node.ports.first; port <= node.ports.last; port++) {
       if (used.has(port) || !(await api.addressIsFree(address, port))) continue
-      if (await record(row.id, { address, port })) return { address, port }
+      const given = await record(row.id, { address, port })
+      if (given) return given
     }
     throw new CofferError('INTERNAL', `no free port left from ${node.ports.first} to ${node.ports.last} on node ${node.name} for the writer address of ${row.id}`, { retryable: false })
   }
