@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict'
 import { execFile, spawnSync } from 'node:child_process'
-import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { connect, createServer, type Server } from 'node:net'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -264,6 +264,21 @@ describe('the writer address of a replica set placed without an address pool', (
     const w = await redisSetSwitches(api, join(coffer.home, 'writer-proxy', 'haproxy.cfg'))
     assert.equal(w.host, '127.0.0.1')
     assert.notEqual(w.port, 6379)
+  })
+
+  it('is removed by coffer uninstall with the rest of the home', async () => {
+    const settled = async (id: string) => (await api.waitFor(id, (x) => ['ACTIVE', 'ERROR'].includes(x.body?.instance?.status), 180_000)).body.instance
+    const a = await api.api('POST', '/instances', { instance: { name: 'wu-a', flavorRef: '1', volume: { size: 1 }, datastore: { type: 'redis', version: '7.0' }, users: [{ name: 'app', password: PASSWORD, databases: [] }] } })
+    assert.equal((await settled(a.body.instance.id)).status, 'ACTIVE')
+    const b = await settled((await api.api('POST', '/instances', { instance: { name: 'wu-b', replica_of: a.body.instance.id } })).body.instance.id)
+    const w = { host: b.endpoints.writer.address, port: b.endpoints.writer.port }
+    assert.ok(await accepts(w))
+    const config = join(coffer.home, 'writer-proxy', 'haproxy.cfg')
+    await run(COFFER_BIN, ['uninstall', '--yes', '--home', coffer.home], { env: { ...process.env, COFFER_HOME: coffer.home }, timeout: 300_000 })
+    await new Promise((r) => (coffer.child.exitCode !== null || coffer.child.signalCode !== null ? r(undefined) : coffer.child.once('exit', r)))
+    assert.deepEqual(haproxies(config), [], 'no HAProxy is left')
+    assert.equal(await accepts(w), false, 'nothing listens on the writer address')
+    assert.equal(existsSync(coffer.home), false)
   })
 })
 
