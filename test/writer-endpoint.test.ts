@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict'
 import { execFile, spawnSync } from 'node:child_process'
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import { connect, createServer, type Server } from 'node:net'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -23,6 +23,7 @@ import { COFFER_BIN, type CofferProcess } from './helpers/coffer-process.js'
 const run = promisify(execFile)
 
 const PASSWORD = 'app-Passw0rd'
+const POOL = '127.77.0.0/16'
 
 type Place = { host: string; port: number }
 
@@ -78,7 +79,9 @@ describe('the writer address of a replica set', () => {
   let squatter: Server | undefined
 
   before(async () => {
-    ;({ coffer, api } = await startCofferAsAdmin({ COFFER_FAILOVER_SECONDS: '2' }))
+    // A loopback pool of its own: other homes on this machine (other tests) place instances on the
+    // default pool's low addresses, and one may take a writer address the moment HAProxy lets it go.
+    ;({ coffer, api } = await startCofferAsAdmin({ COFFER_FAILOVER_SECONDS: '2', COFFER_INSTANCE_NETWORK: POOL }))
     config = join(coffer.home, 'writer-proxy', 'haproxy.cfg')
   })
   after(async () => {
@@ -177,7 +180,7 @@ describe('the writer address of a replica set', () => {
     const master = Number(readFileSync(pidFile, 'utf8'))
     await coffer.kill('SIGKILL')
     assert.ok(await accepts(writer), 'HAProxy serves on without the server')
-    await coffer.restart({ COFFER_FAILOVER_SECONDS: '2' })
+    await coffer.restart({ COFFER_FAILOVER_SECONDS: '2', COFFER_INSTANCE_NETWORK: POOL })
     assert.equal(Number(readFileSync(pidFile, 'utf8')), master, 'the node takes the running HAProxy over')
     assert.ok(haproxies(config).some((p) => p.pid === master))
 
@@ -185,7 +188,7 @@ describe('the writer address of a replica set', () => {
     await new Promise((r) => (coffer.child.exitCode !== null || coffer.child.signalCode !== null ? r(undefined) : coffer.child.once('exit', r)))
     assert.deepEqual(haproxies(config), [], 'shutdown --all stops HAProxy')
     assert.equal(await accepts(writer), false)
-    await coffer.restart({ COFFER_FAILOVER_SECONDS: '2' })
+    await coffer.restart({ COFFER_FAILOVER_SECONDS: '2', COFFER_INSTANCE_NETWORK: POOL })
     assert.equal((await api.waitActive(source.id)).body.instance.status, 'ACTIVE')
     let back = false
     for (let i = 0; i < 100 && !back; i++) back = (await accepts(writer)) || (await sleep(100).then(() => false))
@@ -222,7 +225,6 @@ describe('the writer address of a replica set', () => {
     assert.deepEqual(on, { standby: false, addr: replica.ip[0] }, 'the writer address reaches the promoted replica')
     const switches = [...coffer.output().matchAll(/HAProxy switched in (\d+) ms/g)]
     console.log(`# writer address: source's engine SIGKILLed to writes accepted through the writer address in ${(tookMs / 1000).toFixed(1)} s (HAProxy switched in ${switches.at(-1)?.[1]} ms)`)
-    if (process.env.WRITER_TEST_LOG) writeFileSync(process.env.WRITER_TEST_LOG, coffer.output())
     const promoted = await api.waitFor(replica.id, (x) => x.body.instance.status === 'ACTIVE' && !x.body.instance.replica_of, 60_000)
     assert.deepEqual(promoted.body.instance.endpoints.writer, { address: writer.host, port: writer.port })
     const old = await api.waitFor(source.id, (x) => x.body.instance.status === 'ERROR', 30_000)
