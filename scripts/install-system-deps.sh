@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Coffer needs and that are missing: the engines and their backup
-# tools (pgBackRest, mariadb-backup, zstd), and for tests Trove's own clients and OpenStack Swift
-# (an S3-compatible server through its s3api middleware, which test/helpers/swift.ts starts).
+# tools (pgBackRest, mariadb-backup, zstd), HAProxy (the writer address of replica sets: each node
+# runs its own), and for tests Trove's own clients and OpenStack Swift (an S3-compatible server
+# through its s3api middleware, which test/helpers/swift.ts starts).
 # Needs root or sudo; does nothing when everything is there.
 #   scripts/install-system-deps.sh          engines only (make build / make up)
 #   scripts/install-system-deps.sh --test   engines and the clients the tests drive
 set -euo pipefail
 
-packages=(postgresql-15 mariadb-server redis-server acl pgbackrest mariadb-backup zstd)
+packages=(postgresql-15 mariadb-server redis-server acl pgbackrest mariadb-backup zstd haproxy)
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(python3-troveclient python3-openstackclient swift swift-proxy swift-account swift-container swift-object)
 fi

@@ -40,5 +40,7 @@ export function guestClient(bus: Pick<Bus, 'call'>, node: string): GuestApi {
     replicationStatus: (spec) => call('replicationStatus', [spec]),
     setSynchronous: (spec, replicas) => call('setSynchronous', [spec, replicas]),
     copyReplicaUsers: (spec, source) => call('copyReplicaUsers', [spec, source]),
+    setWriter: (frontend) => call('setWriter', [frontend]),
+    removeWriter: (address, port) => call('removeWriter', [address, port]),
   }
 }

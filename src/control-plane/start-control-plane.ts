@@ -25,6 +25,7 @@ import { backupKeysWith } from '../tasks/steps/backup-keys.js'
 import { backupSteps } from '../tasks/steps/backup-steps.js'
 import { verifyBackup } from '../tasks/verify-backup.js'
 import { detachReplica, ejectSource, promoteReplica } from '../tasks/replica-set.js'
+import { writerSteps } from '../tasks/steps/writer-steps.js'
 import { replicaSteps } from '../tasks/steps/replica-steps.js'
 import { openSqliteStore } from '../store/state-store.js'
 import { BackupScheduler } from '../scheduler/backup-scheduler.js'
@@ -110,6 +111,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
   const actions = actionSteps({ db, bus })
   const backupWork = backupSteps({ db, bus, keys: backupKeys, log })
   const replicas = replicaSteps({ db, bus, log })
+  const writers = writerSteps({ db, bus, log })
   // Leases of a previous run of this process are released at once: in the embedded mode nobody
   // else could be running them, and waiting for them to expire would only delay the resume.
   const ownerPrefix = `${settings.nodeName}/`
@@ -117,10 +119,10 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
   const runner = new TaskRunner({
     db,
     owner: `${ownerPrefix}${process.pid}-${randomBytes(4).toString('hex')}`,
-    workflows: [createInstance(steps, configSteps, (id, restore, signal) => backupWork.restoreInto(id, restore, signal), (id, source, signal) => replicas.seed(id, source, signal)), deleteInstance(steps), applyConfiguration(configSteps, steps), restartInstance(configSteps, steps),
+    workflows: [createInstance(steps, configSteps, (id, restore, signal) => backupWork.restoreInto(id, restore, signal), (id, source, signal) => replicas.seed(id, source, signal), (source) => writers.form(source)), deleteInstance(steps, writers), applyConfiguration(configSteps, steps), restartInstance(configSteps, steps),
       resizeInstance(actions, steps), stopInstance(actions, steps), startInstance(actions, steps), resizeVolume(volumeSteps({ db, bus }), steps),
       createBackup(backupWork), deleteBackup(backupWork), verifyBackup(backupWork),
-      promoteReplica(replicas), ejectSource(replicas, log), detachReplica(replicas)],
+      promoteReplica(replicas, writers, log), ejectSource(replicas, writers, log), detachReplica(replicas)],
     concurrency: settings.taskConcurrency,
     log,
   })

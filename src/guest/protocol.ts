@@ -71,6 +71,21 @@ export interface ReplicationSourceRef {
   readonly carry?: Readonly<Record<string, string>>
 }
 
+/**
+ * A replica set's writer address on the node of its current source: clients connect to
+ * `address:port` and reach `target`, the source's engine, whichever member that is now.
+ */
+export interface WriterFrontend {
+  readonly address: string
+  readonly port: number
+  readonly target: { readonly host: string; readonly port: number }
+}
+
+export interface WriterChange {
+  readonly changed: boolean
+  readonly ms: number
+}
+
 /** The engine's replication state, as heartbeats carry it and `GET /instances/{id}` shows it. */
 export interface ReplicationReport {
   readonly role: 'source' | 'replica' | 'fenced'
@@ -322,6 +337,14 @@ export interface GuestApi {
   setSynchronous(spec: InstanceSpec, replicas: readonly string[]): Promise<void>
   /** On a replica of an engine whose users do not replicate: makes its users and root its source's now. */
   copyReplicaUsers(spec: InstanceSpec, source: ReplicationSourceRef): Promise<void>
+  /**
+   * Serves a replica set's writer address here, forwarding to its current source (a new frontend,
+   * or its backend switched: sessions to the old source are shut). Resolves with whether anything
+   * changed and how long it took.
+   */
+  setWriter(frontend: WriterFrontend): Promise<WriterChange>
+  /** Stops serving a writer address here (and gives the address back to the pool). */
+  removeWriter(address: string, port: number): Promise<void>
 }
 
 /** Trove's guest log types: a SYS log is always on; a USER log is turned on and off by clients. */

@@ -8,7 +8,7 @@ import type { CharacterSetCatalog } from '../core/character-sets.js'
 import type { ConfigurationValues, ParameterSpec } from '../core/configuration.js'
 import { randomUUID } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { CofferError, errorMessage, NotFound, NotImplemented } from '../core/errors.js'
 import type { DatastoreManifest } from '../core/manifest.js'
 import { resolveOsAccount } from '../guest/datastores/common/os-account.js'
@@ -35,6 +35,8 @@ import type {
   RestoreCommand,
   SchemaOp,
   TransferProgress,
+  WriterChange,
+  WriterFrontend,
 } from '../guest/protocol.js'
 import { ArchiveShipper } from './archive-shipper.js'
 import { archiveTarget, backupPartOf, type BackupPlace, freeLoopbackPort, locationOf, progressTo, restoreRequest, runBackup, storedBackup } from './node-backups.js'
@@ -43,6 +45,7 @@ import type { LogStore } from './log-store.js'
 import { SpecBook } from './spec-book.js'
 import { runSchemaOp } from './schema-op.js'
 import { Supervisor } from './supervisor.js'
+import { WriterProxy } from './writer-proxy.js'
 
 export interface NodeAgentOptions {
   readonly name: string
@@ -81,10 +84,13 @@ export class NodeAgent implements GuestApi {
   readonly #book: SpecBook
   #supervisor: Supervisor | undefined
   #shipper: ArchiveShipper | undefined
+  /** The HAProxy serving the writer addresses of the replica sets whose source is here. */
+  readonly #writers: WriterProxy
 
   constructor(o: NodeAgentOptions) {
     this.#o = o
     this.#book = new SpecBook(o.compute)
+    this.#writers = new WriterProxy({ dir: join(dirname(o.compute.cacheDir), 'writer-proxy'), log: o.log })
   }
 
   get name(): string {
@@ -372,6 +378,22 @@ export class NodeAgent implements GuestApi {
     await part.copyUsers(await this.#requireContext(spec), source)
   }
 
+  async setWriter(frontend: WriterFrontend): Promise<WriterChange> {
+    await this.#o.compute.attachAddress(frontend.address)
+    return this.#writers.set(frontend)
+  }
+
+  async removeWriter(address: string, port: number): Promise<void> {
+    await this.#writers.remove(address, port)
+    // The node's own address (a writer placed without a pool) is never given back: detach leaves it.
+    if (!this.#book.ids().some((id) => this.#book.get(id)?.spec.address === address)) await this.#o.compute.detachAddress(address)
+  }
+
+  /** The writer addresses served here (for a node starting, and for tests). */
+  writers(): Promise<readonly WriterFrontend[]> {
+    return this.#writers.frontends()
+  }
+
   #replication(spec: InstanceSpec): ReplicationAdmin {
     const part = this.#datastore(spec).replication
     if (!part) throw new NotImplemented(`Datastore ${spec.datastore} has no replication.`)
@@ -419,6 +441,9 @@ export class NodeAgent implements GuestApi {
       const address = this.#book.get(id)?.spec.address
       if (address) await this.#o.compute.attachAddress(address).catch((err) => this.#o.log(`instance ${id}: could not add its address ${address}: ${errorMessage(err)}`))
     }
+    for (const w of await this.#writers.frontends()) await this.#o.compute.attachAddress(w.address).catch((err) => this.#o.log(`writer address ${w.address}: could not add it: ${errorMessage(err)}`))
+    // HAProxy outlives the node as engines do; one found stopped (a reboot, a shutdown) starts again.
+    await this.#writers.ensureRunning().catch((err) => this.#o.log(`writer proxy: could not start HAProxy: ${errorMessage(err)}`))
     await this.adopt(this.#book.running().map((d) => d.spec))
   }
 
@@ -430,6 +455,8 @@ export class NodeAgent implements GuestApi {
    */
   async stopEngines(onStopped: (instanceId: string) => void = () => undefined): Promise<string[]> {
     await this.#book.load()
+    this.#writers.stopWatch()
+    await this.#writers.stop().catch((err) => this.#o.log(`writer proxy: could not stop HAProxy: ${errorMessage(err)}`))
     const stopped: string[] = []
     await Promise.all(
       this.#book.ids().map(async (id) => {
@@ -453,6 +480,9 @@ export class NodeAgent implements GuestApi {
    */
   async destroyAll(onDestroyed: (instanceId: string) => void = () => undefined): Promise<string[]> {
     await this.#book.load()
+    this.#writers.stopWatch()
+    for (const w of await this.#writers.frontends()) await this.#o.compute.detachAddress(w.address).catch(() => undefined)
+    await this.#writers.destroy()
     const gone: string[] = []
     const failed: string[] = []
     for (const id of this.#book.ids()) {
@@ -511,10 +541,12 @@ export class NodeAgent implements GuestApi {
       ...(fullLookMs === undefined ? {} : { fullLookMs }),
     })
     this.#supervisor.start(intervalMs, publish)
+    this.#writers.startWatch(intervalMs)
   }
 
   stopHeartbeats(): void {
     this.#supervisor?.stop()
+    this.#writers.stopWatch()
     this.#shipper?.stop()
   }
 

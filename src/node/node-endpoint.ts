@@ -73,6 +73,10 @@ export function serveGuestApi(bus: Pick<Bus, 'serve'>, name: string, agent: Gues
         return agent.setSynchronous(a[0], a[1])
       case 'copyReplicaUsers':
         return agent.copyReplicaUsers(a[0], a[1])
+      case 'setWriter':
+        return agent.setWriter(a[0])
+      case 'removeWriter':
+        return agent.removeWriter(a[0], a[1])
       default:
         return Promise.reject(new CofferError('BAD_REQUEST', `node ${name} has no command ${String(call.method)}`, { retryable: false }))
     }

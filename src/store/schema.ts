@@ -121,6 +121,9 @@ export interface InstanceTable {
   auto_failover: Generated<number>
   /** On a source: commits wait for a replica (1), or not (0). */
   sync_replication: Generated<number>
+  /** On a set's source: the set's writer address and port (HAProxy on its node forwards them here); null otherwise. */
+  writer_address: string | null
+  writer_port: number | null
 }
 
 export interface ConfigurationTable {

@@ -37,6 +37,9 @@ export type RestoreStep = (instanceId: string, restore: RestoreInput, signal: Ab
 /** Seeds a replica's fresh envelope from its source and starts its engine (replica-steps.ts). */
 export type SeedStep = (instanceId: string, sourceId: string, signal: AbortSignal) => Promise<void>
 
+/** Gives a source whose set just formed its writer address and serves it (writer-steps.ts); idempotent. */
+export type FormSetStep = (sourceId: string) => Promise<void>
+
 export type SealedUser = Omit<GuestUser, 'password'> & { readonly password: Sealed | '' }
 
 /**
@@ -45,7 +48,7 @@ export type SealedUser = Omit<GuestUser, 'password'> & { readonly password: Seal
  * flavor or group it did not have. A place (address and port) found taken when the engine starts is
  * left for another.
  */
-export const createInstance = (steps: InstanceSteps, configuration: ConfigurationSteps, restoreInto: RestoreStep, seedReplica: SeedStep) =>
+export const createInstance = (steps: InstanceSteps, configuration: ConfigurationSteps, restoreInto: RestoreStep, seedReplica: SeedStep, formSet?: FormSetStep) =>
   workflow<CreateInstanceInput>({
     kind: 'create-instance',
     async run(t, input) {
@@ -85,6 +88,7 @@ export const createInstance = (steps: InstanceSteps, configuration: Configuratio
       const { replicaOf } = input
       if (restore) await onAFreePlace('guest-restore', (signal) => restoreInto(id, restore, signal))
       else if (replicaOf) await onAFreePlace('guest-seed', (signal) => seedReplica(id, replicaOf, signal))
+      if (replicaOf && formSet) await t.step('writer-address', () => formSet(replicaOf))
       else await onAFreePlace('guest-prepare', (signal) => steps.prepare(id, { databases: input.databases, users: input.users }, signal))
       // A spare runs with its version's defaults already (changes to them reach spares too): only a
       // group given at create is new to it.

@@ -8,7 +8,18 @@
  */
 import type { CofferError } from '../core/errors.js'
 import type { ReplicaSteps } from './steps/replica-steps.js'
-import { workflow } from './workflow.js'
+import type { WriterSteps } from './steps/writer-steps.js'
+import { workflow, type WorkflowContext } from './workflow.js'
+
+/**
+ * Points the set's writer address at the new source as soon as it is promoted (the old one is
+ * fenced by then), so clients write again at once. A failure there does not undo the promotion: the
+ * writer still reaches the fenced old source, which takes no writes, and `writer-check`, once the
+ * set is recorded, tries again and fails the operation if it cannot.
+ */
+async function switchWriter(t: WorkflowContext, writers: WriterSteps, from: string, to: string, log: (msg: string) => void): Promise<void> {
+  await t.step('writer', () => writers.switchTo(from, to).catch((err: Error) => log(`writer address of the set of ${to}: could not switch it yet (${err.message}); trying again once the set is recorded`)))
+}
 
 export interface ReplicaSetInput {
   /** The replica the action was asked on. */
@@ -28,7 +39,7 @@ export interface AutomaticFailover {
   readonly mayLose: 'sync' | number
 }
 
-export const promoteReplica = (steps: ReplicaSteps) =>
+export const promoteReplica = (steps: ReplicaSteps, writers: WriterSteps, log: (msg: string) => void) =>
   workflow<ReplicaSetInput>({
     kind: 'promote-replica',
     async run(t, { replicaId, sourceId, members }) {
@@ -36,9 +47,11 @@ export const promoteReplica = (steps: ReplicaSteps) =>
       const position = await t.step('fence-source', () => steps.fence(sourceId))
       await t.step('catch-up', (signal) => steps.waitCaughtUp(replicaId, position, signal))
       await t.step('promote', (signal) => steps.promote(replicaId, signal))
+      await switchWriter(t, writers, sourceId, replicaId, log)
       await t.step('old-source-follows', (signal) => steps.follow(sourceId, replicaId, signal))
       for (const o of others) await t.step(`follow:${o}`, (signal) => steps.follow(o, replicaId, signal))
       await t.step('record', () => steps.recordSet(replicaId, [sourceId, ...others], sourceId))
+      await t.step('writer-check', () => writers.switchTo(sourceId, replicaId))
       await t.step('sync', () => steps.applySync(replicaId))
       await t.step('events', () => steps.recordEvents(members, 'promote', `Planned promote: ${replicaId} replaced ${sourceId} as the source of the set (no committed write lost); ${sourceId} follows it.`))
       await t.step('release', () => steps.release(members, 'PROMOTING'))
@@ -46,7 +59,7 @@ export const promoteReplica = (steps: ReplicaSteps) =>
     onFailure: (input, err: CofferError, task) => steps.fail(input.members, 'PROMOTING', input.replicaId, err, task.id),
   })
 
-export const ejectSource = (steps: ReplicaSteps, log: (msg: string) => void) =>
+export const ejectSource = (steps: ReplicaSteps, writers: WriterSteps, log: (msg: string) => void) =>
   workflow<ReplicaSetInput>({
     kind: 'eject-source',
     async run(t, { sourceId, members, automatic }) {
@@ -57,11 +70,13 @@ export const ejectSource = (steps: ReplicaSteps, log: (msg: string) => void) =>
       const chosen = await t.step('choose', () => steps.mostAdvanced(replicas))
       const others = replicas.filter((r) => r !== chosen)
       await t.step('promote', (signal) => steps.promote(chosen, signal))
+      await switchWriter(t, writers, sourceId, chosen, log)
       for (const o of others) await t.step(`follow:${o}`, (signal) => steps.follow(o, chosen, signal))
       await t.step('record', async () => {
         await steps.recordSet(chosen, others, sourceId)
         await steps.markEjected(sourceId, chosen)
       })
+      await t.step('writer-check', () => writers.switchTo(sourceId, chosen))
       await t.step('sync', () => steps.applySync(chosen))
       await t.step('events', () => steps.recordEvents(members, automatic ? 'failover' : 'eject', ejectMessage(sourceId, chosen, automatic)))
       await t.step('release', () => steps.release(replicas, 'EJECTING'))

@@ -56,9 +56,16 @@ export function instanceRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const ids = rows.map((r) => r.id)
     const followers = ids.length === 0 ? [] : await db.selectFrom('instances').select(['id', 'replica_of']).where('replica_of', 'in', ids).orderBy('created_at').execute()
     const replicasOf = (id: string) => followers.filter((f) => f.replica_of === id).map((f) => f.id)
+    // A set's writer address is on its source's row: a replica shows its source's.
+    const sourceIds = [...new Set(rows.flatMap((r) => (r.replica_of ? [r.replica_of] : [])))]
+    const sources = sourceIds.length === 0 ? [] : await db.selectFrom('instances').select(['id', 'writer_address', 'writer_port']).where('id', 'in', sourceIds).execute()
+    const writerOf = (r: InstanceRow) => {
+      const w = r.replica_of ? sources.find((s) => s.id === r.replica_of) : r
+      return w?.writer_address && w.writer_port ? { address: w.writer_address, port: Number(w.writer_port) } : undefined
+    }
     return Promise.all(
       rows.map(async (r) =>
-        instanceView(baseUrl(req), r, { datastore: await datastoreOf(r.datastore_version_id), node: nodes.get(r.node ?? '') ?? fallback, configurationName: r.configuration_id ? names.get(r.configuration_id) : undefined, admin: req.principal.cloudAdmin, replicas: replicasOf(r.id) }),
+        instanceView(baseUrl(req), r, { datastore: await datastoreOf(r.datastore_version_id), node: nodes.get(r.node ?? '') ?? fallback, configurationName: r.configuration_id ? names.get(r.configuration_id) : undefined, admin: req.principal.cloudAdmin, replicas: replicasOf(r.id), writer: writerOf(r) }),
       ),
     )
   }

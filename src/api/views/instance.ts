@@ -25,6 +25,8 @@ export interface InstanceViewExtras {
   readonly admin?: boolean
   /** The ids of the replicas following this instance (Trove's `replicas`). */
   readonly replicas?: readonly string[]
+  /** The writer address of the replica set the instance is in (kept on its source's row). */
+  readonly writer?: { readonly address: string; readonly port: number } | undefined
 }
 
 
@@ -47,6 +49,8 @@ export function instanceView(base: string, r: InstanceRow, x: InstanceViewExtras
     ...(x.replicas?.length ? { replicas: x.replicas.map((id) => ({ id, links: links(base, r.project_id, `instances/${id}`) })) } : {}),
     // Coffer's extra: the engine's replication state, as the last heartbeat said it.
     ...(r.replication && (r.replica_of || x.replicas?.length) ? { replication: JSON.parse(r.replication) } : {}),
+    // Coffer's extra: where clients reach the set's current source, whichever member that is.
+    ...(x.writer ? { endpoints: { writer: x.writer } } : {}),
     ...(Number(r.auto_failover) === 1 ? { auto_failover: true } : {}),
     ...(Number(r.sync_replication) === 1 ? { sync: true } : {}),
     ...(r.configuration_id ? { configuration: { id: r.configuration_id, name: x.configurationName ?? '', links: links(base, r.project_id, `configurations/${r.configuration_id}`) } } : {}),

@@ -46,6 +46,8 @@ const summary = (i: any) => ({
         replication: `${i.replication.role}${i.replication.connected === undefined ? '' : i.replication.connected ? ', connected' : ', NOT connected'}${i.replication.lagBytes === undefined ? '' : `, lag ${i.replication.lagBytes} bytes`}${i.replication.lagSeconds === undefined ? '' : ` / ${i.replication.lagSeconds} s`}${i.replication.position ? `, at ${i.replication.position}` : ''}`,
       }
     : {}),
+  // The set's writer address: it reaches whichever member is the source now.
+  ...(i.endpoints?.writer ? { writer_address: `${i.endpoints.writer.address}:${i.endpoints.writer.port}` } : {}),
   ...(i.restorable ? { restorable: `${i.restorable.earliest} to ${i.restorable.latest} (coffer create ... --restore-from ${i.id} --restore-time T)` } : {}),
   ...(i.fault ? { fault: i.fault.message, fault_date: i.fault.created, ...(i.fault.details ? { fault_details: i.fault.details } : {}) } : {}),
   created: i.created,

@@ -16,6 +16,7 @@ import * as backups from './0014-backups.js'
 import * as backupSchedules from './0015-backup-schedules.js'
 import * as replication from './0016-replication.js'
 import * as instanceEvents from './0017-instance-events.js'
+import * as writerEndpoints from './0018-writer-endpoints.js'
 
 /** Migrations in order; compiled in, so the binary never looks for files at run time. */
 export const migrationProvider: MigrationProvider = {
@@ -37,5 +38,6 @@ export const migrationProvider: MigrationProvider = {
     '0015-backup-schedules': backupSchedules,
     '0016-replication': replication,
     '0017-instance-events': instanceEvents,
+    '0018-writer-endpoints': writerEndpoints,
   }),
 }

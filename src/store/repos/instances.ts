@@ -62,9 +62,10 @@ export async function deleteInstanceRow(db: Db, id: string): Promise<void> {
   await db.deleteFrom('instance_events').where('instance_id', '=', id).execute()
 }
 
+/** The ports of `node` given to instances, and to writer addresses of sets whose source is there. */
 export async function usedPorts(db: Db, node: string): Promise<Set<number>> {
-  const rows = await db.selectFrom('instances').select('port').where('node', '=', node).where('port', 'is not', null).execute()
-  return new Set(rows.map((r) => Number(r.port)))
+  const rows = await db.selectFrom('instances').select(['port', 'writer_port']).where('node', '=', node).execute()
+  return new Set(rows.flatMap((r) => [r.port, r.writer_port].filter((p) => p !== null).map(Number)))
 }
 
 /**
@@ -78,7 +79,14 @@ export async function usedAddresses(db: Db, node: string): Promise<Set<string>> 
     .where('address', 'is not', null)
     .where((eb) => eb.or([eb('node', '=', node), eb('address', 'not like', '127.%')]))
     .execute()
-  return new Set(rows.map((r) => r.address ?? ''))
+  // Writer addresses of replica sets are pool addresses too.
+  const writers = await db
+    .selectFrom('instances')
+    .select('writer_address')
+    .where('writer_address', 'is not', null)
+    .where((eb) => eb.or([eb('node', '=', node), eb('writer_address', 'not like', '127.%')]))
+    .execute()
+  return new Set([...rows.map((r) => r.address ?? ''), ...writers.map((r) => r.writer_address ?? '')])
 }
 
 /**
@@ -124,6 +132,8 @@ export function newInstanceRow(
     is_public: 0,
     replica_of: null,
     replication: null,
+    writer_address: null,
+    writer_port: null,
     auto_failover: 0,
     sync_replication: 0,
   }

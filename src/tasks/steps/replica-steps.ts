@@ -125,13 +125,16 @@ export function replicaSteps(d: ReplicaStepDeps) {
 
     /**
      * Writes the set as it now stands: `newSource` follows nobody, every id of `followers` follows
-     * it, and the set's choices (automatic failover, synchronous) move to it from `oldSource`.
+     * it, and the set's choices (automatic failover, synchronous) and writer address move to it
+     * from `oldSource`.
      */
     async recordSet(newSource: string, followers: readonly string[], oldSource?: string): Promise<void> {
       await db.transaction().execute(async (trx) => {
-        const old = oldSource ? await trx.selectFrom('instances').select(['auto_failover', 'sync_replication']).where('id', '=', oldSource).executeTakeFirst() : undefined
-        await updateInstance(trx, newSource, { replica_of: null, ...(old ? { auto_failover: old.auto_failover, sync_replication: old.sync_replication } : {}) })
-        if (oldSource) await updateInstance(trx, oldSource, { auto_failover: 0, sync_replication: 0 })
+        const old = oldSource ? await trx.selectFrom('instances').select(['auto_failover', 'sync_replication', 'writer_address', 'writer_port']).where('id', '=', oldSource).executeTakeFirst() : undefined
+        const writer = old?.writer_address ? { writer_address: old.writer_address, writer_port: old.writer_port } : {}
+        // Off the old row first: a writer address is on one row at a time.
+        if (oldSource) await updateInstance(trx, oldSource, { auto_failover: 0, sync_replication: 0, ...(old?.writer_address ? { writer_address: null, writer_port: null } : {}) })
+        await updateInstance(trx, newSource, { replica_of: null, ...(old ? { auto_failover: old.auto_failover, sync_replication: old.sync_replication } : {}), ...writer })
         for (const f of followers) await updateInstance(trx, f, { replica_of: newSource })
       })
     },
