@@ -11,6 +11,9 @@ const find = (dir) =>
 
 const unitOnly = process.argv.includes('--unit')
 const files = [...find('dist/src'), ...(unitOnly ? [] : find('dist/test'))].sort()
-// One file at a time: the engine tests start real servers and a 2-core machine is easily oversubscribed.
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files], { stdio: 'inherit' })
+// Two files at a time: the engine tests spend most of their time waiting on engines and heartbeats,
+// and each makes its own home, ports and accounts; more than two oversubscribe a 2-core machine.
+// COFFER_TEST_CONCURRENCY=1 runs them one by one (to read one file's output in order).
+const concurrency = Number(process.env.COFFER_TEST_CONCURRENCY ?? 2)
+const r = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], { stdio: 'inherit' })
 process.exit(r.status ?? 1)
