@@ -37,7 +37,7 @@ async function backup(ctx: InstanceContext, request: BackupRequest): Promise<Bac
   return withService(ctx, async (client) => {
     const redisVersion = infoFields(await client.info('server')).get('redis_version') ?? 'unknown'
     const users = clientAclLines((await client.call('ACL', 'LIST')) as string[])
-    const snap = await tracePhase(`redis ${ctx.instanceId}: bgsave`, () => snapshot(client, ctx.signal))
+    const snap = await tracePhase(`redis ${ctx.instanceId}: bgsave`, () => snapshot(client, ctx.signal, { withoutLzf: true }))
     // Opened at once: a later BGSAVE renames a new file over the path, and this handle keeps ours.
     const file = await open(snap.path, 'r')
     try {
