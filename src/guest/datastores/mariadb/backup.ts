@@ -112,11 +112,9 @@ async function backup(ctx: InstanceContext, request: BackupRequest): Promise<Bac
     }
   })
   if (request.archive) {
-    // Close the log the backup's position is in, so the archive reaches the backup soon; the next
-    // ship retries a failure. Not awaited: a first backup would wait for every log the instance
-    // wrote before it (seconds per GiB), which the backup's own objects do not need. Ships of an
-    // instance run one at a time (archive.ts), so the node's own rounds wait for this one.
-    void tracePhase(`mariadb ${ctx.instanceId}: archive ship`, () => mariadbArchiving.ship(ctx, request.archive!, { maxAgeSeconds: 0 })).catch(() => undefined)
+    // Close the log the backup's position is in, so the archive reaches the backup at once; the next ship retries a failure.
+    // (A first backup also ships every log written since the instance began: the archive was only just turned on.)
+    await tracePhase(`mariadb ${ctx.instanceId}: archive ship`, () => mariadbArchiving.ship(ctx, request.archive!, { maxAgeSeconds: 0 })).catch(() => undefined)
   }
   const { plainBytes, ...stored } = outcome.put
   return { objects: [stored], dataBytes: plainBytes, position: outcome.position, takenAt: outcome.takenAt }
