@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdtemp, open, rm, truncate } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Readable } from 'node:stream'
+import { PassThrough, Readable } from 'node:stream'
 import { after, describe, it } from 'node:test'
 import { GcmEncryptStream } from './chunked-gcm.js'
 import { FsObjectStore } from './fs/fs-object-store.js'
@@ -62,5 +62,18 @@ describe('verifyObject on a stored encrypted object', async () => {
     assert.equal(p.readBack?.ok, false)
     assert.match(p.readBack?.problem ?? '', /backup w failed its check/)
     assert.equal((await store.head('b/wrong-key'))?.size, p.size)
+  })
+
+  it('a put whose body fails while it reads back ends at once, leaving nothing', async () => {
+    const body = new PassThrough()
+    const sealed = body.pipe(new GcmEncryptStream(dataKey, 64 * 1024))
+    const putting = store.put('b/failing', sealed, { readBack: (stored) => readBack(stored, { key: 'b/failing', dataKey }) })
+    for (let i = 0; i < 40; i++) {
+      body.write(randomBytes(256 * 1024))
+      await new Promise((r) => setImmediate(r))
+    }
+    sealed.destroy(new Error('the tool was killed'))
+    await assert.rejects(putting, /the tool was killed/)
+    assert.equal(await store.head('b/failing'), undefined)
   })
 })

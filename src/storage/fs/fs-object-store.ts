@@ -254,7 +254,9 @@ class ReadBehind {
       const { bytesRead } = await this.#fh.read(buf, 0, buf.length, this.#readAt)
       if (bytesRead === 0) throw new Error(`the file ended at ${this.#readAt} bytes while ${this.#target} were written`)
       this.#readAt += bytesRead
-      // The check stopped reading (it failed): the rest need not be read.
+      // Destroyed while it read (the check failed, or the put): the rest need not be read, and no
+      // 'drain' or 'close' is coming any more.
+      if (this.#out.destroyed) return
       if (!this.#out.write(buf.subarray(0, bytesRead))) await Promise.race([once(this.#out, 'drain'), once(this.#out, 'close')])
     }
   }
