@@ -293,6 +293,7 @@ async function run(e: EngineCase): Promise<Figures> {
       firstBackup: first.ms, backup: measured.ms, stream: times.written - times.born, restore: restored.ms, ...(pitr !== undefined ? { pitr } : {}),
     }
   } finally {
+    if (process.env.COFFER_TRACE_STEPS === '1') console.error(coffer.output().split('\n').filter((l) => / step |TRACE phase|task .* done/.test(l)).join('\n'))
     await coffer.destroy()
     removeRoot(root)
   }

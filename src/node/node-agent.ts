@@ -46,6 +46,8 @@ import { SpecBook } from './spec-book.js'
 import { runSchemaOp } from './schema-op.js'
 import { Supervisor } from './supervisor.js'
 import { WriterProxy } from './writer-proxy.js'
+import { tracePhase } from '../core/trace.js'
+import { holdPlace } from './place-hold.js'
 
 export interface NodeAgentOptions {
   readonly name: string
@@ -255,9 +257,16 @@ export class NodeAgent implements GuestApi {
         const ds = this.#datastore(spec)
         const part = backupPartOf(ds, spec.datastore)
         const location = locationOf(this.#o.backupPlace, this.name)
-        await part.restore(await this.#requireContext(spec, signal), restoreRequest(command, location, progressTo(this.#o.publishProgress, spec.instanceId, 'restore')))
+        const ctx = await this.#requireContext(spec, signal)
+        const hold = await holdPlace(ctx, spec.datastore)
+        try {
+          await tracePhase(`restore ${spec.instanceId}: lay down`, () => part.restore(ctx, restoreRequest(command, location, progressTo(this.#o.publishProgress, spec.instanceId, 'restore'))))
+        } finally {
+          await hold.release()
+        }
         signal?.throwIfAborted()
-        await ds.engine.start(await this.#limitedContext(spec, signal))
+        const limited = await tracePhase(`restore ${spec.instanceId}: limits`, () => this.#limitedContext(spec, signal))
+        await tracePhase(`restore ${spec.instanceId}: engine start`, () => ds.engine.start(limited))
       },
       signal,
     )

@@ -10,7 +10,8 @@ import type { ArchiveTarget, BackupAdmin, BackupLocation, StoredBackup } from '.
 import type { Datastore, InstanceContext } from '../guest/datastores/datastore.js'
 import { GUEST_PROTOCOL_VERSION, type ArchiveRef, type BackupCommand, type BackupRef, type BackupReport, type RestoreCommand, type TransferProgress } from '../guest/protocol.js'
 import type { ObjectStore } from '../storage/object-store.js'
-import { verifyObject } from '../storage/verify-object.js'
+import { compare, verifyObject, type VerifyReport } from '../storage/verify-object.js'
+import { tracePhase } from '../core/trace.js'
 
 export interface BackupPlace {
   readonly store: ObjectStore
@@ -68,7 +69,7 @@ export async function runBackup(
   try {
     // What an attempt a crash cut short left under the prefix (partial files, unfinished uploads) goes first.
     await cleanUp()
-    const outcome = await part.backup(ctx, {
+    const outcome = await tracePhase(`backup ${command.backupId}: engine stream`, () => part.backup(ctx, {
       backupId: command.backupId,
       location,
       prefix: command.prefix,
@@ -76,13 +77,17 @@ export async function runBackup(
       ...(command.parent ? { parent: storedBackup(command.parent) } : {}),
       ...(archive ? { archive } : {}),
       onProgress,
-    })
+    }))
+    await tracePhase(`backup ${command.backupId}: read back`, async () => {
     for (const o of outcome.objects) {
-      const report = await verifyObject(location.store, { ...o, dataKey, name: `backup ${command.backupId}` })
+      const expected = { key: o.key, size: o.size, sha256: o.sha256, dataKey, name: `backup ${command.backupId}` }
+      // Read back while it was written (the fs store): judged here, and the object must be in place whole.
+      const report = o.readBack ? await inPlace(location.store, compare(o.readBack, expected)) : await verifyObject(location.store, expected)
       if (!report.ok) throw new CofferError('OBJECT_CORRUPT', `backup ${command.backupId} did not read back as stored: ${report.problem}`, { retryable: false })
     }
+    })
     const stored: StoredBackup = { backupId: command.backupId, prefix: command.prefix, objects: outcome.objects, dataKey, position: outcome.position, takenAt: outcome.takenAt }
-    await part.verify?.({ location, backup: stored, ...(archive ? { archive } : {}) })
+    await tracePhase(`backup ${command.backupId}: tool verify`, async () => part.verify?.({ location, backup: stored, ...(archive ? { archive } : {}) }))
     return {
       strategy: part.strategy,
       objects: outcome.objects.map((o) => ({ key: o.key, size: o.size, sha256: o.sha256 })),
@@ -95,6 +100,13 @@ export async function runBackup(
     await cleanUp()
     throw err
   }
+}
+
+/** A read-back report, failed when the object is not under its key at the size read back. */
+async function inPlace(store: ObjectStore, r: VerifyReport): Promise<VerifyReport> {
+  if (!r.ok) return r
+  const head = await store.head(r.key)
+  return head?.size === r.size ? r : { ...r, ok: false, problem: `object ${r.key} is not in the store at the size read back (${head ? `${head.size} bytes` : 'missing'})` }
 }
 
 /** The restore request for a command: the chain's refs turned into stored backups and keys. */

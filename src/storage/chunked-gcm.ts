@@ -20,6 +20,11 @@ const HEADER = 15
 const PREFIX = 7
 const TAG = 16
 export const DEFAULT_CHUNK = 1024 * 1024
+/**
+ * Bytes handed to the cipher per call. Each call returns a new buffer its size: 1 MiB ones (not
+ * pooled, fresh pages each time) made AES-GCM run at 0.3-0.6 GB/s here, 64 KiB ones at 1.5-2.2.
+ */
+const SLICE = 64 * 1024
 /** A header asking for more than this is refused before anything is buffered. */
 const MAX_CHUNK = 64 * 1024 * 1024
 
@@ -62,7 +67,7 @@ export class GcmEncryptStream extends Transform {
       let at = 0
       while (at < data.length) {
         this.#cipher ??= this.#open(false)
-        const take = Math.min(this.#chunk - this.#inChunk, data.length - at)
+        const take = Math.min(this.#chunk - this.#inChunk, data.length - at, SLICE)
         this.push(this.#cipher.update(data.subarray(at, at + take)))
         this.#inChunk += take
         at += take
@@ -143,14 +148,14 @@ export class GcmDecryptStream extends Transform {
       this.#held += data.length
       if (!this.#header) {
         if (this.#held < HEADER) return done()
-        const all = this.#take(this.#held)
+        const all = this.#parts.length === 1 ? this.#parts[0]! : Buffer.concat(this.#parts)
         this.#readHeader(all.subarray(0, HEADER))
         this.#parts = [all.subarray(HEADER)]
         this.#held = all.length - HEADER
       }
       // The end chunk's tag is always held back, so a whole sealed chunk plus a tag means a data chunk.
       const sealed = this.#chunk + TAG
-      while (this.#held > sealed + TAG) this.push(this.#open(this.#take(sealed), false))
+      while (this.#held > sealed + TAG) this.#pushAll(this.#open(this.#take(sealed), false))
       done()
     } catch (err) {
       done(err as Error)
@@ -160,15 +165,19 @@ export class GcmDecryptStream extends Transform {
   override _flush(done: TransformCallback): void {
     try {
       if (!this.#header) throw this.#corrupt('it is shorter than its header')
-      const rest = this.#take(this.#held)
-      if (rest.length < TAG || (rest.length > TAG && rest.length < 2 * TAG)) throw this.#corrupt('it was cut short (no end chunk)')
-      if (rest.length > TAG) this.push(this.#open(rest.subarray(0, rest.length - TAG), false))
-      this.push(this.#open(rest.subarray(rest.length - TAG), true))
+      const rest = this.#held
+      if (rest < TAG || (rest > TAG && rest < 2 * TAG)) throw this.#corrupt('it was cut short (no end chunk)')
+      if (rest > TAG) this.#pushAll(this.#open(this.#take(rest - TAG), false))
+      this.#pushAll(this.#open(this.#take(TAG), true))
       this.#sawLast = true
       done()
     } catch (err) {
       done(err as Error)
     }
+  }
+
+  #pushAll(bufs: readonly Buffer[]): void {
+    for (const b of bufs) if (b.length > 0) this.push(b)
   }
 
   #readHeader(h: Buffer): void {
@@ -180,11 +189,26 @@ export class GcmDecryptStream extends Transform {
     this.#prefix = this.#header.subarray(8, HEADER)
   }
 
-  #open(sealed: Buffer, last: boolean): Buffer {
+  /** Opens one sealed chunk (its ciphertext then its tag, in `parts`): its plaintext, only once the tag is checked. */
+  #open(parts: readonly Buffer[], last: boolean): Buffer[] {
     const d = createDecipheriv('aes-256-gcm', this.#key, nonce(this.#prefix!, this.#index, last))
     d.setAAD(this.#header!)
-    d.setAuthTag(sealed.subarray(sealed.length - TAG))
-    const plain = d.update(sealed.subarray(0, sealed.length - TAG))
+    let left = parts.reduce((n, p) => n + p.length, 0) - TAG
+    const plain: Buffer[] = []
+    const tag: Buffer[] = []
+    for (const p of parts) {
+      for (let at = 0; at < p.length; ) {
+        if (left === 0) {
+          tag.push(p.subarray(at))
+          break
+        }
+        const n = Math.min(SLICE, left, p.length - at)
+        plain.push(d.update(p.subarray(at, at + n)))
+        at += n
+        left -= n
+      }
+    }
+    d.setAuthTag(tag.length === 1 ? tag[0]! : Buffer.concat(tag))
     try {
       d.final()
     } catch {
@@ -194,12 +218,23 @@ export class GcmDecryptStream extends Transform {
     return plain
   }
 
-  /** The first `n` held bytes as one buffer. */
-  #take(n: number): Buffer {
-    const all = this.#parts.length === 1 ? this.#parts[0]! : Buffer.concat(this.#parts)
-    this.#parts = n < all.length ? [all.subarray(n)] : []
+  /** The first `n` held bytes, as the buffers (or parts of them) that hold them: nothing is copied. */
+  #take(n: number): Buffer[] {
+    const out: Buffer[] = []
     this.#held -= n
-    return all.subarray(0, n)
+    while (n > 0) {
+      const p = this.#parts[0]!
+      if (p.length <= n) {
+        out.push(p)
+        this.#parts.shift()
+        n -= p.length
+      } else {
+        out.push(p.subarray(0, n))
+        this.#parts[0] = p.subarray(n)
+        n = 0
+      }
+    }
+    return out
   }
 
   #corrupt(why: string): CofferError {

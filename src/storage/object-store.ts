@@ -4,6 +4,7 @@
  * checked by `checkObjectKey` (object-key.ts) before any driver sees them.
  */
 import type { Readable } from 'node:stream'
+import type { VerifyReport } from './verify-object.js'
 
 /** What a finished put wrote. */
 export interface PutResult {
@@ -12,6 +13,21 @@ export interface PutResult {
   readonly size: number
   /** Hex sha256 of the bytes stored, computed while they streamed past. */
   readonly sha256: string
+  /**
+   * What `readBack` (a put's option) found in the bytes read back from the store while it wrote
+   * them; absent when the store cannot read an object before it is whole (S3): the caller reads it
+   * back afterwards then.
+   */
+  readonly readBack?: VerifyReport
+}
+
+export interface PutOptions {
+  readonly signal?: AbortSignal
+  /**
+   * Checks the object's bytes as read back from the store (not as sent), fed as they are written;
+   * a store that cannot ignores it. It must consume its stream to the end (or destroy it).
+   */
+  readonly readBack?: (stored: Readable) => Promise<VerifyReport>
 }
 
 export interface ObjectInfo {
@@ -48,7 +64,7 @@ export interface ObjectStore {
    * one, never part of it. When `body` fails or `signal` aborts, nothing is left behind and the
    * promise rejects with the body's error. OBJECT_KEY_INVALID for a bad key.
    */
-  put(key: string, body: Readable, options?: { readonly signal?: AbortSignal }): Promise<PutResult>
+  put(key: string, body: Readable, options?: PutOptions): Promise<PutResult>
   /**
    * The object's bytes (or a range of them) as a stream. Rejects with NotFound (OBJECT_NOT_FOUND)
    * before any byte when the key is not there.

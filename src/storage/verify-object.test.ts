@@ -3,11 +3,11 @@ import { randomBytes } from 'node:crypto'
 import { mkdtemp, open, rm, truncate } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Readable } from 'node:stream'
+import { PassThrough, Readable } from 'node:stream'
 import { after, describe, it } from 'node:test'
 import { GcmEncryptStream } from './chunked-gcm.js'
 import { FsObjectStore } from './fs/fs-object-store.js'
-import { verifyObject } from './verify-object.js'
+import { compare, readBack, verifyObject } from './verify-object.js'
 
 describe('verifyObject on a stored encrypted object', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'coffer-verify-'))
@@ -43,5 +43,37 @@ describe('verifyObject on a stored encrypted object', async () => {
     await truncate(join(dir, 'b', 'cut'), 15 + 2 * (64 * 1024 + 16))
     const r = await verifyObject(store, { ...p, dataKey, name: 'backup cut' })
     assert.match(r.problem ?? '', /backup cut failed its check/)
+  })
+
+  it('reads back while it writes (fs): the same size, sha256 and tags as a read once whole', async () => {
+    const body = Readable.from([randomBytes(3_000_000)]).pipe(new GcmEncryptStream(dataKey, 64 * 1024))
+    const p = await store.put('b/behind', body, { readBack: (stored) => readBack(stored, { key: 'b/behind', dataKey }) })
+    assert.ok(p.readBack)
+    assert.deepEqual([p.readBack.ok, p.readBack.size, p.readBack.sha256, p.readBack.chunks], [true, p.size, p.sha256, 47])
+    assert.equal(compare(p.readBack, { ...p, dataKey }).ok, true)
+    assert.match(compare(p.readBack, { ...p, sha256: '0'.repeat(64) }).problem ?? '', /does not match its sha256/)
+    const whole = await verifyObject(store, { ...p, dataKey })
+    assert.deepEqual([whole.ok, whole.chunks], [true, 47])
+  })
+
+  it('a read-back under the wrong key fails it, and the put still stores the object', async () => {
+    const body = Readable.from([randomBytes(500_000)]).pipe(new GcmEncryptStream(dataKey, 64 * 1024))
+    const p = await store.put('b/wrong-key', body, { readBack: (stored) => readBack(stored, { key: 'b/wrong-key', dataKey: randomBytes(32), name: 'backup w' }) })
+    assert.equal(p.readBack?.ok, false)
+    assert.match(p.readBack?.problem ?? '', /backup w failed its check/)
+    assert.equal((await store.head('b/wrong-key'))?.size, p.size)
+  })
+
+  it('a put whose body fails while it reads back ends at once, leaving nothing', async () => {
+    const body = new PassThrough()
+    const sealed = body.pipe(new GcmEncryptStream(dataKey, 64 * 1024))
+    const putting = store.put('b/failing', sealed, { readBack: (stored) => readBack(stored, { key: 'b/failing', dataKey }) })
+    for (let i = 0; i < 40; i++) {
+      body.write(randomBytes(256 * 1024))
+      await new Promise((r) => setImmediate(r))
+    }
+    sealed.destroy(new Error('the tool was killed'))
+    await assert.rejects(putting, /the tool was killed/)
+    assert.equal(await store.head('b/failing'), undefined)
   })
 })

@@ -2,7 +2,7 @@
  * Reads a stored object back and checks it: its size and sha256 against what the put recorded and,
  * for an encrypted object, every GCM tag. A backup is COMPLETED only after this says ok.
  */
-import { Writable } from 'node:stream'
+import { type Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { errorMessage } from '../core/errors.js'
 import { GcmDecryptStream } from './chunked-gcm.js'
@@ -33,19 +33,40 @@ export interface VerifyReport {
 }
 
 export async function verifyObject(store: ObjectStore, o: ExpectedObject): Promise<VerifyReport> {
+  let body: Readable
+  try {
+    body = await store.get(o.key)
+  } catch (err) {
+    return { key: o.key, ok: false, size: 0, sha256: '', problem: errorMessage(err) }
+  }
+  return compare(await readBack(body, o), o)
+}
+
+/**
+ * Reads `body` (the object as stored, read back) to its end: its size, sha256 and, with a data
+ * key, every GCM tag; `problem` says what failed. Always consumes `body` to its end or destroys it.
+ * `ok` still has to be decided against what the put recorded (`compare`).
+ */
+export async function readBack(body: Readable, o: Pick<ExpectedObject, 'key' | 'dataKey' | 'name'>): Promise<VerifyReport> {
   const name = o.name ?? o.key
   const digest = new DigestStream()
   const decrypt = o.dataKey ? new GcmDecryptStream(o.dataKey, name) : undefined
   const sink = new Writable({ write: (_c, _e, done) => done() })
   let problem: string | undefined
   try {
-    const body = await store.get(o.key)
     await (decrypt ? pipeline(body, digest, decrypt, sink) : pipeline(body, digest, sink))
   } catch (err) {
     problem = errorMessage(err)
   }
   const sha256 = digest.digest()
-  if (!problem && digest.bytes !== o.size) problem = `object ${name} is ${digest.bytes} bytes, ${o.size} were stored`
-  if (!problem && sha256 !== o.sha256) problem = `object ${name} does not match its sha256 (${sha256}, ${o.sha256} was stored)`
   return { key: o.key, ok: !problem, size: digest.bytes, sha256, ...(decrypt ? { chunks: decrypt.chunks } : {}), ...(problem ? { problem } : {}) }
+}
+
+/** A read-back's report judged against the size and sha256 the put recorded. */
+export function compare(r: VerifyReport, o: ExpectedObject): VerifyReport {
+  const name = o.name ?? o.key
+  let problem = r.problem
+  if (!problem && r.size !== o.size) problem = `object ${name} is ${r.size} bytes, ${o.size} were stored`
+  if (!problem && r.sha256 !== o.sha256) problem = `object ${name} does not match its sha256 (${r.sha256}, ${o.sha256} was stored)`
+  return { ...r, ok: !problem, ...(problem ? { problem } : {}) }
 }

@@ -67,6 +67,11 @@ export async function mountLoopVolume(image: string, dir: string, sizeGb: number
   }
   await chmod(image, 0o600)
   if (!(await isMounted(dir))) await run('mount', ['-o', MOUNT_OPTIONS, image, dir])
+  // Direct I/O from the loop device to its image: buffered, every write was cached twice (the
+  // volume's file system and the image's) and written back through both, two to three times slower
+  // (a restore unpacking 0.5 GiB: 5.6-7.4 s against 1.1-1.9 s). A host whose file system refuses
+  // O_DIRECT keeps the buffered device.
+  for (const dev of await loopDevicesOf(image)) await run('losetup', ['--direct-io=on', dev]).catch(() => undefined)
   // An engine's data folder is made below the root; lost+found is mkfs's and nobody's business.
   await rmdir(`${dir}/lost+found`).catch(() => undefined)
   await chown(dir, owner.uid, owner.gid)

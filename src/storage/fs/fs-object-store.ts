@@ -6,10 +6,12 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { type FileHandle, mkdir, open, opendir, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises'
 import { dirname, join, sep } from 'node:path'
-import type { Readable } from 'node:stream'
+import { once } from 'node:events'
+import { PassThrough, type Readable } from 'node:stream'
 import { NotFound } from '../../core/errors.js'
+import type { VerifyReport } from '../verify-object.js'
 import { checkObjectKey, checkObjectPrefix } from '../object-key.js'
-import type { ByteRange, ListOptions, ListPage, ObjectInfo, ObjectStore, PutResult } from '../object-store.js'
+import type { ByteRange, ListOptions, ListPage, ObjectInfo, ObjectStore, PutOptions, PutResult } from '../object-store.js'
 
 const PARTIAL = '.partial-'
 const WRITE_BATCH = 1024 * 1024
@@ -20,7 +22,7 @@ export class FsObjectStore implements ObjectStore {
 
   constructor(readonly root: string) {}
 
-  async put(key: string, body: Readable, options: { readonly signal?: AbortSignal } = {}): Promise<PutResult> {
+  async put(key: string, body: Readable, options: PutOptions = {}): Promise<PutResult> {
     checkObjectKey(key)
     const target = this.#path(key)
     await this.#mkdirs(dirname(target))
@@ -31,13 +33,20 @@ export class FsObjectStore implements ObjectStore {
       await this.#mkdirs(dirname(target))
       return open(partial, 'wx', 0o600)
     })
+    const follower = options.readBack ? await ReadBehind.open(partial, options.readBack) : undefined
     const hash = createHash('sha256')
     let size = 0
+    let written = 0
     // Chunks gathered into batches of WRITE_BATCH bytes, one batch written while the next is read:
     // a write per small chunk, awaited in turn, stalled the producer (the zstd child) on every one.
     let batch: Buffer[] = []
     let batched = 0
     let writing: Promise<void> = Promise.resolve()
+    const write = (bufs: Buffer[], bytes: number): Promise<void> =>
+      writeAll(fh, bufs).then(() => {
+        written += bytes
+        follower?.readTo(written)
+      })
     try {
       for await (const chunk of body) {
         options.signal?.throwIfAborted()
@@ -48,28 +57,30 @@ export class FsObjectStore implements ObjectStore {
         batched += buf.length
         if (batched >= WRITE_BATCH) {
           await writing // at most two batches held: the back-pressure on `body`
-          writing = writeAll(fh, batch)
+          writing = write(batch, batched)
           writing.catch(() => undefined) // awaited before the next batch or in the catch below
           batch = []
           batched = 0
         }
       }
       await writing
-      await writeAll(fh, batch)
+      await write(batch, batched)
+      const readBack = await follower?.end()
       options.signal?.throwIfAborted()
       await fh.sync()
       await fh.close()
       await rename(partial, target)
+      await syncFolder(dirname(target))
+      return { key, size, sha256: hash.digest('hex'), ...(readBack ? { readBack } : {}) }
     } catch (err) {
       body.destroy()
       await writing.catch(() => undefined)
+      await follower?.abort()
       await fh.close().catch(() => undefined)
       await unlink(partial).catch(() => undefined)
       await this.#pruneEmpty(dirname(target))
       throw err
     }
-    await syncFolder(dirname(target))
-    return { key, size, sha256: hash.digest('hex') }
   }
 
   async get(key: string, options: { readonly range?: ByteRange } = {}): Promise<Readable> {
@@ -202,5 +213,67 @@ async function syncFolder(dir: string): Promise<void> {
     await fh.sync()
   } finally {
     await fh.close()
+  }
+}
+
+/**
+ * Reads a file being written back through its own descriptor, up to what the writer says is
+ * written, and feeds those bytes (as the file system returns them) to a read-back check: the
+ * object is checked while it streams in rather than read again once whole.
+ */
+class ReadBehind {
+  readonly #fh: FileHandle
+  readonly #out = new PassThrough({ highWaterMark: READ_CHUNK })
+  readonly #checking: Promise<VerifyReport>
+  #readAt = 0
+  #target = 0
+  #reading: Promise<void> = Promise.resolve()
+  #failure: unknown
+
+  private constructor(fh: FileHandle, check: (stored: Readable) => Promise<VerifyReport>) {
+    this.#fh = fh
+    this.#checking = check(this.#out)
+    this.#checking.catch(() => undefined)
+  }
+
+  static async open(path: string, check: (stored: Readable) => Promise<VerifyReport>): Promise<ReadBehind> {
+    return new ReadBehind(await open(path, 'r'), check)
+  }
+
+  /** The writer has written `end` bytes: read them back (in order, behind the reads asked before). */
+  readTo(end: number): void {
+    this.#target = end
+    this.#reading = this.#reading.then(() => this.#catchUp()).catch((err: unknown) => {
+      this.#failure ??= err
+    })
+  }
+
+  async #catchUp(): Promise<void> {
+    while (this.#readAt < this.#target && !this.#out.destroyed) {
+      const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, this.#target - this.#readAt))
+      const { bytesRead } = await this.#fh.read(buf, 0, buf.length, this.#readAt)
+      if (bytesRead === 0) throw new Error(`the file ended at ${this.#readAt} bytes while ${this.#target} were written`)
+      this.#readAt += bytesRead
+      // Destroyed while it read (the check failed, or the put): the rest need not be read, and no
+      // 'drain' or 'close' is coming any more.
+      if (this.#out.destroyed) return
+      if (!this.#out.write(buf.subarray(0, bytesRead))) await Promise.race([once(this.#out, 'drain'), once(this.#out, 'close')])
+    }
+  }
+
+  /** Everything is written: reads the rest back, and resolves with the check's report. */
+  async end(): Promise<VerifyReport> {
+    await this.#reading
+    await this.#fh.close()
+    if (this.#failure !== undefined) this.#out.destroy(this.#failure instanceof Error ? this.#failure : new Error(String(this.#failure)))
+    else this.#out.end()
+    return this.#checking
+  }
+
+  async abort(): Promise<void> {
+    this.#out.destroy()
+    await this.#reading
+    await this.#fh.close().catch(() => undefined)
+    await this.#checking.catch(() => undefined)
   }
 }

@@ -22,7 +22,7 @@ import { Upload } from '@aws-sdk/lib-storage'
 import { CofferError, NotFound } from '../../core/errors.js'
 import { DigestStream } from '../digest-stream.js'
 import { checkObjectKey, checkObjectPrefix } from '../object-key.js'
-import type { ByteRange, ListOptions, ListPage, ObjectInfo, ObjectStore, PutResult } from '../object-store.js'
+import type { ByteRange, ListOptions, ListPage, ObjectInfo, ObjectStore, PutOptions, PutResult } from '../object-store.js'
 
 export interface S3ObjectStoreOptions {
   /** `https://host:port` (or http); path-style addressing is always used (Swift's s3api wants it). */
@@ -82,7 +82,8 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async put(key: string, body: Readable, options: { readonly signal?: AbortSignal } = {}): Promise<PutResult> {
+  // A multipart upload's parts cannot be read before it completes: no read-back while writing.
+  async put(key: string, body: Readable, options: PutOptions = {}): Promise<PutResult> {
     checkObjectKey(key)
     const digest = new DigestStream()
     const upload = new Upload({

@@ -11,6 +11,7 @@ import { pipeline } from 'node:stream/promises'
 import { CofferError, errorMessage } from '../../../core/errors.js'
 import { DEFAULT_CHUNK, GcmDecryptStream, GcmEncryptStream } from '../../../storage/chunked-gcm.js'
 import type { ObjectStore, PutResult } from '../../../storage/object-store.js'
+import { readBack } from '../../../storage/verify-object.js'
 import { ENGINE_ENV } from './process.js'
 
 /** Bytes each stream of the pipeline buffers: Node's 16 KiB default meant a pause every 64 KiB pipe read. */
@@ -56,7 +57,8 @@ export async function putSealed(store: ObjectStore, key: string, source: Readabl
   const opts = options.signal ? { signal: options.signal } : {}
   const feeding = direct ? direct.done : pipeline(source as Readable, counter!, zstd.stdin!, opts)
   const draining = pipeline(zstd.stdout!, new GcmEncryptStream(dataKey, DEFAULT_CHUNK, STREAM_BUFFER), sealed)
-  const storing = store.put(key, sealed, opts)
+  // A store that can (fs) checks the tags and sha256 of what it wrote as it writes it: no second read once whole.
+  const storing = store.put(key, sealed, { ...opts, readBack: (stored) => readBack(stored, { key, dataKey }) })
   const stopProgress = direct && options.onProgress ? pollIo(zstd, 'rchar', options.onProgress) : undefined
   const summary = direct ? lastStderr(zstd) : undefined
   try {

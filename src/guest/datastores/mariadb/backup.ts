@@ -12,6 +12,7 @@ import { type Readable, Transform } from 'node:stream'
 import { CofferError } from '../../../core/errors.js'
 import type { BackupAdmin, BackupOutcome, BackupPosition, BackupRequest } from '../backup.js'
 import { exited, putSealed } from '../common/sealed-objects.js'
+import { tracePhase } from '../../../core/trace.js'
 import type { EngineLifecycle, InstanceContext } from '../datastore.js'
 import { mariadbArchiving } from './archive.js'
 import { checkTables } from './check.js'
@@ -112,10 +113,11 @@ async function backup(ctx: InstanceContext, request: BackupRequest): Promise<Bac
   })
   if (request.archive) {
     // Close the log the backup's position is in, so the archive reaches the backup at once; the next ship retries a failure.
-    await mariadbArchiving.ship(ctx, request.archive, { maxAgeSeconds: 0 }).catch(() => undefined)
+    // (A first backup also ships every log written since the instance began: the archive was only just turned on.)
+    await tracePhase(`mariadb ${ctx.instanceId}: archive ship`, () => mariadbArchiving.ship(ctx, request.archive!, { maxAgeSeconds: 0 })).catch(() => undefined)
   }
-  const { key, size, sha256, plainBytes } = outcome.put
-  return { objects: [{ key, size, sha256 }], dataBytes: plainBytes, position: outcome.position, takenAt: outcome.takenAt }
+  const { plainBytes, ...stored } = outcome.put
+  return { objects: [stored], dataBytes: plainBytes, position: outcome.position, takenAt: outcome.takenAt }
 }
 
 /** The `mariabackup` strategy for `server` (MariaDB's), whose engine `engine` runs. */

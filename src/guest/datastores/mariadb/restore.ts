@@ -21,6 +21,7 @@ import type { EngineLifecycle, InstanceContext } from '../datastore.js'
 import { logTimes, type ShippedLog, shippedLogs } from './archive.js'
 import { binlogNumber } from './binlog.js'
 import { withMaintenanceServer } from './maintenance.js'
+import { tracePhase } from '../../../core/trace.js'
 import { cnfPath, dataDir, dataReadyPath, spawnedPidPath } from './manager.js'
 import type { MysqlFamilyServer } from './manifest.js'
 import { servicePasswords, setServicePassword } from './service-account.js'
@@ -105,9 +106,9 @@ async function layDown(ctx: InstanceContext, request: RestoreRequest): Promise<v
   for (const [i, backup] of request.chain.entries()) {
     const base = done
     const dir = await ownedDir(ctx, i === 0 ? full : join(scratch, `incremental-${i}`))
-    await extract(ctx, request, backup, dir, (bytes) => request.onProgress?.((done = base + bytes)))
+    await tracePhase(`mariadb ${ctx.instanceId}: extract ${i}`, () => extract(ctx, request, backup, dir, (bytes) => request.onProgress?.((done = base + bytes))))
     // --no-defaults first: no option file of the node's; the tool reads the backup's own backup-my.cnf.
-    await runTool(MARIADB_BACKUP, ['--no-defaults', '--prepare', `--target-dir=${full}`, ...(i > 0 ? [`--incremental-dir=${dir}`] : []), `--tmpdir=${scratch}`], asAccount)
+    await tracePhase(`mariadb ${ctx.instanceId}: prepare ${i}`, () => runTool(MARIADB_BACKUP, ['--no-defaults', '--prepare', `--target-dir=${full}`, ...(i > 0 ? [`--incremental-dir=${dir}`] : []), `--tmpdir=${scratch}`], asAccount))
     if (i > 0) await removeTree(dir)
   }
   for (const name of await readdir(full)) if (/^xtrabackup_|^backup-my\.cnf$/.test(name)) await removeTree(join(full, name))
@@ -145,14 +146,14 @@ export function mariadbRestore(server: MysqlFamilyServer, engine: EngineLifecycl
     await clearVolume(ctx, server)
     try {
       await layDown(ctx, request)
-      await withMaintenanceServer(ctx, server, async (client) => {
+      await tracePhase(`mariadb ${ctx.instanceId}: maintenance server`, () => withMaintenanceServer(ctx, server, async (client) => {
         await client.query('FLUSH PRIVILEGES')
         await setServicePassword(ctx, client)
         if (!replay) return
         await replayLogs(ctx, replay)
         // The replayed history could have touched the service account; set this instance's password last.
         await setServicePassword(ctx, client)
-      })
+      }))
       await writeFileAtomic(dataReadyPath(ctx, server), `${ctx.version.versionNumber}\n`, { mode: 0o600, durable: true })
     } catch (err) {
       await engine.stop(ctx).catch(() => undefined)

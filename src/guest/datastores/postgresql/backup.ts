@@ -13,6 +13,7 @@ import { backupCorrupt, looksCorrupt, pgbackrest, removeRepoPath, stanzaInfo, ty
 import { repoOfBackup, repositoryKey, sealRepository } from './repository.js'
 import { postgresqlRestore } from './restore.js'
 import { withService } from './service-account.js'
+import { tracePhase } from '../../../core/trace.js'
 
 /** pgBackRest's backup labels: `YYYYMMDD-HHMMSSF`, and `..._YYYYMMDD-HHMMSS{D,I}` for the ones on top. */
 const LABEL = /^\d{8}-\d{6}F(?:_\d{8}-\d{6}[DI])?$/
@@ -56,7 +57,7 @@ async function backup(ctx: InstanceContext, request: BackupRequest): Promise<Bac
   try {
     const password = await servicePassword(ctx)
     const args = [`--type=${request.parent ? 'incr' : 'full'}`, '--start-fast']
-    await shipWhile(ctx, repo, pgbackrest(repo, 'backup', args, { pg: pgSideOf(ctx, password), signal: ctx.signal }))
+    await tracePhase(`postgresql ${ctx.instanceId}: pgbackrest backup`, () => shipWhile(ctx, repo, pgbackrest(repo, 'backup', args, { pg: pgSideOf(ctx, password), signal: ctx.signal })))
     finishedAt = Date.now()
     made = (await stanzaInfo(repo)).backups.find((b) => !labels.has(b.label))
     if (!made) throw new CofferError('BACKUP_TOOL_FAILED', 'pgbackrest backup ended without recording a backup.', { retryable: false })

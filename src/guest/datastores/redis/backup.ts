@@ -8,6 +8,7 @@ import { Readable } from 'node:stream'
 import { BadRequest, CofferError } from '../../../core/errors.js'
 import type { BackupAdmin, BackupOutcome, BackupRequest } from '../backup.js'
 import { putSealed } from '../common/sealed-objects.js'
+import { tracePhase } from '../../../core/trace.js'
 import type { InstanceContext } from '../datastore.js'
 import { aclObject, rdbObject } from './backup-layout.js'
 import { redisCheck } from './check.js'
@@ -36,7 +37,7 @@ async function backup(ctx: InstanceContext, request: BackupRequest): Promise<Bac
   return withService(ctx, async (client) => {
     const redisVersion = infoFields(await client.info('server')).get('redis_version') ?? 'unknown'
     const users = clientAclLines((await client.call('ACL', 'LIST')) as string[])
-    const snap = await snapshot(client, ctx.signal)
+    const snap = await tracePhase(`redis ${ctx.instanceId}: bgsave`, () => snapshot(client, ctx.signal, { withoutLzf: true }))
     // Opened at once: a later BGSAVE renames a new file over the path, and this handle keeps ours.
     const file = await open(snap.path, 'r')
     try {
@@ -51,7 +52,7 @@ async function backup(ctx: InstanceContext, request: BackupRequest): Promise<Bac
           onProgress: request.onProgress,
         })
         return {
-          objects: [rdb, acl].map(({ key, size, sha256 }) => ({ key, size, sha256 })),
+          objects: [rdb, acl].map(({ plainBytes: _, ...stored }) => stored),
           dataBytes: rdb.plainBytes,
           position: { lastSave: String(snap.lastSave), rdbVersion, redisVersion },
           takenAt: new Date(snap.lastSave * 1000),

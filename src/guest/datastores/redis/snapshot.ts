@@ -29,8 +29,29 @@ const persistence = async (client: RedisClient): Promise<Map<string, string>> =>
 /** True for BGSAVE's refusals while another child (a save or an AOF rewrite) runs. */
 const isBusy = (err: unknown): boolean => /already in progress|another child process is active/i.test(errorMessage(err))
 
+export interface SnapshotOptions {
+  /**
+   * Saves without Redis's own LZF compression (`rdbcompression no` for this save, then the
+   * setting as it was): for a snapshot that zstd compresses next, LZF only costs time (a third of
+   * a BGSAVE on text LZF cannot shrink: 1.6-1.8 s against 4-5 s for 0.2 GB here).
+   */
+  readonly withoutLzf?: boolean
+}
+
 /** Takes a snapshot; rejects with BACKUP_TOOL_FAILED when the save fails. Honours `signal` while waiting. */
-export async function snapshot(client: RedisClient, signal?: AbortSignal): Promise<Snapshot> {
+export async function snapshot(client: RedisClient, signal?: AbortSignal, options: SnapshotOptions = {}): Promise<Snapshot> {
+  const [, lzf] = options.withoutLzf ? ((await client.call('CONFIG', 'GET', 'rdbcompression')) as [string, string]) : []
+  if (lzf !== 'yes') return save(client, signal)
+  await client.call('CONFIG', 'SET', 'rdbcompression', 'no')
+  try {
+    return await save(client, signal)
+  } finally {
+    // An AOF rewrite meanwhile wrote its base without LZF too: larger, as valid.
+    await client.call('CONFIG', 'SET', 'rdbcompression', lzf)
+  }
+}
+
+async function save(client: RedisClient, signal?: AbortSignal): Promise<Snapshot> {
   let savesBefore: number
   for (let wait = 10; ; wait = Math.min(wait * 2, 200)) {
     signal?.throwIfAborted()
