@@ -3,6 +3,12 @@ import { describe, it } from 'node:test'
 import { resolveSettings } from './config.js'
 
 describe('settings', () => {
+  it('gives instances addresses of 127.100.0.0/16 on a loopback bind, and none on another unless told', () => {
+    assert.equal(resolveSettings({ home: '/tmp/x' }, {}).instanceNetwork?.cidr, '127.100.0.0/16')
+    assert.equal(resolveSettings({ home: '/tmp/x', bind: '10.1.2.3' }, {}).instanceNetwork, undefined)
+    assert.equal(resolveSettings({ home: '/tmp/x' }, { COFFER_INSTANCE_NETWORK: 'off' }).instanceNetwork, undefined)
+  })
+
   it('fails over after 2 s, within 1 MiB, unless told otherwise', () => {
     const s = resolveSettings({ home: '/tmp/x' }, {})
     assert.equal(s.failoverMs, 2000)

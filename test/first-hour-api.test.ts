@@ -111,7 +111,7 @@ describe('first hour: the API and the CLIs', () => {
     if (!instanceId) return
     const inst = (await api.api('GET', `/instances/${instanceId}`)).body.instance
     const where = `${inst.ip[0]}:${inst.port}`
-    assert.deepEqual(inst.addresses, [{ address: inst.ip[0], type: 'private', network: '127.100.0.0/16', port: inst.port }])
+    assert.deepEqual(inst.addresses, [{ address: inst.ip[0], type: 'private', network: coffer.instanceNetwork, port: inst.port }])
     assert.match(await cli('list'), new RegExp(`fh-db.*${where.replaceAll('.', '\\.')}`))
     const shown = await cli('show', 'fh-db')
     // The volume's line also says how it is kept (`1 GB (ext4-loop)` as root, `1 GB (folder)` else).

@@ -183,7 +183,10 @@ describe('PostgreSQL replication', async () => {
     await sql(b, ALICE, "INSERT INTO orders VALUES (7, 'first-on-b')")
     t.diagnostic(`planned promote: fence ${Math.round(t1 - t0)} ms, catch-up ${Math.round(t2 - t1)} ms, promote ${Math.round(t3 - t2)} ms; writable after ${Math.round(performance.now() - t0)} ms`)
     assert.ok((await items(b)).includes('last-on-a'), 'no committed write lost')
-    // The fenced source: read-only for everyone, still readable.
+    // The fenced source is left stopped (its follow would stop it anyway); started, it is
+    // read-only for everyone and still readable.
+    assert.equal(await postmaster(a), undefined)
+    await postgresql.engine.start(a)
     await refusesWrites(a)
     assert.equal((await repl.status(a)).role, 'fenced')
     assert.ok((await items(a)).includes('last-on-a'))

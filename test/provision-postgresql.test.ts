@@ -66,7 +66,7 @@ describe('provision PostgreSQL', () => {
     assert.equal(active.ip.length, 1)
     assert.match(active.ip[0], /^127\.100\.\d+\.\d+$/)
     assert.equal(active.hostname, active.ip[0])
-    assert.deepEqual(active.addresses, [{ address: active.ip[0], type: 'private', network: '127.100.0.0/16', port: 5432 }])
+    assert.deepEqual(active.addresses, [{ address: active.ip[0], type: 'private', network: coffer.instanceNetwork, port: 5432 }])
     assert.equal(active.port, 5432)
 
     const connect = (user: string, password: string, database: string) =>

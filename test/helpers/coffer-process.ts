@@ -29,6 +29,8 @@ export interface CofferProcess {
   readonly userHome: string
   readonly url: string
   readonly port: number
+  /** The instance address pool it runs with (COFFER_INSTANCE_NETWORK): a loopback /16 of its own unless one was given. */
+  readonly instanceNetwork: string
   child: ChildProcess
   output(): string
   /** Starts the server again on the same home and port (after a kill). */
@@ -43,6 +45,9 @@ export async function startCoffer(extraEnv: Record<string, string> = {}): Promis
   const userHome = mkdtempSync('/tmp/coffer-test-user-')
   const port = await freePort()
   const instancePortFirst = 30000 + Math.floor(Math.random() * 20000)
+  // A loopback pool of its own: test files run side by side, and one that checks an address it
+  // freed is left alone must not see another server's instance take it.
+  const instanceNetwork = extraEnv.COFFER_INSTANCE_NETWORK ?? `127.${120 + Math.floor(Math.random() * 130)}.0.0/16`
   let out = ''
   const env = (more: Record<string, string>) => ({
     ...process.env,
@@ -52,6 +57,7 @@ export async function startCoffer(extraEnv: Record<string, string> = {}): Promis
     COFFER_HEARTBEAT_MS: '500',
     COFFER_INSTANCE_PORT_FIRST: String(instancePortFirst),
     COFFER_INSTANCE_PORT_LAST: String(instancePortFirst + 500),
+    COFFER_INSTANCE_NETWORK: instanceNetwork,
     // Tests that count an instance's processes, accounts and folders want no spares beside them;
     // test/spares.test.ts turns them on.
     COFFER_SPARES: 'none',
@@ -68,6 +74,7 @@ export async function startCoffer(extraEnv: Record<string, string> = {}): Promis
     home,
     userHome,
     port,
+    instanceNetwork,
     url: `http://127.0.0.1:${port}`,
     child: await launch(extraEnv),
     output: () => out,

@@ -61,8 +61,9 @@ export interface ReplicationAdmin {
   /** Makes a replica a writable source, following nobody. Idempotent (a source stays one). */
   promote(ctx: InstanceContext): Promise<void>
   /**
-   * Stops the running engine taking writes at once (read-only for every user, root included) and
-   * resolves with its last position: before a planned switchover, and to fence an old source.
+   * Stops the running engine taking writes at once (read-only for every user, root included, or
+   * stopped, when any later start leaves it read-only) and resolves with its last position: before
+   * a planned switchover, and to fence an old source.
    */
   fence(ctx: InstanceContext): Promise<{ readonly position: string }>
   /** Whether a replica has replayed everything up to `position` (a source's fence position). */

@@ -4,9 +4,11 @@
  * guestDir and rendered at every start (standby.ts). Seeding is in seed.ts.
  *
  * - fence: a fast shutdown (its shutdown checkpoint reaches every connected standby before the
- *   walsenders exit), then a start as a hot standby of nobody. Read-only for everyone, superusers
- *   included, still readable; its position is the shutdown checkpoint (pg_controldata). A
- *   read-only setting would not do: a superuser may turn it off in their own session.
+ *   walsenders exit); its position is the shutdown checkpoint (pg_controldata). It is left stopped:
+ *   any start (the node's, or its follow's) makes it a hot standby of nobody, read-only for
+ *   everyone, superusers included, until it follows a source. A read-only setting would not do: a
+ *   superuser may turn it off in their own session. Not starting it here saves a planned switchover
+ *   a start and a stop: the old source's next step is its follow, which stops it anyway.
  * - follow: stop, pg_rewind from the new source (it says "no rewind required" unless this instance
  *   wrote WAL the new source never had, e.g. an old source after a failover), start as a standby.
  *   pg_rewind needs wal_log_hints (config.ts sets it on every instance).
@@ -199,9 +201,7 @@ async function fence(ctx: InstanceContext): Promise<{ position: string }> {
     await writeRecord(ctx, fenced)
     if (running) await stopUnlocked(ctx)
     // A clean shutdown's last record; for an engine that crashed, its last checkpoint (a lower bound).
-    const position = (await controlData(ctx, dataDir(ctx))).get('Latest checkpoint location') ?? '0/0'
-    if (running) await startUnlocked(ctx)
-    return { position }
+    return { position: (await controlData(ctx, dataDir(ctx))).get('Latest checkpoint location') ?? '0/0' }
   })
 }
 
