@@ -40,6 +40,12 @@ export class FailoverWatch {
    * is dead a replica reports only that it is cut off (Redis and MariaDB then know no lag).
    */
   readonly #lastConnected = new Map<string, ReplicationReport>()
+  /**
+   * Each healthy watched source's last full report: an engine killed between its heartbeat's
+   * health check and its replication query reports only its role, which must not hide that its
+   * commits waited for a replica.
+   */
+  readonly #lastAnswered = new Map<string, ReplicationReport>()
   #timer: NodeJS.Timeout | undefined
   #ticking = false
   #again = false
@@ -97,9 +103,14 @@ export class FailoverWatch {
     }
   }
 
-  /** Notes what each replica of a healthy watched source last said while connected. */
+  /** Notes what each healthy watched source, and each replica of one while connected, last said. */
   async #noteConnected(sources: readonly InstanceRow[]): Promise<void> {
     const up = new Set(sources.filter((s) => healthy(s)).map((s) => s.id))
+    for (const id of this.#lastAnswered.keys()) if (!sources.some((s) => s.id === id)) this.#lastAnswered.delete(id)
+    for (const s of sources) {
+      const report = reportOf(s)
+      if (up.has(s.id) && report?.position !== undefined) this.#lastAnswered.set(s.id, report)
+    }
     const replicas = sources.length === 0 ? [] : await this.#o.db.selectFrom('instances').select(['id', 'replica_of', 'replication']).where('replica_of', 'in', sources.map((s) => s.id)).execute()
     const present = new Set(replicas.map((r) => r.id))
     for (const id of this.#lastConnected.keys()) if (!present.has(id)) this.#lastConnected.delete(id)
@@ -114,7 +125,7 @@ export class FailoverWatch {
     const replicas = await db.selectFrom('instances').selectAll().where('replica_of', '=', s.id).orderBy('created_at').execute()
     const ready = replicas.filter((r) => r.task_status === 'NONE')
     if (ready.length === 0) return
-    const choice = chooseFailover({ sync: Number(s.sync_replication) === 1, source: reportOf(s), replicas: ready.map((r) => ({ id: r.id, report: this.#lastConnected.get(r.id) ?? reportOf(r) })), maxLagBytes: this.#o.maxLagBytes })
+    const choice = chooseFailover({ sync: Number(s.sync_replication) === 1, source: this.#lastAnswered.get(s.id) ?? reportOf(s), replicas: ready.map((r) => ({ id: r.id, report: this.#lastConnected.get(r.id) ?? reportOf(r) })), maxLagBytes: this.#o.maxLagBytes })
     const down = `source ${s.id} has not been healthy for ${((now - since) / 1000).toFixed(1)} s (${s.service_status})`
     if (!choice.ok) {
       const message = `${REFUSED} ${choice.reason}. To fail over anyway, accepting the loss, ask eject_replica_source on a replica (coffer eject-replica-source); or bring the source back (restart).`
