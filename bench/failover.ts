@@ -213,7 +213,7 @@ async function until(api: TestClient, id: string, done: (i: any) => boolean, tim
   for (;;) {
     const i = await instance(api, id)
     if (i && done(i)) return i
-    if (i?.status === 'ERROR') throw new Error(`${id} is in ERROR: ${JSON.stringify(i.fault)}`)
+    if (i?.status === 'ERROR') throw new Error(`${id} is in ERROR: ${JSON.stringify({ fault: i.fault, replication: i.replication, replica_of: i.replica_of })}`)
     if (Date.now() > deadline) throw new Error(`${id} did not get there: ${JSON.stringify(i)}`)
     await sleep(POLL_MS)
   }
@@ -360,6 +360,10 @@ async function run(e: EngineCase): Promise<Figures> {
     const kept = await e.has(whereOf(source), acked.slice(0, before))
     console.error(`${e.datastore}: failover in ${(failover / 1000).toFixed(2)} s; ${before} acknowledged before the kill, ${before - kept} missing`)
     return { engine: e.datastore, seed, lagBytes, lagSeconds, promote, failover, through: target.through, acknowledged: before, lost: before - kept, sync: e.sync }
+  } catch (err) {
+    // What the server said last is what explains a failed run.
+    console.error(coffer.output().split('\n').slice(-40).join('\n'))
+    throw err
   } finally {
     writing = false
     for (const s of squatters) s.close()

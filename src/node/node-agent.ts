@@ -8,6 +8,7 @@ import type { CharacterSetCatalog } from '../core/character-sets.js'
 import type { ConfigurationValues, ParameterSpec } from '../core/configuration.js'
 import { randomUUID } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { dirname, join } from 'node:path'
 import { CofferError, errorMessage, NotFound, NotImplemented } from '../core/errors.js'
 import type { DatastoreManifest } from '../core/manifest.js'
@@ -65,6 +66,26 @@ export interface NodeAgentOptions {
 
 /** Where a drill marks its throwaway envelope, so one left by a crash is found and removed. */
 const DRILL_MARK = 'drill.json'
+
+/** How long a started replica may go without a connection to its source before its seed fails. */
+const SEED_CONNECT_MS = 60_000
+
+/**
+ * Waits until a replica whose engine copies its source's data after starting has it whole: as
+ * long as the copy goes on, or for SEED_CONNECT_MS while it is not connected.
+ */
+async function untilSeeded(part: ReplicationAdmin, ctx: InstanceContext, signal: AbortSignal | undefined): Promise<void> {
+  if (!part.seeded) return
+  let progressAt = Date.now()
+  for (let p = await part.seeded(ctx); p !== 'whole'; p = await part.seeded(ctx)) {
+    signal?.throwIfAborted()
+    if (p === 'copying') progressAt = Date.now()
+    else if (Date.now() - progressAt > SEED_CONNECT_MS) {
+      throw new CofferError('ENGINE_UNREACHABLE', `Replica ${ctx.instanceId} could not reach its source to copy its data for ${SEED_CONNECT_MS / 1000} s; check that the source is ACTIVE, and its log (coffer log-show).`, { retryable: false })
+    }
+    await sleep(100)
+  }
+}
 
 /**
  * One lifecycle change (prepare, start, stop, restart, destroy) at a time per instance, so a
@@ -338,14 +359,25 @@ export class NodeAgent implements GuestApi {
         const snapshot = part.snapshot ? await part.snapshot(await this.#sourceContext(spec, source)) : undefined
         await part.seed(await this.#requireContext(spec, signal), source, snapshot)
         signal?.throwIfAborted()
-        await this.#datastore(spec).engine.start(await this.#limitedContext(spec, signal))
+        const ctx = await this.#limitedContext(spec, signal)
+        await this.#datastore(spec).engine.start(ctx)
+        await untilSeeded(part, ctx, signal)
       },
       signal,
     )
   }
 
   follow(spec: InstanceSpec, source: ReplicationSourceRef, options: CallOptions = {}): Promise<void> {
-    return lifecycle(spec, async () => this.#replication(spec).follow(await this.#limitedContext(spec, options.signal), source), options.signal)
+    return lifecycle(
+      spec,
+      async () => {
+        const part = this.#replication(spec)
+        const ctx = await this.#limitedContext(spec, options.signal)
+        await part.follow(ctx, source)
+        await untilSeeded(part, ctx, options.signal)
+      },
+      options.signal,
+    )
   }
 
   promote(spec: InstanceSpec, options: CallOptions = {}): Promise<void> {

@@ -29,6 +29,9 @@ export interface SourceAccount {
  */
 export type ReplicationStatus = ReplicationReport
 
+/** A started replica's copy of its source's data: complete, being received or loaded, or not begun (not connected). */
+export type SeedProgress = 'whole' | 'copying' | 'waiting'
+
 export interface ReplicationAdmin {
   /**
    * Makes the running engine able to be followed: the replication account (its password kept in
@@ -66,6 +69,12 @@ export interface ReplicationAdmin {
    * a planned switchover, and to fence an old source.
    */
   fence(ctx: InstanceContext): Promise<{ readonly position: string }>
+  /**
+   * Optional, for an engine that copies its source's data only once it runs (Redis's full sync):
+   * how far the started replica is. The node waits for `whole` after a seed and a follow, so a
+   * replica is ACTIVE only with its data, and never shown failed while it loads.
+   */
+  seeded?(ctx: InstanceContext): Promise<SeedProgress>
   /** Whether a replica has replayed everything up to `position` (a source's fence position). */
   caughtUp(ctx: InstanceContext, position: string): Promise<boolean>
   /** What the engine says now. Never throws: an engine that does not answer is `connected: false`. */

@@ -21,8 +21,8 @@ import { CofferError } from '../../../core/errors.js'
 import { writeFileAtomic } from '../common/files.js'
 import { serialised } from '../common/serialise.js'
 import type { InstanceContext } from '../datastore.js'
-import type { ReplicationAdmin, ReplicationSource, ReplicationStatus } from '../replication.js'
-import { ensureServicePassword, redacted, transaction, withService, type RedisClient } from './client.js'
+import type { ReplicationAdmin, ReplicationSource, ReplicationStatus, SeedProgress } from '../replication.js'
+import { ensureServicePassword, isLoading, redacted, transaction, withService, type RedisClient } from './client.js'
 import { renderAclFile, REPL_RULES } from './config.js'
 import { engineDir, redisEngine, redisPaths, serverPid } from './manager.js'
 import { REPL_USER } from './manifest.js'
@@ -179,6 +179,22 @@ async function caughtUp(ctx: InstanceContext, position: string): Promise<boolean
   return Number(replayed ?? -1) >= Number(position)
 }
 
+/**
+ * How far a started replica is with its source's data: Redis copies it after the replica starts (a
+ * full sync, then the load of the received snapshot, during which it answers only LOADING).
+ */
+async function seeded(ctx: InstanceContext): Promise<SeedProgress> {
+  try {
+    const fields = await withService(ctx, replication)
+    if (fields.get('role') !== 'slave') return 'waiting'
+    if (fields.get('master_sync_in_progress') === '1') return 'copying'
+    return fields.get('master_link_status') === 'up' ? 'whole' : 'waiting'
+  } catch (err) {
+    if (isLoading(err)) return 'copying'
+    throw err
+  }
+}
+
 async function status(ctx: InstanceContext): Promise<ReplicationStatus> {
   let role: ReplicationRole = {}
   try {
@@ -208,4 +224,4 @@ async function status(ctx: InstanceContext): Promise<ReplicationStatus> {
 }
 
 /** Redis's ReplicationAdmin; no setSynchronous (Redis has no synchronous replication). */
-export const redisReplication: ReplicationAdmin = { prepareSource, seed, follow, copyUsers, promote, fence, caughtUp, status }
+export const redisReplication: ReplicationAdmin = { prepareSource, seed, seeded, follow, copyUsers, promote, fence, caughtUp, status }
