@@ -266,7 +266,9 @@ async function run(e: EngineCase): Promise<Figures> {
   const squatters: Server[] = []
   let writing = false
   try {
-    const ramMb = Math.max(1024, Math.ceil(gb * 2) * 1024)
+    // Room for the data three times over: Redis keeps it in memory under a maxmemory of 60% of the
+    // flavor, and a full Redis refuses the writes the bench counts.
+    const ramMb = Math.max(1024, Math.ceil(gb * 3) * 1024)
     const volumeGb = Math.max(2, Math.ceil(gb * 4))
     const flavor = await api.api('POST', '/flavors', { flavor: { name: 'bench', ram: ramMb, vcpus: 2, disk: volumeGb } })
     if (flavor.status !== 200) throw new Error(`flavor: ${JSON.stringify(flavor.body)}`)

@@ -158,12 +158,10 @@ async function promote(ctx: InstanceContext): Promise<void> {
 async function fence(ctx: InstanceContext): Promise<{ position: string }> {
   return locked(ctx, () =>
     withService(ctx, async (c) => {
-      // One MULTI: the offset read is the last write before the refusals began.
-      const [, info] = await transaction(c, [
-        ['CONFIG', 'SET', 'min-replicas-to-write', String(FENCE_REPLICAS), 'min-replicas-max-lag', '10'],
-        ['INFO', 'replication'],
-      ])
-      const now = historyOf(infoFields(String(info)))
+      // Read after the refusals began, the offset is that of the last write. Not in a MULTI: a
+      // Redis over its maxmemory refuses every queued command (OOM), and a full one may need fencing.
+      await c.call('CONFIG', 'SET', 'min-replicas-to-write', String(FENCE_REPLICAS), 'min-replicas-max-lag', '10')
+      const now = historyOf(infoFields(await c.info('replication')))
       const role = await readRole(ctx)
       // Fenced already: its first position stands (no client wrote since; only pings and expiries moved the offset).
       const fenced = role.fenced?.replid === now.replid ? role.fenced : { replid: now.replid, offset: now.offset }
