@@ -15,15 +15,14 @@
  * Usage: node dist/bench/failover.js [--gb 1] [--only postgresql,mariadb,redis]
  */
 import { randomBytes } from 'node:crypto'
-import { createServer, type Server } from 'node:net'
+import type { Server } from 'node:net'
 import { cpus, loadavg } from 'node:os'
-import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import mysql from 'mysql2/promise'
 import pg from 'pg'
 import { startCofferAsAdmin } from '../test/helpers/admin-session.js'
 import type { TestClient } from '../test/helpers/api-client.js'
-import { processesUnder } from '../test/helpers/coffer-process.js'
+import { loseEngine } from '../test/helpers/failover.js'
 
 const arg = (name: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined)
 const gb = Number(arg('--gb')) || 1
@@ -241,25 +240,6 @@ async function firstWrite(e: EngineCase, where: () => Where, n: number, t0: numb
   }
 }
 
-/** Every process of the instance's engine SIGKILLed, and its port taken so no restart can bind it. */
-async function loseEngine(home: string, inst: any): Promise<Server> {
-  const dir = join(home, 'instances', inst.id)
-  for (let round = 0; round < 3; round++) {
-    for (const pid of processesUnder(dir)) {
-      try {
-        process.kill(pid, 'SIGKILL')
-      } catch {
-        // gone
-      }
-    }
-  }
-  const squatter = createServer((s) => s.destroy())
-  for (let i = 0; i < 500; i++) {
-    if (await new Promise<boolean>((resolve) => squatter.once('error', () => resolve(false)).listen(inst.port, inst.ip[0], () => resolve(true)))) break
-    await sleep(10)
-  }
-  return squatter
-}
 
 async function run(e: EngineCase): Promise<Figures> {
   const { coffer, api } = await startCofferAsAdmin({ COFFER_HEARTBEAT_MS: '1000', COFFER_MAX_VOLUME_GB: '100' })
@@ -352,7 +332,7 @@ async function run(e: EngineCase): Promise<Figures> {
       throw new Error(`the writer had ${acked.length} writes acknowledged after 60 s`)
     }
     const k0 = performance.now()
-    squatters.push(await loseEngine(coffer.home, current))
+    squatters.push((await loseEngine(coffer, current)).squatter)
     const before = acked.length
     // Writes accepted again: through the writer endpoint, else on the old source (the one promoted).
     const failover = await firstWrite(e, () => (target.through === 'endpoints.writer' ? target.where : whereOf(source)), -2, k0)
