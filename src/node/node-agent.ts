@@ -8,15 +8,12 @@ import type { CharacterSetCatalog } from '../core/character-sets.js'
 import type { ConfigurationValues, ParameterSpec } from '../core/configuration.js'
 import { randomUUID } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { dirname, join } from 'node:path'
 import { CofferError, errorMessage, NotFound, NotImplemented } from '../core/errors.js'
 import type { DatastoreManifest } from '../core/manifest.js'
 import { resolveOsAccount } from '../guest/datastores/common/os-account.js'
 import { writeFileAtomic } from '../guest/datastores/common/files.js'
-import { serialised } from '../guest/datastores/common/serialise.js'
 import type { Datastore, InstanceContext, OsAccount } from '../guest/datastores/datastore.js'
-import type { ReplicationAdmin } from '../guest/datastores/replication.js'
 import type {
   ArchiveRef,
   BackupCommand,
@@ -47,6 +44,8 @@ import { SpecBook } from './spec-book.js'
 import { runSchemaOp } from './schema-op.js'
 import { Supervisor } from './supervisor.js'
 import { WriterProxy } from './writer-proxy.js'
+import { lifecycle } from './lifecycle.js'
+import { ReplicaCommands } from './replica-commands.js'
 import { tracePhase } from '../core/trace.js'
 import { holdPlace } from './place-hold.js'
 
@@ -67,38 +66,6 @@ export interface NodeAgentOptions {
 /** Where a drill marks its throwaway envelope, so one left by a crash is found and removed. */
 const DRILL_MARK = 'drill.json'
 
-/** How long a started replica may go without a connection to its source before its seed fails. */
-const SEED_CONNECT_MS = 60_000
-
-/**
- * Waits until a replica whose engine copies its source's data after starting has it whole: as
- * long as the copy goes on, or for SEED_CONNECT_MS while it is not connected.
- */
-async function untilSeeded(part: ReplicationAdmin, ctx: InstanceContext, signal: AbortSignal | undefined): Promise<void> {
-  if (!part.seeded) return
-  let progressAt = Date.now()
-  for (let p = await part.seeded(ctx); p !== 'whole'; p = await part.seeded(ctx)) {
-    signal?.throwIfAborted()
-    if (p === 'copying') progressAt = Date.now()
-    else if (Date.now() - progressAt > SEED_CONNECT_MS) {
-      throw new CofferError('ENGINE_UNREACHABLE', `Replica ${ctx.instanceId} could not reach its source to copy its data for ${SEED_CONNECT_MS / 1000} s; check that the source is ACTIVE, and its log (coffer log-show).`, { retryable: false })
-    }
-    await sleep(100)
-  }
-}
-
-/**
- * One lifecycle change (prepare, start, stop, restart, destroy) at a time per instance, so a
- * supervisor's start cannot interleave with a delete and bring back an engine whose envelope is
- * being removed. Engines serialise their own steps too; this covers what spans the envelope.
- */
-const lifecycle = <T>(spec: InstanceSpec | string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> =>
-  // A change cancelled while it queued behind another never starts.
-  serialised(`node:${typeof spec === 'string' ? spec : spec.instanceId}`, async () => {
-    signal?.throwIfAborted()
-    return fn()
-  })
-
 export class NodeAgent implements GuestApi {
   readonly #o: NodeAgentOptions
   #manifests = new Map<string, DatastoreManifest>()
@@ -109,11 +76,20 @@ export class NodeAgent implements GuestApi {
   #shipper: ArchiveShipper | undefined
   /** The HAProxy serving the writer addresses of the replica sets whose source is here. */
   readonly #writers: WriterProxy
+  readonly #replicas: ReplicaCommands
 
   constructor(o: NodeAgentOptions) {
     this.#o = o
     this.#book = new SpecBook(o.compute)
     this.#writers = new WriterProxy({ dir: join(dirname(o.compute.cacheDir), 'writer-proxy'), log: o.log })
+    this.#replicas = new ReplicaCommands({
+      bind: o.bind,
+      datastore: (spec) => this.#datastore(spec),
+      specOf: (id) => this.#book.get(id)?.spec,
+      requireContext: (spec, signal) => this.#requireContext(spec, signal),
+      limitedContext: (spec, signal) => this.#limitedContext(spec, signal),
+      takeAddress: (spec) => this.#takeAddress(spec),
+    })
   }
 
   get name(): string {
@@ -344,79 +320,40 @@ export class NodeAgent implements GuestApi {
     await location.store.deletePrefix(archive.prefix)
   }
 
-  async prepareSource(spec: InstanceSpec): Promise<ReplicationSourceRef> {
-    const account = await this.#replication(spec).prepareSource(await this.#requireContext(spec))
-    return { instanceId: spec.instanceId, host: spec.address ?? this.#o.bind, port: spec.port, ...account }
+  prepareSource(spec: InstanceSpec): Promise<ReplicationSourceRef> {
+    return this.#replicas.prepareSource(spec)
   }
 
   seedReplica(spec: InstanceSpec, source: ReplicationSourceRef, options: CallOptions = {}): Promise<void> {
-    const { signal } = options
-    return lifecycle(
-      spec,
-      async () => {
-        await this.#takeAddress(spec)
-        const part = this.#replication(spec)
-        const snapshot = part.snapshot ? await part.snapshot(await this.#sourceContext(spec, source)) : undefined
-        await part.seed(await this.#requireContext(spec, signal), source, snapshot)
-        signal?.throwIfAborted()
-        const ctx = await this.#limitedContext(spec, signal)
-        await this.#datastore(spec).engine.start(ctx)
-        await untilSeeded(part, ctx, signal)
-      },
-      signal,
-    )
+    return this.#replicas.seedReplica(spec, source, options)
   }
 
   follow(spec: InstanceSpec, source: ReplicationSourceRef, options: CallOptions = {}): Promise<void> {
-    return lifecycle(
-      spec,
-      async () => {
-        const part = this.#replication(spec)
-        const ctx = await this.#limitedContext(spec, options.signal)
-        await part.follow(ctx, source)
-        await untilSeeded(part, ctx, options.signal)
-      },
-      options.signal,
-    )
+    return this.#replicas.follow(spec, source, options)
   }
 
   promote(spec: InstanceSpec, options: CallOptions = {}): Promise<void> {
-    return lifecycle(spec, async () => this.#replication(spec).promote(await this.#limitedContext(spec, options.signal)), options.signal)
+    return this.#replicas.promote(spec, options)
   }
 
   fence(spec: InstanceSpec): Promise<{ readonly position: string }> {
-    return lifecycle(spec, async () => this.#replication(spec).fence(await this.#limitedContext(spec)))
+    return this.#replicas.fence(spec)
   }
 
-  async caughtUp(spec: InstanceSpec, position: string): Promise<boolean> {
-    return this.#replication(spec).caughtUp(await this.#requireContext(spec), position)
+  caughtUp(spec: InstanceSpec, position: string): Promise<boolean> {
+    return this.#replicas.caughtUp(spec, position)
   }
 
-  async replicationStatus(spec: InstanceSpec): Promise<ReplicationReport> {
-    return this.#replication(spec).status(await this.#requireContext(spec))
+  replicationStatus(spec: InstanceSpec): Promise<ReplicationReport> {
+    return this.#replicas.replicationStatus(spec)
   }
 
-  /**
-   * The source's context, for an engine whose seed streams a copy of the source: in the embedded
-   * mode the source is on this node. Across nodes the copy would have to travel between them
-   * (encrypted): not built yet.
-   */
-  async #sourceContext(replica: InstanceSpec, source: ReplicationSourceRef): Promise<InstanceContext> {
-    const spec = this.#book.get(source.instanceId)?.spec
-    if (!spec) throw new NotImplemented(`The source ${source.instanceId} of replica ${replica.instanceId} is on another node; ${replica.datastore} replicas are seeded only on their source's node so far.`)
-    return this.#requireContext(spec)
+  setSynchronous(spec: InstanceSpec, replicas: readonly string[]): Promise<void> {
+    return this.#replicas.setSynchronous(spec, replicas)
   }
 
-  async setSynchronous(spec: InstanceSpec, replicas: readonly string[]): Promise<void> {
-    const part = this.#replication(spec)
-    if (!part.setSynchronous) throw new NotImplemented(`Datastore ${spec.datastore} has no synchronous replication.`)
-    await part.setSynchronous(await this.#requireContext(spec), replicas)
-  }
-
-  async copyReplicaUsers(spec: InstanceSpec, source: ReplicationSourceRef): Promise<void> {
-    const part = this.#replication(spec)
-    if (!part.copyUsers) throw new NotImplemented(`Datastore ${spec.datastore} replicates its users itself.`)
-    await part.copyUsers(await this.#requireContext(spec), source)
+  copyReplicaUsers(spec: InstanceSpec, source: ReplicationSourceRef): Promise<void> {
+    return this.#replicas.copyReplicaUsers(spec, source)
   }
 
   async setWriter(frontend: WriterFrontend): Promise<WriterChange> {
@@ -433,12 +370,6 @@ export class NodeAgent implements GuestApi {
   /** The writer addresses served here (for a node starting, and for tests). */
   writers(): Promise<readonly WriterFrontend[]> {
     return this.#writers.frontends()
-  }
-
-  #replication(spec: InstanceSpec): ReplicationAdmin {
-    const part = this.#datastore(spec).replication
-    if (!part) throw new NotImplemented(`Datastore ${spec.datastore} has no replication.`)
-    return part
   }
 
   archive(spec: InstanceSpec, archive: ArchiveRef): Promise<void> {
