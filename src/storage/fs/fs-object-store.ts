@@ -24,6 +24,9 @@ export class FsObjectStore implements ObjectStore {
 
   async put(key: string, body: Readable, options: PutOptions = {}): Promise<PutResult> {
     checkObjectKey(key)
+    // The body may fail before the loop below reads it (its tool dies while the file is opened):
+    // without a listener that error would be thrown at the process; the loop rethrows it instead.
+    body.on('error', () => undefined)
     const target = this.#path(key)
     await this.#mkdirs(dirname(target))
     const partial = join(dirname(target), `${PARTIAL}${randomBytes(8).toString('hex')}`)
