@@ -11,7 +11,7 @@ export interface PutResult {
   readonly key: string
   /** Bytes stored. */
   readonly size: number
-  /** Hex sha256 of the bytes stored, computed while they streamed past. */
+  /** Hex sha256 of the bytes stored, computed while they streamed past (or as read back: `readBackAuthenticates`). */
   readonly sha256: string
   /**
    * What `readBack` (a put's option) found in the bytes read back from the store while it wrote
@@ -28,6 +28,11 @@ export interface PutOptions {
    * a store that cannot ignores it. It must consume its stream to the end (or destroy it).
    */
   readonly readBack?: (stored: Readable) => Promise<VerifyReport>
+  /**
+   * `readBack` checks every byte by itself (a sealed object's GCM tags): a store that reads back
+   * as it writes then records the sha256 of the bytes read back and does not hash them twice.
+   */
+  readonly readBackAuthenticates?: boolean
 }
 
 export interface ObjectInfo {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
-import { mkdtemp, open, rm, truncate } from 'node:fs/promises'
+import { createHash, randomBytes } from 'node:crypto'
+import { mkdtemp, open, readFile, rm, truncate } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough, Readable } from 'node:stream'
@@ -54,6 +54,19 @@ describe('verifyObject on a stored encrypted object', async () => {
     assert.match(compare(p.readBack, { ...p, sha256: '0'.repeat(64) }).problem ?? '', /does not match its sha256/)
     const whole = await verifyObject(store, { ...p, dataKey })
     assert.deepEqual([whole.ok, whole.chunks], [true, 47])
+  })
+
+  it('a read-back that authenticates every byte: the sha256 recorded is the stored file\'s, hashed once', async () => {
+    const body = Readable.from([randomBytes(2_000_000)]).pipe(new GcmEncryptStream(dataKey, 64 * 1024))
+    const p = await store.put('b/once', body, { readBack: (stored) => readBack(stored, { key: 'b/once', dataKey }), readBackAuthenticates: true })
+    assert.equal(p.readBack?.ok, true)
+    assert.equal(p.sha256, createHash('sha256').update(await readFile(join(dir, 'b', 'once'))).digest('hex'))
+    assert.equal((await verifyObject(store, { ...p, dataKey })).ok, true)
+    const wrong = await store.put('b/once-wrong', Readable.from([randomBytes(300_000)]).pipe(new GcmEncryptStream(dataKey, 64 * 1024)), {
+      readBack: (stored) => readBack(stored, { key: 'b/once-wrong', dataKey: randomBytes(32), name: 'backup w2' }),
+      readBackAuthenticates: true,
+    })
+    assert.match(compare(wrong.readBack!, { ...wrong, dataKey }).problem ?? '', /backup w2 failed its check/)
   })
 
   it('a read-back under the wrong key fails it, and the put still stores the object', async () => {

@@ -58,7 +58,8 @@ export async function putSealed(store: ObjectStore, key: string, source: Readabl
   const feeding = direct ? direct.done : pipeline(source as Readable, counter!, zstd.stdin!, opts)
   const draining = pipeline(zstd.stdout!, new GcmEncryptStream(dataKey, DEFAULT_CHUNK, STREAM_BUFFER), sealed)
   // A store that can (fs) checks the tags and sha256 of what it wrote as it writes it: no second read once whole.
-  const storing = store.put(key, sealed, { ...opts, readBack: (stored) => readBack(stored, { key, dataKey }) })
+  // The tags authenticate every byte read back, so that store hashes only what it reads back.
+  const storing = store.put(key, sealed, { ...opts, readBack: (stored) => readBack(stored, { key, dataKey }), readBackAuthenticates: true })
   const stopProgress = direct && options.onProgress ? pollIo(zstd, 'rchar', options.onProgress) : undefined
   const summary = direct ? lastStderr(zstd) : undefined
   try {

@@ -15,6 +15,7 @@ import { pipeline } from 'node:stream/promises'
 import { BadRequest, CofferError } from '../../../core/errors.js'
 import type { ArchiveTarget, RestoreRequest, StoredBackup } from '../backup.js'
 import { removeTree, writeFileAtomic } from '../common/files.js'
+import { writeTreeFlushed } from '../common/flush-behind.js'
 import { runningAsRoot } from '../common/os-account.js'
 import { exited, openSealed, unsealInto } from '../common/sealed-objects.js'
 import type { EngineLifecycle, InstanceContext } from '../datastore.js'
@@ -145,7 +146,8 @@ export function mariadbRestore(server: MysqlFamilyServer, engine: EngineLifecycl
     await engine.stop(ctx)
     await clearVolume(ctx, server)
     try {
-      await layDown(ctx, request)
+      // Durable before anything records it ready: mbstream and --prepare write without fsyncs of their own.
+      await writeTreeFlushed(ctx.volumeDir, layDown(ctx, request))
       await tracePhase(`mariadb ${ctx.instanceId}: maintenance server`, () => withMaintenanceServer(ctx, server, async (client) => {
         await client.query('FLUSH PRIVILEGES')
         await setServicePassword(ctx, client)

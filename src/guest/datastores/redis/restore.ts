@@ -10,9 +10,11 @@ import { open, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { BadRequest, CofferError } from '../../../core/errors.js'
+import { tracePhase } from '../../../core/trace.js'
 import type { RestoreRequest, StoredBackup } from '../backup.js'
 import type { ObjectStore } from '../../../storage/object-store.js'
 import { removeTree, syncDir, writeFileAtomic } from '../common/files.js'
+import { writeFileFlushed } from '../common/flush-behind.js'
 import { runningAsRoot } from '../common/os-account.js'
 import { openSealed, unsealInto } from '../common/sealed-objects.js'
 import type { InstanceContext } from '../datastore.js'
@@ -44,7 +46,7 @@ export async function restoreRdb(ctx: InstanceContext, request: RestoreRequest):
     const users = await readSmall(await openSealed(store, aclObject(backup.prefix), backup.dataKey, backup.backupId, opts), backup.backupId)
     const staging = join(paths.dataDir, `.restore-${randomBytes(4).toString('hex')}`)
     await engineDir(ctx, staging)
-    await unsealToFile(store, rdbObject(backup.prefix), backup, join(staging, AOF_BASE), ctx, { ...opts, onProgress: request.onProgress })
+    await tracePhase(`redis ${ctx.instanceId}: unseal`, () => unsealToFile(store, rdbObject(backup.prefix), backup, join(staging, AOF_BASE), ctx, { ...opts, onProgress: request.onProgress }))
     await writeFileAtomic(join(staging, AOF_MANIFEST), aofManifest(), { mode: 0o600, account: ctx.account, durable: true })
     await rename(staging, join(paths.dataDir, AOF_DIR))
     await syncDir(paths.dataDir)
@@ -57,13 +59,12 @@ export async function restoreRdb(ctx: InstanceContext, request: RestoreRequest):
   }
 }
 
-/** Unseals an object into a new file at `path` (mode 0600, the engine's account), durably; zstd writes the file itself. */
+/** Unseals an object into a new file at `path` (mode 0600, the engine's account), durably; zstd writes the file itself, flushed behind. */
 async function unsealToFile(store: ObjectStore, key: string, backup: StoredBackup, path: string, ctx: InstanceContext, options: Parameters<typeof unsealInto>[5]): Promise<void> {
   const file = await open(path, 'wx', 0o600)
   try {
-    await unsealInto(store, key, backup.dataKey, backup.backupId, file.fd, options)
     if (runningAsRoot()) await file.chown(ctx.account.uid, ctx.account.gid)
-    await file.sync()
+    await writeFileFlushed(file, unsealInto(store, key, backup.dataKey, backup.backupId, file.fd, options))
   } finally {
     await file.close()
   }
