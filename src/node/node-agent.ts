@@ -6,13 +6,10 @@
 import type { ComputeDriver } from '../compute/compute-driver.js'
 import type { CharacterSetCatalog } from '../core/character-sets.js'
 import type { ConfigurationValues, ParameterSpec } from '../core/configuration.js'
-import { randomUUID } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { CofferError, errorMessage, NotFound, NotImplemented } from '../core/errors.js'
 import type { DatastoreManifest } from '../core/manifest.js'
 import { resolveOsAccount } from '../guest/datastores/common/os-account.js'
-import { writeFileAtomic } from '../guest/datastores/common/files.js'
 import type { Datastore, InstanceContext, OsAccount } from '../guest/datastores/datastore.js'
 import type {
   ArchiveRef,
@@ -36,8 +33,8 @@ import type {
   WriterChange,
   WriterFrontend,
 } from '../guest/protocol.js'
-import { ArchiveShipper } from './archive-shipper.js'
-import { archiveTarget, backupPartOf, type BackupPlace, freeLoopbackPort, locationOf, progressTo, restoreRequest, runBackup, storedBackup } from './node-backups.js'
+import { BackupCommands } from './backup-commands.js'
+import type { BackupPlace } from './node-backups.js'
 import { GuestLogs } from './guest-logs.js'
 import type { LogStore } from './log-store.js'
 import { SpecBook } from './spec-book.js'
@@ -46,8 +43,6 @@ import { Supervisor } from './supervisor.js'
 import { WriterProxy } from './writer-proxy.js'
 import { lifecycle } from './lifecycle.js'
 import { ReplicaCommands } from './replica-commands.js'
-import { tracePhase } from '../core/trace.js'
-import { holdPlace } from './place-hold.js'
 
 export interface NodeAgentOptions {
   readonly name: string
@@ -63,9 +58,6 @@ export interface NodeAgentOptions {
   readonly publishProgress?: (p: TransferProgress) => void
 }
 
-/** Where a drill marks its throwaway envelope, so one left by a crash is found and removed. */
-const DRILL_MARK = 'drill.json'
-
 export class NodeAgent implements GuestApi {
   readonly #o: NodeAgentOptions
   #manifests = new Map<string, DatastoreManifest>()
@@ -73,10 +65,10 @@ export class NodeAgent implements GuestApi {
   readonly #nodeAccounts = new Map<string, Promise<OsAccount>>()
   readonly #book: SpecBook
   #supervisor: Supervisor | undefined
-  #shipper: ArchiveShipper | undefined
   /** The HAProxy serving the writer addresses of the replica sets whose source is here. */
   readonly #writers: WriterProxy
   readonly #replicas: ReplicaCommands
+  readonly #backups: BackupCommands
 
   constructor(o: NodeAgentOptions) {
     this.#o = o
@@ -89,6 +81,20 @@ export class NodeAgent implements GuestApi {
       requireContext: (spec, signal) => this.#requireContext(spec, signal),
       limitedContext: (spec, signal) => this.#limitedContext(spec, signal),
       takeAddress: (spec) => this.#takeAddress(spec),
+    })
+    this.#backups = new BackupCommands({
+      name: o.name,
+      compute: o.compute,
+      datastores: o.datastores,
+      book: this.#book,
+      log: o.log,
+      backupPlace: o.backupPlace,
+      publishProgress: o.publishProgress,
+      datastore: (spec) => this.#datastore(spec),
+      requireContext: (spec, signal) => this.#requireContext(spec, signal),
+      limitedContext: (spec, signal) => this.#limitedContext(spec, signal),
+      takeAddress: (spec) => this.#takeAddress(spec),
+      stopEngine: (spec) => this.#stopEngine(spec),
     })
   }
 
@@ -239,85 +245,24 @@ export class NodeAgent implements GuestApi {
     return new GuestLogs(ds.logs, this.#o.logStore, spec.datastore).run(await this.#requireContext(spec), op)
   }
 
-  async backup(spec: InstanceSpec, command: BackupCommand, options: CallOptions = {}): Promise<BackupReport> {
-    const part = backupPartOf(this.#datastore(spec), spec.datastore)
-    const ctx = await this.#requireContext(spec, options.signal)
-    return runBackup(part, ctx, locationOf(this.#o.backupPlace, this.name), command, this.#o.publishProgress)
+  backup(spec: InstanceSpec, command: BackupCommand, options: CallOptions = {}): Promise<BackupReport> {
+    return this.#backups.backup(spec, command, options)
   }
 
   restore(spec: InstanceSpec, command: RestoreCommand, options: CallOptions = {}): Promise<void> {
-    const { signal } = options
-    return lifecycle(
-      spec,
-      async () => {
-        await this.#takeAddress(spec)
-        const ds = this.#datastore(spec)
-        const part = backupPartOf(ds, spec.datastore)
-        const location = locationOf(this.#o.backupPlace, this.name)
-        const ctx = await this.#requireContext(spec, signal)
-        const hold = await holdPlace(ctx, spec.datastore)
-        try {
-          await tracePhase(`restore ${spec.instanceId}: lay down`, () => part.restore(ctx, restoreRequest(command, location, progressTo(this.#o.publishProgress, spec.instanceId, 'restore'))))
-        } finally {
-          await hold.release()
-        }
-        signal?.throwIfAborted()
-        const limited = await tracePhase(`restore ${spec.instanceId}: limits`, () => this.#limitedContext(spec, signal))
-        await tracePhase(`restore ${spec.instanceId}: engine start`, () => ds.engine.start(limited))
-      },
-      signal,
-    )
+    return this.#backups.restore(spec, command, options)
   }
 
-  async drill(datastore: string, version: string, command: RestoreCommand, options: CallOptions = {}): Promise<DrillReport> {
-    const started = Date.now()
-    const ds = this.#o.datastores[datastore]
-    if (!ds) throw new CofferError('DATASTORE_NOT_FOUND', `This node has no datastore ${datastore}.`, { retryable: false })
-    const part = backupPartOf(ds, datastore)
-    const location = locationOf(this.#o.backupPlace, this.name)
-    const spec: InstanceSpec = { instanceId: randomUUID(), datastore, version, address: '127.0.0.1', port: await freeLoopbackPort(), flavor: { ramMb: 1024, vcpus: 1 } }
-    const id = command.chain.at(-1)?.backupId ?? spec.instanceId
-    await this.#o.compute.createEnvelope(spec.instanceId)
-    await writeFileAtomic(join(this.#o.compute.paths(spec.instanceId).guestDir, DRILL_MARK), JSON.stringify(spec), { mode: 0o600 })
-    try {
-      const ctx = await this.#requireContext(spec, options.signal)
-      await part.restore(ctx, restoreRequest(command, location, progressTo(this.#o.publishProgress, id, 'restore')))
-      await ds.engine.start(ctx)
-      const counts = await part.check(ctx)
-      return { ...counts, ms: Date.now() - started }
-    } finally {
-      await this.#removeDrill(spec)
-    }
+  drill(datastore: string, version: string, command: RestoreCommand, options: CallOptions = {}): Promise<DrillReport> {
+    return this.#backups.drill(datastore, version, command, options)
   }
 
-  async #removeDrill(spec: InstanceSpec): Promise<void> {
-    await this.#stopEngine(spec).catch((err) => this.#o.log(`drill ${spec.instanceId}: could not stop its engine: ${errorMessage(err)}`))
-    await this.#o.compute.destroyEnvelope(spec.instanceId)
+  removeBackup(datastore: string, backup: BackupRef, archive?: ArchiveRef): Promise<void> {
+    return this.#backups.removeBackup(datastore, backup, archive)
   }
 
-  /** Removes the throwaway envelopes of drills a crash interrupted (found by their mark). */
-  async #removeLeftoverDrills(): Promise<void> {
-    for (const id of await this.#o.compute.listEnvelopes()) {
-      const mark = await readFile(join(this.#o.compute.paths(id).guestDir, DRILL_MARK), 'utf8').catch(() => undefined)
-      if (mark === undefined) continue
-      this.#o.log(`removing the restore drill ${id} a crash left behind`)
-      await this.#removeDrill(JSON.parse(mark) as InstanceSpec).catch((err) => this.#o.log(`drill ${id}: could not remove it: ${errorMessage(err)}`))
-    }
-  }
-
-  async removeBackup(datastore: string, backup: BackupRef, archive?: ArchiveRef): Promise<void> {
-    const ds = this.#o.datastores[datastore]
-    const location = locationOf(this.#o.backupPlace, this.name)
-    if (ds?.backup?.remove) {
-      await ds.backup.remove({ location, backup: storedBackup(backup), ...(archive ? { archive: archiveTarget(archive, location) } : {}) })
-    }
-    await location.store.deletePrefix(backup.prefix)
-  }
-
-  async removeArchive(datastore: string, archive: ArchiveRef): Promise<void> {
-    const location = locationOf(this.#o.backupPlace, this.name)
-    await this.#o.datastores[datastore]?.backup?.archiving?.remove(archiveTarget(archive, location))
-    await location.store.deletePrefix(archive.prefix)
+  removeArchive(datastore: string, archive: ArchiveRef): Promise<void> {
+    return this.#backups.removeArchive(datastore, archive)
   }
 
   prepareSource(spec: InstanceSpec): Promise<ReplicationSourceRef> {
@@ -373,13 +318,7 @@ export class NodeAgent implements GuestApi {
   }
 
   archive(spec: InstanceSpec, archive: ArchiveRef): Promise<void> {
-    return lifecycle(spec, async () => {
-      const archiving = backupPartOf(this.#datastore(spec), spec.datastore).archiving
-      if (!archiving) throw new NotImplemented(`Datastore ${spec.datastore} has no point-in-time archive.`)
-      const before = this.#book.get(spec.instanceId)
-      await this.#book.put({ spec, running: before?.running ?? false, archive })
-      await archiving.enable(await this.#requireContext(spec), archiveTarget(archive, locationOf(this.#o.backupPlace, this.name)))
-    })
+    return this.#backups.archive(spec, archive)
   }
 
   /**
@@ -387,18 +326,7 @@ export class NodeAgent implements GuestApi {
    * engine's current file when it is older than `maxAgeSeconds`.
    */
   startArchiving(intervalMs: number, maxAgeSeconds: number): void {
-    this.#shipper?.stop()
-    const place = this.#o.backupPlace
-    if (!place) return
-    this.#shipper = new ArchiveShipper({
-      archived: () => this.#book.running().filter((d) => d.archive && this.#datastore(d.spec).backup?.archiving),
-      ship: async (d) => {
-        const ctx = await this.#requireContext(d.spec)
-        return this.#datastore(d.spec).backup!.archiving!.ship(ctx, archiveTarget(d.archive!, locationOf(place, this.name)), { maxAgeSeconds })
-      },
-      log: this.#o.log,
-    })
-    this.#shipper.start(intervalMs)
+    this.#backups.startArchiving(intervalMs, maxAgeSeconds)
   }
 
   /**
@@ -406,7 +334,7 @@ export class NodeAgent implements GuestApi {
    * running; the state store is never asked.
    */
   async adoptFromSpecs(): Promise<void> {
-    await this.#removeLeftoverDrills()
+    await this.#backups.removeLeftoverDrills()
     await this.#book.load()
     // Addresses added to an interface are gone after a reboot: every instance held gets its own back.
     for (const id of this.#book.ids()) {
@@ -502,7 +430,7 @@ export class NodeAgent implements GuestApi {
         return ctx ? this.#datastore(spec).engine.status(ctx) : { healthy: false, state: 'stopped' }
       },
       startEngine: (spec) => this.#startEngine(spec),
-      archivedThrough: (id) => this.#shipper?.archivedThrough(id),
+      archivedThrough: (id) => this.#backups.archivedThrough(id),
       replication: async (spec) => {
         const part = spec.replicaSet ? this.#o.datastores[spec.datastore]?.replication : undefined
         const ctx = part ? await this.#context(spec) : undefined
@@ -519,7 +447,7 @@ export class NodeAgent implements GuestApi {
   stopHeartbeats(): void {
     this.#supervisor?.stop()
     this.#writers.stopWatch()
-    this.#shipper?.stop()
+    this.#backups.stopArchiving()
   }
 
   /** Starts the engine of an instance that should be running; fails if its envelope is gone (deleted meanwhile). */
