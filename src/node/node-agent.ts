@@ -275,6 +275,18 @@ export class NodeAgent implements GuestApi {
     return this.#backups.removeArchive(datastore, archive)
   }
 
+  archive(spec: InstanceSpec, archive: ArchiveRef): Promise<void> {
+    return this.#backups.archive(spec, archive)
+  }
+
+  /**
+   * Every `intervalMs`, ships the archive of each running instance that has one, closing the
+   * engine's current file when it is older than `maxAgeSeconds`.
+   */
+  startArchiving(intervalMs: number, maxAgeSeconds: number): void {
+    this.#backups.startArchiving(intervalMs, maxAgeSeconds)
+  }
+
   prepareSource(spec: InstanceSpec): Promise<ReplicationSourceRef> {
     return this.#replicas.prepareSource(spec)
   }
@@ -327,18 +339,6 @@ export class NodeAgent implements GuestApi {
     return this.#writers.frontends()
   }
 
-  archive(spec: InstanceSpec, archive: ArchiveRef): Promise<void> {
-    return this.#backups.archive(spec, archive)
-  }
-
-  /**
-   * Every `intervalMs`, ships the archive of each running instance that has one, closing the
-   * engine's current file when it is older than `maxAgeSeconds`.
-   */
-  startArchiving(intervalMs: number, maxAgeSeconds: number): void {
-    this.#backups.startArchiving(intervalMs, maxAgeSeconds)
-  }
-
   /**
    * Reads the spec files of this node's instances and takes over the engines that should be
    * running; the state store is never asked.
@@ -347,12 +347,15 @@ export class NodeAgent implements GuestApi {
     return this.#all.adoptFromSpecs()
   }
 
-  /** Stops the engine of every instance this node holds, keeping their specs (`coffer shutdown --all`; node-wide-commands.ts). */
+  /**
+   * Stops the engine of every instance this node holds, keeping their specs (`coffer shutdown
+   * --all`). Stop heartbeats first, or the supervisor starts them again.
+   */
   stopEngines(onStopped?: (instanceId: string) => void): Promise<string[]> {
     return this.#all.stopEngines(onStopped)
   }
 
-  /** Stops, removes and forgets every instance this node holds (`coffer uninstall`; node-wide-commands.ts). */
+  /** Stops, removes and forgets every instance this node holds (`coffer uninstall`). */
   destroyAll(onDestroyed?: (instanceId: string) => void): Promise<string[]> {
     return this.#all.destroyAll(onDestroyed)
   }
