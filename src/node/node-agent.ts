@@ -6,14 +6,10 @@
 import type { ComputeDriver } from '../compute/compute-driver.js'
 import type { CharacterSetCatalog } from '../core/character-sets.js'
 import type { ConfigurationValues, ParameterSpec } from '../core/configuration.js'
-import { randomUUID } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
-import { CofferError, errorMessage, NotFound, NotImplemented } from '../core/errors.js'
+import { CofferError, NotFound, NotImplemented } from '../core/errors.js'
 import type { DatastoreManifest } from '../core/manifest.js'
-import { resolveOsAccount } from '../guest/datastores/common/os-account.js'
-import { writeFileAtomic } from '../guest/datastores/common/files.js'
-import type { Datastore, InstanceContext, OsAccount } from '../guest/datastores/datastore.js'
+import type { Datastore } from '../guest/datastores/datastore.js'
 import type {
   ArchiveRef,
   BackupCommand,
@@ -36,18 +32,18 @@ import type {
   WriterChange,
   WriterFrontend,
 } from '../guest/protocol.js'
-import { ArchiveShipper } from './archive-shipper.js'
-import { archiveTarget, backupPartOf, type BackupPlace, freeLoopbackPort, locationOf, progressTo, restoreRequest, runBackup, storedBackup } from './node-backups.js'
+import { BackupCommands } from './backup-commands.js'
+import type { BackupPlace } from './node-backups.js'
 import { GuestLogs } from './guest-logs.js'
+import { InstanceContexts } from './instance-contexts.js'
 import type { LogStore } from './log-store.js'
 import { SpecBook } from './spec-book.js'
 import { runSchemaOp } from './schema-op.js'
 import { Supervisor } from './supervisor.js'
 import { WriterProxy } from './writer-proxy.js'
 import { lifecycle } from './lifecycle.js'
+import { NodeWideCommands } from './node-wide-commands.js'
 import { ReplicaCommands } from './replica-commands.js'
-import { tracePhase } from '../core/trace.js'
-import { holdPlace } from './place-hold.js'
 
 export interface NodeAgentOptions {
   readonly name: string
@@ -63,32 +59,54 @@ export interface NodeAgentOptions {
   readonly publishProgress?: (p: TransferProgress) => void
 }
 
-/** Where a drill marks its throwaway envelope, so one left by a crash is found and removed. */
-const DRILL_MARK = 'drill.json'
-
 export class NodeAgent implements GuestApi {
   readonly #o: NodeAgentOptions
-  #manifests = new Map<string, DatastoreManifest>()
-  /** Node-wide engine accounts (Debian's `postgres`...) by name: looked up once, they do not change. */
-  readonly #nodeAccounts = new Map<string, Promise<OsAccount>>()
+  readonly #contexts: InstanceContexts
   readonly #book: SpecBook
   #supervisor: Supervisor | undefined
-  #shipper: ArchiveShipper | undefined
   /** The HAProxy serving the writer addresses of the replica sets whose source is here. */
   readonly #writers: WriterProxy
   readonly #replicas: ReplicaCommands
+  readonly #backups: BackupCommands
+  readonly #all: NodeWideCommands
 
   constructor(o: NodeAgentOptions) {
     this.#o = o
+    this.#contexts = new InstanceContexts({ name: o.name, bind: o.bind, compute: o.compute, datastores: o.datastores })
     this.#book = new SpecBook(o.compute)
     this.#writers = new WriterProxy({ dir: join(dirname(o.compute.cacheDir), 'writer-proxy'), log: o.log })
     this.#replicas = new ReplicaCommands({
       bind: o.bind,
-      datastore: (spec) => this.#datastore(spec),
+      datastore: (spec) => this.#contexts.datastore(spec),
       specOf: (id) => this.#book.get(id)?.spec,
-      requireContext: (spec, signal) => this.#requireContext(spec, signal),
-      limitedContext: (spec, signal) => this.#limitedContext(spec, signal),
+      requireContext: (spec, signal) => this.#contexts.require(spec, signal),
+      limitedContext: (spec, signal) => this.#contexts.limited(spec, signal),
       takeAddress: (spec) => this.#takeAddress(spec),
+    })
+    this.#backups = new BackupCommands({
+      name: o.name,
+      compute: o.compute,
+      datastores: o.datastores,
+      book: this.#book,
+      log: o.log,
+      backupPlace: o.backupPlace,
+      publishProgress: o.publishProgress,
+      datastore: (spec) => this.#contexts.datastore(spec),
+      requireContext: (spec, signal) => this.#contexts.require(spec, signal),
+      limitedContext: (spec, signal) => this.#contexts.limited(spec, signal),
+      takeAddress: (spec) => this.#takeAddress(spec),
+      stopEngine: (spec) => this.#stopEngine(spec),
+    })
+    this.#all = new NodeWideCommands({
+      compute: o.compute,
+      book: this.#book,
+      writers: this.#writers,
+      log: o.log,
+      removeLeftoverDrills: () => this.#backups.removeLeftoverDrills(),
+      status: (spec) => this.status(spec),
+      startEngine: (spec) => this.#startEngine(spec),
+      stopEngine: (spec) => this.#stopEngine(spec),
+      destroy: (spec) => this.destroy(spec),
     })
   }
 
@@ -97,10 +115,8 @@ export class NodeAgent implements GuestApi {
   }
 
   /** Finds installed engines; call before taking commands. */
-  async discover(): Promise<DatastoreManifest[]> {
-    const found = await Promise.all(Object.values(this.#o.datastores).map((ds) => ds.discover()))
-    this.#manifests = new Map(found.map((m) => [m.name, m]))
-    return found
+  discover(): Promise<DatastoreManifest[]> {
+    return this.#contexts.discover()
   }
 
   addressIsFree(address: string, port: number): Promise<boolean> {
@@ -137,7 +153,7 @@ export class NodeAgent implements GuestApi {
       spec,
       async () => {
         await this.#takeAddress(spec)
-        await this.#datastore(spec).engine.prepare(await this.#limitedContext(spec, signal), initial)
+        await this.#contexts.datastore(spec).engine.prepare(await this.#contexts.limited(spec, signal), initial)
       },
       signal,
     )
@@ -158,9 +174,9 @@ export class NodeAgent implements GuestApi {
   }
 
   async status(spec: InstanceSpec): Promise<{ healthy: boolean; state: string; detail?: string }> {
-    const ctx = await this.#context(spec)
+    const ctx = await this.#contexts.find(spec)
     if (!ctx) return { healthy: false, state: 'stopped', detail: 'the instance has no envelope on this node' }
-    const s = await this.#datastore(spec).engine.status(ctx)
+    const s = await this.#contexts.datastore(spec).engine.status(ctx)
     return { healthy: s.healthy, state: s.state, ...(s.detail ? { detail: s.detail } : {}) }
   }
 
@@ -185,31 +201,31 @@ export class NodeAgent implements GuestApi {
   }
 
   async effectiveConfiguration(spec: InstanceSpec): Promise<Record<string, string | number | boolean>> {
-    return this.#datastore(spec).engine.effectiveConfiguration(await this.#requireContext(spec))
+    return this.#contexts.datastore(spec).engine.effectiveConfiguration(await this.#contexts.require(spec))
   }
 
   async catalog(datastore: string, version: string): Promise<ParameterSpec[]> {
     const ds = this.#o.datastores[datastore]
-    const info = this.#manifests.get(datastore)?.versions.find((v) => v.name === version)
+    const info = this.#contexts.version(datastore, version)
     if (!ds || !info) throw new NotFound(`This node has no ${datastore} ${version}.`)
     if (!ds.configuration) throw new NotImplemented(`Datastore ${datastore} has no configuration parameters.`)
-    const account = await this.#nodeAccount(ds)
+    const account = await this.#contexts.nodeAccount(ds)
     return ds.configuration.catalog({ cacheDir: await this.#o.compute.prepareCache(account), account, version: info })
   }
 
   async characterSets(datastore: string, version: string): Promise<CharacterSetCatalog> {
     const ds = this.#o.datastores[datastore]
-    const info = this.#manifests.get(datastore)?.versions.find((v) => v.name === version)
+    const info = this.#contexts.version(datastore, version)
     if (!ds || !info) throw new NotFound(`This node has no ${datastore} ${version}.`)
     if (!ds.characterSets) throw new NotImplemented(`Datastore ${datastore} cannot list its character sets.`)
-    const account = await this.#nodeAccount(ds)
+    const account = await this.#contexts.nodeAccount(ds)
     return ds.characterSets({ cacheDir: await this.#o.compute.prepareCache(account), account, version: info })
   }
 
   async configure(spec: InstanceSpec, values: ConfigurationValues, options: CallOptions = {}): Promise<{ restartRequired: readonly string[] }> {
-    const ds = this.#datastore(spec)
+    const ds = this.#contexts.datastore(spec)
     if (!ds.configuration) throw new NotImplemented(`Datastore ${spec.datastore} has no configuration parameters.`)
-    return ds.configuration.apply(await this.#requireContext(spec, options.signal), values)
+    return ds.configuration.apply(await this.#contexts.require(spec, options.signal), values)
   }
 
   restart(spec: InstanceSpec, options: CallOptions = {}): Promise<void> {
@@ -218,106 +234,57 @@ export class NodeAgent implements GuestApi {
       spec,
       async () => {
         await this.#takeAddress(spec)
-        const { engine } = this.#datastore(spec)
-        await engine.stop(await this.#requireContext(spec, signal))
+        const { engine } = this.#contexts.datastore(spec)
+        await engine.stop(await this.#contexts.require(spec, signal))
         // Cancelled between the two: the engine stays stopped for the delete that cancelled it.
         signal?.throwIfAborted()
         // Limits are written with the cgroup empty: a lower memory limit than the old engine used is taken.
-        await engine.start(await this.#limitedContext(spec, signal))
+        await engine.start(await this.#contexts.limited(spec, signal))
       },
       signal,
     )
   }
 
   async schema(spec: InstanceSpec, op: SchemaOp): Promise<unknown> {
-    return runSchemaOp(spec.datastore, this.#datastore(spec), await this.#requireContext(spec), op)
+    return runSchemaOp(spec.datastore, this.#contexts.datastore(spec), await this.#contexts.require(spec), op)
   }
 
   async log(spec: InstanceSpec, op: LogOp): Promise<unknown> {
-    const ds = this.#datastore(spec)
+    const ds = this.#contexts.datastore(spec)
     if (!ds.logs || !this.#o.logStore) throw new NotImplemented(`Datastore ${spec.datastore} has no guest logs on node ${this.#o.name}.`)
-    return new GuestLogs(ds.logs, this.#o.logStore, spec.datastore).run(await this.#requireContext(spec), op)
+    return new GuestLogs(ds.logs, this.#o.logStore, spec.datastore).run(await this.#contexts.require(spec), op)
   }
 
-  async backup(spec: InstanceSpec, command: BackupCommand, options: CallOptions = {}): Promise<BackupReport> {
-    const part = backupPartOf(this.#datastore(spec), spec.datastore)
-    const ctx = await this.#requireContext(spec, options.signal)
-    return runBackup(part, ctx, locationOf(this.#o.backupPlace, this.name), command, this.#o.publishProgress)
+  backup(spec: InstanceSpec, command: BackupCommand, options: CallOptions = {}): Promise<BackupReport> {
+    return this.#backups.backup(spec, command, options)
   }
 
   restore(spec: InstanceSpec, command: RestoreCommand, options: CallOptions = {}): Promise<void> {
-    const { signal } = options
-    return lifecycle(
-      spec,
-      async () => {
-        await this.#takeAddress(spec)
-        const ds = this.#datastore(spec)
-        const part = backupPartOf(ds, spec.datastore)
-        const location = locationOf(this.#o.backupPlace, this.name)
-        const ctx = await this.#requireContext(spec, signal)
-        const hold = await holdPlace(ctx, spec.datastore)
-        try {
-          await tracePhase(`restore ${spec.instanceId}: lay down`, () => part.restore(ctx, restoreRequest(command, location, progressTo(this.#o.publishProgress, spec.instanceId, 'restore'))))
-        } finally {
-          await hold.release()
-        }
-        signal?.throwIfAborted()
-        const limited = await tracePhase(`restore ${spec.instanceId}: limits`, () => this.#limitedContext(spec, signal))
-        await tracePhase(`restore ${spec.instanceId}: engine start`, () => ds.engine.start(limited))
-      },
-      signal,
-    )
+    return this.#backups.restore(spec, command, options)
   }
 
-  async drill(datastore: string, version: string, command: RestoreCommand, options: CallOptions = {}): Promise<DrillReport> {
-    const started = Date.now()
-    const ds = this.#o.datastores[datastore]
-    if (!ds) throw new CofferError('DATASTORE_NOT_FOUND', `This node has no datastore ${datastore}.`, { retryable: false })
-    const part = backupPartOf(ds, datastore)
-    const location = locationOf(this.#o.backupPlace, this.name)
-    const spec: InstanceSpec = { instanceId: randomUUID(), datastore, version, address: '127.0.0.1', port: await freeLoopbackPort(), flavor: { ramMb: 1024, vcpus: 1 } }
-    const id = command.chain.at(-1)?.backupId ?? spec.instanceId
-    await this.#o.compute.createEnvelope(spec.instanceId)
-    await writeFileAtomic(join(this.#o.compute.paths(spec.instanceId).guestDir, DRILL_MARK), JSON.stringify(spec), { mode: 0o600 })
-    try {
-      const ctx = await this.#requireContext(spec, options.signal)
-      await part.restore(ctx, restoreRequest(command, location, progressTo(this.#o.publishProgress, id, 'restore')))
-      await ds.engine.start(ctx)
-      const counts = await part.check(ctx)
-      return { ...counts, ms: Date.now() - started }
-    } finally {
-      await this.#removeDrill(spec)
-    }
+  drill(datastore: string, version: string, command: RestoreCommand, options: CallOptions = {}): Promise<DrillReport> {
+    return this.#backups.drill(datastore, version, command, options)
   }
 
-  async #removeDrill(spec: InstanceSpec): Promise<void> {
-    await this.#stopEngine(spec).catch((err) => this.#o.log(`drill ${spec.instanceId}: could not stop its engine: ${errorMessage(err)}`))
-    await this.#o.compute.destroyEnvelope(spec.instanceId)
+  removeBackup(datastore: string, backup: BackupRef, archive?: ArchiveRef): Promise<void> {
+    return this.#backups.removeBackup(datastore, backup, archive)
   }
 
-  /** Removes the throwaway envelopes of drills a crash interrupted (found by their mark). */
-  async #removeLeftoverDrills(): Promise<void> {
-    for (const id of await this.#o.compute.listEnvelopes()) {
-      const mark = await readFile(join(this.#o.compute.paths(id).guestDir, DRILL_MARK), 'utf8').catch(() => undefined)
-      if (mark === undefined) continue
-      this.#o.log(`removing the restore drill ${id} a crash left behind`)
-      await this.#removeDrill(JSON.parse(mark) as InstanceSpec).catch((err) => this.#o.log(`drill ${id}: could not remove it: ${errorMessage(err)}`))
-    }
+  removeArchive(datastore: string, archive: ArchiveRef): Promise<void> {
+    return this.#backups.removeArchive(datastore, archive)
   }
 
-  async removeBackup(datastore: string, backup: BackupRef, archive?: ArchiveRef): Promise<void> {
-    const ds = this.#o.datastores[datastore]
-    const location = locationOf(this.#o.backupPlace, this.name)
-    if (ds?.backup?.remove) {
-      await ds.backup.remove({ location, backup: storedBackup(backup), ...(archive ? { archive: archiveTarget(archive, location) } : {}) })
-    }
-    await location.store.deletePrefix(backup.prefix)
+  archive(spec: InstanceSpec, archive: ArchiveRef): Promise<void> {
+    return this.#backups.archive(spec, archive)
   }
 
-  async removeArchive(datastore: string, archive: ArchiveRef): Promise<void> {
-    const location = locationOf(this.#o.backupPlace, this.name)
-    await this.#o.datastores[datastore]?.backup?.archiving?.remove(archiveTarget(archive, location))
-    await location.store.deletePrefix(archive.prefix)
+  /**
+   * Every `intervalMs`, ships the archive of each running instance that has one, closing the
+   * engine's current file when it is older than `maxAgeSeconds`.
+   */
+  startArchiving(intervalMs: number, maxAgeSeconds: number): void {
+    this.#backups.startArchiving(intervalMs, maxAgeSeconds)
   }
 
   prepareSource(spec: InstanceSpec): Promise<ReplicationSourceRef> {
@@ -372,123 +339,30 @@ export class NodeAgent implements GuestApi {
     return this.#writers.frontends()
   }
 
-  archive(spec: InstanceSpec, archive: ArchiveRef): Promise<void> {
-    return lifecycle(spec, async () => {
-      const archiving = backupPartOf(this.#datastore(spec), spec.datastore).archiving
-      if (!archiving) throw new NotImplemented(`Datastore ${spec.datastore} has no point-in-time archive.`)
-      const before = this.#book.get(spec.instanceId)
-      await this.#book.put({ spec, running: before?.running ?? false, archive })
-      await archiving.enable(await this.#requireContext(spec), archiveTarget(archive, locationOf(this.#o.backupPlace, this.name)))
-    })
-  }
-
-  /**
-   * Every `intervalMs`, ships the archive of each running instance that has one, closing the
-   * engine's current file when it is older than `maxAgeSeconds`.
-   */
-  startArchiving(intervalMs: number, maxAgeSeconds: number): void {
-    this.#shipper?.stop()
-    const place = this.#o.backupPlace
-    if (!place) return
-    this.#shipper = new ArchiveShipper({
-      archived: () => this.#book.running().filter((d) => d.archive && this.#datastore(d.spec).backup?.archiving),
-      ship: async (d) => {
-        const ctx = await this.#requireContext(d.spec)
-        return this.#datastore(d.spec).backup!.archiving!.ship(ctx, archiveTarget(d.archive!, locationOf(place, this.name)), { maxAgeSeconds })
-      },
-      log: this.#o.log,
-    })
-    this.#shipper.start(intervalMs)
-  }
-
   /**
    * Reads the spec files of this node's instances and takes over the engines that should be
    * running; the state store is never asked.
    */
-  async adoptFromSpecs(): Promise<void> {
-    await this.#removeLeftoverDrills()
-    await this.#book.load()
-    // Addresses added to an interface are gone after a reboot: every instance held gets its own back.
-    for (const id of this.#book.ids()) {
-      const address = this.#book.get(id)?.spec.address
-      if (address) await this.#o.compute.attachAddress(address).catch((err) => this.#o.log(`instance ${id}: could not add its address ${address}: ${errorMessage(err)}`))
-    }
-    for (const w of await this.#writers.frontends()) await this.#o.compute.attachAddress(w.address).catch((err) => this.#o.log(`writer address ${w.address}: could not add it: ${errorMessage(err)}`))
-    // HAProxy outlives the node as engines do; one found stopped (a reboot, a shutdown) starts again.
-    await this.#writers.ensureRunning().catch((err) => this.#o.log(`writer proxy: could not start HAProxy: ${errorMessage(err)}`))
-    await this.adopt(this.#book.running().map((d) => d.spec))
+  adoptFromSpecs(): Promise<void> {
+    return this.#all.adoptFromSpecs()
   }
 
   /**
-   * Stops the engine of every instance this node holds (spares and ones being built too), leaving
-   * their spec files as they are: those meant to run start again when the node next starts
-   * (`coffer shutdown --all`). Stop heartbeats first, or the supervisor starts them again.
-   * Resolves with the instances whose engine stopped; one that would not stop is logged.
+   * Stops the engine of every instance this node holds, keeping their specs (`coffer shutdown
+   * --all`). Stop heartbeats first, or the supervisor starts them again.
    */
-  async stopEngines(onStopped: (instanceId: string) => void = () => undefined): Promise<string[]> {
-    await this.#book.load()
-    this.#writers.stopWatch()
-    await this.#writers.stop().catch((err) => this.#o.log(`writer proxy: could not stop HAProxy: ${errorMessage(err)}`))
-    const stopped: string[] = []
-    await Promise.all(
-      this.#book.ids().map(async (id) => {
-        const spec = this.#book.get(id)?.spec
-        if (!spec) return
-        try {
-          await lifecycle(spec, () => this.#stopEngine(spec))
-          stopped.push(id)
-          onStopped(id)
-        } catch (err) {
-          this.#o.log(`instance ${id}: could not stop its engine: ${errorMessage(err)}`)
-        }
-      }),
-    )
-    return stopped
+  stopEngines(onStopped?: (instanceId: string) => void): Promise<string[]> {
+    return this.#all.stopEngines(onStopped)
   }
 
-  /**
-   * Stops and removes every instance this node holds, envelope and account included, and forgets
-   * them (`coffer uninstall`). Resolves with their ids; throws after trying all if one failed.
-   */
-  async destroyAll(onDestroyed: (instanceId: string) => void = () => undefined): Promise<string[]> {
-    await this.#book.load()
-    this.#writers.stopWatch()
-    for (const w of await this.#writers.frontends()) await this.#o.compute.detachAddress(w.address).catch(() => undefined)
-    await this.#writers.destroy()
-    const gone: string[] = []
-    const failed: string[] = []
-    for (const id of this.#book.ids()) {
-      const spec = this.#book.get(id)?.spec
-      if (!spec) continue
-      try {
-        await this.destroy(spec)
-        gone.push(id)
-        onDestroyed(id)
-      } catch (err) {
-        failed.push(`${id}: ${errorMessage(err)}`)
-      }
-    }
-    if (failed.length > 0) throw new Error(`could not remove ${failed.length} instance(s): ${failed.join('; ')}`)
-    return gone
+  /** Stops, removes and forgets every instance this node holds (`coffer uninstall`). */
+  destroyAll(onDestroyed?: (instanceId: string) => void): Promise<string[]> {
+    return this.#all.destroyAll(onDestroyed)
   }
 
-  /**
-   * Takes over the engines of instances that should be running: one still running (Coffer was
-   * restarted) is left alone; one found stopped (the host rebooted) is started again.
-   */
-  async adopt(specs: readonly InstanceSpec[]): Promise<void> {
-    await Promise.all(
-      specs.map(async (spec) => {
-        try {
-          if ((await this.status(spec)).state === 'stopped') {
-            this.#o.log(`instance ${spec.instanceId}: engine was stopped, starting it`)
-            await this.#startEngine(spec)
-          }
-        } catch (err) {
-          this.#o.log(`instance ${spec.instanceId}: could not adopt: ${errorMessage(err)}`)
-        }
-      }),
-    )
+  /** Takes over the engines of instances that should be running, starting the ones found stopped. */
+  adopt(specs: readonly InstanceSpec[]): Promise<void> {
+    return this.#all.adopt(specs)
   }
 
   /** Looks at each engine that should be running every `intervalMs` and publishes what it saw (supervisor.ts). */
@@ -498,14 +372,14 @@ export class NodeAgent implements GuestApi {
       running: () => this.#book.running().map((d) => d.spec),
       stillMeantToRun: (id) => this.#book.get(id)?.running ?? false,
       fullStatus: async (spec) => {
-        const ctx = await this.#context(spec)
-        return ctx ? this.#datastore(spec).engine.status(ctx) : { healthy: false, state: 'stopped' }
+        const ctx = await this.#contexts.find(spec)
+        return ctx ? this.#contexts.datastore(spec).engine.status(ctx) : { healthy: false, state: 'stopped' }
       },
       startEngine: (spec) => this.#startEngine(spec),
-      archivedThrough: (id) => this.#shipper?.archivedThrough(id),
+      archivedThrough: (id) => this.#backups.archivedThrough(id),
       replication: async (spec) => {
         const part = spec.replicaSet ? this.#o.datastores[spec.datastore]?.replication : undefined
-        const ctx = part ? await this.#context(spec) : undefined
+        const ctx = part ? await this.#contexts.find(spec) : undefined
         return part && ctx ? part.status(ctx) : undefined
       },
       compute: this.#o.compute,
@@ -519,22 +393,12 @@ export class NodeAgent implements GuestApi {
   stopHeartbeats(): void {
     this.#supervisor?.stop()
     this.#writers.stopWatch()
-    this.#shipper?.stop()
+    this.#backups.stopArchiving()
   }
 
   /** Starts the engine of an instance that should be running; fails if its envelope is gone (deleted meanwhile). */
   #startEngine(spec: InstanceSpec): Promise<void> {
-    return lifecycle(spec, async () => this.#datastore(spec).engine.start(await this.#limitedContext(spec)))
-  }
-
-  /**
-   * The context of a command that may start the engine: the flavor's limits are written first and
-   * the engine joins them as it starts, so a new flavor takes effect at the next start.
-   */
-  async #limitedContext(spec: InstanceSpec, signal?: AbortSignal): Promise<InstanceContext> {
-    const ctx = await this.#requireContext(spec, signal)
-    const cgroupProcs = await this.#o.compute.applyLimits(spec.instanceId, spec.flavor)
-    return cgroupProcs.length > 0 ? { ...ctx, account: { ...ctx.account, cgroupProcs } } : ctx
+    return lifecycle(spec, async () => this.#contexts.datastore(spec).engine.start(await this.#contexts.limited(spec)))
   }
 
   async growVolume(spec: InstanceSpec, options: CallOptions = {}): Promise<void> {
@@ -543,72 +407,24 @@ export class NodeAgent implements GuestApi {
     return lifecycle(
       spec,
       async () => {
-        await this.#requireContext(spec, signal)
-        const { engine } = this.#datastore(spec)
+        await this.#contexts.require(spec, signal)
+        const { engine } = this.#contexts.datastore(spec)
         await this.#o.compute.growVolume(spec.instanceId, spec.volumeGb!, async (work) => {
-          await engine.stop(await this.#requireContext(spec, signal))
+          await engine.stop(await this.#contexts.require(spec, signal))
           await work()
-          await engine.start(await this.#limitedContext(spec))
+          await engine.start(await this.#contexts.limited(spec))
         })
         // A grow resumed after a crash may find the file system grown already and stop nothing: the
         // engine the crash took down is started here (a no-op when it runs), before the instance
         // shows ACTIVE again.
-        await engine.start(await this.#limitedContext(spec))
+        await engine.start(await this.#contexts.limited(spec))
       },
       signal,
     )
   }
 
   async #stopEngine(spec: InstanceSpec): Promise<void> {
-    const ctx = await this.#context(spec)
-    if (ctx) await this.#datastore(spec).engine.stop(ctx)
-  }
-
-  #datastore(spec: InstanceSpec): Datastore {
-    const ds = this.#o.datastores[spec.datastore]
-    if (!ds) throw new CofferError('DATASTORE_NOT_FOUND', `This node has no datastore ${spec.datastore}.`, { retryable: false })
-    return ds
-  }
-
-  /** The guest's view of an instance on this node; undefined when it has no envelope here. */
-  async #context(spec: InstanceSpec): Promise<InstanceContext | undefined> {
-    const ds = this.#datastore(spec)
-    const manifest = this.#manifests.get(spec.datastore) ?? (await ds.discover())
-    const version = manifest.versions.find((v) => v.name === spec.version)
-    if (!version) throw new CofferError('DATASTORE_VERSION_NOT_FOUND', `This node has no ${spec.datastore} ${spec.version}.`, { retryable: false })
-    const envelope = await this.#o.compute.envelope(spec.instanceId)
-    if (!envelope) return undefined
-    const { account, ...paths } = envelope
-    const nodeAccount = await this.#nodeAccount(ds)
-    return {
-      instanceId: spec.instanceId,
-      version,
-      ...paths,
-      // The datastore's own account builds templates there; it is let through on first use.
-      cacheDir: await this.#o.compute.prepareCache(nodeAccount),
-      bindAddress: spec.address ?? this.#o.bind,
-      port: spec.port,
-      flavor: spec.flavor,
-      allowedCidrs: spec.allowedCidrs,
-      account,
-      nodeAccount,
-    }
-  }
-
-  #nodeAccount(ds: Datastore): Promise<OsAccount> {
-    let account = this.#nodeAccounts.get(ds.osAccountName)
-    if (!account) {
-      account = resolveOsAccount(ds.osAccountName)
-      account.catch(() => this.#nodeAccounts.delete(ds.osAccountName))
-      this.#nodeAccounts.set(ds.osAccountName, account)
-    }
-    return account
-  }
-
-  async #requireContext(spec: InstanceSpec, signal?: AbortSignal): Promise<InstanceContext> {
-    const ctx = await this.#context(spec)
-    // Retrying cannot make one: the envelope is created by its own step, before any guest command.
-    if (!ctx) throw new CofferError('INSTANCE_NOT_READY', `Instance ${spec.instanceId} has no envelope on node ${this.#o.name}.`, { retryable: false })
-    return signal ? { ...ctx, signal } : ctx
+    const ctx = await this.#contexts.find(spec)
+    if (ctx) await this.#contexts.datastore(spec).engine.stop(ctx)
   }
 }

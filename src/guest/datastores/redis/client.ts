@@ -1,8 +1,9 @@
 /**
- * Connections to an instance as the service user over the private unix socket in runDir, and the
- * service user's password. Commands always go as separate arguments (ioredis `call`), never as a
- * command line built from strings, so a password or name can never become a second argument.
- * Passwords never enter logs or error messages.
+ * Connections to an instance as the service user over the private unix socket in runDir (or to
+ * another instance's address, as a replica reads its source), and the service user's password.
+ * Commands always go as separate arguments (ioredis `call`), never as a command line built from
+ * strings, so a password or name can never become a second argument. Passwords never enter logs or
+ * error messages.
  */
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
@@ -20,14 +21,22 @@ const SECRET = 'redis-service'
 /** The engine's unix socket (mode 0700, in a folder only the engine's account may enter). */
 export const socketPath = (ctx: InstanceContext): string => join(ctx.runDir, 'redis.sock')
 
-/**
- * Opens a connection to the socket and logs in as `user`. Rejects with Redis's WRONGPASS when the
- * login fails and with "Connection is closed." when nothing listens. Never reconnects or queues:
- * a caller sees a failure at once.
- */
+/** Where a server listens: a unix socket, or a TCP address (another instance's, say). */
+export type RedisAddress = { readonly path: string } | { readonly host: string; readonly port: number }
+
+/** Opens a connection to the instance's socket and logs in as `user`, as `openClientAt` does. */
 export async function openClient(ctx: InstanceContext, user: string, password: string, timeoutMs = 10_000): Promise<RedisClient> {
+  return openClientAt({ path: socketPath(ctx) }, user, password, timeoutMs)
+}
+
+/**
+ * Opens a connection to `address` and logs in as `user`. Rejects with Redis's WRONGPASS when the
+ * login fails and with "Connection is closed." when nothing listens, the password blanked out of
+ * the error. Never reconnects or queues: a caller sees a failure at once.
+ */
+export async function openClientAt(address: RedisAddress, user: string, password: string, timeoutMs = 10_000): Promise<RedisClient> {
   const client = new Redis({
-    path: socketPath(ctx),
+    ...address,
     lazyConnect: true,
     // The ready check runs INFO before the login below, and reconnecting would lose the login.
     enableReadyCheck: false,

@@ -4,10 +4,9 @@
  * not replicate, and its replication history (ids and offsets), which a rejoin checks and a
  * replica's lag needs. The password never enters an error message.
  */
-import { Redis } from 'ioredis'
 import { CofferError } from '../../../core/errors.js'
 import type { ReplicationSource } from '../replication.js'
-import { isUnreachable, isWrongPassword, redacted, type RedisClient } from './client.js'
+import { isUnreachable, isWrongPassword, openClientAt, redacted, type RedisClient } from './client.js'
 import { clientUserLines } from './replication-state.js'
 import { infoFields } from './snapshot.js'
 
@@ -37,21 +36,9 @@ export function historyOf(fields: ReadonlyMap<string, string>): SourceHistory {
 }
 
 async function withSource<T>(source: ReplicationSource, timeoutMs: number, fn: (client: RedisClient) => Promise<T>): Promise<T> {
-  const client = new Redis({
-    host: source.host,
-    port: source.port,
-    lazyConnect: true,
-    enableReadyCheck: false,
-    enableOfflineQueue: false,
-    retryStrategy: () => null,
-    maxRetriesPerRequest: 0,
-    connectTimeout: timeoutMs,
-    commandTimeout: timeoutMs,
-  })
-  client.on('error', () => undefined)
+  let client: RedisClient | undefined
   try {
-    await client.connect()
-    await client.call('AUTH', source.user, source.password)
+    client = await openClientAt({ host: source.host, port: source.port }, source.user, source.password, timeoutMs)
     return await fn(client)
   } catch (err) {
     const clean = redacted(err, [source.password])
@@ -60,7 +47,7 @@ async function withSource<T>(source: ReplicationSource, timeoutMs: number, fn: (
     if (isUnreachable(err) || /timed? ?out/i.test(clean.message)) throw new CofferError('ENGINE_UNREACHABLE', `The ${where} does not answer: ${clean.message}`, { retryable: true })
     throw clean
   } finally {
-    client.disconnect()
+    client?.disconnect()
   }
 }
 
