@@ -111,7 +111,7 @@ export const bareMariadbBackup: BareEngine = {
     await until(mariadbAnswers(sock), 'bare mariadbd answering')
     const c = await mysql.createConnection({ socketPath: sock, user: 'root' })
     await c.query('FLUSH PRIVILEGES')
-    await c.query(`CREATE USER ${BENCH_USER.user}@localhost IDENTIFIED BY '${BENCH_USER.password}'`)
+    await c.query(`CREATE OR REPLACE USER ${BENCH_USER.user}@localhost IDENTIFIED BY '${BENCH_USER.password}'`)
     await c.query(`GRANT ALL ON *.* TO ${BENCH_USER.user}@localhost`)
     await c.end()
     await killPidFile(pidFile)

@@ -15,7 +15,7 @@
  * MiB/s are of the engine's stream as Coffer counted it (the backup's data_size_bytes), for every
  * column, so they compare as times do. Ratios: higher is better (bare time / Coffer time).
  * PostgreSQL's bare side is pgBackRest itself, as Coffer's backup is (its own zstd and AES-256-CBC).
- * Usage: node dist/bench/backup.js [--gb 1] [--only postgresql,mariadb,redis]
+ * Usage: node dist/bench/backup.js [--gb 1] [--runs 1] [--only postgresql,mariadb,redis]
  */
 import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -35,6 +35,7 @@ import { benchRoot, removeRoot } from './bare-engines.js'
 const arg = (name: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined)
 const gb = Number(arg('--gb')) || 1
 const only = arg('--only')?.split(',')
+const runs = Math.max(1, Number(arg('--runs')) || 1)
 const dataBytes = Math.round(gb * 2 ** 30)
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const PASSWORD = 'bench-Passw0rd'
@@ -170,19 +171,24 @@ const redis: EngineCase = {
 
 const CASES = [postgresql, mariadb, redis].filter((e) => !only || only.includes(e.datastore))
 
-interface Figures {
-  readonly engine: string
-  readonly dataBytes: number
-  readonly storedBytes: number
-  readonly load: number
+/** One round's figures, ms (bytes for the sizes). */
+interface Round {
   readonly ceiling: number
   readonly zstd: number
   readonly zstdBytes: number
   readonly bareRestore: number
-  readonly firstBackup: number
   readonly backup: number
   readonly stream: number
   readonly restore: number
+  readonly dataBytes: number
+  readonly storedBytes: number
+}
+
+interface Figures {
+  readonly engine: string
+  readonly load: number
+  readonly firstBackup: number
+  readonly rounds: readonly Round[]
   readonly pitr?: number
 }
 
@@ -230,23 +236,7 @@ async function run(e: EngineCase): Promise<Figures> {
     ownedBy(copy, e.account)
     await action(api, source.id, 'start')
     await untilInstance(api, source.id, (i) => i.status === 'ACTIVE')
-    const bare = await e.bare.start(copy, await freePort())
     const zstdFile = join(root, 'bare.zst')
-    let ceiling: number
-    let zstd: number
-    try {
-      ceiling = await bare.ceiling()
-      zstd = await bare.zstd(zstdFile)
-    } finally {
-      await bare.stop()
-    }
-    rmSync(copy, { recursive: true, force: true })
-    const zstdBytes = e.datastore === 'postgresql' ? 0 : statSync(zstdFile).size
-    const bareRestore = await e.bare.restore(zstdFile, join(root, 'restored'), await freePort())
-    rmSync(join(root, 'restored'), { recursive: true, force: true })
-    rmSync(zstdFile, { force: true })
-    console.error(`${e.datastore}: bare ${(ceiling / 1000).toFixed(1)} / ${(zstd / 1000).toFixed(1)} / restore ${(bareRestore / 1000).toFixed(1)} s`)
-
     const backup = async (name: string) => {
       const t = performance.now()
       const r = await api.api('POST', '/backups', { backup: { name, instance: source.id } })
@@ -262,16 +252,44 @@ async function run(e: EngineCase): Promise<Figures> {
         await sleep(POLL_MS)
       }
     }
+    // The first backup is not measured: it also ships the load's binary logs (MariaDB's archive).
     const first = await backup('first')
-    const measured = await backup('measured')
-    // pgBackRest writes its own repository (pgbackrest/<stanza>/...), not objects under backups/<id>/.
-    const times = e.datastore === 'postgresql' ? { born: 0, written: NaN } : objectTimes(coffer.home, measured.b.id)
-    console.error(`${e.datastore}: backups ${(first.ms / 1000).toFixed(1)}, ${(measured.ms / 1000).toFixed(1)} s (stream ${((times.written - times.born) / 1000).toFixed(1)} s)`)
-
-    const restored = await create('restored', { restorePoint: { backupRef: measured.b.id } })
-    const got = await e.count(at(restored.inst))
-    if (got !== rows) throw new Error(`the restored instance holds ${got} rows, the source ${rows}`)
-    await drop(restored.inst.id)
+    // Rounds of bare tool, bare restore, Coffer backup and Coffer restore, one after another: a
+    // round's figures are taken close together, so a busy spell of the machine weighs on both sides.
+    const rounds: Round[] = []
+    try {
+      for (let i = 0; i < runs; i++) {
+        // The bare server runs only for its own figures, as Coffer's source is the only engine then.
+        const bare = await e.bare.start(copy, await freePort())
+        let ceiling: number
+        let zstd: number
+        try {
+          ceiling = await bare.ceiling()
+          zstd = await bare.zstd(zstdFile)
+        } finally {
+          await bare.stop()
+        }
+        const zstdBytes = e.datastore === 'postgresql' ? 0 : statSync(zstdFile).size
+        const bareRestore = await e.bare.restore(zstdFile, join(root, 'restored'), await freePort())
+        rmSync(join(root, 'restored'), { recursive: true, force: true })
+        const measured = await backup(`measured-${i}`)
+        // pgBackRest writes its own repository (pgbackrest/<stanza>/...), not objects under backups/<id>/.
+        const times = e.datastore === 'postgresql' ? { born: 0, written: NaN } : objectTimes(coffer.home, measured.b.id)
+        const restored = await create('restored', { restorePoint: { backupRef: measured.b.id } })
+        const got = await e.count(at(restored.inst))
+        if (got !== rows) throw new Error(`the restored instance holds ${got} rows, the source ${rows}`)
+        await drop(restored.inst.id)
+        const round: Round = {
+          ceiling, zstd, zstdBytes, bareRestore, backup: measured.ms, stream: times.written - times.born, restore: restored.ms,
+          dataBytes: measured.b.data_size_bytes, storedBytes: Math.round(measured.b.size * 2 ** 30),
+        }
+        rounds.push(round)
+        console.error(`${e.datastore} round ${i + 1}: bare ${s(ceiling)} / ${s(zstd)} / restore ${s(bareRestore)} s; Coffer backup ${s(round.backup)} s (${(zstd / round.backup).toFixed(2)}x), restore ${s(round.restore)} s (${(bareRestore / round.restore).toFixed(2)}x)`)
+      }
+    } finally {
+      rmSync(copy, { recursive: true, force: true })
+      rmSync(zstdFile, { force: true })
+    }
 
     let pitr: number | undefined
     if (e.pointInTime && e.write && e.tagged) {
@@ -288,10 +306,7 @@ async function run(e: EngineCase): Promise<Figures> {
       await drop(r.inst.id)
     }
     await drop(source.id)
-    return {
-      engine: `${e.datastore} ${e.version}`, dataBytes: measured.b.data_size_bytes, storedBytes: Math.round(measured.b.size * 2 ** 30), load, ceiling, zstd, zstdBytes, bareRestore,
-      firstBackup: first.ms, backup: measured.ms, stream: times.written - times.born, restore: restored.ms, ...(pitr !== undefined ? { pitr } : {}),
-    }
+    return { engine: `${e.datastore} ${e.version}`, load, firstBackup: first.ms, rounds, ...(pitr !== undefined ? { pitr } : {}) }
   } finally {
     if (process.env.COFFER_TRACE_STEPS === '1') console.error(coffer.output().split('\n').filter((l) => / step |TRACE phase|task .* done/.test(l)).join('\n'))
     await coffer.destroy()
@@ -316,7 +331,6 @@ async function untilInstance(api: TestClient, id: string, done: (i: any) => bool
 
 const s = (ms: number) => (ms / 1000).toFixed(1)
 const rate = (bytes: number, ms: number) => `${(bytes / 2 ** 20 / (ms / 1000)).toFixed(0)} MiB/s`
-const ratio = (bare: number, coffer: number) => `**${(bare / coffer).toFixed(2)}x**`
 
 const machine = `${cpus().length} CPUs (${cpus()[0]?.model.trim()}), load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} at the start`
 console.log(`Backups and restores of ~${gb} GiB per engine (${new Date().toISOString().slice(0, 16)}Z, ${machine}); seconds and MiB/s of the engine's stream\n`)
@@ -328,17 +342,29 @@ for (const e of CASES) {
     console.log(`${e.datastore}: failed: ${(err as Error).stack}`)
   }
 }
+/** The middle value (the lower middle of an even count). */
+const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!
+const of = (f: Figures, pick: (r: Round) => number): number => median(f.rounds.map(pick))
+const ratio = (f: Figures, pick: (r: Round) => number) => `**${of(f, pick).toFixed(2)}x**`
+
+console.log(`${runs === 1 ? 'One round' : `Medians of ${runs} rounds`} per engine (a round: bare tool, bare restore, Coffer backup, Coffer restore; each ratio is the median of the rounds' own ratios).\n`)
 console.log('| engine | data (stream) | bare tool to /dev/null | bare tool \\| zstd -1 to a file | Coffer backup to COMPLETED (stream phase) | backup ratio (target ≥ 0.9x) | bare restore | Coffer restore to ACTIVE | restore ratio (target ≥ 0.8x) | point-in-time restore to ACTIVE |')
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |')
 for (const f of figures) {
-  const d = f.dataBytes
+  const d = of(f, (r) => r.dataBytes)
+  const stored = of(f, (r) => r.storedBytes)
+  const [ceiling, zstd, backup, stream, bareRestore, restore] = [of(f, (r) => r.ceiling), of(f, (r) => r.zstd), of(f, (r) => r.backup), of(f, (r) => r.stream), of(f, (r) => r.bareRestore), of(f, (r) => r.restore)]
   console.log(
-    `| ${f.engine} | ${(d / 2 ** 30).toFixed(2)} GiB${f.storedBytes > 0 ? ` → ${(f.storedBytes / 2 ** 30).toFixed(2)} GiB stored` : ''} | ${s(f.ceiling)} s, ${rate(d, f.ceiling)} | ${s(f.zstd)} s, ${rate(d, f.zstd)} ` +
-      `| ${s(f.backup)} s, ${rate(d, f.backup)}${Number.isNaN(f.stream) ? '' : ` (${s(f.stream)} s, ${rate(d, f.stream)})`} | ${ratio(f.zstd, f.backup)} | ${s(f.bareRestore)} s, ${rate(d, f.bareRestore)} ` +
-      `| ${s(f.restore)} s, ${rate(d, f.restore)} | ${ratio(f.bareRestore, f.restore)} | ${f.pitr !== undefined ? `${s(f.pitr)} s` : 'n/a'} |`,
+    `| ${f.engine} | ${(d / 2 ** 30).toFixed(2)} GiB${stored > 0 ? ` → ${(stored / 2 ** 30).toFixed(2)} GiB stored` : ''} | ${s(ceiling)} s, ${rate(d, ceiling)} | ${s(zstd)} s, ${rate(d, zstd)} ` +
+      `| ${s(backup)} s, ${rate(d, backup)}${Number.isNaN(stream) ? '' : ` (${s(stream)} s, ${rate(d, stream)})`} | ${ratio(f, (r) => r.zstd / r.backup)} | ${s(bareRestore)} s, ${rate(d, bareRestore)} ` +
+      `| ${s(restore)} s, ${rate(d, restore)} | ${ratio(f, (r) => r.bareRestore / r.restore)} | ${f.pitr !== undefined ? `${s(f.pitr)} s` : 'n/a'} |`,
   )
 }
 console.log('')
-for (const f of figures) console.log(`- ${f.engine}: load ${s(f.load)} s; first backup ${s(f.firstBackup)} s${f.zstdBytes ? `; zstd -1 file ${(f.zstdBytes / 2 ** 30).toFixed(2)} GiB` : ''}`)
+for (const f of figures) {
+  const zstdBytes = of(f, (r) => r.zstdBytes)
+  const each = f.rounds.map((r) => `${(r.zstd / r.backup).toFixed(2)}x / ${(r.bareRestore / r.restore).toFixed(2)}x`).join(', ')
+  console.log(`- ${f.engine}: load ${s(f.load)} s; first backup ${s(f.firstBackup)} s${zstdBytes ? `; zstd -1 file ${(zstdBytes / 2 ** 30).toFixed(2)} GiB` : ''}; rounds (backup / restore ratio): ${each}`)
+}
 for (const e of CASES) console.log(`- bare ${e.datastore}: ${e.bare.what.ceiling}; ${e.bare.what.zstd}; restore: ${e.bare.what.restore}`)
 

@@ -16,6 +16,7 @@ import type { ByteRange, ListOptions, ListPage, ObjectInfo, ObjectStore, PutOpti
 const PARTIAL = '.partial-'
 const WRITE_BATCH = 1024 * 1024
 const READ_CHUNK = 1024 * 1024
+const FLUSH_EVERY = 64 * 1024 * 1024
 
 export class FsObjectStore implements ObjectStore {
   readonly kind = 'fs'
@@ -46,10 +47,19 @@ export class FsObjectStore implements ObjectStore {
     let batch: Buffer[] = []
     let batched = 0
     let writing: Promise<void> = Promise.resolve()
+    // Flushed behind the writes, one flush at a time: the disk works while the stream flows, and the
+    // closing fsync finds little left (flushed only at the end, 0.8 GiB took a further 0.4-0.6 s).
+    let flushedTo = 0
+    let flushing: Promise<void> | undefined
     const write = (bufs: Buffer[], bytes: number): Promise<void> =>
       writeAll(fh, bufs).then(() => {
         written += bytes
         follower?.readTo(written)
+        if (!flushing && written - flushedTo >= FLUSH_EVERY) {
+          const upTo = written
+          // A failed flush is no verdict: the closing fsync reports it.
+          flushing = fh.datasync().then(() => void (flushedTo = upTo), () => undefined).finally(() => (flushing = undefined))
+        }
       })
     try {
       for await (const chunk of body) {
@@ -71,6 +81,7 @@ export class FsObjectStore implements ObjectStore {
       await write(batch, batched)
       const readBack = await follower?.end()
       options.signal?.throwIfAborted()
+      await flushing
       await fh.sync()
       await fh.close()
       await rename(partial, target)
@@ -80,6 +91,7 @@ export class FsObjectStore implements ObjectStore {
       body.destroy()
       await writing.catch(() => undefined)
       await follower?.abort()
+      await flushing
       await fh.close().catch(() => undefined)
       await unlink(partial).catch(() => undefined)
       await this.#pruneEmpty(dirname(target))
