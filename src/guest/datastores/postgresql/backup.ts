@@ -11,7 +11,8 @@ import { pgSideOf, postgresqlArchiving, repoOf, servicePassword, shipWhile } fro
 import { postgresqlDatabases } from './databases.js'
 import { backupCorrupt, looksCorrupt, pgbackrest, removeRepoPath, stanzaInfo, type InfoBackup, type Repo } from './pgbackrest.js'
 import { repoOfBackup, repositoryKey, sealRepository } from './repository.js'
-import { postgresqlRestore } from './restore.js'
+import { postgresqlRestore, WAL_IN_BACKUP } from './restore.js'
+import { withChainView } from './verify-view.js'
 import { withService } from './service-account.js'
 import { tracePhase } from '../../../core/trace.js'
 
@@ -56,7 +57,9 @@ async function backup(ctx: InstanceContext, request: BackupRequest): Promise<Bac
   let finishedAt: number
   try {
     const password = await servicePassword(ctx)
-    const args = [`--type=${request.parent ? 'incr' : 'full'}`, '--start-fast']
+    // --archive-copy: the WAL that makes the copy consistent goes into the backup too, so a restore
+    // to the backup itself needs nothing from the archive (no archive-get per segment).
+    const args = [`--type=${request.parent ? 'incr' : 'full'}`, '--start-fast', '--archive-copy']
     await tracePhase(`postgresql ${ctx.instanceId}: pgbackrest backup`, () => shipWhile(ctx, repo, pgbackrest(repo, 'backup', args, { pg: pgSideOf(ctx, password), signal: ctx.signal })))
     finishedAt = Date.now()
     made = (await stanzaInfo(repo)).backups.find((b) => !labels.has(b.label))
@@ -67,7 +70,7 @@ async function backup(ctx: InstanceContext, request: BackupRequest): Promise<Bac
     return {
       objects: [sealed],
       dataBytes: made.info.size,
-      position: positionOf(made),
+      position: { ...positionOf(made), [WAL_IN_BACKUP]: 'y' },
       // info's stop time is whole seconds, taken after the backup became consistent.
       takenAt: new Date(Math.min((made.timestamp.stop + 1) * 1000, finishedAt)),
     }
@@ -81,16 +84,19 @@ async function backup(ctx: InstanceContext, request: BackupRequest): Promise<Bac
 
 /**
  * The lines of verify's text report that fail this chain: its backups' `backup: <label>, status: ...`
- * lines, and any WAL the archive sections count as invalid (a restore replays WAL too).
+ * lines, a backup of it the report does not name, and any WAL the archive sections count as invalid
+ * (a restore replays WAL too).
  */
 function invalidIn(report: string, labels: ReadonlySet<string>): string[] {
   const bad: string[] = []
+  const checked = new Set<string>()
   let inArchive = false
   for (const line of report.split('\n')) {
     const b = /backup: (\S+), status: ([^,\s]+)/.exec(line)
     const a = /archiveId: \S+, total WAL checked: (\d+), total valid WAL: (\d+)/.exec(line)
     if (b) {
       inArchive = false
+      checked.add(b[1]!)
       if (labels.has(b[1]!) && b[2] !== 'valid') bad.push(line.trim())
     } else if (a) {
       inArchive = true
@@ -99,6 +105,7 @@ function invalidIn(report: string, labels: ReadonlySet<string>): string[] {
       bad.push(line.trim())
     }
   }
+  for (const label of labels) if (!checked.has(label)) bad.push(`backup: ${label} was not checked by verify`)
   return bad
 }
 
@@ -142,11 +149,14 @@ export const postgresqlBackup: BackupAdmin = {
     let report: string
     let wanted: Set<string>
     try {
-      const info = (await stanzaInfo(repo)).backups.find((b) => b.label === label)
+      const backups = (await stanzaInfo(repo)).backups
+      const info = backups.find((b) => b.label === label)
       if (!info) throw new CofferError('OBJECT_CORRUPT', `Backup ${stored.backupId} is not in its pgBackRest repository any more.`, { retryable: false })
       wanted = new Set([label, ...(info.reference ?? [])])
-      // 2.45's verify takes no --set: the whole stanza is checked, and only this chain's lines count.
-      report = await pgbackrest(repo, 'verify', ['--output=text'])
+      // 2.45's verify takes no --set: it runs on a view of the chain where it can (verify-view.ts),
+      // and only this chain's lines count.
+      const chain = backups.filter((b) => wanted.has(b.label))
+      report = await withChainView(repo, chain, (view) => pgbackrest(view, 'verify', ['--output=text', '--verbose']))
     } catch (err) {
       if (err instanceof CofferError && err.code === 'OBJECT_CORRUPT') throw err
       throw looksCorrupt(err) ? backupCorrupt(stored.backupId, err) : err

@@ -6,7 +6,9 @@
  * Recovery runs the engine as the instance's account, which must never hold the repository's
  * secrets: so pgBackRest is not its restore_command. Coffer (root) fetches the WAL recovery needs
  * with `archive-get` into a folder on the volume first, and restore_command only copies from it.
- * That folder holds the WAL from the backup's start to the archive's end when a time is asked.
+ * That folder holds the WAL from the backup's start to the archive's end when a time is asked; a
+ * restore to the backup itself needs none when the backup holds its own WAL (`--archive-copy`,
+ * restored into pg_wal, where recovery looks when restore_command finds nothing).
  *
  * During recovery the engine listens on no address and lets only Coffer's service account in, on
  * its private socket, without a password (the restored cluster still has the source instance's).
@@ -30,6 +32,9 @@ import { replaceServicePassword } from './service-account.js'
 import { tracePhase } from '../../../core/trace.js'
 
 const RECOVERY_TIMEOUT_MS = 30 * 60_000
+
+/** Recorded in a backup's position when pgBackRest copied the WAL to make it consistent into it (`--archive-copy`). */
+export const WAL_IN_BACKUP = 'walInBackup'
 
 const stageDir = (ctx: InstanceContext): string => join(ctx.volumeDir, 'pgbackrest-restore')
 
@@ -154,9 +159,13 @@ export async function postgresqlRestore(ctx: InstanceContext, request: RestoreRe
   try {
     await ownedDir(ctx, dataDir(ctx))
     await ownedDir(ctx, logDir(ctx))
+    await ownedDir(ctx, stageDir(ctx))
     try {
       await tracePhase(`postgresql ${ctx.instanceId}: pgbackrest restore`, () => pgbackrest(repo, 'restore', [`--set=${last.position.label}`, '--type=none'], { pg: { dataDir: dataDir(ctx) }, signal: ctx.signal }))
-      await tracePhase(`postgresql ${ctx.instanceId}: stage wal`, () => stageWal(ctx, repo, last, !!request.restoreTime))
+      // A backup holding its own WAL (position WAL_IN_BACKUP) restored to itself needs none from the archive.
+      if (request.restoreTime || last.position[WAL_IN_BACKUP] !== 'y') {
+        await tracePhase(`postgresql ${ctx.instanceId}: stage wal`, () => stageWal(ctx, repo, last, !!request.restoreTime))
+      }
     } catch (err) {
       throw looksCorrupt(err) ? backupCorrupt(last.backupId, err) : err
     }
