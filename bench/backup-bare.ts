@@ -109,12 +109,16 @@ export const bareMariadbBackup: BareEngine = {
     // The copy's accounts are the instance's: without the grant tables, make one for the tool, then load them.
     let { sock, pidFile } = startMariadbd(data, port, false)
     await until(mariadbAnswers(sock), 'bare mariadbd answering')
-    const c = await mysql.createConnection({ socketPath: sock, user: 'root' })
-    await c.query('FLUSH PRIVILEGES')
-    await c.query(`CREATE OR REPLACE USER ${BENCH_USER.user}@localhost IDENTIFIED BY '${BENCH_USER.password}'`)
-    await c.query(`GRANT ALL ON *.* TO ${BENCH_USER.user}@localhost`)
-    await c.end()
-    await killPidFile(pidFile)
+    try {
+      const c = await mysql.createConnection({ socketPath: sock, user: 'root' })
+      await c.query('FLUSH PRIVILEGES')
+      await c.query(`CREATE OR REPLACE USER ${BENCH_USER.user}@localhost IDENTIFIED BY '${BENCH_USER.password}'`)
+      await c.query(`GRANT ALL ON *.* TO ${BENCH_USER.user}@localhost`)
+      await c.end()
+    } finally {
+      // Also when the grants fail: a server left running here outlives the bench.
+      await killPidFile(pidFile)
+    }
     ;({ sock, pidFile } = startMariadbd(data, port, true))
     await until(mariadbAnswers(sock, BENCH_USER), 'bare mariadbd answering with its grants')
     const tool = (n: string) => `mariadb-backup --no-defaults --backup --stream=mbstream --user=${BENCH_USER.user} --password=${BENCH_USER.password} --socket=${sock} --datadir=${data} --target-dir=${data}.t${n} --extra-lsndir=${data}.t${n} --tmpdir=${data}.t${n}`
