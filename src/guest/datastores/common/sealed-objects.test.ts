@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
+import { spawn } from 'node:child_process'
+import { createHash, randomBytes } from 'node:crypto'
 import { mkdtemp, rm, readFile, writeFile, readdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -7,7 +8,7 @@ import { Readable } from 'node:stream'
 import { buffer } from 'node:stream/consumers'
 import { after, before, describe, it } from 'node:test'
 import { FsObjectStore } from '../../../storage/fs/fs-object-store.js'
-import { openSealed, putSealed } from './sealed-objects.js'
+import { exited, openSealed, putSealed, unsealInto } from './sealed-objects.js'
 
 describe('sealed objects (zstd + chunked GCM to an object store)', () => {
   let dir: string
@@ -50,5 +51,25 @@ describe('sealed objects (zstd + chunked GCM to an object store)', () => {
     await assert.rejects(putSealed(store, 'backups/b3/data', Readable.from(failing()), key), /tool died/)
     assert.equal(await store.head('backups/b3/data'), undefined)
     assert.deepEqual((await readdir(join(dir, 'backups'))).includes('b3') ? await readdir(join(dir, 'backups/b3')) : [], [])
+  })
+
+  it('a tool\'s pipe sealed on the worker thread keeps every byte, its first ones too, and unseals into another tool\'s pipe', async () => {
+    const plain = randomBytes(6_000_000)
+    const file = join(dir, 'plain')
+    await writeFile(file, plain)
+    // The pipe's stream is read from by nobody but the worker's zstd, however long the worker takes to start.
+    const tool = spawn('cat', [file], { stdio: ['ignore', 'pipe', 'ignore'] })
+    const put = await putSealed(store, 'backups/b4/data', { input: tool.stdout, done: exited(tool, 'cat') }, key)
+    assert.equal(put.plainBytes, plain.length)
+    const sink = spawn('sha256sum', [], { stdio: ['pipe', 'pipe', 'ignore'] })
+    const sum = buffer(sink.stdout)
+    await unsealInto(store, 'backups/b4/data', key, 'b4', sink.stdin)
+    assert.equal((await sum).toString().split(' ')[0], createHash('sha256').update(plain).digest('hex'))
+  })
+
+  it('a tool that fails after the worker stored its stream leaves nothing under the key', async () => {
+    const tool = spawn('sh', ['-c', 'head -c 3000000 /dev/urandom; exit 3'], { stdio: ['ignore', 'pipe', 'ignore'] })
+    await assert.rejects(putSealed(store, 'backups/b5/data', { input: tool.stdout, done: exited(tool, 'the tool') }, key), /the tool ended with exit code 3/)
+    assert.equal(await store.head('backups/b5/data'), undefined)
   })
 })

@@ -13,6 +13,7 @@ import { DEFAULT_CHUNK, GcmDecryptStream, GcmEncryptStream } from '../../../stor
 import type { ObjectStore, PutResult } from '../../../storage/object-store.js'
 import { readBack } from '../../../storage/verify-object.js'
 import { ENGINE_ENV } from './process.js'
+import { putInWorker, unsealInWorker, workerPlan } from './sealed-in-worker.js'
 
 /** Bytes each stream of the pipeline buffers: Node's 16 KiB default meant a pause every 64 KiB pipe read. */
 const STREAM_BUFFER = 1024 * 1024
@@ -23,6 +24,8 @@ export interface SealOptions {
   readonly onProgress?: ((bytes: number) => void) | undefined
   /** zstd's level; 1 is the fast one a backup wants. */
   readonly level?: number
+  /** Called once zstd runs (it holds its own copy of a source or output descriptor from then on). */
+  readonly onSpawned?: ((zstd: ChildProcess) => void) | undefined
 }
 
 /** What putSealed stored, and how many bytes of plain data went in. */
@@ -43,14 +46,25 @@ export interface DirectSource {
 
 const isDirect = (source: Readable | DirectSource): source is DirectSource => 'input' in source && 'done' in source
 
-/** Compresses, seals and stores `source` under `key`; on any failure nothing stays under `key`. */
+/**
+ * Compresses, seals and stores `source` under `key`; on any failure nothing stays under `key`. A
+ * direct source going to the fs store is sealed on a worker thread (sealed-in-worker.ts).
+ */
 export async function putSealed(store: ObjectStore, key: string, source: Readable | DirectSource, dataKey: Buffer, options: SealOptions = {}): Promise<SealedResult> {
+  const inWorker = isDirect(source) ? workerPlan(store, source.input) : undefined
+  if (inWorker && isDirect(source)) return putInWorker(inWorker.root, key, source, inWorker.fd, dataKey, options, () => store.delete(key))
+  return putSealedHere(store, key, source, dataKey, options)
+}
+
+/** putSealed on this thread. */
+export async function putSealedHere(store: ObjectStore, key: string, source: Readable | DirectSource, dataKey: Buffer, options: SealOptions = {}): Promise<SealedResult> {
   const level = `-${options.level ?? 1}`
   const direct = isDirect(source) ? source : undefined
   // -vv: zstd's summary then counts the plain bytes exactly ("(N B => M B"), as Coffer no longer sees them.
   const zstd = direct
     ? spawn('zstd', ['-vv', level, '-T0', '-c'], { stdio: [direct.input, 'pipe', 'pipe'], env: { ...ENGINE_ENV } })
     : spawnZstd(['-q', level, '-T0', '-c'])
+  options.onSpawned?.(zstd)
   if (direct && typeof direct.input !== 'number') direct.input.destroy() // zstd has it now; a dead zstd must not leave the tool blocked
   const counter = direct ? undefined : new ByteCounter(options.onProgress)
   const sealed = new PassThrough({ highWaterMark: STREAM_BUFFER })
@@ -145,8 +159,17 @@ export async function openSealed(store: ObjectStore, key: string, dataKey: Buffe
  * received must be thrown away (a tool reading it sees its input end short).
  */
 export async function unsealInto(store: ObjectStore, key: string, dataKey: Buffer, name: string, output: Writable | number, options: Pick<SealOptions, 'signal' | 'onProgress'> = {}): Promise<void> {
+  // To the fs store's files, on a worker thread (sealed-in-worker.ts).
+  const inWorker = workerPlan(store, output)
+  if (inWorker) return unsealInWorker(inWorker.root, key, dataKey, name, output, inWorker.fd, options)
+  return unsealIntoHere(store, key, dataKey, name, output, options)
+}
+
+/** unsealInto on this thread. */
+export async function unsealIntoHere(store: ObjectStore, key: string, dataKey: Buffer, name: string, output: Writable | number, options: Pick<SealOptions, 'signal' | 'onProgress' | 'onSpawned'> = {}): Promise<void> {
   const body = await store.get(key)
   const zstd = spawn('zstd', ['-q', '-d', '-c'], { stdio: ['pipe', output, 'pipe'], env: { ...ENGINE_ENV } })
+  options.onSpawned?.(zstd)
   if (typeof output !== 'number') output.destroy() // zstd has it now: the tool sees the end when zstd exits
   const stopProgress = options.onProgress ? pollIo(zstd, 'wchar', options.onProgress) : undefined
   try {
