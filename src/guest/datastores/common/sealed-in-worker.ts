@@ -71,6 +71,11 @@ export async function putInWorker(root: string, key: string, source: DirectSourc
     await remove().catch(() => undefined)
     throw toolError
   }
+  // Cancelled as the worker finished (its last progress report, say): stored for nobody.
+  if (options.signal?.aborted) {
+    await remove().catch(() => undefined)
+    options.signal.throwIfAborted()
+  }
   return value
 }
 

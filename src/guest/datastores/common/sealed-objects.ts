@@ -74,6 +74,9 @@ export async function putSealedHere(store: ObjectStore, key: string, source: Rea
   // A store that can (fs) checks the tags and sha256 of what it wrote as it writes it: no second read once whole.
   // The tags authenticate every byte read back, so that store hashes only what it reads back.
   const storing = store.put(key, sealed, { ...opts, readBack: (stored) => readBack(stored, { key, dataKey }), readBackAuthenticates: true })
+  // A direct source is counted from /proc as zstd reads it, from 0 the moment zstd runs (a short
+  // stream on a worker thread can end before the first tick).
+  if (direct) options.onProgress?.(0)
   const stopProgress = direct && options.onProgress ? pollIo(zstd, 'rchar', options.onProgress) : undefined
   const summary = direct ? lastStderr(zstd) : undefined
   try {
