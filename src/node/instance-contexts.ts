@@ -3,7 +3,7 @@
  * made from an instance's spec, the engine versions found here and the instance's envelope.
  */
 import type { ComputeDriver } from '../compute/compute-driver.js'
-import { CofferError } from '../core/errors.js'
+import { CofferError, NotFound } from '../core/errors.js'
 import type { DatastoreManifest, DatastoreVersionInfo } from '../core/manifest.js'
 import { resolveOsAccount } from '../guest/datastores/common/os-account.js'
 import type { Datastore, InstanceContext, OsAccount } from '../guest/datastores/datastore.js'
@@ -38,6 +38,15 @@ export class InstanceContexts {
   /** A version of a datastore found here by `discover`. */
   version(datastore: string, version: string): DatastoreVersionInfo | undefined {
     return this.#manifests.get(datastore)?.versions.find((v) => v.name === version)
+  }
+
+  /** A datastore version of this node, with what a call outside any instance runs with (its catalogs). */
+  async nodeScope(datastore: string, version: string): Promise<{ ds: Datastore; node: { cacheDir: string; account: OsAccount; version: DatastoreVersionInfo } }> {
+    const ds = this.#o.datastores[datastore]
+    const info = this.version(datastore, version)
+    if (!ds || !info) throw new NotFound(`This node has no ${datastore} ${version}.`)
+    const account = await this.nodeAccount(ds)
+    return { ds, node: { cacheDir: await this.#o.compute.prepareCache(account), account, version: info } }
   }
 
   datastore(spec: InstanceSpec): Datastore {

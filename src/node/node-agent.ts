@@ -7,7 +7,7 @@ import type { ComputeDriver } from '../compute/compute-driver.js'
 import type { CharacterSetCatalog } from '../core/character-sets.js'
 import type { ConfigurationValues, ParameterSpec } from '../core/configuration.js'
 import { dirname, join } from 'node:path'
-import { CofferError, NotFound, NotImplemented } from '../core/errors.js'
+import { NotImplemented } from '../core/errors.js'
 import type { DatastoreManifest } from '../core/manifest.js'
 import type { Datastore } from '../guest/datastores/datastore.js'
 import type {
@@ -39,6 +39,8 @@ import { InstanceContexts } from './instance-contexts.js'
 import type { LogStore } from './log-store.js'
 import { SpecBook } from './spec-book.js'
 import { runSchemaOp } from './schema-op.js'
+import { applyConfiguration, characterSetCatalog, effectiveConfiguration, parameterCatalog } from './configuration-commands.js'
+import { growVolume } from './grow-volume.js'
 import { Supervisor } from './supervisor.js'
 import { WriterProxy } from './writer-proxy.js'
 import { lifecycle } from './lifecycle.js'
@@ -200,32 +202,20 @@ export class NodeAgent implements GuestApi {
     })
   }
 
-  async effectiveConfiguration(spec: InstanceSpec): Promise<Record<string, string | number | boolean>> {
-    return this.#contexts.datastore(spec).engine.effectiveConfiguration(await this.#contexts.require(spec))
+  effectiveConfiguration(spec: InstanceSpec): Promise<Record<string, string | number | boolean>> {
+    return effectiveConfiguration(this.#contexts, spec)
   }
 
-  async catalog(datastore: string, version: string): Promise<ParameterSpec[]> {
-    const ds = this.#o.datastores[datastore]
-    const info = this.#contexts.version(datastore, version)
-    if (!ds || !info) throw new NotFound(`This node has no ${datastore} ${version}.`)
-    if (!ds.configuration) throw new NotImplemented(`Datastore ${datastore} has no configuration parameters.`)
-    const account = await this.#contexts.nodeAccount(ds)
-    return ds.configuration.catalog({ cacheDir: await this.#o.compute.prepareCache(account), account, version: info })
+  catalog(datastore: string, version: string): Promise<ParameterSpec[]> {
+    return parameterCatalog(this.#contexts, datastore, version)
   }
 
-  async characterSets(datastore: string, version: string): Promise<CharacterSetCatalog> {
-    const ds = this.#o.datastores[datastore]
-    const info = this.#contexts.version(datastore, version)
-    if (!ds || !info) throw new NotFound(`This node has no ${datastore} ${version}.`)
-    if (!ds.characterSets) throw new NotImplemented(`Datastore ${datastore} cannot list its character sets.`)
-    const account = await this.#contexts.nodeAccount(ds)
-    return ds.characterSets({ cacheDir: await this.#o.compute.prepareCache(account), account, version: info })
+  characterSets(datastore: string, version: string): Promise<CharacterSetCatalog> {
+    return characterSetCatalog(this.#contexts, datastore, version)
   }
 
-  async configure(spec: InstanceSpec, values: ConfigurationValues, options: CallOptions = {}): Promise<{ restartRequired: readonly string[] }> {
-    const ds = this.#contexts.datastore(spec)
-    if (!ds.configuration) throw new NotImplemented(`Datastore ${spec.datastore} has no configuration parameters.`)
-    return ds.configuration.apply(await this.#contexts.require(spec, options.signal), values)
+  configure(spec: InstanceSpec, values: ConfigurationValues, options: CallOptions = {}): Promise<{ restartRequired: readonly string[] }> {
+    return applyConfiguration(this.#contexts, spec, values, options.signal)
   }
 
   restart(spec: InstanceSpec, options: CallOptions = {}): Promise<void> {
@@ -401,26 +391,8 @@ export class NodeAgent implements GuestApi {
     return lifecycle(spec, async () => this.#contexts.datastore(spec).engine.start(await this.#contexts.limited(spec)))
   }
 
-  async growVolume(spec: InstanceSpec, options: CallOptions = {}): Promise<void> {
-    if (!spec.volumeGb) throw new CofferError('INTERNAL', `instance ${spec.instanceId}: no volume size to grow to`, { retryable: false })
-    const { signal } = options
-    return lifecycle(
-      spec,
-      async () => {
-        await this.#contexts.require(spec, signal)
-        const { engine } = this.#contexts.datastore(spec)
-        await this.#o.compute.growVolume(spec.instanceId, spec.volumeGb!, async (work) => {
-          await engine.stop(await this.#contexts.require(spec, signal))
-          await work()
-          await engine.start(await this.#contexts.limited(spec))
-        })
-        // A grow resumed after a crash may find the file system grown already and stop nothing: the
-        // engine the crash took down is started here (a no-op when it runs), before the instance
-        // shows ACTIVE again.
-        await engine.start(await this.#contexts.limited(spec))
-      },
-      signal,
-    )
+  growVolume(spec: InstanceSpec, options: CallOptions = {}): Promise<void> {
+    return growVolume(this.#contexts, this.#o.compute, spec, options.signal)
   }
 
   async #stopEngine(spec: InstanceSpec): Promise<void> {

@@ -68,8 +68,7 @@ async function walToFetch(repo: Repo, backup: StoredBackup, toEnd: boolean): Pro
 }
 
 async function stageWal(ctx: InstanceContext, repo: Repo, backup: StoredBackup, toEnd: boolean): Promise<void> {
-  const stage = stageDir(ctx)
-  await ownedDir(ctx, stage)
+  const stage = stageDir(ctx) // made by the restore, which writes recovery's pg_hba there too
   // Two at a time (a node's two cores): each archive-get is a process that mostly starts, reads
   // and decrypts one segment; one after another they took 1-3 s of a restore.
   const names = await walToFetch(repo, backup, toEnd)
