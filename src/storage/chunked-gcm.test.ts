@@ -16,12 +16,17 @@ const seal = async (plain: Buffer, key: Buffer, chunk: number, pieces = 7): Prom
   for await (const c of Readable.from(chunks).pipe(new GcmEncryptStream(key, chunk))) parts.push(c as Buffer)
   return Buffer.concat(parts)
 }
-const open = async (sealed: Buffer, key: Buffer, name = 'backup b-1', piece = 1000): Promise<Buffer> => {
+const open = async (sealed: Buffer, key: Buffer, name = 'backup b-1', piece = 1000, tagsOnly = false): Promise<Buffer> => {
   const parts: Buffer[] = []
   const pieces = Array.from({ length: Math.ceil(sealed.length / piece) }, (_, i) => sealed.subarray(i * piece, (i + 1) * piece))
-  for await (const c of Readable.from(pieces).pipe(new GcmDecryptStream(key, name))) parts.push(c as Buffer)
+  for await (const c of Readable.from(pieces).pipe(new GcmDecryptStream(key, name, { tagsOnly }))) parts.push(c as Buffer)
   return Buffer.concat(parts)
 }
+/** Both ways of reading: decrypting, and checking the tags only (a read-back); both must refuse alike. */
+const ways = [
+  { how: 'decrypting', open: (sealed: Buffer, key: Buffer, piece?: number) => open(sealed, key, 'backup b-1', piece) },
+  { how: 'tags only', open: (sealed: Buffer, key: Buffer, piece?: number) => open(sealed, key, 'backup b-1', piece, true) },
+]
 const corrupt = (name: string, why: RegExp) => (err: { code?: string; message: string }) => err.code === 'OBJECT_CORRUPT' && err.message.includes(name) && why.test(err.message)
 
 describe('chunked AES-256-GCM', () => {
@@ -41,33 +46,57 @@ describe('chunked AES-256-GCM', () => {
     assert.ok(!sealed.includes('hunter2') && !sealed.includes('alice'))
   })
 
-  it('refuses an object with one byte altered, anywhere, naming it', async () => {
+  it('checks tags only: accepts every well-sealed stream, outputs nothing, counts its chunks', async () => {
     const key = newDataKey()
-    const sealed = await seal(randomBytes(1000), key, 100)
-    for (const at of [0, 5, 14, 15, 200, sealed.length - 20, sealed.length - 1]) {
-      const bad = Buffer.from(sealed)
-      bad[at]! ^= 0x01
-      await assert.rejects(open(bad, key), corrupt('backup b-1', /failed its check/), `byte ${at}`)
+    for (const [size, chunk] of [[0, 100], [1, 100], [100, 100], [1000, 100], [4096 + 3, 100], [300_000, 65_536], [70_000, 17]] as const) {
+      const sealed = await seal(randomBytes(size), key, chunk)
+      for (const piece of [1, 16, 1000, 1 << 20]) {
+        const check = new GcmDecryptStream(key, 'backup b-1', { tagsOnly: true })
+        const out: Buffer[] = []
+        for await (const c of Readable.from([...Array(Math.ceil(sealed.length / piece)).keys()].map((i) => sealed.subarray(i * piece, (i + 1) * piece))).pipe(check)) out.push(c as Buffer)
+        assert.equal(Buffer.concat(out).length, 0, `${size} bytes in ${piece}-byte pieces`)
+        assert.equal(check.chunks, Math.ceil(size / chunk) + 1, `${size} bytes: every chunk and the end chunk checked`)
+      }
     }
   })
 
-  it('refuses a truncated object, also cut at a chunk boundary, and one with bytes added', async () => {
-    const key = newDataKey()
-    const sealed = await seal(randomBytes(1000), key, 100)
-    const boundary = 15 + 3 * 116 // after three whole chunks
-    for (const length of [0, 10, 15, 30, boundary, sealed.length - 16, sealed.length - 1]) {
-      await assert.rejects(open(sealed.subarray(0, length), key), corrupt('backup b-1', /cut short|GCM tag|header/), `cut to ${length}`)
-    }
-    await assert.rejects(open(Buffer.concat([sealed, Buffer.alloc(16)]), key), corrupt('backup b-1', /GCM tag|follow/))
-    // Two chunks swapped: each chunk's nonce carries its place.
-    const swapped = Buffer.concat([sealed.subarray(0, 15), sealed.subarray(15 + 116, 15 + 232), sealed.subarray(15, 15 + 116), sealed.subarray(15 + 232)])
-    await assert.rejects(open(swapped, key), corrupt('backup b-1', /chunk 0 fails/))
-  })
+  for (const way of ways) {
+    it(`refuses an object with one byte altered, anywhere, naming it (${way.how})`, async () => {
+      const key = newDataKey()
+      const sealed = await seal(randomBytes(1000), key, 100)
+      for (let at = 0; at < sealed.length; at += at < 40 ? 1 : 37) {
+        for (const bit of [0x01, 0x80]) {
+          const bad = Buffer.from(sealed)
+          bad[at]! ^= bit
+          await assert.rejects(way.open(bad, key), corrupt('backup b-1', /failed its check/), `byte ${at}, bit ${bit}`)
+        }
+      }
+      const last = Buffer.from(sealed)
+      last[sealed.length - 1]! ^= 0x01
+      await assert.rejects(way.open(last, key), corrupt('backup b-1', /failed its check/), 'the end tag\'s last byte')
+    })
 
-  it('refuses the wrong data key', async () => {
-    const sealed = await seal(randomBytes(300), newDataKey(), 100)
-    await assert.rejects(open(sealed, newDataKey()), corrupt('backup b-1', /chunk 0 fails its GCM tag/))
-  })
+    it(`refuses a truncated object, also cut at a chunk boundary, and one with bytes added (${way.how})`, async () => {
+      const key = newDataKey()
+      const sealed = await seal(randomBytes(1000), key, 100)
+      const boundary = 15 + 3 * 116 // after three whole chunks
+      for (const length of [0, 10, 15, 30, boundary, sealed.length - 16, sealed.length - 1]) {
+        await assert.rejects(way.open(sealed.subarray(0, length), key), corrupt('backup b-1', /cut short|GCM tag|header/), `cut to ${length}`)
+      }
+      await assert.rejects(way.open(Buffer.concat([sealed, Buffer.alloc(16)]), key), corrupt('backup b-1', /GCM tag|follow/))
+      // Two chunks swapped: each chunk's nonce carries its place.
+      const swapped = Buffer.concat([sealed.subarray(0, 15), sealed.subarray(15 + 116, 15 + 232), sealed.subarray(15, 15 + 116), sealed.subarray(15 + 232)])
+      await assert.rejects(way.open(swapped, key), corrupt('backup b-1', /chunk 0 fails/))
+      // A data chunk relabelled as the end: the end flag is in the nonce.
+      const early = Buffer.concat([sealed.subarray(0, 15 + 116), sealed.subarray(sealed.length - 16)])
+      await assert.rejects(way.open(early, key), corrupt('backup b-1', /GCM tag/))
+    })
+
+    it(`refuses the wrong data key (${way.how})`, async () => {
+      const sealed = await seal(randomBytes(300), newDataKey(), 100)
+      await assert.rejects(way.open(sealed, newDataKey()), corrupt('backup b-1', /chunk 0 fails its GCM tag/))
+    })
+  }
 })
 
 describe('data keys wrapped by the master key', () => {

@@ -50,16 +50,17 @@ export async function verifyObject(store: ObjectStore, o: ExpectedObject): Promi
 export async function readBack(body: Readable, o: Pick<ExpectedObject, 'key' | 'dataKey' | 'name'>): Promise<VerifyReport> {
   const name = o.name ?? o.key
   const digest = new DigestStream()
-  const decrypt = o.dataKey ? new GcmDecryptStream(o.dataKey, name) : undefined
+  // Tags only: the read-back needs to know each byte is the one written, not the plaintext.
+  const tags = o.dataKey ? new GcmDecryptStream(o.dataKey, name, { tagsOnly: true }) : undefined
   const sink = new Writable({ write: (_c, _e, done) => done() })
   let problem: string | undefined
   try {
-    await (decrypt ? pipeline(body, digest, decrypt, sink) : pipeline(body, digest, sink))
+    await (tags ? pipeline(body, digest, tags, sink) : pipeline(body, digest, sink))
   } catch (err) {
     problem = errorMessage(err)
   }
   const sha256 = digest.digest()
-  return { key: o.key, ok: !problem, size: digest.bytes, sha256, ...(decrypt ? { chunks: decrypt.chunks } : {}), ...(problem ? { problem } : {}) }
+  return { key: o.key, ok: !problem, size: digest.bytes, sha256, ...(tags ? { chunks: tags.chunks } : {}), ...(problem ? { problem } : {}) }
 }
 
 /** A read-back's report judged against the size and sha256 the put recorded. */
