@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, readlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { after, before, describe, it } from 'node:test'
@@ -43,7 +43,8 @@ describe('shutdown --all and uninstall', () => {
   const quiet = async () => {
     const deadline = Date.now() + 30_000
     while (processesUnder(coffer.home).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200))
-    return processesUnder(coffer.home)
+    // Each straggler by pid, parent, state and command line: a failure then says which process it was.
+    return processesUnder(coffer.home).flatMap((pid) => describeProcess(pid) ?? [])
   }
   const allActive = async () => {
     for (const [i, id] of ids.entries()) {
@@ -117,3 +118,21 @@ describe('shutdown --all and uninstall', () => {
     assert.equal(existsSync(coffer.home), false, 'the home is gone')
   })
 })
+
+/** The process as `ps` would show it; undefined once it has ended. */
+function describeProcess(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim()
+    let cwd = '?'
+    try {
+      cwd = readlinkSync(`/proc/${pid}/cwd`)
+    } catch {
+      // not ours to read
+    }
+    return `pid ${pid} (parent ${ppid}, state ${state}, cwd ${cwd}): ${cmd}`
+  } catch {
+    return undefined
+  }
+}
