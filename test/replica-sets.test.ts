@@ -236,6 +236,31 @@ describe('replica sets through the API', () => {
           const listed = await api.api('GET', `/instances/${replica.id}/users`)
           assert.deepEqual(listed.body.users.map((u: any) => u.name), ['app', 'kept'])
         })
+
+        it('a replica stopped while users change on its source has them once it starts again', async () => {
+          const status = async (method: string, path: string, body?: unknown) => {
+            const r = await api.api(method, `/instances/${source.id}${path}`, body)
+            assert.ok([200, 202, 204].includes(r.status), `${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`)
+          }
+          assert.equal(await action(replica.id, { stop: {} }), 202)
+          await api.waitFor(replica.id, (x) => x.body.instance.operating_status === 'SHUTDOWN')
+          // Made, changed and dropped while the replica is down: the change reaches no replica now.
+          await status('POST', '/users', { users: [{ name: 'dave', password: 'dave-Passw0rd-1', databases: [] }, { name: 'erin', password: 'erin-Passw0rd-1', databases: [] }] })
+          await status('PUT', '/users/kept', { user: { password: 'kept-Passw0rd-2' } })
+          await status('DELETE', '/users/erin')
+          assert.equal(await action(replica.id, { start: {} }), 202)
+          assert.equal((await settled(replica.id)).status, 'ACTIVE')
+          const dave = await redisLogin(at(replica), 'dave', 'dave-Passw0rd-1', 'row:before')
+          assert.equal(dave.read, 'before', 'a user made on the source while the replica was down reads on it')
+          assert.match(dave.write, /READONLY/, 'and cannot write there')
+          await assert.rejects(redisLogin(at(replica), 'kept', PASSWORD, 'row:before'), /WRONGPASS/, 'the password changed meanwhile is the one the replica takes')
+          assert.equal((await redisLogin(at(replica), 'kept', 'kept-Passw0rd-2', 'row:before')).read, 'before')
+          await assert.rejects(redisLogin(at(replica), 'erin', 'erin-Passw0rd-1', 'row:before'), /WRONGPASS/, 'a user made and dropped meanwhile is not on the replica')
+          // Back as the later tests expect them.
+          await status('PUT', '/users/kept', { user: { password: PASSWORD } })
+          await status('DELETE', '/users/dave')
+          assert.equal((await redisLogin(at(replica), 'kept', PASSWORD, 'row:before')).read, 'before')
+        })
       }
 
       it('promotes the replica: no committed row lost, the old source follows it', async () => {

@@ -10,14 +10,21 @@ import { redisConfiguration } from './configuration.js'
 import { redisLogs } from './logs.js'
 import { redisEngine } from './manager.js'
 import { discoverRedis } from './manifest.js'
-import { redisReplication } from './replication.js'
+import { redisReplication, refreshReplicaUsers } from './replication.js'
 import { redisRoot } from './root.js'
 import { redisUsers } from './users.js'
 
 export const redis: Datastore = defineDatastore({
   discover: discoverRedis,
   osAccountName: 'redis',
-  engine: redisEngine,
+  // A replica stopped while its source's users changed takes them when it starts again.
+  engine: {
+    ...redisEngine,
+    start: async (ctx) => {
+      await redisEngine.start(ctx)
+      await refreshReplicaUsers(ctx)
+    },
+  },
   users: redisUsers,
   root: redisRoot,
   configuration: redisConfiguration,

@@ -7,8 +7,8 @@
  * the source listens, with its password only.
  *
  * Redis does not replicate ACLs, so a replica copies its source's client users (root included) at
- * seed, at every follow and whenever the control plane asks after a change on the source
- * (copyUsers), read through that same account, with rules added that keep them from making the
+ * seed, at every follow and every start (refreshReplicaUsers), and whenever the control plane asks
+ * after a change on the source (copyUsers), read through that same account, with rules added that keep them from making the
  * replica writable (REPLICA_LIMITS); its service user stays its own.
  *
  * Fence: `min-replicas-to-write` above any possible count makes Redis refuse every client write at
@@ -127,18 +127,33 @@ async function follow(ctx: InstanceContext, source: ReplicationSource): Promise<
   )
 }
 
-async function copyUsers(ctx: InstanceContext, source: ReplicationSource): Promise<void> {
-  const view = await sourceView(source)
+async function copyUsers(ctx: InstanceContext, source: ReplicationSource, timeoutMs?: number): Promise<void> {
+  // The source is read under the lock: two copies at once cannot land an older list after a newer one.
   await locked(ctx, () =>
     withService(ctx, async (c) => {
       const role = await readRole(ctx)
       if (role.follows?.instanceId !== source.instanceId) {
         throw new CofferError('ENGINE_STATE_CONFLICT', `Instance ${ctx.instanceId} is not a replica of ${source.instanceId}; its users are its own.`, { retryable: false })
       }
+      const view = await sourceView(source, timeoutMs)
       await setUsers(c, view.users, true, role.users)
       await writeRole(ctx, { ...role, users: view.users })
     }),
   )
+}
+
+/** How long a replica's start waits for its source's users before it keeps the ones it had. */
+const REFRESH_TIMEOUT_MS = 2_000
+
+/**
+ * After a start: a replica takes its source's users as they are now, so a change made on the source
+ * while the replica was stopped (or still being built) is not missed. A source that does not answer
+ * leaves the replica with the users it had: a replica must start while its source is down.
+ */
+export async function refreshReplicaUsers(ctx: InstanceContext): Promise<void> {
+  const { follows } = await readRole(ctx)
+  if (!follows) return
+  await copyUsers(ctx, follows, REFRESH_TIMEOUT_MS).catch(() => undefined)
 }
 
 async function promote(ctx: InstanceContext): Promise<void> {
