@@ -8,8 +8,8 @@
  *
  * Redis does not replicate ACLs, so a replica copies its source's client users (root included) at
  * seed, at every follow and every start (refreshReplicaUsers), and whenever the control plane asks
- * after a change on the source (copyUsers), read through that same account, with rules added that keep them from making the
- * replica writable (REPLICA_LIMITS); its service user stays its own.
+ * after a change on the source (copyUsers), read through that same account, with rules added that
+ * keep them from making the replica writable (REPLICA_LIMITS); its service user stays its own.
  *
  * Fence: `min-replicas-to-write` above any possible count makes Redis refuse every client write at
  * once (NOREPLICAS: commands, scripts, functions, MULTI), kept in the instance's records so a
