@@ -11,9 +11,10 @@ import type { ComputeDriver } from '../compute/compute-driver.js'
 import { CofferError, errorMessage, NotImplemented } from '../core/errors.js'
 import { tracePhase } from '../core/trace.js'
 import { writeFileAtomic } from '../guest/datastores/common/files.js'
-import type { Datastore, InstanceContext } from '../guest/datastores/datastore.js'
+import type { Datastore } from '../guest/datastores/datastore.js'
 import type { ArchiveRef, BackupCommand, BackupRef, BackupReport, CallOptions, DrillReport, InstanceSpec, RestoreCommand, TransferProgress } from '../guest/protocol.js'
 import { ArchiveShipper } from './archive-shipper.js'
+import type { InstanceAccess } from './engine-commands.js'
 import { lifecycle } from './lifecycle.js'
 import { archiveTarget, backupPartOf, type BackupPlace, freeLoopbackPort, locationOf, progressTo, restoreRequest, runBackup, storedBackup } from './node-backups.js'
 import { holdPlace } from './place-hold.js'
@@ -31,14 +32,7 @@ export interface BackupCommandsOptions {
   readonly backupPlace?: BackupPlace
   /** Sends how far a backup or restore has got; absent: no progress is told. */
   readonly publishProgress?: (p: TransferProgress) => void
-  datastore(spec: InstanceSpec): Datastore
-  requireContext(spec: InstanceSpec, signal?: AbortSignal): Promise<InstanceContext>
-  /** The context of a command that may start the engine (the flavor's limits written first). */
-  limitedContext(spec: InstanceSpec, signal?: AbortSignal): Promise<InstanceContext>
-  /** Records the spec and makes its address reachable here. */
-  takeAddress(spec: InstanceSpec): Promise<boolean>
-  /** Stops the instance's engine, if it has an envelope here. */
-  stopEngine(spec: InstanceSpec): Promise<void>
+  readonly instances: InstanceAccess
 }
 
 /** Where a drill marks its throwaway envelope, so one left by a crash is found and removed. */
@@ -53,8 +47,8 @@ export class BackupCommands {
   }
 
   async backup(spec: InstanceSpec, command: BackupCommand, options: CallOptions = {}): Promise<BackupReport> {
-    const part = backupPartOf(this.#o.datastore(spec), spec.datastore)
-    const ctx = await this.#o.requireContext(spec, options.signal)
+    const part = backupPartOf(this.#o.instances.datastore(spec), spec.datastore)
+    const ctx = await this.#o.instances.requireContext(spec, options.signal)
     return runBackup(part, ctx, locationOf(this.#o.backupPlace, this.#o.name), command, this.#o.publishProgress)
   }
 
@@ -63,11 +57,11 @@ export class BackupCommands {
     return lifecycle(
       spec,
       async () => {
-        await this.#o.takeAddress(spec)
-        const ds = this.#o.datastore(spec)
+        await this.#o.instances.takeAddress(spec)
+        const ds = this.#o.instances.datastore(spec)
         const part = backupPartOf(ds, spec.datastore)
         const location = locationOf(this.#o.backupPlace, this.#o.name)
-        const ctx = await this.#o.requireContext(spec, signal)
+        const ctx = await this.#o.instances.requireContext(spec, signal)
         const hold = await holdPlace(ctx, spec.datastore)
         try {
           await tracePhase(`restore ${spec.instanceId}: lay down`, () => part.restore(ctx, restoreRequest(command, location, progressTo(this.#o.publishProgress, spec.instanceId, 'restore'))))
@@ -75,7 +69,7 @@ export class BackupCommands {
           await hold.release()
         }
         signal?.throwIfAborted()
-        const limited = await tracePhase(`restore ${spec.instanceId}: limits`, () => this.#o.limitedContext(spec, signal))
+        const limited = await tracePhase(`restore ${spec.instanceId}: limits`, () => this.#o.instances.limitedContext(spec, signal))
         await tracePhase(`restore ${spec.instanceId}: engine start`, () => ds.engine.start(limited))
       },
       signal,
@@ -93,7 +87,7 @@ export class BackupCommands {
     await this.#o.compute.createEnvelope(spec.instanceId)
     await writeFileAtomic(join(this.#o.compute.paths(spec.instanceId).guestDir, DRILL_MARK), JSON.stringify(spec), { mode: 0o600 })
     try {
-      const ctx = await this.#o.requireContext(spec, options.signal)
+      const ctx = await this.#o.instances.requireContext(spec, options.signal)
       await part.restore(ctx, restoreRequest(command, location, progressTo(this.#o.publishProgress, id, 'restore')))
       await ds.engine.start(ctx)
       const counts = await part.check(ctx)
@@ -104,7 +98,7 @@ export class BackupCommands {
   }
 
   async #removeDrill(spec: InstanceSpec): Promise<void> {
-    await this.#o.stopEngine(spec).catch((err) => this.#o.log(`drill ${spec.instanceId}: could not stop its engine: ${errorMessage(err)}`))
+    await this.#o.instances.stopEngine(spec).catch((err) => this.#o.log(`drill ${spec.instanceId}: could not stop its engine: ${errorMessage(err)}`))
     await this.#o.compute.destroyEnvelope(spec.instanceId)
   }
 
@@ -135,11 +129,11 @@ export class BackupCommands {
 
   archive(spec: InstanceSpec, archive: ArchiveRef): Promise<void> {
     return lifecycle(spec, async () => {
-      const archiving = backupPartOf(this.#o.datastore(spec), spec.datastore).archiving
+      const archiving = backupPartOf(this.#o.instances.datastore(spec), spec.datastore).archiving
       if (!archiving) throw new NotImplemented(`Datastore ${spec.datastore} has no point-in-time archive.`)
       const before = this.#o.book.get(spec.instanceId)
       await this.#o.book.put({ spec, running: before?.running ?? false, archive })
-      await archiving.enable(await this.#o.requireContext(spec), archiveTarget(archive, locationOf(this.#o.backupPlace, this.#o.name)))
+      await archiving.enable(await this.#o.instances.requireContext(spec), archiveTarget(archive, locationOf(this.#o.backupPlace, this.#o.name)))
     })
   }
 
@@ -152,10 +146,10 @@ export class BackupCommands {
     const place = this.#o.backupPlace
     if (!place) return
     this.#shipper = new ArchiveShipper({
-      archived: () => this.#o.book.running().filter((d) => d.archive && this.#o.datastore(d.spec).backup?.archiving),
+      archived: () => this.#o.book.running().filter((d) => d.archive && this.#o.instances.datastore(d.spec).backup?.archiving),
       ship: async (d) => {
-        const ctx = await this.#o.requireContext(d.spec)
-        return this.#o.datastore(d.spec).backup!.archiving!.ship(ctx, archiveTarget(d.archive!, locationOf(place, this.#o.name)), { maxAgeSeconds })
+        const ctx = await this.#o.instances.requireContext(d.spec)
+        return this.#o.instances.datastore(d.spec).backup!.archiving!.ship(ctx, archiveTarget(d.archive!, locationOf(place, this.#o.name)), { maxAgeSeconds })
       },
       log: this.#o.log,
     })

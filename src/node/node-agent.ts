@@ -33,6 +33,7 @@ import type {
   WriterFrontend,
 } from '../guest/protocol.js'
 import { BackupCommands } from './backup-commands.js'
+import { EngineCommands } from './engine-commands.js'
 import type { BackupPlace } from './node-backups.js'
 import { GuestLogs } from './guest-logs.js'
 import { InstanceContexts } from './instance-contexts.js'
@@ -43,7 +44,6 @@ import { applyConfiguration, characterSetCatalog, effectiveConfiguration, parame
 import { growVolume } from './grow-volume.js'
 import { Supervisor } from './supervisor.js'
 import { WriterProxy } from './writer-proxy.js'
-import { lifecycle } from './lifecycle.js'
 import { NodeWideCommands } from './node-wide-commands.js'
 import { ReplicaCommands } from './replica-commands.js'
 
@@ -65,6 +65,7 @@ export class NodeAgent implements GuestApi {
   readonly #o: NodeAgentOptions
   readonly #contexts: InstanceContexts
   readonly #book: SpecBook
+  readonly #engines: EngineCommands
   #supervisor: Supervisor | undefined
   /** The HAProxy serving the writer addresses of the replica sets whose source is here. */
   readonly #writers: WriterProxy
@@ -76,15 +77,9 @@ export class NodeAgent implements GuestApi {
     this.#o = o
     this.#contexts = new InstanceContexts({ name: o.name, bind: o.bind, compute: o.compute, datastores: o.datastores })
     this.#book = new SpecBook(o.compute)
+    this.#engines = new EngineCommands({ compute: o.compute, book: this.#book, contexts: this.#contexts, logStore: o.logStore })
     this.#writers = new WriterProxy({ dir: join(dirname(o.compute.cacheDir), 'writer-proxy'), log: o.log })
-    this.#replicas = new ReplicaCommands({
-      bind: o.bind,
-      datastore: (spec) => this.#contexts.datastore(spec),
-      specOf: (id) => this.#book.get(id)?.spec,
-      requireContext: (spec, signal) => this.#contexts.require(spec, signal),
-      limitedContext: (spec, signal) => this.#contexts.limited(spec, signal),
-      takeAddress: (spec) => this.#takeAddress(spec),
-    })
+    this.#replicas = new ReplicaCommands({ bind: o.bind, instances: this.#engines, specOf: (id) => this.#book.get(id)?.spec })
     this.#backups = new BackupCommands({
       name: o.name,
       compute: o.compute,
@@ -93,11 +88,7 @@ export class NodeAgent implements GuestApi {
       log: o.log,
       backupPlace: o.backupPlace,
       publishProgress: o.publishProgress,
-      datastore: (spec) => this.#contexts.datastore(spec),
-      requireContext: (spec, signal) => this.#contexts.require(spec, signal),
-      limitedContext: (spec, signal) => this.#contexts.limited(spec, signal),
-      takeAddress: (spec) => this.#takeAddress(spec),
-      stopEngine: (spec) => this.#stopEngine(spec),
+      instances: this.#engines,
     })
     this.#all = new NodeWideCommands({
       compute: o.compute,
@@ -106,9 +97,9 @@ export class NodeAgent implements GuestApi {
       log: o.log,
       removeLeftoverDrills: () => this.#backups.removeLeftoverDrills(),
       status: (spec) => this.status(spec),
-      startEngine: (spec) => this.#startEngine(spec),
-      stopEngine: (spec) => this.#stopEngine(spec),
-      destroy: (spec) => this.destroy(spec),
+      startEngine: (spec) => this.#engines.startEngine(spec),
+      stopEngine: (spec) => this.#engines.stopEngine(spec),
+      destroy: (spec) => this.#engines.destroy(spec),
     })
   }
 
@@ -125,17 +116,12 @@ export class NodeAgent implements GuestApi {
     return this.#o.compute.addressIsFree(address, port)
   }
 
-  /**
-   * An engine newly meant to run is left to the supervisor, not started here: one found stopped is
-   * reported SHUTDOWN and started at the second look, so its status never says ACTIVE while it is
-   * still starting.
-   */
-  async ensure(desired: DesiredInstance): Promise<void> {
-    await lifecycle(desired.spec.instanceId, () => this.#takeAddress(desired.spec, desired.running))
+  ensure(desired: DesiredInstance): Promise<void> {
+    return this.#engines.ensure(desired)
   }
 
   forget(instanceId: string): Promise<void> {
-    return lifecycle(instanceId, () => this.#book.drop(instanceId))
+    return this.#engines.forget(instanceId)
   }
 
   /** Ids of the instances this node keeps a spec of. */
@@ -143,63 +129,24 @@ export class NodeAgent implements GuestApi {
     return this.#book.ids()
   }
 
-  async createEnvelope(spec: InstanceSpec): Promise<void> {
-    await this.#o.compute.createEnvelope(spec.instanceId, spec.volumeGb ? { volumeGb: spec.volumeGb } : {})
-    // Not to be supervised until the control plane says so: a task builds it meanwhile.
-    await lifecycle(spec, () => this.#takeAddress(spec))
+  createEnvelope(spec: InstanceSpec): Promise<void> {
+    return this.#engines.createEnvelope(spec)
   }
 
   prepare(spec: InstanceSpec, initial: { databases: GuestDatabase[]; users: GuestUser[] }, options: CallOptions = {}): Promise<void> {
-    const { signal } = options
-    return lifecycle(
-      spec,
-      async () => {
-        await this.#takeAddress(spec)
-        await this.#contexts.datastore(spec).engine.prepare(await this.#contexts.limited(spec, signal), initial)
-      },
-      signal,
-    )
+    return this.#engines.prepare(spec, initial, options)
   }
 
-  /**
-   * Records the spec and makes its address reachable here, giving back the one it had before (a
-   * move to another address after its own was found taken).
-   */
-  async #takeAddress(spec: InstanceSpec, running?: boolean): Promise<boolean> {
-    const before = this.#book.get(spec.instanceId)
-    const old = before?.spec.address
-    if (old && old !== spec.address) await this.#o.compute.detachAddress(old)
-    // Not kept without an envelope here (not made yet, or destroyed): nothing to give an address to.
-    const kept = await this.#book.put({ spec, running: running ?? before?.running ?? false, ...(before?.archive ? { archive: before.archive } : {}) })
-    if (kept && spec.address) await this.#o.compute.attachAddress(spec.address)
-    return kept
-  }
-
-  async status(spec: InstanceSpec): Promise<{ healthy: boolean; state: string; detail?: string }> {
-    const ctx = await this.#contexts.find(spec)
-    if (!ctx) return { healthy: false, state: 'stopped', detail: 'the instance has no envelope on this node' }
-    const s = await this.#contexts.datastore(spec).engine.status(ctx)
-    return { healthy: s.healthy, state: s.state, ...(s.detail ? { detail: s.detail } : {}) }
+  status(spec: InstanceSpec): Promise<{ healthy: boolean; state: string; detail?: string }> {
+    return this.#engines.status(spec)
   }
 
   stop(spec: InstanceSpec): Promise<void> {
-    return lifecycle(spec, async () => {
-      // Stopped on purpose: the supervisor must not start it again.
-      if (this.#book.get(spec.instanceId)) await this.#book.put({ spec, running: false })
-      await this.#stopEngine(spec)
-    })
+    return this.#engines.stop(spec)
   }
 
   destroy(spec: InstanceSpec): Promise<void> {
-    return lifecycle(spec, async () => {
-      if (this.#book.get(spec.instanceId)) await this.#book.put({ spec, running: false })
-      await this.#stopEngine(spec)
-      await this.#o.compute.destroyEnvelope(spec.instanceId)
-      await this.#o.logStore?.deleteInstance(spec.instanceId)
-      const held = this.#book.get(spec.instanceId)?.spec.address
-      for (const address of new Set([spec.address, held])) if (address) await this.#o.compute.detachAddress(address)
-      await this.#book.drop(spec.instanceId)
-    })
+    return this.#engines.destroy(spec)
   }
 
   effectiveConfiguration(spec: InstanceSpec): Promise<Record<string, string | number | boolean>> {
@@ -219,20 +166,7 @@ export class NodeAgent implements GuestApi {
   }
 
   restart(spec: InstanceSpec, options: CallOptions = {}): Promise<void> {
-    const { signal } = options
-    return lifecycle(
-      spec,
-      async () => {
-        await this.#takeAddress(spec)
-        const { engine } = this.#contexts.datastore(spec)
-        await engine.stop(await this.#contexts.require(spec, signal))
-        // Cancelled between the two: the engine stays stopped for the delete that cancelled it.
-        signal?.throwIfAborted()
-        // Limits are written with the cgroup empty: a lower memory limit than the old engine used is taken.
-        await engine.start(await this.#contexts.limited(spec, signal))
-      },
-      signal,
-    )
+    return this.#engines.restart(spec, options)
   }
 
   async schema(spec: InstanceSpec, op: SchemaOp): Promise<unknown> {
@@ -365,7 +299,7 @@ export class NodeAgent implements GuestApi {
         const ctx = await this.#contexts.find(spec)
         return ctx ? this.#contexts.datastore(spec).engine.status(ctx) : { healthy: false, state: 'stopped' }
       },
-      startEngine: (spec) => this.#startEngine(spec),
+      startEngine: (spec) => this.#engines.startEngine(spec),
       archivedThrough: (id) => this.#backups.archivedThrough(id),
       replication: async (spec) => {
         const part = spec.replicaSet ? this.#o.datastores[spec.datastore]?.replication : undefined
@@ -386,17 +320,7 @@ export class NodeAgent implements GuestApi {
     this.#backups.stopArchiving()
   }
 
-  /** Starts the engine of an instance that should be running; fails if its envelope is gone (deleted meanwhile). */
-  #startEngine(spec: InstanceSpec): Promise<void> {
-    return lifecycle(spec, async () => this.#contexts.datastore(spec).engine.start(await this.#contexts.limited(spec)))
-  }
-
   growVolume(spec: InstanceSpec, options: CallOptions = {}): Promise<void> {
     return growVolume(this.#contexts, this.#o.compute, spec, options.signal)
-  }
-
-  async #stopEngine(spec: InstanceSpec): Promise<void> {
-    const ctx = await this.#contexts.find(spec)
-    if (ctx) await this.#contexts.datastore(spec).engine.stop(ctx)
   }
 }

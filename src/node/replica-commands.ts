@@ -6,22 +6,18 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { CofferError, NotImplemented } from '../core/errors.js'
-import type { Datastore, InstanceContext } from '../guest/datastores/datastore.js'
+import type { InstanceContext } from '../guest/datastores/datastore.js'
 import type { ReplicationAdmin } from '../guest/datastores/replication.js'
 import type { CallOptions, InstanceSpec, ReplicationReport, ReplicationSourceRef } from '../guest/protocol.js'
+import type { InstanceAccess } from './engine-commands.js'
 import { lifecycle } from './lifecycle.js'
 
 export interface ReplicaCommandsOptions {
   /** Where engines listen when an instance has no address of its own. */
   readonly bind: string
-  datastore(spec: InstanceSpec): Datastore
+  readonly instances: InstanceAccess
   /** The spec of an instance kept on this node. */
   specOf(instanceId: string): InstanceSpec | undefined
-  requireContext(spec: InstanceSpec, signal?: AbortSignal): Promise<InstanceContext>
-  /** The context of a command that may start the engine (the flavor's limits written first). */
-  limitedContext(spec: InstanceSpec, signal?: AbortSignal): Promise<InstanceContext>
-  /** Records the spec and makes its address reachable here. */
-  takeAddress(spec: InstanceSpec): Promise<boolean>
 }
 
 /** How long a started replica may go without a connection to its source before its seed fails. */
@@ -52,7 +48,7 @@ export class ReplicaCommands {
   }
 
   async prepareSource(spec: InstanceSpec): Promise<ReplicationSourceRef> {
-    const account = await this.#part(spec).prepareSource(await this.#o.requireContext(spec))
+    const account = await this.#part(spec).prepareSource(await this.#o.instances.requireContext(spec))
     return { instanceId: spec.instanceId, host: spec.address ?? this.#o.bind, port: spec.port, ...account }
   }
 
@@ -61,13 +57,13 @@ export class ReplicaCommands {
     return lifecycle(
       spec,
       async () => {
-        await this.#o.takeAddress(spec)
+        await this.#o.instances.takeAddress(spec)
         const part = this.#part(spec)
         const snapshot = part.snapshot ? await part.snapshot(await this.#sourceContext(spec, source)) : undefined
-        await part.seed(await this.#o.requireContext(spec, signal), source, snapshot)
+        await part.seed(await this.#o.instances.requireContext(spec, signal), source, snapshot)
         signal?.throwIfAborted()
-        const ctx = await this.#o.limitedContext(spec, signal)
-        await this.#o.datastore(spec).engine.start(ctx)
+        const ctx = await this.#o.instances.limitedContext(spec, signal)
+        await this.#o.instances.datastore(spec).engine.start(ctx)
         await untilSeeded(part, ctx, signal)
       },
       signal,
@@ -79,7 +75,7 @@ export class ReplicaCommands {
       spec,
       async () => {
         const part = this.#part(spec)
-        const ctx = await this.#o.limitedContext(spec, options.signal)
+        const ctx = await this.#o.instances.limitedContext(spec, options.signal)
         await part.follow(ctx, source)
         await untilSeeded(part, ctx, options.signal)
       },
@@ -88,19 +84,19 @@ export class ReplicaCommands {
   }
 
   promote(spec: InstanceSpec, options: CallOptions = {}): Promise<void> {
-    return lifecycle(spec, async () => this.#part(spec).promote(await this.#o.limitedContext(spec, options.signal)), options.signal)
+    return lifecycle(spec, async () => this.#part(spec).promote(await this.#o.instances.limitedContext(spec, options.signal)), options.signal)
   }
 
   fence(spec: InstanceSpec): Promise<{ readonly position: string }> {
-    return lifecycle(spec, async () => this.#part(spec).fence(await this.#o.limitedContext(spec)))
+    return lifecycle(spec, async () => this.#part(spec).fence(await this.#o.instances.limitedContext(spec)))
   }
 
   async caughtUp(spec: InstanceSpec, position: string): Promise<boolean> {
-    return this.#part(spec).caughtUp(await this.#o.requireContext(spec), position)
+    return this.#part(spec).caughtUp(await this.#o.instances.requireContext(spec), position)
   }
 
   async replicationStatus(spec: InstanceSpec): Promise<ReplicationReport> {
-    return this.#part(spec).status(await this.#o.requireContext(spec))
+    return this.#part(spec).status(await this.#o.instances.requireContext(spec))
   }
 
   /**
@@ -111,23 +107,23 @@ export class ReplicaCommands {
   async #sourceContext(replica: InstanceSpec, source: ReplicationSourceRef): Promise<InstanceContext> {
     const spec = this.#o.specOf(source.instanceId)
     if (!spec) throw new NotImplemented(`The source ${source.instanceId} of replica ${replica.instanceId} is on another node; ${replica.datastore} replicas are seeded only on their source's node so far.`)
-    return this.#o.requireContext(spec)
+    return this.#o.instances.requireContext(spec)
   }
 
   async setSynchronous(spec: InstanceSpec, replicas: readonly string[]): Promise<void> {
     const part = this.#part(spec)
     if (!part.setSynchronous) throw new NotImplemented(`Datastore ${spec.datastore} has no synchronous replication.`)
-    await part.setSynchronous(await this.#o.requireContext(spec), replicas)
+    await part.setSynchronous(await this.#o.instances.requireContext(spec), replicas)
   }
 
   async copyReplicaUsers(spec: InstanceSpec, source: ReplicationSourceRef): Promise<void> {
     const part = this.#part(spec)
     if (!part.copyUsers) throw new NotImplemented(`Datastore ${spec.datastore} replicates its users itself.`)
-    await part.copyUsers(await this.#o.requireContext(spec), source)
+    await part.copyUsers(await this.#o.instances.requireContext(spec), source)
   }
 
   #part(spec: InstanceSpec): ReplicationAdmin {
-    const part = this.#o.datastore(spec).replication
+    const part = this.#o.instances.datastore(spec).replication
     if (!part) throw new NotImplemented(`Datastore ${spec.datastore} has no replication.`)
     return part
   }
